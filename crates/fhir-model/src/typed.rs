@@ -1,0 +1,67 @@
+//! The only module that touches fhir-sdk's typed models: typed parse and re-serialisation.
+//!
+//! We dispatch on the resource type to each concrete model rather than parsing the generic
+//! `Resource` enum: that enum is internally tagged by `resourceType`, so serde buffers the whole
+//! body into its private `Content` type before picking the variant, and `serde_path_to_error`
+//! then loses every path below the root. The concrete types keep full paths. The cost is one
+//! serde instantiation per supported type (the shared datatypes are instantiated only once, as
+//! all types use the same deserializer type); `Resource` itself is instantiated anyway because
+//! every resource has `contained: Vec<Resource>`.
+
+use fhir_sdk::r4b::resources::{
+    AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, Organization, Patient,
+    Practitioner, PractitionerRole, Provenance, Questionnaire, QuestionnaireResponse,
+    ServiceRequest, StructureDefinition, Task, ValueSet,
+};
+use serde_json::Value;
+
+use crate::{Issue, IssueKind, paths};
+
+/// Parses `resource` as the typed model of `resource_type` and serialises it back to JSON.
+///
+/// The re-serialised JSON is what the model understood; comparing its keys with the input's
+/// reveals the elements fhir-sdk silently dropped (see `unknown`).
+pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value, Issue> {
+    /// One match arm per model type. A macro rather than a generic function only so that we
+    /// need not name serde's traits (and so not depend on serde directly).
+    macro_rules! dispatch {
+        ($($name:ident),* $(,)?) => {
+            match resource_type {
+                $(stringify!($name) => {
+                    let typed: $name = serde_path_to_error::deserialize(resource)
+                        .map_err(|e| paths::de_issue(resource_type, &e))?;
+                    // Serialisation can fail on input the parse accepted: fhir-sdk parses the
+                    // date `"12"` as year 12 but refuses to write a year that is not 4 digits.
+                    serde_path_to_error::serialize(&typed, serde_json::value::Serializer)
+                        .map_err(|e| paths::ser_issue(resource_type, &e))
+                })*
+                // Unreachable through `validate`, which checks `is_supported` first; no panic.
+                other => Err(Issue {
+                    path: paths::clip(other),
+                    kind: IssueKind::Structure,
+                    message: "Unsupported resource type".to_owned(),
+                }),
+            }
+        };
+    }
+    dispatch!(
+        Patient,
+        Practitioner,
+        PractitionerRole,
+        Organization,
+        CareTeam,
+        Questionnaire,
+        QuestionnaireResponse,
+        CarePlan,
+        Goal,
+        Condition,
+        ServiceRequest,
+        Task,
+        Consent,
+        AuditEvent,
+        Provenance,
+        StructureDefinition,
+        CodeSystem,
+        ValueSet,
+    )
+}

@@ -1,0 +1,274 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `CAREBRIDGE_`-prefixed environment
+//! variables. Anything wrong stops start-up with a message naming the setting; nothing falls back
+//! silently. Unknown keys in the file and unknown `CAREBRIDGE_` variables are errors too, so a typo
+//! cannot leave a default in force unnoticed.
+//!
+//! | setting | file key | environment variable | default |
+//! |---|---|---|---|
+//! | listen address | `listen` | `CAREBRIDGE_LISTEN` | `127.0.0.1:8080` |
+//! | database URL (`sqlite://path` or `postgres://...`) | `database_url` | `CAREBRIDGE_DATABASE_URL` | `sqlite://data/carebridge.db` |
+//! | public base URL of the FHIR API, used in links | `base_url` | `CAREBRIDGE_BASE_URL` | `http://<listen>/fhir` |
+//! | largest request body, bytes | `max_body_bytes` | `CAREBRIDGE_MAX_BODY_BYTES` | `4194304` |
+//! | default search page size | `default_page_size` | `CAREBRIDGE_DEFAULT_PAGE_SIZE` | `20` |
+//! | largest search page size | `max_page_size` | `CAREBRIDGE_MAX_PAGE_SIZE` | `1000` |
+//! | most results a search pages through | `max_search_results` | `CAREBRIDGE_MAX_SEARCH_RESULTS` | `10000` |
+//! | HTTP worker threads (0 = one per core) | `workers` | `CAREBRIDGE_WORKERS` | `0` |
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Validated settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Socket address to bind.
+    pub listen: SocketAddr,
+    /// Store location.
+    pub database_url: String,
+    /// Public base URL of the FHIR API, without a trailing slash (e.g. `https://host/fhir`).
+    pub base_url: String,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+    /// Search page size when `_count` is absent.
+    pub default_page_size: usize,
+    /// Largest `_count` honoured.
+    pub max_page_size: usize,
+    /// Most results one search pages through.
+    pub max_search_results: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// The file form: every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    base_url: Option<String>,
+    max_body_bytes: Option<usize>,
+    default_page_size: Option<usize>,
+    max_page_size: Option<usize>,
+    max_search_results: Option<usize>,
+    workers: Option<usize>,
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+    /// The file is not valid TOML for these settings.
+    #[error("configuration file {path} is invalid: {reason}")]
+    Parse { path: String, reason: String },
+    /// A setting has a value that cannot be right.
+    #[error("setting {name} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+    /// An environment variable with our prefix that names no setting.
+    #[error("unknown environment variable {0} (see the configuration table in the README)")]
+    UnknownVariable(String),
+}
+
+const PREFIX: &str = "CAREBRIDGE_";
+const KNOWN_VARIABLES: &[&str] = &[
+    "LISTEN",
+    "DATABASE_URL",
+    "BASE_URL",
+    "MAX_BODY_BYTES",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_SEARCH_RESULTS",
+    "WORKERS",
+    "LOG",
+    "CONFIG",
+];
+
+impl Settings {
+    /// Loads settings from an optional file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::from_sources(file, &env)
+    }
+
+    /// Loads settings from an optional file and the given environment (testable without the process's).
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = match file {
+            Some(path) => {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                    path: shown.clone(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str::<RawSettings>(&text).map_err(|e| ConfigError::Parse {
+                    path: shown,
+                    reason: e.message().to_owned(),
+                })?
+            }
+            None => RawSettings::default(),
+        };
+        for (key, value) in env.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
+            let name = &key[PREFIX.len()..];
+            let number = || parse_number(key, value);
+            match name {
+                "LISTEN" => raw.listen = Some(value.clone()),
+                "DATABASE_URL" => raw.database_url = Some(value.clone()),
+                "BASE_URL" => raw.base_url = Some(value.clone()),
+                "MAX_BODY_BYTES" => raw.max_body_bytes = Some(number()?),
+                "DEFAULT_PAGE_SIZE" => raw.default_page_size = Some(number()?),
+                "MAX_PAGE_SIZE" => raw.max_page_size = Some(number()?),
+                "MAX_SEARCH_RESULTS" => raw.max_search_results = Some(number()?),
+                "WORKERS" => raw.workers = Some(number()?),
+                n if KNOWN_VARIABLES.contains(&n) => {}
+                _ => return Err(ConfigError::UnknownVariable(key.clone())),
+            }
+        }
+        raw.validate()
+    }
+}
+
+fn parse_number(name: &str, value: &str) -> Result<usize, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Invalid {
+        name: name.to_owned(),
+        reason: format!("'{value}' is not a whole number"),
+    })
+}
+
+fn invalid(name: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, ConfigError> {
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("'{listen_text}' is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| "sqlite://data/carebridge.db".into());
+        let known_scheme = ["sqlite://", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| database_url.starts_with(s));
+        if !known_scheme || database_url.ends_with("://") {
+            return Err(invalid(
+                "database_url",
+                "expected sqlite://<path> or postgres://<user>@<host>/<db>",
+            ));
+        }
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| format!("http://{listen}/fhir"));
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+            || base_url.contains(['?', '#', ' '])
+        {
+            return Err(invalid(
+                "base_url",
+                "expected an absolute http(s) URL without query or fragment",
+            ));
+        }
+        let positive = |name: &str, v: Option<usize>, default: usize| match v.unwrap_or(default) {
+            0 => Err(invalid(name, "must be greater than 0")),
+            n => Ok(n),
+        };
+        let default_page_size = positive("default_page_size", self.default_page_size, 20)?;
+        let max_page_size = positive("max_page_size", self.max_page_size, 1000)?;
+        let max_search_results = positive("max_search_results", self.max_search_results, 10_000)?;
+        if default_page_size > max_page_size || max_page_size > max_search_results {
+            return Err(invalid(
+                "default_page_size",
+                "need default_page_size <= max_page_size <= max_search_results",
+            ));
+        }
+        Ok(Settings {
+            listen,
+            database_url,
+            base_url,
+            max_body_bytes: positive("max_body_bytes", self.max_body_bytes, 4 * 1024 * 1024)?,
+            default_page_size,
+            max_page_size,
+            max_search_results,
+            workers: self.workers.unwrap_or(0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_an_embedded_store_on_localhost() {
+        let s = Settings::from_sources(None, &env(&[])).expect("defaults");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://data/carebridge.db");
+        assert_eq!(s.base_url, "http://127.0.0.1:8080/fhir");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\nbase_url = \"https://x.nhs.uk/fhir/\"\n",
+        )
+        .expect("write");
+        let s = Settings::from_sources(
+            Some(&path),
+            &env(&[("CAREBRIDGE_LISTEN", "127.0.0.1:9001")]),
+        )
+        .expect("ok");
+        assert_eq!(s.listen.port(), 9001);
+        assert_eq!(s.base_url, "https://x.nhs.uk/fhir");
+    }
+
+    #[test]
+    fn bad_settings_stop_start_up_with_their_name() {
+        let cases = [
+            ("CAREBRIDGE_LISTEN", "localhost"),
+            ("CAREBRIDGE_DATABASE_URL", "mysql://x"),
+            ("CAREBRIDGE_BASE_URL", "ftp://x"),
+            ("CAREBRIDGE_MAX_BODY_BYTES", "lots"),
+            ("CAREBRIDGE_LISTN", "127.0.0.1:1"),
+        ];
+        for (k, v) in cases {
+            let err = Settings::from_sources(None, &env(&[(k, v)])).expect_err(k);
+            let text = err.to_string();
+            assert!(
+                text.contains(&k[PREFIX.len()..].to_lowercase()) || text.contains(k),
+                "{k}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").expect("write");
+        assert!(matches!(
+            Settings::from_sources(Some(&path), &env(&[])),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}

@@ -1,0 +1,189 @@
+//! The one error type of the gateway and its table: every error maps here to an HTTP status, a FHIR
+//! `IssueType` code and a message that is safe to show. 5xx messages never carry internals (the cause
+//! is logged instead). Used for plain responses and for batch/transaction entries alike.
+//!
+//! | error | status | issue code |
+//! |---|---|---|
+//! | `InvalidJson`, `BadRequest`, `InvalidResource` | 400 | `invalid` / `structure` / `required` / `value` |
+//! | `InvalidSearch` | 400 | `invalid` / `not-supported` |
+//! | `NotFound`, `UnknownType`, `NoRoute` | 404 | `not-found` |
+//! | `MethodNotAllowed` | 405 | `not-supported` |
+//! | `NotAcceptable` | 406 | `not-supported` |
+//! | `Conflict` | 409 | `conflict` |
+//! | `Gone`, `SearchExpired` | 410 | `deleted` / `not-found` |
+//! | `PreconditionFailed` | 412 | `conflict` / `multiple-matches` |
+//! | `PayloadTooLarge` | 413 | `too-costly` |
+//! | `UnsupportedMediaType` | 415 | `not-supported` |
+//! | `BusinessRule` | 422 | `business-rule` / `value` |
+//! | `Unavailable` | 503 | `transient` |
+//! | `Internal` | 500 | `exception` |
+
+use actix_web::http::StatusCode;
+
+use crate::fhir::{OutcomeIssue, ResourceType};
+use crate::search::SearchParseError;
+use crate::store::StoreError;
+
+/// Everything that can go wrong with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not JSON.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// The request is malformed in a way that has no more specific variant.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The resource fails structural validation; each issue names its element.
+    #[error("invalid resource")]
+    InvalidResource(Vec<OutcomeIssue>),
+    /// The resource breaks a business rule (e.g. an NHS number check digit).
+    #[error("business rule")]
+    BusinessRule(Vec<OutcomeIssue>),
+    /// The search cannot be run.
+    #[error(transparent)]
+    InvalidSearch(#[from] SearchParseError),
+    /// No such resource (also: not visible to the caller).
+    #[error("not found")]
+    NotFound { rtype: ResourceType, id: String },
+    /// The URL names a type this server does not serve.
+    #[error("unknown resource type")]
+    UnknownType(String),
+    /// No route for the path.
+    #[error("no route")]
+    NoRoute,
+    /// The route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Only JSON is served.
+    #[error("not acceptable")]
+    NotAcceptable,
+    /// A concurrent change won.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A paging link whose saved search expired.
+    #[error("search expired")]
+    SearchExpired,
+    /// The resource was deleted.
+    #[error("gone")]
+    Gone { rtype: ResourceType, id: String },
+    /// `If-Match` or a conditional interaction's precondition failed.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// Several resources matched a conditional interaction that needs one.
+    #[error("multiple matches")]
+    MultipleMatches(String),
+    /// The body is over the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The body is not FHIR JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The store is unavailable; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of ours; details are logged only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Error::Unavailable(m),
+            StoreError::Conflict => {
+                Error::Conflict("The resource was changed by another request; retry".into())
+            }
+            StoreError::Database(m) => Error::Internal(m),
+            StoreError::RolledBack => Error::Internal("transaction rolled back".into()),
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidJson(_)
+            | Error::BadRequest(_)
+            | Error::InvalidResource(_)
+            | Error::InvalidSearch(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound { .. } | Error::UnknownType(_) | Error::NoRoute => {
+                StatusCode::NOT_FOUND
+            }
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Gone { .. } | Error::SearchExpired => StatusCode::GONE,
+            Error::PreconditionFailed(_) | Error::MultipleMatches(_) => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The OperationOutcome issues shown to the client (safe: no internals).
+    pub fn issues(&self) -> Vec<OutcomeIssue> {
+        let one = |code, msg: String| vec![OutcomeIssue::error(code, msg)];
+        match self {
+            Error::InvalidJson(m) => one("structure", format!("The body is not valid JSON: {m}")),
+            Error::BadRequest(m) => one("invalid", m.clone()),
+            Error::InvalidResource(issues) | Error::BusinessRule(issues) => issues.clone(),
+            Error::InvalidSearch(e @ SearchParseError::NotSupported(_)) => {
+                one("not-supported", e.to_string())
+            }
+            Error::InvalidSearch(e) => one("invalid", e.to_string()),
+            Error::NotFound { rtype, id } => {
+                one("not-found", format!("Resource {rtype}/{id} is not known"))
+            }
+            Error::UnknownType(t) => one(
+                "not-found",
+                format!("Resource type '{}' is not supported", clip(t)),
+            ),
+            Error::NoRoute => one("not-found", "No such endpoint".into()),
+            Error::MethodNotAllowed => one(
+                "not-supported",
+                "Method not allowed on this endpoint".into(),
+            ),
+            Error::NotAcceptable => one(
+                "not-supported",
+                "Only application/fhir+json is served".into(),
+            ),
+            Error::Conflict(m) => one("conflict", m.clone()),
+            Error::Gone { rtype, id } => {
+                one("deleted", format!("Resource {rtype}/{id} has been deleted"))
+            }
+            Error::SearchExpired => {
+                one("not-found", "This search has expired; run it again".into())
+            }
+            Error::PreconditionFailed(m) => one("conflict", m.clone()),
+            Error::MultipleMatches(m) => one("multiple-matches", m.clone()),
+            Error::PayloadTooLarge => one(
+                "too-costly",
+                "The request body is larger than this server accepts".into(),
+            ),
+            Error::UnsupportedMediaType => one(
+                "not-supported",
+                "Send application/fhir+json (or application/json)".into(),
+            ),
+            Error::Unavailable(_) => one(
+                "transient",
+                "The service is temporarily unavailable; retry later".into(),
+            ),
+            Error::Internal(_) => one("exception", "An internal error occurred".into()),
+        }
+    }
+
+    /// True when the cause must be logged because the client sees only a generic message.
+    pub fn is_server_fault(&self) -> bool {
+        self.status().is_server_error()
+    }
+}
+
+/// Shortens client text echoed in messages.
+fn clip(s: &str) -> String {
+    s.chars().take(64).collect()
+}

@@ -1,0 +1,103 @@
+//! `GET /metadata`: the CapabilityStatement, generated from what is implemented (the resource types,
+//! the interactions the router serves, the search registry), so it cannot drift from the code.
+//! `conformance/CapabilityStatement.json` is a checked-in copy that a test keeps equal.
+
+use actix_web::HttpResponse;
+use actix_web::web::Data;
+use serde_json::{Value, json};
+
+use super::response::FHIR_JSON;
+use crate::fhir::ResourceType;
+use crate::rest::Engine;
+use crate::search::registry::{self, ParamKind};
+
+/// Interactions served for every type.
+const TYPE_INTERACTIONS: &[&str] = &[
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+];
+
+/// The CapabilityStatement for a deployment whose FHIR base is `base_url`.
+pub fn capability_statement(base_url: &str) -> Value {
+    let resources: Vec<Value> = ResourceType::ALL.iter().map(|t| resource(*t)).collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-24",
+        "publisher": "carebridge",
+        "kind": "instance",
+        "software": {"name": "carebridge", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "carebridge FHIR gateway", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": [],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "searchParam": [
+                {"name": "_id", "type": "token"},
+                {"name": "_lastUpdated", "type": "date"},
+                {"name": "_count", "type": "number"},
+                {"name": "_sort", "type": "string"},
+                {"name": "_summary", "type": "token"},
+                {"name": "_elements", "type": "string"},
+            ],
+        }],
+    })
+}
+
+fn resource(t: ResourceType) -> Value {
+    let params: Vec<Value> = registry::all_params(t)
+        .map(|d| json!({"name": d.name, "type": d.kind.fhir_name()}))
+        .chain([
+            json!({"name": "_id", "type": "token"}),
+            json!({"name": "_lastUpdated", "type": "date"}),
+        ])
+        .collect();
+    let includes: Vec<String> = registry::params_of(t)
+        .iter()
+        .filter(|d| d.kind == ParamKind::Reference)
+        .map(|d| format!("{t}:{}", d.name))
+        .collect();
+    let revincludes: Vec<String> = ResourceType::ALL
+        .iter()
+        .flat_map(|source| {
+            registry::params_of(*source)
+                .iter()
+                .filter(move |d| {
+                    d.kind == ParamKind::Reference
+                        && (d.targets.is_empty() || d.targets.contains(&t))
+                })
+                .map(move |d| format!("{source}:{}", d.name))
+        })
+        .collect();
+    json!({
+        "type": t.as_str(),
+        "interaction": TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": true,
+        "conditionalUpdate": true,
+        "conditionalDelete": "single",
+        "conditionalRead": "not-supported",
+        "referencePolicy": ["literal", "logical", "local"],
+        "searchInclude": includes,
+        "searchRevInclude": revincludes,
+        "searchParam": params,
+    })
+}
+
+/// `GET /metadata`.
+pub async fn metadata(engine: Data<Engine>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("content-type", FHIR_JSON))
+        .body(capability_statement(engine.base_url()).to_string())
+}

@@ -1,0 +1,10 @@
+//! carebridge: a FHIR R4 gateway for personalised cancer care. See README.md for the architecture.
+
+pub mod config;
+pub mod error;
+pub mod fhir;
+pub mod http;
+pub mod rest;
+pub mod search;
+pub mod startup;
+pub mod store;

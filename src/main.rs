@@ -1,0 +1,78 @@
+//! The `carebridge` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use carebridge::config::Settings;
+use carebridge::startup::Application;
+use clap::{Parser, Subcommand};
+
+/// carebridge: FHIR R4 gateway for personalised cancer care.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the gateway.
+    Serve {
+        /// A TOML configuration file; CAREBRIDGE_* environment variables override it.
+        #[arg(long, env = "CAREBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAREBRIDGE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => serve(config).await,
+    }
+}
+
+async fn serve(config: Option<PathBuf>) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carebridge: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (listen, db, base) = (
+        settings.listen,
+        settings.database_url.clone(),
+        settings.base_url.clone(),
+    );
+    let app = match Application::build(settings).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("carebridge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%listen, store = %redact(&db), %base, "carebridge serving");
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("carebridge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,479 @@
+//! `batch` and `transaction` Bundles (`POST [base]`).
+//!
+//! A batch runs each entry as if sent alone; each gets its own status. A transaction is all or
+//! nothing: entries run in the spec's order (DELETE, POST, PUT, then GET) inside one store
+//! transaction; `urn:uuid:` full URLs are replaced by the ids assigned, conditional creates
+//! (`ifNoneExist`) and conditional references (`Patient?identifier=...`) are resolved inside the same
+//! transaction, and any failure rolls everything back and returns that entry's error.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::references::{resolve_conditional_in, rewrite_references};
+use super::write::{create_in, delete_in, matches_in, update_in};
+use super::{Body, Engine, Reply, Return, parse_if_match};
+use crate::error::Error;
+use crate::fhir::instant::format_instant;
+use crate::fhir::validate::{IdRule, validate};
+use crate::fhir::{ResourceType, id, operation_outcome};
+use crate::search::SearchQuery;
+use crate::store::Tx;
+
+/// One parsed bundle entry.
+#[derive(Debug, Clone)]
+struct Entry {
+    index: usize,
+    method: Method,
+    rtype: ResourceType,
+    /// `Type/id` target, when the URL names one.
+    id: Option<String>,
+    /// Query part of the URL (conditional criteria or search).
+    query: Option<String>,
+    /// Everything after `Type/id` (`_history/2`).
+    rest: Option<String>,
+    full_url: Option<String>,
+    resource: Option<Value>,
+    if_match: Option<u64>,
+    if_none_exist: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Method {
+    Delete,
+    Post,
+    Put,
+    Get,
+}
+
+fn at(i: usize, msg: impl Into<String>) -> Error {
+    Error::BadRequest(format!("Bundle.entry[{i}]: {}", msg.into()))
+}
+
+impl Engine {
+    /// Processes a `batch` or `transaction` Bundle.
+    pub async fn bundle(&self, body: Value) -> Result<Reply, Error> {
+        if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Err(Error::BadRequest(
+                "POST to the base URL takes a Bundle of type batch or transaction".into(),
+            ));
+        }
+        let kind = body
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let raw_entries = match body.get("entry") {
+            None => Vec::new(),
+            Some(Value::Array(e)) => e.clone(),
+            Some(_) => return Err(Error::BadRequest("Bundle.entry must be an array".into())),
+        };
+        match kind.as_str() {
+            "transaction" => {
+                let entries = raw_entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| self.parse_entry(i, e))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.transaction(entries).await
+            }
+            "batch" => Ok(self.batch(&raw_entries).await),
+            _ => Err(Error::BadRequest(
+                "Bundle.type must be batch or transaction".into(),
+            )),
+        }
+    }
+
+    fn parse_entry(&self, i: usize, e: &Value) -> Result<Entry, Error> {
+        let request = e
+            .get("request")
+            .ok_or_else(|| at(i, "request is missing"))?;
+        let method = match request.get("method").and_then(Value::as_str) {
+            Some("GET") | Some("HEAD") => Method::Get,
+            Some("POST") => Method::Post,
+            Some("PUT") => Method::Put,
+            Some("DELETE") => Method::Delete,
+            Some(m) => {
+                return Err(at(
+                    i,
+                    format!(
+                        "method {} is not supported",
+                        m.chars().take(10).collect::<String>()
+                    ),
+                ));
+            }
+            None => return Err(at(i, "request.method is missing")),
+        };
+        let url = request
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at(i, "request.url is missing"))?;
+        let url = url
+            .strip_prefix(&self.base_url)
+            .map_or(url, |u| u.trim_start_matches('/'));
+        let (path, query) = match url.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_owned())),
+            None => (url, None),
+        };
+        let mut segments = path.split('/');
+        let rtype = super::parse_type(segments.next().unwrap_or_default())?;
+        let rid = segments.next().map(str::to_owned);
+        let rest: Vec<&str> = segments.collect();
+        let rest = (!rest.is_empty()).then(|| rest.join("/"));
+        let resource = e.get("resource").cloned();
+        if matches!(method, Method::Post | Method::Put) && resource.is_none() {
+            return Err(at(i, "resource is missing"));
+        }
+        let if_match = request
+            .get("ifMatch")
+            .and_then(Value::as_str)
+            .map(parse_if_match)
+            .transpose()?;
+        Ok(Entry {
+            index: i,
+            method,
+            rtype,
+            id: rid,
+            query,
+            rest,
+            full_url: e.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+            resource,
+            if_match,
+            if_none_exist: request
+                .get("ifNoneExist")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Runs one entry on its own (batch entries and transaction GETs).
+    async fn run_entry(&self, e: Entry) -> Result<Reply, Error> {
+        let ret = Return::Representation;
+        match (e.method, e.id, e.rest, e.query) {
+            (Method::Get, Some(i), None, _) => self.read(e.rtype, &i).await,
+            (Method::Get, Some(i), Some(rest), _) => match rest.strip_prefix("_history") {
+                Some("") => self.history(Some(e.rtype), Some(&i), &[]).await,
+                Some(v) => self.vread(e.rtype, &i, v.trim_start_matches('/')).await,
+                None => Err(Error::NoRoute),
+            },
+            (Method::Get, None, _, q) => {
+                let pairs: Vec<(String, String)> =
+                    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                self.search(e.rtype, &pairs, false).await
+            }
+            (Method::Post, None, None, _) => {
+                self.create(
+                    e.rtype,
+                    e.resource.unwrap_or_default(),
+                    e.if_none_exist.as_deref(),
+                    ret,
+                )
+                .await
+            }
+            (Method::Put, Some(i), None, _) => {
+                self.update(e.rtype, &i, e.resource.unwrap_or_default(), e.if_match, ret)
+                    .await
+            }
+            (Method::Put, None, None, Some(q)) => {
+                self.conditional_update(e.rtype, &q, e.resource.unwrap_or_default(), ret)
+                    .await
+            }
+            (Method::Delete, Some(i), None, _) => self.delete(e.rtype, &i, e.if_match).await,
+            (Method::Delete, None, None, Some(q)) => self.conditional_delete(e.rtype, &q).await,
+            _ => Err(Error::MethodNotAllowed),
+        }
+    }
+
+    async fn batch(&self, raw: &[Value]) -> Reply {
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, e) in raw.iter().enumerate() {
+            let result = match self.parse_entry(i, e) {
+                Ok(entry) => self.run_entry(entry).await,
+                Err(err) => Err(err),
+            };
+            out.push(self.response_entry(result));
+        }
+        Reply::json(StatusCode::OK, response_bundle("batch-response", out))
+    }
+
+    fn response_entry(&self, result: Result<Reply, Error>) -> Value {
+        match result {
+            Ok(r) => {
+                let mut response = json!({"status": status_text(r.status)});
+                if let Some(l) = &r.location {
+                    response["location"] = json!(l);
+                }
+                if let Some(v) = r.version {
+                    response["etag"] = json!(format!("W/\"{v}\""));
+                }
+                if let Some(t) = r.last_modified {
+                    response["lastModified"] = json!(format_instant(t));
+                }
+                let mut entry = json!({});
+                if let Some(body) = r.body {
+                    let v = body.into_value();
+                    if let (Some(t), Some(i)) = (
+                        v.get("resourceType").and_then(Value::as_str),
+                        v.get("id").and_then(Value::as_str),
+                    ) && t != "Bundle"
+                        && t != "OperationOutcome"
+                    {
+                        entry["fullUrl"] = json!(format!("{}/{t}/{i}", self.base_url));
+                    }
+                    if v.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome") {
+                        response["outcome"] = v;
+                    } else {
+                        entry["resource"] = v;
+                    }
+                }
+                entry["response"] = response;
+                entry
+            }
+            Err(err) => {
+                if err.is_server_fault() {
+                    tracing::error!(error = %err, "batch entry failed");
+                }
+                json!({"response": {"status": status_text(err.status()), "outcome": operation_outcome(&err.issues())}})
+            }
+        }
+    }
+
+    async fn transaction(&self, entries: Vec<Entry>) -> Result<Reply, Error> {
+        for e in &entries {
+            if let Some(r) = &e.resource {
+                let rule = match (e.method, &e.id) {
+                    (Method::Put, Some(i)) => IdRule::MustEqual(i),
+                    _ => IdRule::Ignored,
+                };
+                validate(e.rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
+            }
+            if matches!(e.method, Method::Post) && (e.id.is_some() || e.rest.is_some()) {
+                return Err(at(e.index, "POST url must be a resource type"));
+            }
+        }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|i| entries[*i].method);
+        let writes: Vec<Entry> = order
+            .iter()
+            .map(|i| entries[*i].clone())
+            .filter(|e| e.method != Method::Get)
+            .collect();
+        let criteria: Vec<Option<SearchQuery>> = writes
+            .iter()
+            .map(|e| {
+                let c = match e.method {
+                    Method::Post => e.if_none_exist.as_deref(),
+                    Method::Put | Method::Delete if e.id.is_none() => e.query.as_deref(),
+                    _ => None,
+                };
+                c.map(|c| self.criteria(e.rtype, c))
+                    .transpose()
+                    .map_err(|err| prefix_entry(err, e.index))
+            })
+            .collect::<Result<_, _>>()?;
+        let conditional_refs = self.conditional_references(&writes)?;
+        let results = self
+            .store
+            .transaction(move |tx| run_writes(tx, writes, criteria, conditional_refs))
+            .await?;
+        let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
+        replies.resize_with(entries.len(), || None);
+        for (i, reply) in results {
+            replies[i] = Some(Ok(reply));
+        }
+        for e in entries.into_iter().filter(|e| e.method == Method::Get) {
+            let i = e.index;
+            replies[i] = Some(self.run_entry(e).await);
+        }
+        let out = replies
+            .into_iter()
+            .map(|r| {
+                self.response_entry(
+                    r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))),
+                )
+            })
+            .collect();
+        Ok(Reply::json(
+            StatusCode::OK,
+            response_bundle("transaction-response", out),
+        ))
+    }
+
+    /// Every `Type?criteria` reference in the entries' resources, parsed, keyed by its text.
+    fn conditional_references(
+        &self,
+        writes: &[Entry],
+    ) -> Result<HashMap<String, SearchQuery>, Error> {
+        let mut out = HashMap::new();
+        for e in writes {
+            if let Some(r) = &e.resource {
+                out.extend(
+                    self.conditional_references_of(r)
+                        .map_err(|err| prefix_entry(err, e.index))?,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+type Resolved = Vec<(usize, Reply)>;
+
+fn run_writes(
+    tx: &mut dyn Tx,
+    mut writes: Vec<Entry>,
+    criteria: Vec<Option<SearchQuery>>,
+    conditional_refs: HashMap<String, SearchQuery>,
+) -> Result<Resolved, Error> {
+    // 1. Decide the target id of every write and which POSTs matched an existing resource.
+    let mut targets: Vec<Option<String>> = Vec::with_capacity(writes.len());
+    let mut existing = vec![false; writes.len()];
+    let mut aliases: HashMap<String, String> = HashMap::new();
+    for (n, (e, c)) in writes.iter().zip(&criteria).enumerate() {
+        let target = match (e.method, c) {
+            (Method::Post, None) => Some(id::new_id()),
+            (Method::Post, Some(q)) => match matches_in(tx, q)?.as_slice() {
+                [] => Some(id::new_id()),
+                [one] => {
+                    existing[n] = true;
+                    Some(one.clone())
+                }
+                _ => {
+                    return Err(prefix_entry(
+                        Error::MultipleMatches("ifNoneExist matched more than one resource".into()),
+                        e.index,
+                    ));
+                }
+            },
+            (_, Some(q)) => match matches_in(tx, q)?.as_slice() {
+                [] if e.method == Method::Put => Some(id::new_id()),
+                [] => None,
+                [one] => Some(one.clone()),
+                _ => {
+                    return Err(prefix_entry(
+                        Error::MultipleMatches("criteria matched more than one resource".into()),
+                        e.index,
+                    ));
+                }
+            },
+            (_, None) => e.id.clone(),
+        };
+        if let (Some(full), Some(t)) = (&e.full_url, &target) {
+            aliases.insert(full.clone(), format!("{}/{t}", e.rtype));
+        }
+        targets.push(target);
+    }
+    resolve_conditional_in(tx, &conditional_refs, &mut aliases)?;
+    // 2. Rewrite references, then write in order.
+    let mut out = Vec::with_capacity(writes.len());
+    for (n, e) in writes.iter_mut().enumerate() {
+        if let Some(r) = e.resource.as_mut() {
+            rewrite_references(r, &aliases).map_err(|err| prefix_entry(err, e.index))?;
+        }
+        let target = targets[n].clone();
+        let reply = match (e.method, target) {
+            (Method::Delete, None) => Reply {
+                status: StatusCode::NO_CONTENT,
+                body: None,
+                location: None,
+                version: None,
+                last_modified: None,
+            },
+            (Method::Delete, Some(t)) => match delete_in(tx, e.rtype, &t, e.if_match)
+                .map_err(|err| prefix_entry(err, e.index))?
+            {
+                Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
+                None => {
+                    return Err(prefix_entry(
+                        Error::NotFound {
+                            rtype: e.rtype,
+                            id: t,
+                        },
+                        e.index,
+                    ));
+                }
+            },
+            (Method::Post, Some(t)) if existing[n] => {
+                let r = tx
+                    .current(e.rtype, &t)?
+                    .ok_or_else(|| Error::Internal("match vanished".into()))?;
+                Reply::resource(StatusCode::OK, &r, Some(Body::Raw(r.body.clone())))
+            }
+            (Method::Post, Some(t)) => {
+                let w = create_in(tx, e.rtype, &t, e.resource.as_ref().unwrap_or(&Value::Null))
+                    .map_err(|err| prefix_entry(err, e.index))?;
+                Reply::resource(
+                    StatusCode::CREATED,
+                    &w.resource,
+                    Some(Body::Raw(w.resource.body.clone())),
+                )
+            }
+            (Method::Put, Some(t)) => {
+                let body = e.resource.as_ref().unwrap_or(&Value::Null);
+                let w = update_in(tx, e.rtype, &t, body, e.if_match)
+                    .map_err(|err| prefix_entry(err, e.index))?;
+                let status = if w.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                Reply::resource(
+                    status,
+                    &w.resource,
+                    Some(Body::Raw(w.resource.body.clone())),
+                )
+            }
+            _ => return Err(at(e.index, "unsupported entry")),
+        };
+        out.push((e.index, reply));
+    }
+    Ok(out)
+}
+
+fn prefix_entry(err: Error, index: usize) -> Error {
+    let prefix = |issues: Vec<crate::fhir::OutcomeIssue>| {
+        issues
+            .into_iter()
+            .map(|mut i| {
+                i.diagnostics = format!("Bundle.entry[{index}]: {}", i.diagnostics);
+                let inner = |x: String| {
+                    x.split_once('.')
+                        .map_or(String::new(), |(_, rest)| format!(".{rest}"))
+                };
+                i.expression = i
+                    .expression
+                    .map(|x| format!("Bundle.entry[{index}].resource{}", inner(x)));
+                i
+            })
+            .collect()
+    };
+    match err {
+        Error::InvalidResource(issues) => Error::InvalidResource(prefix(issues)),
+        Error::BusinessRule(issues) => Error::BusinessRule(prefix(issues)),
+        Error::BadRequest(m) if !m.starts_with("Bundle.entry") => {
+            Error::BadRequest(format!("Bundle.entry[{index}]: {m}"))
+        }
+        Error::PreconditionFailed(m) => {
+            Error::PreconditionFailed(format!("Bundle.entry[{index}]: {m}"))
+        }
+        Error::MultipleMatches(m) => Error::MultipleMatches(format!("Bundle.entry[{index}]: {m}")),
+        Error::Conflict(m) => Error::Conflict(format!("Bundle.entry[{index}]: {m}")),
+        other => other,
+    }
+}
+
+fn status_text(s: StatusCode) -> String {
+    format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
+}
+
+fn response_bundle(kind: &str, entries: Vec<Value>) -> Value {
+    json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": kind,
+        "entry": entries,
+    })
+}

@@ -1,0 +1,131 @@
+//! Instance, type and system history (`_history`), newest first, with `_since` and `_count`.
+//! Pages follow a cursor (the version row of the last entry), so versions written while a client pages
+//! never shift what it has yet to see.
+
+use serde_json::json;
+
+use super::bundle::BundleWriter;
+use super::{Engine, Reply};
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::fhir::instant::{format_instant, http_date};
+use crate::search::date;
+use crate::store::{HistoryFilter, WriteMethod};
+
+impl Engine {
+    /// History of one resource (`id`), one type, or everything.
+    pub async fn history(
+        &self,
+        rtype: Option<ResourceType>,
+        id: Option<&str>,
+        pairs: &[(String, String)],
+    ) -> Result<Reply, Error> {
+        let mut filter = HistoryFilter {
+            rtype,
+            id: id.map(str::to_owned),
+            count: self.default_page_size,
+            ..Default::default()
+        };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "_count" => {
+                    let n: usize = v.parse().map_err(|_| {
+                        Error::BadRequest("_count must be a non-negative integer".into())
+                    })?;
+                    filter.count = n.min(self.max_page_size);
+                }
+                "_since" => {
+                    let r = date::parse_range(v)
+                        .ok_or_else(|| Error::BadRequest("_since must be a FHIR instant".into()))?;
+                    filter.since = Some(r.lo);
+                }
+                "_cursor" => {
+                    filter.before = Some(
+                        v.parse()
+                            .map_err(|_| Error::BadRequest("_cursor is not one of ours".into()))?,
+                    );
+                }
+                "_format" | "_pretty" => {}
+                other => {
+                    return Err(Error::BadRequest(format!(
+                        "Unknown history parameter '{}'",
+                        other.chars().take(64).collect::<String>()
+                    )));
+                }
+            }
+        }
+        if let (Some(t), Some(i)) = (rtype, id)
+            && self.store.backend().read(t, i).await?.is_none()
+        {
+            return Err(Error::NotFound {
+                rtype: t,
+                id: i.to_owned(),
+            });
+        }
+        let mut page = self
+            .store
+            .backend()
+            .history(&HistoryFilter {
+                count: filter.count + 1,
+                ..filter.clone()
+            })
+            .await?;
+        let more = page.len() > filter.count;
+        page.truncate(filter.count);
+
+        let path = match (rtype, id) {
+            (Some(t), Some(i)) => format!("{}/{t}/{i}/_history", self.base_url),
+            (Some(t), None) => format!("{}/{t}/_history", self.base_url),
+            _ => format!("{}/_history", self.base_url),
+        };
+        let query = |cursor: Option<i64>| {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            s.append_pair("_count", &filter.count.to_string());
+            if let Some(since) = filter.since {
+                s.append_pair("_since", &format_instant(since));
+            }
+            if let Some(c) = cursor {
+                s.append_pair("_cursor", &c.to_string());
+            }
+            format!("{path}?{}", s.finish())
+        };
+        let mut links = vec![("self", query(filter.before))];
+        if more && let Some(last) = page.last() {
+            links.push(("next", query(Some(last.cursor))));
+        }
+        let mut bundle = BundleWriter::new("history", None, &links);
+        for e in &page {
+            let r = &e.resource;
+            let (method, url, status) = match e.method {
+                WriteMethod::Create => ("POST", r.rtype.to_string(), "201 Created"),
+                WriteMethod::Update => (
+                    "PUT",
+                    format!("{}/{}", r.rtype, r.id),
+                    if r.version == 1 {
+                        "201 Created"
+                    } else {
+                        "200 OK"
+                    },
+                ),
+                WriteMethod::Delete => {
+                    ("DELETE", format!("{}/{}", r.rtype, r.id), "204 No Content")
+                }
+            };
+            let fields = json!({
+                "request": {"method": method, "url": url},
+                "response": {"status": status, "etag": format!("W/\"{}\"", r.version), "lastModified": format_instant(r.last_updated)},
+            });
+            let body = (!r.deleted).then_some(r.body.as_str());
+            bundle.entry(
+                &format!(
+                    "{}/{}/{}/_history/{}",
+                    self.base_url, r.rtype, r.id, r.version
+                ),
+                body,
+                fields,
+            );
+        }
+        let _ = http_date;
+        Ok(Reply::raw(bundle.finish()))
+    }
+}

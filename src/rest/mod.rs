@@ -1,0 +1,167 @@
+//! The FHIR REST interactions, independent of HTTP: each takes parsed input and returns a [`Reply`].
+//! The HTTP layer (`http`) and batch/transaction bundles (`batch`) both call these, so an entry in a
+//! bundle behaves exactly like the same request sent alone.
+
+mod batch;
+mod bundle;
+mod history;
+mod prefer;
+mod read;
+mod references;
+mod search;
+mod write;
+
+use actix_web::http::StatusCode;
+use serde_json::Value;
+
+pub use prefer::{Prefer, Return, parse_if_match};
+
+use crate::config::Settings;
+use crate::error::Error;
+use crate::fhir::{OutcomeIssue, ResourceType, operation_outcome};
+use crate::search::ParseOptions;
+use crate::store::{Store, StoredResource};
+
+/// The body of a reply: stored JSON served as is, or a value built for this reply.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// JSON text exactly as stored.
+    Raw(String),
+    /// A built value.
+    Json(Value),
+}
+
+impl Body {
+    /// The body as JSON text.
+    pub fn into_string(self) -> String {
+        match self {
+            Body::Raw(s) => s,
+            Body::Json(v) => v.to_string(),
+        }
+    }
+
+    /// The body as a JSON value (parses stored text; used inside bundles).
+    pub fn into_value(self) -> Value {
+        match self {
+            Body::Raw(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
+            Body::Json(v) => v,
+        }
+    }
+}
+
+/// What an interaction produced.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The body, if any.
+    pub body: Option<Body>,
+    /// `Location` / `Content-Location`: `Type/id/_history/v`, relative to the base URL.
+    pub location: Option<String>,
+    /// The version, for `ETag: W/"v"`.
+    pub version: Option<u64>,
+    /// For `Last-Modified`, epoch milliseconds.
+    pub last_modified: Option<i64>,
+}
+
+impl Reply {
+    /// A reply carrying one stored resource.
+    fn resource(status: StatusCode, r: &StoredResource, body: Option<Body>) -> Self {
+        Reply {
+            status,
+            body,
+            location: Some(format!("{}/{}/_history/{}", r.rtype, r.id, r.version)),
+            version: Some(r.version),
+            last_modified: Some(r.last_updated),
+        }
+    }
+
+    /// A 200 reply with JSON text built for it (bundles).
+    fn raw(text: String) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            body: Some(Body::Raw(text)),
+            location: None,
+            version: None,
+            last_modified: None,
+        }
+    }
+
+    /// A reply with only a body.
+    fn json(status: StatusCode, body: Value) -> Self {
+        Reply {
+            status,
+            body: Some(Body::Json(body)),
+            location: None,
+            version: None,
+            last_modified: None,
+        }
+    }
+
+    /// A reply carrying a stored resource, shaped by `Prefer: return=`.
+    fn written(status: StatusCode, r: &StoredResource, prefer: Return, message: &str) -> Self {
+        let body = match prefer {
+            Return::Representation => Some(Body::Raw(r.body.clone())),
+            Return::Minimal => None,
+            Return::OperationOutcome => {
+                Some(Body::Json(operation_outcome(&[OutcomeIssue::information(
+                    "informational",
+                    message,
+                )])))
+            }
+        };
+        Reply::resource(status, r, body)
+    }
+}
+
+/// The interactions, bound to a store and the deployment's settings.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    base_url: String,
+    default_page_size: usize,
+    max_page_size: usize,
+    max_search_results: usize,
+}
+
+impl Engine {
+    /// An engine over `store` configured by `settings`.
+    pub fn new(store: Store, settings: &Settings) -> Self {
+        Engine {
+            store,
+            base_url: settings.base_url.clone(),
+            default_page_size: settings.default_page_size,
+            max_page_size: settings.max_page_size,
+            max_search_results: settings.max_search_results,
+        }
+    }
+
+    /// The store (readiness checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The public base URL of the FHIR API.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn parse_options(&self, lenient: bool) -> ParseOptions {
+        ParseOptions {
+            lenient,
+            default_count: self.default_page_size,
+            max_count: self.max_page_size,
+        }
+    }
+}
+
+/// Parses a request body as JSON (400 with the parser's position when it is not).
+pub fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::InvalidJson(format!("line {} column {}", e.line(), e.column())))
+}
+
+/// Parses a type name from a URL segment.
+pub fn parse_type(s: &str) -> Result<ResourceType, Error> {
+    s.parse().map_err(|_| Error::UnknownType(s.to_owned()))
+}

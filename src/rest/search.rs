@@ -1,0 +1,218 @@
+//! Search (`GET [type]?...`, `POST [type]/_search`) and its paging.
+//!
+//! Paging stays correct while writes happen: the first page runs the query once, and when there is
+//! more than one page the ordered result rows are saved as a snapshot (in the database, so any
+//! gateway process can serve the next page). `next`/`previous` links carry the snapshot key and an
+//! offset: a resource created after the search began does not shift later pages, nothing is skipped or
+//! repeated, and a resource deleted since is left out. Snapshots expire after an hour (410 then).
+//! A search pages through at most `max_search_results` rows; beyond that the bundle carries a warning.
+
+use serde_json::{Map, Value, json};
+
+use super::bundle::BundleWriter;
+use super::{Engine, Reply};
+use crate::error::Error;
+use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
+use crate::search::{self, SearchQuery, Summary};
+use crate::store::{RowId, StoredResource};
+
+const SUBSETTED: &str =
+    r#"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}"#;
+
+impl Engine {
+    /// Runs a search of `rtype` with the client's parameters.
+    pub async fn search(
+        &self,
+        rtype: ResourceType,
+        pairs: &[(String, String)],
+        lenient: bool,
+    ) -> Result<Reply, Error> {
+        let q = search::parse(rtype, pairs, self.parse_options(lenient))?;
+        let snapshot_key = pairs
+            .iter()
+            .find(|(k, _)| k == "_getpages")
+            .map(|(_, v)| v.clone());
+        let offset = match pairs.iter().find(|(k, _)| k == "_getpagesoffset") {
+            Some((_, v)) => v
+                .parse::<usize>()
+                .map_err(|_| Error::BadRequest("_getpagesoffset must be a number".into()))?,
+            None => 0,
+        };
+        let backend = self.store.backend();
+        if q.summary == Summary::Count {
+            let total = backend.count(&q).await?;
+            let links = [("self", self.link(&q, None, None))];
+            return Ok(Reply::raw(
+                BundleWriter::new("searchset", Some(total), &links).finish(),
+            ));
+        }
+        let mut rows = match &snapshot_key {
+            Some(key) => backend
+                .load_snapshot(key)
+                .await?
+                .ok_or(Error::SearchExpired)?,
+            None => backend.search(&q, self.max_search_results + 1).await?,
+        };
+        let truncated = rows.len() > self.max_search_results;
+        rows.truncate(self.max_search_results);
+        let start = offset.min(rows.len());
+        let end = start.saturating_add(q.count).min(rows.len());
+        let key = match snapshot_key {
+            Some(k) => Some(k),
+            None if rows.len() > q.count && q.count > 0 => {
+                let k = uuid::Uuid::new_v4().simple().to_string();
+                backend.save_snapshot(&k, &rows).await?;
+                Some(k)
+            }
+            None => None,
+        };
+        let page: Vec<RowId> = rows[start..end].to_vec();
+        let matches = backend.fetch(&page).await?;
+        let included = self.includes(&q, &page, &matches).await?;
+
+        let mut links = vec![(
+            "self",
+            self.link(&q, key.as_deref(), (start > 0).then_some(start)),
+        )];
+        if let Some(k) = &key {
+            if end < rows.len() {
+                links.push(("next", self.link(&q, Some(k), Some(end))));
+            }
+            if start > 0 {
+                links.push((
+                    "previous",
+                    self.link(&q, Some(k), Some(start.saturating_sub(q.count))),
+                ));
+            }
+        }
+        let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        let mut bundle = BundleWriter::new("searchset", Some(total), &links);
+        for (_, r) in &matches {
+            let shaped = shape(r, &q)?;
+            bundle.entry(
+                &self.full_url(r),
+                Some(&shaped),
+                json!({"search": {"mode": "match"}}),
+            );
+        }
+        for r in &included {
+            bundle.entry(
+                &self.full_url(r),
+                Some(&r.body),
+                json!({"search": {"mode": "include"}}),
+            );
+        }
+        if truncated {
+            let warning = OutcomeIssue {
+                severity: Severity::Warning,
+                code: "too-costly",
+                diagnostics: format!(
+                    "Only the first {} results can be paged; narrow the search",
+                    self.max_search_results
+                ),
+                expression: None,
+            };
+            let outcome = operation_outcome(&[warning]).to_string();
+            bundle.entry(
+                &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+                Some(&outcome),
+                json!({"search": {"mode": "outcome"}}),
+            );
+        }
+        Ok(Reply::raw(bundle.finish()))
+    }
+
+    /// `_include` and `_revinclude` targets of a page, without duplicates or repeats of matches.
+    async fn includes(
+        &self,
+        q: &SearchQuery,
+        page: &[RowId],
+        matches: &[(RowId, StoredResource)],
+    ) -> Result<Vec<StoredResource>, Error> {
+        let mut seen: Vec<RowId> = matches.iter().map(|(rid, _)| *rid).collect();
+        let mut out = Vec::new();
+        let backend = self.store.backend();
+        if page.is_empty() {
+            return Ok(out);
+        }
+        let mut found = Vec::new();
+        for inc in &q.includes {
+            found.extend(backend.included(page, inc).await?);
+        }
+        let targets: Vec<(ResourceType, String)> = matches
+            .iter()
+            .map(|(_, r)| (r.rtype, r.id.clone()))
+            .collect();
+        for inc in &q.revincludes {
+            found.extend(backend.revincluded(&targets, inc).await?);
+        }
+        for (rid, r) in found {
+            if !seen.contains(&rid) {
+                seen.push(rid);
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn full_url(&self, r: &StoredResource) -> String {
+        format!("{}/{}/{}", self.base_url, r.rtype, r.id)
+    }
+
+    /// The URL of this search (or one page of its snapshot).
+    fn link(&self, q: &SearchQuery, key: Option<&str>, offset: Option<usize>) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &q.canonical {
+            if k != "_count" {
+                s.append_pair(k, v);
+            }
+        }
+        s.append_pair("_count", &q.count.to_string());
+        if let Some(k) = key {
+            s.append_pair("_getpages", k);
+            s.append_pair("_getpagesoffset", &offset.unwrap_or(0).to_string());
+        }
+        format!("{}/{}?{}", self.base_url, q.rtype, s.finish())
+    }
+}
+
+/// Applies `_summary` and `_elements` to a stored resource, marking it SUBSETTED when cut.
+fn shape(r: &StoredResource, q: &SearchQuery) -> Result<String, Error> {
+    let keep: Option<Vec<&str>> = match (&q.elements, q.summary) {
+        (Some(elements), _) => Some(
+            elements
+                .iter()
+                .map(|e| e.rsplit('.').next().unwrap_or(e))
+                .collect(),
+        ),
+        (None, Summary::Text) => Some(vec!["text"]),
+        (None, Summary::Data) => None,
+        (None, _) => return Ok(r.body.clone()),
+    };
+    let Value::Object(full) =
+        serde_json::from_str::<Value>(&r.body).map_err(|e| Error::Internal(e.to_string()))?
+    else {
+        return Err(Error::Internal("stored resource is not an object".into()));
+    };
+    let mut out = Map::new();
+    for (k, v) in full {
+        let always = matches!(k.as_str(), "resourceType" | "id" | "meta");
+        let wanted = match &keep {
+            Some(list) => list.contains(&k.as_str()),
+            None => k != "text",
+        };
+        if always || wanted {
+            out.insert(k, v);
+        }
+    }
+    let tag: Value = serde_json::from_str(SUBSETTED).map_err(|e| Error::Internal(e.to_string()))?;
+    if let Some(Value::Object(meta)) = out.get_mut("meta") {
+        match meta.get_mut("tag") {
+            Some(Value::Array(tags)) => tags.push(tag),
+            _ => {
+                meta.insert("tag".into(), Value::Array(vec![tag]));
+            }
+        }
+    }
+    Ok(Value::Object(out).to_string())
+}

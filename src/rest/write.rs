@@ -1,0 +1,401 @@
+//! create, update and delete, plain and conditional. The `*_in` functions run inside a store
+//! transaction so that a conditional check and its write are atomic, and so that transaction bundles
+//! reuse them unchanged.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::references::{resolve_conditional_in, rewrite_references};
+use super::{Engine, Reply, Return};
+use crate::error::Error;
+use crate::fhir::instant::{format_instant, now_ms};
+use crate::fhir::validate::{IdRule, validate};
+use crate::fhir::{ResourceType, id};
+use crate::search::{self, SearchQuery};
+use crate::store::{StoredResource, Tx, VersionWrite, WriteMethod};
+
+/// The result of a write inside a transaction.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The version now current.
+    pub resource: StoredResource,
+    /// True when the write created the resource (201), false for an update (200).
+    pub created: bool,
+}
+
+/// Puts `resourceType`, `id` and `meta` (with the server's version and time) first, keeping the
+/// client's other meta elements (tags, profiles, security labels).
+fn stamp(rtype: ResourceType, id: &str, version: u64, last_updated: i64, body: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("resourceType".into(), json!(rtype.as_str()));
+    out.insert("id".into(), json!(id));
+    let mut meta = body
+        .get("meta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    meta.insert("versionId".into(), json!(version.to_string()));
+    meta.insert("lastUpdated".into(), json!(format_instant(last_updated)));
+    out.insert("meta".into(), Value::Object(meta));
+    if let Some(obj) = body.as_object() {
+        for (k, v) in obj {
+            if !matches!(k.as_str(), "resourceType" | "id" | "meta") {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn version_write(
+    rtype: ResourceType,
+    id: &str,
+    version: u64,
+    body: &Value,
+    method: WriteMethod,
+) -> VersionWrite {
+    let now = now_ms();
+    let stamped = stamp(rtype, id, version, now, body);
+    VersionWrite {
+        index: search::extract(rtype, &stamped),
+        resource: StoredResource {
+            rtype,
+            id: id.to_owned(),
+            version,
+            last_updated: now,
+            deleted: false,
+            body: stamped.to_string(),
+        },
+        method,
+    }
+}
+
+/// Creates `body` as `rtype/id` (version 1, or the next version after a deletion).
+pub fn create_in(
+    tx: &mut dyn Tx,
+    rtype: ResourceType,
+    id: &str,
+    body: &Value,
+) -> Result<Written, Error> {
+    let version = match tx.current(rtype, id)? {
+        None => 1,
+        Some(c) if c.deleted => c.version + 1,
+        Some(_) => return Err(Error::Conflict(format!("{rtype}/{id} already exists"))),
+    };
+    let w = version_write(rtype, id, version, body, WriteMethod::Create);
+    tx.put(&w)?;
+    Ok(Written {
+        resource: w.resource,
+        created: true,
+    })
+}
+
+/// Updates (or creates, with the client's id) `rtype/id`. With `if_match`, the current version must
+/// be that one. An update that changes nothing makes no new version.
+pub fn update_in(
+    tx: &mut dyn Tx,
+    rtype: ResourceType,
+    id: &str,
+    body: &Value,
+    if_match: Option<u64>,
+) -> Result<Written, Error> {
+    let current = tx.current(rtype, id)?;
+    let live = current.as_ref().filter(|c| !c.deleted);
+    if let Some(expected) = if_match {
+        match live {
+            Some(c) if c.version == expected => {}
+            Some(c) => {
+                return Err(Error::PreconditionFailed(format!(
+                    "If-Match version {expected} is not the current version {} of {rtype}/{id}",
+                    c.version
+                )));
+            }
+            None => {
+                return Err(Error::PreconditionFailed(format!(
+                    "{rtype}/{id} does not exist to match"
+                )));
+            }
+        }
+    }
+    if let Some(c) = live
+        && stamp(rtype, id, c.version, c.last_updated, body).to_string() == c.body
+    {
+        return Ok(Written {
+            resource: c.clone(),
+            created: false,
+        });
+    }
+    let version = current.as_ref().map_or(1, |c| c.version + 1);
+    let w = version_write(rtype, id, version, body, WriteMethod::Update);
+    tx.put(&w)?;
+    Ok(Written {
+        resource: w.resource,
+        created: live.is_none(),
+    })
+}
+
+/// Deletes `rtype/id` logically. `Ok(None)` when it never existed; deleting a deleted resource is a
+/// no-op that returns the deletion.
+pub fn delete_in(
+    tx: &mut dyn Tx,
+    rtype: ResourceType,
+    id: &str,
+    if_match: Option<u64>,
+) -> Result<Option<StoredResource>, Error> {
+    let Some(current) = tx.current(rtype, id)? else {
+        return Ok(None);
+    };
+    if let Some(expected) = if_match
+        && (current.deleted || current.version != expected)
+    {
+        return Err(Error::PreconditionFailed(format!(
+            "If-Match version {expected} is not current for {rtype}/{id}"
+        )));
+    }
+    if current.deleted {
+        return Ok(Some(current));
+    }
+    let resource = StoredResource {
+        version: current.version + 1,
+        last_updated: now_ms(),
+        deleted: true,
+        body: String::new(),
+        ..current
+    };
+    let w = VersionWrite {
+        resource,
+        method: WriteMethod::Delete,
+        index: Vec::new(),
+    };
+    tx.put(&w)?;
+    Ok(Some(w.resource))
+}
+
+/// The ids matching a conditional interaction's criteria (at most two: enough to tell 0, 1, many).
+pub fn matches_in(tx: &mut dyn Tx, query: &SearchQuery) -> Result<Vec<String>, Error> {
+    tx.lock(&format!("{}?{:?}", query.rtype, query.canonical))?;
+    Ok(tx.search_ids(query, 2)?)
+}
+
+impl Engine {
+    /// Parses conditional criteria: a query string (`identifier=s|v`, optionally `Type?` first).
+    pub(super) fn criteria(&self, rtype: ResourceType, raw: &str) -> Result<SearchQuery, Error> {
+        let raw = raw.split_once('?').map_or(raw, |(_, q)| q);
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .collect();
+        if pairs.is_empty() {
+            return Err(Error::BadRequest("Conditional criteria are empty".into()));
+        }
+        let q = search::parse(rtype, &pairs, self.parse_options(false))?;
+        if q.filters.is_empty() {
+            return Err(Error::BadRequest("Conditional criteria must filter".into()));
+        }
+        Ok(q)
+    }
+
+    /// `POST [type]` (with `If-None-Exist` when `condition` is given).
+    pub async fn create(
+        &self,
+        rtype: ResourceType,
+        body: Value,
+        condition: Option<&str>,
+        ret: Return,
+    ) -> Result<Reply, Error> {
+        validate(rtype, &body, IdRule::Ignored)?;
+        let criteria = condition.map(|c| self.criteria(rtype, c)).transpose()?;
+        let refs = self.conditional_references_of(&body)?;
+        let mut body = body;
+        let new_id = id::new_id();
+        let (written, existed) = self
+            .store
+            .transaction(move |tx| {
+                if let Some(q) = &criteria {
+                    match matches_in(tx, q)?.as_slice() {
+                        [] => {}
+                        [one] => {
+                            let existing = tx
+                                .current(rtype, one)?
+                                .ok_or_else(|| Error::Internal("match vanished".into()))?;
+                            return Ok::<_, Error>((
+                                Written {
+                                    resource: existing,
+                                    created: false,
+                                },
+                                true,
+                            ));
+                        }
+                        _ => {
+                            return Err(Error::MultipleMatches(
+                                "If-None-Exist matched more than one resource".into(),
+                            ));
+                        }
+                    }
+                }
+                resolve_in(tx, &refs, &mut body)?;
+                Ok((create_in(tx, rtype, &new_id, &body)?, false))
+            })
+            .await?;
+        if existed {
+            return Ok(Reply::written(
+                StatusCode::OK,
+                &written.resource,
+                ret,
+                "A matching resource already exists",
+            ));
+        }
+        Ok(Reply::written(
+            StatusCode::CREATED,
+            &written.resource,
+            ret,
+            "Created",
+        ))
+    }
+
+    /// `PUT [type]/[id]`.
+    pub async fn update(
+        &self,
+        rtype: ResourceType,
+        rid: &str,
+        body: Value,
+        if_match: Option<u64>,
+        ret: Return,
+    ) -> Result<Reply, Error> {
+        if !id::is_valid_id(rid) {
+            return Err(Error::BadRequest(
+                "The id in the URL is not a valid FHIR id".into(),
+            ));
+        }
+        validate(rtype, &body, IdRule::MustEqual(rid))?;
+        let refs = self.conditional_references_of(&body)?;
+        let (rid, mut body) = (rid.to_owned(), body);
+        let w = self
+            .store
+            .transaction(move |tx| {
+                resolve_in(tx, &refs, &mut body)?;
+                update_in(tx, rtype, &rid, &body, if_match)
+            })
+            .await?;
+        Ok(updated_reply(&w, ret))
+    }
+
+    /// `PUT [type]?criteria`: update the one match, create when none, 412 when several.
+    pub async fn conditional_update(
+        &self,
+        rtype: ResourceType,
+        criteria: &str,
+        body: Value,
+        ret: Return,
+    ) -> Result<Reply, Error> {
+        let q = self.criteria(rtype, criteria)?;
+        let body_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
+        match &body_id {
+            Some(b) => validate(rtype, &body, IdRule::MustEqual(b))?,
+            None => validate(rtype, &body, IdRule::Ignored)?,
+        }
+        let refs = self.conditional_references_of(&body)?;
+        let mut body = body;
+        let w = self
+            .store
+            .transaction(move |tx| {
+                let target = match matches_in(tx, &q)?.as_slice() {
+                    [] => body_id.unwrap_or_else(id::new_id),
+                    [one] => match body_id {
+                        Some(b) if &b != one => {
+                            return Err(Error::BadRequest(
+                                "The body's id differs from the resource the criteria matched"
+                                    .into(),
+                            ));
+                        }
+                        _ => one.clone(),
+                    },
+                    _ => {
+                        return Err(Error::MultipleMatches(
+                            "The criteria matched more than one resource".into(),
+                        ));
+                    }
+                };
+                resolve_in(tx, &refs, &mut body)?;
+                update_in(tx, rtype, &target, &body, None)
+            })
+            .await?;
+        Ok(updated_reply(&w, ret))
+    }
+
+    /// `DELETE [type]/[id]`.
+    pub async fn delete(
+        &self,
+        rtype: ResourceType,
+        rid: &str,
+        if_match: Option<u64>,
+    ) -> Result<Reply, Error> {
+        let id_owned = rid.to_owned();
+        let deleted = self
+            .store
+            .transaction(move |tx| delete_in(tx, rtype, &id_owned, if_match))
+            .await?;
+        match deleted {
+            None => Err(Error::NotFound {
+                rtype,
+                id: rid.to_owned(),
+            }),
+            Some(r) => Ok(Reply {
+                body: None,
+                ..Reply::resource(StatusCode::NO_CONTENT, &r, None)
+            }),
+        }
+    }
+
+    /// `DELETE [type]?criteria`: deletes the one match; none is a no-op, several is 412.
+    pub async fn conditional_delete(
+        &self,
+        rtype: ResourceType,
+        criteria: &str,
+    ) -> Result<Reply, Error> {
+        let q = self.criteria(rtype, criteria)?;
+        let deleted = self
+            .store
+            .transaction(move |tx| match matches_in(tx, &q)?.as_slice() {
+                [] => Ok(None),
+                [one] => delete_in(tx, rtype, &one.clone(), None),
+                _ => Err(Error::MultipleMatches(
+                    "The criteria matched more than one resource".into(),
+                )),
+            })
+            .await?;
+        Ok(match deleted {
+            Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
+            None => Reply {
+                status: StatusCode::NO_CONTENT,
+                body: None,
+                location: None,
+                version: None,
+                last_modified: None,
+            },
+        })
+    }
+}
+
+/// Resolves the conditional references of a single write and rewrites them in `body`.
+fn resolve_in(
+    tx: &mut dyn Tx,
+    refs: &HashMap<String, SearchQuery>,
+    body: &mut Value,
+) -> Result<(), Error> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let mut aliases = HashMap::new();
+    resolve_conditional_in(tx, refs, &mut aliases)?;
+    rewrite_references(body, &aliases)
+}
+
+fn updated_reply(w: &Written, ret: Return) -> Reply {
+    if w.created {
+        Reply::written(StatusCode::CREATED, &w.resource, ret, "Created")
+    } else {
+        Reply::written(StatusCode::OK, &w.resource, ret, "Updated")
+    }
+}

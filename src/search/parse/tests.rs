@@ -1,0 +1,209 @@
+use super::*;
+use crate::fhir::ResourceType::*;
+
+const OPTS: ParseOptions = ParseOptions {
+    lenient: false,
+    default_count: 20,
+    max_count: 1000,
+};
+
+fn pairs(q: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn one(rtype: ResourceType, q: &str) -> Predicate {
+    let parsed = parse(rtype, &pairs(q), OPTS).expect("parses");
+    parsed.filters[0].0[0].clone()
+}
+
+#[test]
+fn tokens_take_every_system_form() {
+    assert_eq!(
+        one(Patient, "identifier=s|1"),
+        Predicate::Token {
+            param: "identifier",
+            system: SystemMatch::Is("s".into()),
+            code: Some("1".into()),
+            negate: false
+        }
+    );
+    assert_eq!(
+        one(Patient, "gender=|female"),
+        Predicate::Token {
+            param: "gender",
+            system: SystemMatch::None,
+            code: Some("female".into()),
+            negate: false
+        }
+    );
+    assert_eq!(
+        one(Patient, "identifier=s|"),
+        Predicate::Token {
+            param: "identifier",
+            system: SystemMatch::Is("s".into()),
+            code: None,
+            negate: false
+        }
+    );
+    assert!(matches!(
+        one(CarePlan, "status:not=active"),
+        Predicate::Token { negate: true, .. }
+    ));
+}
+
+#[test]
+fn commas_are_alternatives_and_escaped_commas_are_not() {
+    let q = parse(CarePlan, &pairs("status=active,draft"), OPTS).expect("parses");
+    assert_eq!(q.filters[0].0.len(), 2);
+    let q = parse(Patient, &pairs("name=a%5C,b"), OPTS).expect("parses");
+    assert_eq!(
+        q.filters[0].0,
+        vec![Predicate::String {
+            param: "name",
+            value: "a,b".into(),
+            mode: StringMatch::StartsWith
+        }]
+    );
+}
+
+#[test]
+fn references_accept_type_slash_id_and_bare_ids() {
+    assert_eq!(
+        one(ServiceRequest, "performer=Organization/x"),
+        Predicate::Reference {
+            param: "performer",
+            rtype: Some(Organization),
+            id: "x".into()
+        }
+    );
+    assert_eq!(
+        one(CarePlan, "subject=p1"),
+        Predicate::Reference {
+            param: "subject",
+            rtype: None,
+            id: "p1".into()
+        }
+    );
+    assert!(matches!(
+        one(
+            CarePlan,
+            "patient:identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"
+        ),
+        Predicate::RefIdentifier {
+            param: "patient",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn chains_resolve_their_target_type() {
+    match one(CarePlan, "patient.identifier=s|1") {
+        Predicate::Chain {
+            param: "patient",
+            target: Patient,
+            inner,
+        } => {
+            assert!(matches!(
+                *inner,
+                Predicate::Token {
+                    param: "identifier",
+                    ..
+                }
+            ))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        one(CarePlan, "subject:Patient.name=smith"),
+        Predicate::Chain {
+            target: Patient,
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse(CarePlan, &pairs("subject.name=smith"), OPTS),
+        Err(SearchParseError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn dates_take_prefixes() {
+    assert!(matches!(
+        one(QuestionnaireResponse, "authored=ge2026-01-01"),
+        Predicate::Date {
+            prefix: Prefix::Ge,
+            ..
+        }
+    ));
+    assert!(matches!(
+        one(Patient, "_lastUpdated=lt2026-01-01T10:00:00Z"),
+        Predicate::LastUpdated(Prefix::Lt, _)
+    ));
+    assert!(matches!(
+        parse(Patient, &pairs("birthdate=ge20260101"), OPTS),
+        Err(SearchParseError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn unknown_parameters_fail_unless_lenient() {
+    let p = pairs("foo=bar&gender=male");
+    assert_eq!(
+        parse(Patient, &p, OPTS),
+        Err(SearchParseError::UnknownParameter("foo".into()))
+    );
+    let lenient = parse(
+        Patient,
+        &p,
+        ParseOptions {
+            lenient: true,
+            ..OPTS
+        },
+    )
+    .expect("lenient");
+    assert_eq!(lenient.filters.len(), 1);
+    assert_eq!(
+        lenient.canonical,
+        vec![("gender".to_owned(), "male".to_owned())]
+    );
+}
+
+#[test]
+fn result_controls_are_parsed() {
+    let q = parse(CarePlan, &pairs("_count=5000&_sort=-_lastUpdated,date&_include=CarePlan:subject&_revinclude=Provenance:target&_summary=count&_elements=status,subject"), OPTS).expect("parses");
+    assert_eq!(q.count, 1000);
+    assert_eq!(
+        q.sort,
+        vec![
+            SortKey {
+                by: SortBy::LastUpdated,
+                descending: true
+            },
+            SortKey {
+                by: SortBy::Date("date"),
+                descending: false
+            }
+        ]
+    );
+    assert_eq!(
+        q.includes,
+        vec![Include {
+            source: CarePlan,
+            param: "subject",
+            target: None
+        }]
+    );
+    assert_eq!(
+        q.revincludes,
+        vec![Include {
+            source: Provenance,
+            param: "target",
+            target: None
+        }]
+    );
+    assert_eq!(q.summary, Summary::Count);
+    assert_eq!(q.elements, Some(vec!["status".into(), "subject".into()]));
+    assert!(parse(CarePlan, &pairs("_include=Patient:organization"), OPTS).is_err());
+    assert!(parse(CarePlan, &pairs("_count=-1"), OPTS).is_err());
+}

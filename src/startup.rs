@@ -1,0 +1,82 @@
+//! Building and running the gateway. The same [`Application`] serves `carebridge serve` and the
+//! integration tests (which bind port 0 and read [`Application::port`]).
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::http;
+use crate::rest::Engine;
+use crate::store::Store;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    /// The store could not be opened or migrated.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A bound, ready-to-run gateway.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the store, binds the listener and prepares the server.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let store = Store::open(&settings.database_url).await?;
+        let listener = TcpListener::bind(settings.listen).map_err(|e| StartError::Bind {
+            addr: settings.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind {
+                addr: settings.listen.to_string(),
+                reason: e.to_string(),
+            })?
+            .port();
+        let mut settings = settings;
+        if settings.listen.port() == 0 {
+            settings.base_url = settings.base_url.replacen(":0/", &format!(":{port}/"), 1);
+        }
+        let engine = web::Data::new(Engine::new(store, &settings));
+        let max_body = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(engine.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(http::outcome_errors())
+                .configure(http::routes)
+        })
+        .listen(listener)
+        .map_err(|e| StartError::Bind {
+            addr: settings.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

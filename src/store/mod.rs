@@ -1,0 +1,258 @@
+//! Storage: one interface ([`Backend`] for reads, [`Tx`] inside a write transaction) with two
+//! implementations that pass one test suite: SQLite (embedded default) and PostgreSQL (scale-out).
+//!
+//! Every write makes a new version row in `versions` and replaces the current row in `resources`;
+//! deletes are logical (a version marked deleted). Search-index rows are rewritten in the same
+//! transaction, so an index never disagrees with the data. The write path runs as a synchronous
+//! closure over a [`Tx`], on the backend's own thread (SQLite: the single writer thread, which groups
+//! commits; PostgreSQL: a blocking pool thread), so conditional interactions and transaction bundles
+//! check and write atomically.
+
+pub mod postgres;
+pub mod schema;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::fhir::ResourceType;
+use crate::search::{Include, IndexEntry, SearchQuery};
+
+/// The internal row key of a current resource; never leaves the gateway.
+pub type RowId = i64;
+
+/// One stored version of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResource {
+    /// The type.
+    pub rtype: ResourceType,
+    /// The logical id.
+    pub id: String,
+    /// The version number, from 1.
+    pub version: u64,
+    /// When this version was written, epoch milliseconds.
+    pub last_updated: i64,
+    /// True for the version a delete made; `body` is then empty.
+    pub deleted: bool,
+    /// The resource JSON exactly as served, with `id` and `meta` set.
+    pub body: String,
+}
+
+/// Which interaction made a version (recorded for history `request.method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMethod {
+    /// POST.
+    Create,
+    /// PUT.
+    Update,
+    /// DELETE.
+    Delete,
+}
+
+impl WriteMethod {
+    /// The database code of the method.
+    pub fn code(self) -> &'static str {
+        match self {
+            WriteMethod::Create => "POST",
+            WriteMethod::Update => "PUT",
+            WriteMethod::Delete => "DELETE",
+        }
+    }
+
+    /// The method for a database code (unknown codes read as PUT).
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "POST" => WriteMethod::Create,
+            "DELETE" => WriteMethod::Delete,
+            _ => WriteMethod::Update,
+        }
+    }
+}
+
+/// A new version to write.
+#[derive(Debug, Clone)]
+pub struct VersionWrite {
+    /// The stored version's metadata and body.
+    pub resource: StoredResource,
+    /// How it was made.
+    pub method: WriteMethod,
+    /// Its search-index values (empty for deletes).
+    pub index: Vec<IndexEntry>,
+}
+
+/// Store failures. Internal details are logged, never shown to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or refused the operation.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Two writers raced for the same version; the loser may retry.
+    #[error("concurrent write to the same resource")]
+    Conflict,
+    /// Anything else from the database.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The transaction was rolled back because its job failed (the job's own error is returned).
+    #[error("rolled back")]
+    RolledBack,
+}
+
+/// Operations available inside a write transaction.
+pub trait Tx {
+    /// The current version (possibly deleted) of a resource.
+    fn current(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError>;
+    /// Ids of live resources matching `query`, at most `limit`, in the query's order.
+    fn search_ids(&mut self, query: &SearchQuery, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Writes a new version, replacing the current row and its index rows.
+    fn put(&mut self, write: &VersionWrite) -> Result<(), StoreError>;
+    /// Serialises transactions that take the same key until commit (conditional creates on a shared
+    /// database); a no-op where there is a single writer.
+    fn lock(&mut self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A write job: runs inside one transaction; an `Err` rolls it back.
+pub type TxJob = Box<dyn FnOnce(&mut dyn Tx) -> Result<(), StoreError> + Send>;
+
+/// Which versions a history request lists.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// One type (type or instance history), or all (system history).
+    pub rtype: Option<ResourceType>,
+    /// One resource (instance history).
+    pub id: Option<String>,
+    /// Only versions written at or after this time (`_since`).
+    pub since: Option<i64>,
+    /// Only versions below this cursor (paging); newest first.
+    pub before: Option<i64>,
+    /// Page size.
+    pub count: usize,
+}
+
+/// A history page: versions newest first, with the cursor of each.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The version.
+    pub resource: StoredResource,
+    /// How it was made.
+    pub method: WriteMethod,
+    /// Paging cursor of this entry.
+    pub cursor: i64,
+}
+
+/// The store interface every backend implements.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The current version of a resource, deleted or not.
+    async fn read(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError>;
+    /// One version of a resource.
+    async fn vread(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<StoredResource>, StoreError>;
+    /// Row ids of live resources matching `query` in its order, at most `limit`.
+    async fn search(&self, query: &SearchQuery, limit: usize) -> Result<Vec<RowId>, StoreError>;
+    /// How many live resources match `query`.
+    async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError>;
+    /// The current versions of `rows`, in the given order; rows deleted since are left out.
+    async fn fetch(&self, rows: &[RowId]) -> Result<Vec<(RowId, StoredResource)>, StoreError>;
+    /// Live resources that `rows` (all of type `include.source`) reference through `include.param`.
+    async fn included(
+        &self,
+        rows: &[RowId],
+        include: &Include,
+    ) -> Result<Vec<(RowId, StoredResource)>, StoreError>;
+    /// Live resources of `include.source` whose `include.param` references one of `targets`.
+    async fn revincluded(
+        &self,
+        targets: &[(ResourceType, String)],
+        include: &Include,
+    ) -> Result<Vec<(RowId, StoredResource)>, StoreError>;
+    /// Versions matching `filter`, newest first.
+    async fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// Runs `job` in one transaction; returns after it committed (or failed).
+    async fn transact(&self, job: TxJob) -> Result<(), StoreError>;
+    /// Saves a search's ordered result rows for paging; returns nothing, keyed by `key`.
+    async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError>;
+    /// Loads a saved search; `None` once expired or unknown.
+    async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
+    /// Checks that the database answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The store as the rest of the gateway uses it: a backend plus typed transactions.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    /// Wraps a backend.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Store { backend }
+    }
+
+    /// Opens the backend a database URL names: `sqlite://path` (or a bare path) or `postgres://...`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let backend: Arc<dyn Backend> =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Arc::new(postgres::PostgresBackend::connect(url).await?)
+            } else {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                Arc::new(sqlite::SqliteBackend::open(path)?)
+            };
+        Ok(Store { backend })
+    }
+
+    /// The backend, for reads.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// Runs `f` in one write transaction and returns its value once committed. If `f` fails, the
+    /// transaction is rolled back and `f`'s error returned; if the commit fails, the store's error.
+    pub async fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let slot: Arc<Mutex<Option<Result<T, E>>>> = Arc::new(Mutex::new(None));
+        let job_slot = Arc::clone(&slot);
+        let job: TxJob = Box::new(move |tx| {
+            let result = f(tx);
+            let failed = result.is_err();
+            if let Ok(mut s) = job_slot.lock() {
+                *s = Some(result);
+            }
+            if failed {
+                Err(StoreError::RolledBack)
+            } else {
+                Ok(())
+            }
+        });
+        let committed = self.backend.transact(job).await;
+        let outcome = slot.lock().ok().and_then(|mut s| s.take());
+        match (committed, outcome) {
+            (Ok(()), Some(Ok(v))) => Ok(v),
+            (_, Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(StoreError::Database(
+                "transaction job did not run".into(),
+            ))),
+        }
+    }
+}

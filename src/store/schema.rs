@@ -1,0 +1,83 @@
+//! The schema, as ordered migrations shared by both backends. Each backend applies the ones it has not
+//! yet recorded in `schema_migrations`, in one transaction, at start-up. Text in `{...}` is replaced per
+//! backend: `{rowid}` (auto-increment key), `{without_rowid}`, `{collate_c}`.
+
+/// The migrations, in order; never edit a released one, append a new one.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE resources (
+    rid {rowid},
+    rtype TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    last_updated BIGINT NOT NULL,
+    deleted SMALLINT NOT NULL,
+    UNIQUE (rtype, id)
+);
+CREATE INDEX resources_type_updated ON resources (rtype, last_updated);
+CREATE TABLE versions (
+    vid {rowid},
+    rid BIGINT NOT NULL,
+    rtype TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    last_updated BIGINT NOT NULL,
+    deleted SMALLINT NOT NULL,
+    method TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (rid, version)
+);
+CREATE INDEX versions_type ON versions (rtype, vid);
+CREATE INDEX versions_updated ON versions (last_updated);
+CREATE TABLE sp_token (
+    rtype TEXT NOT NULL, param TEXT NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, rid BIGINT NOT NULL,
+    PRIMARY KEY (rtype, param, code, system, rid)
+){without_rowid};
+CREATE INDEX sp_token_rid ON sp_token (rid);
+CREATE TABLE sp_string (
+    rtype TEXT NOT NULL, param TEXT NOT NULL, norm TEXT {collate_c} NOT NULL, exact TEXT NOT NULL, rid BIGINT NOT NULL,
+    PRIMARY KEY (rtype, param, norm, exact, rid)
+){without_rowid};
+CREATE INDEX sp_string_rid ON sp_string (rid);
+CREATE TABLE sp_date (
+    rtype TEXT NOT NULL, param TEXT NOT NULL, lo BIGINT NOT NULL, hi BIGINT NOT NULL, rid BIGINT NOT NULL,
+    PRIMARY KEY (rtype, param, lo, hi, rid)
+){without_rowid};
+CREATE INDEX sp_date_rid ON sp_date (rid);
+CREATE TABLE sp_ref (
+    rtype TEXT NOT NULL, param TEXT NOT NULL, target_id TEXT NOT NULL, target_type TEXT NOT NULL, rid BIGINT NOT NULL,
+    PRIMARY KEY (rtype, param, target_id, target_type, rid)
+){without_rowid};
+CREATE INDEX sp_ref_rid ON sp_ref (rid);
+CREATE INDEX sp_ref_target ON sp_ref (target_id, target_type);
+CREATE TABLE search_snapshots (
+    key TEXT PRIMARY KEY,
+    created BIGINT NOT NULL,
+    rows_csv TEXT NOT NULL
+);
+"#];
+
+/// One migration's SQL for a backend.
+pub fn render(sql: &str, rowid: &str, without_rowid: &str, collate_c: &str) -> String {
+    sql.replace("{rowid}", rowid)
+        .replace("{without_rowid}", without_rowid)
+        .replace("{collate_c}", collate_c)
+}
+
+/// How long a saved search stays pageable, in milliseconds.
+pub const SNAPSHOT_TTL_MS: i64 = 60 * 60 * 1000;
+
+/// Encodes snapshot rows compactly.
+pub fn rows_to_csv(rows: &[i64]) -> String {
+    let mut s = String::with_capacity(rows.len() * 8);
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&r.to_string());
+    }
+    s
+}
+
+/// Decodes snapshot rows; malformed entries are skipped (the table is ours, never client text).
+pub fn rows_from_csv(s: &str) -> Vec<i64> {
+    s.split(',').filter_map(|r| r.parse().ok()).collect()
+}

@@ -1,0 +1,518 @@
+//! SQL shared by both backends: compiling a [`SearchQuery`] into a query over the index tables, and
+//! the columns of index rows. Placeholders are written `?`; PostgreSQL numbers them ([`numbered`]).
+//!
+//! Index tables (one row per extracted value, keyed by the resource's row id `rid`):
+//! `sp_token(rtype, param, system, code, rid)` (also uris, and `param:identifier` rows for
+//! Reference.identifier), `sp_string(rtype, param, norm, exact, rid)`,
+//! `sp_date(rtype, param, lo, hi, rid)`, `sp_ref(rtype, param, target_type, target_id, rid)`.
+//! An absent token system is stored as `''`.
+
+use super::HistoryFilter;
+use crate::fhir::ResourceType;
+use crate::search::Include;
+use crate::search::date::Range;
+use crate::search::{
+    Filter, IndexEntry, IndexValue, Predicate, Prefix, SearchQuery, SortBy, StringMatch,
+    SystemMatch,
+};
+
+/// Columns selected for a current resource: `rid, rtype, id, version, last_updated, deleted, body`.
+pub const CURRENT: &str = "SELECT r.rid, r.rtype, r.id, r.version, r.last_updated, r.deleted, v.body \
+     FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version";
+
+/// A bound SQL value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// TEXT.
+    Text(String),
+    /// INTEGER / BIGINT.
+    Int(i64),
+}
+
+/// SQL text with its parameters, in order.
+#[derive(Debug, Default)]
+pub struct Sql {
+    /// The statement, with `?` placeholders.
+    pub text: String,
+    /// The values of the placeholders.
+    pub params: Vec<Param>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+    fn bind(&mut self, p: Param) {
+        self.text.push('?');
+        self.params.push(p);
+    }
+    fn text(&mut self, s: &str) {
+        self.bind(Param::Text(s.to_owned()));
+    }
+    fn int(&mut self, i: i64) {
+        self.bind(Param::Int(i));
+    }
+}
+
+/// Rewrites `?` placeholders as `$1, $2, ...` (PostgreSQL). Generated SQL has no `?` in literals.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lower-cased form used for case-insensitive string search.
+pub fn normalise(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// `SELECT r.rid ...` for `query`: live resources in the query's order, at most `limit`.
+pub fn search_rows(query: &SearchQuery, limit: usize) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT r.rid FROM resources r WHERE ");
+    where_clause(&mut sql, query, "r");
+    order_by(&mut sql, query);
+    sql.push(" LIMIT ");
+    sql.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    sql
+}
+
+/// `SELECT r.id ...` for conditional interactions (inside a write transaction).
+pub fn search_ids(query: &SearchQuery, limit: usize) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT r.id FROM resources r WHERE ");
+    where_clause(&mut sql, query, "r");
+    order_by(&mut sql, query);
+    sql.push(" LIMIT ");
+    sql.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    sql
+}
+
+/// `SELECT COUNT(*) ...` for `query`.
+pub fn count_rows(query: &SearchQuery) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT COUNT(*) FROM resources r WHERE ");
+    where_clause(&mut sql, query, "r");
+    sql
+}
+
+fn where_clause(sql: &mut Sql, query: &SearchQuery, alias: &str) {
+    sql.push(&format!("{alias}.rtype = "));
+    sql.text(query.rtype.as_str());
+    sql.push(&format!(" AND {alias}.deleted = 0"));
+    for Filter(alternatives) in &query.filters {
+        sql.push(" AND (");
+        for (i, p) in alternatives.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            predicate(sql, query.rtype.as_str(), p, alias);
+        }
+        sql.push(")");
+    }
+}
+
+fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
+    match p {
+        Predicate::Id(id) => {
+            sql.push(&format!("{alias}.id = "));
+            sql.text(id);
+        }
+        Predicate::LastUpdated(prefix, range) => {
+            let col = format!("{alias}.last_updated");
+            let hi = format!("({alias}.last_updated + 1)");
+            range_condition(sql, &col, &hi, *prefix, *range);
+        }
+        Predicate::Token {
+            param,
+            system,
+            code,
+            negate,
+        } => {
+            sql.push(&format!(
+                "{alias}.rid {}IN (",
+                if *negate { "NOT " } else { "" }
+            ));
+            token_rows(sql, rtype, param, system, code.as_deref());
+            sql.push(")");
+        }
+        Predicate::Uri { param, value } => {
+            sql.push(&format!("{alias}.rid IN ("));
+            token_rows(sql, rtype, param, &SystemMatch::None, Some(value));
+            sql.push(")");
+        }
+        Predicate::String { param, value, mode } => {
+            sql.push(&format!(
+                "{alias}.rid IN (SELECT s.rid FROM sp_string s WHERE s.rtype = "
+            ));
+            sql.text(rtype);
+            sql.push(" AND s.param = ");
+            sql.text(param);
+            match mode {
+                StringMatch::Exact => {
+                    sql.push(" AND s.exact = ");
+                    sql.text(value);
+                }
+                StringMatch::StartsWith => {
+                    let lo = normalise(value);
+                    let hi = format!("{lo}{}", char::MAX);
+                    sql.push(" AND s.norm >= ");
+                    sql.text(&lo);
+                    sql.push(" AND s.norm < ");
+                    sql.text(&hi);
+                }
+                StringMatch::Contains => {
+                    let escaped = normalise(value)
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    sql.push(" AND s.norm LIKE ");
+                    sql.text(&format!("%{escaped}%"));
+                    sql.push(" ESCAPE '\\'");
+                }
+            }
+            sql.push(")");
+        }
+        Predicate::Date {
+            param,
+            prefix,
+            range,
+        } => {
+            sql.push(&format!(
+                "{alias}.rid IN (SELECT d.rid FROM sp_date d WHERE d.rtype = "
+            ));
+            sql.text(rtype);
+            sql.push(" AND d.param = ");
+            sql.text(param);
+            sql.push(" AND ");
+            range_condition(sql, "d.lo", "d.hi", *prefix, *range);
+            sql.push(")");
+        }
+        Predicate::Reference {
+            param,
+            rtype: target,
+            id,
+        } => {
+            sql.push(&format!(
+                "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
+            ));
+            sql.text(rtype);
+            sql.push(" AND x.param = ");
+            sql.text(param);
+            sql.push(" AND x.target_id = ");
+            sql.text(id);
+            if let Some(t) = target {
+                sql.push(" AND x.target_type = ");
+                sql.text(t.as_str());
+            }
+            sql.push(")");
+        }
+        Predicate::RefIdentifier {
+            param,
+            system,
+            code,
+        } => {
+            // Reference.identifier itself, or the referenced resource's identifier (see search docs).
+            sql.push(&format!("({alias}.rid IN ("));
+            token_rows(
+                sql,
+                rtype,
+                &format!("{param}:identifier"),
+                system,
+                Some(code),
+            );
+            sql.push(&format!(
+                ") OR {alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
+            ));
+            sql.text(rtype);
+            sql.push(" AND x.param = ");
+            sql.text(param);
+            sql.push(" AND x.target_id IN (SELECT t.id FROM resources t WHERE t.rtype = x.target_type AND t.deleted = 0 AND t.rid IN (SELECT k.rid FROM sp_token k WHERE k.rtype = x.target_type AND k.param = 'identifier' AND k.code = ");
+            sql.text(code);
+            system_condition(sql, "k", system);
+            sql.push("))))");
+        }
+        Predicate::Chain {
+            param,
+            target,
+            inner,
+        } => {
+            let inner_alias = format!("{alias}c");
+            sql.push(&format!(
+                "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
+            ));
+            sql.text(rtype);
+            sql.push(" AND x.param = ");
+            sql.text(param);
+            sql.push(" AND x.target_type = ");
+            sql.text(target.as_str());
+            sql.push(&format!(" AND x.target_id IN (SELECT {inner_alias}.id FROM resources {inner_alias} WHERE {inner_alias}.rtype = "));
+            sql.text(target.as_str());
+            sql.push(&format!(" AND {inner_alias}.deleted = 0 AND "));
+            predicate(sql, target.as_str(), inner, &inner_alias);
+            sql.push("))");
+        }
+    }
+}
+
+fn token_rows(sql: &mut Sql, rtype: &str, param: &str, system: &SystemMatch, code: Option<&str>) {
+    sql.push("SELECT t.rid FROM sp_token t WHERE t.rtype = ");
+    sql.text(rtype);
+    sql.push(" AND t.param = ");
+    sql.text(param);
+    if let Some(code) = code {
+        sql.push(" AND t.code = ");
+        sql.text(code);
+    }
+    system_condition(sql, "t", system);
+}
+
+fn system_condition(sql: &mut Sql, alias: &str, system: &SystemMatch) {
+    match system {
+        SystemMatch::Any => {}
+        SystemMatch::None => sql.push(&format!(" AND {alias}.system = ''")),
+        SystemMatch::Is(s) => {
+            sql.push(&format!(" AND {alias}.system = "));
+            sql.text(s);
+        }
+    }
+}
+
+/// The FHIR prefix semantics on half-open ranges: the resource's `[lo, hi)` against the value's.
+fn range_condition(sql: &mut Sql, lo: &str, hi: &str, prefix: Prefix, v: Range) {
+    let (a, b) = (v.lo, v.hi);
+    let mut cond = |text: String, values: &[i64]| {
+        let mut parts = text.split('?');
+        if let Some(first) = parts.next() {
+            sql.push(first);
+        }
+        for (part, value) in parts.zip(values) {
+            sql.int(*value);
+            sql.push(part);
+        }
+    };
+    match prefix {
+        Prefix::Eq => cond(format!("({lo} >= ? AND {hi} <= ?)"), &[a, b]),
+        Prefix::Ne => cond(format!("NOT ({lo} >= ? AND {hi} <= ?)"), &[a, b]),
+        Prefix::Gt => cond(format!("{hi} > ?"), &[b]),
+        Prefix::Lt => cond(format!("{lo} < ?"), &[a]),
+        Prefix::Ge => cond(format!("{hi} > ?"), &[a]),
+        Prefix::Le => cond(format!("{lo} < ?"), &[b]),
+        Prefix::Sa => cond(format!("{lo} >= ?"), &[b]),
+        Prefix::Eb => cond(format!("{hi} <= ?"), &[a]),
+        Prefix::Ap => cond(format!("({lo} < ? AND {hi} > ?)"), &[b, a]),
+    }
+}
+
+fn order_by(sql: &mut Sql, query: &SearchQuery) {
+    sql.push(" ORDER BY ");
+    for key in &query.sort {
+        let dir = if key.descending { "DESC" } else { "ASC" };
+        let expr = match key.by {
+            SortBy::LastUpdated => "r.last_updated".to_owned(),
+            SortBy::Id => "r.id".to_owned(),
+            SortBy::Date(p) => sort_sub(
+                "MIN(d.lo) FROM sp_date d WHERE d.rid = r.rid AND d.param = ",
+                p,
+            ),
+            SortBy::String(p) => sort_sub(
+                "MIN(s.norm) FROM sp_string s WHERE s.rid = r.rid AND s.param = ",
+                p,
+            ),
+            SortBy::Token(p) => sort_sub(
+                "MIN(t.code) FROM sp_token t WHERE t.rid = r.rid AND t.param = ",
+                p,
+            ),
+        };
+        // NULLs last in both directions on both databases.
+        sql.push(&format!("({expr}) IS NULL, {expr} {dir}, "));
+    }
+    sql.push("r.rid ASC");
+}
+
+/// A correlated sub-select used as a sort key. The parameter name is a registry constant (never
+/// client text), so it is inlined to avoid binding it twice.
+fn sort_sub(head: &str, param: &'static str) -> String {
+    format!("(SELECT {head}'{param}')")
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Live resources that `rows` reference through `include.param` (current-resource columns).
+pub fn included(rows: &[i64], include: &Include) -> (String, Vec<Param>) {
+    let mut params = vec![
+        Param::Text(include.source.as_str().to_owned()),
+        Param::Text(include.param.to_owned()),
+    ];
+    let target = include.target.map_or(String::new(), |t| {
+        params.push(Param::Text(t.as_str().to_owned()));
+        " AND x.target_type = ?".to_owned()
+    });
+    params.extend(rows.iter().map(|r| Param::Int(*r)));
+    let text = format!(
+        "{CURRENT} WHERE r.deleted = 0 AND (r.rtype, r.id) IN (SELECT x.target_type, x.target_id FROM sp_ref x \
+         WHERE x.rtype = ? AND x.param = ?{target} AND x.rid IN ({}))",
+        placeholders(rows.len())
+    );
+    (text, params)
+}
+
+/// Live resources of `include.source` whose `include.param` references one of `targets`.
+pub fn revincluded(targets: &[(ResourceType, String)], include: &Include) -> (String, Vec<Param>) {
+    let mut params = vec![
+        Param::Text(include.source.as_str().to_owned()),
+        Param::Text(include.param.to_owned()),
+    ];
+    let pairs = targets
+        .iter()
+        .map(|(t, id)| {
+            params.push(Param::Text(t.as_str().to_owned()));
+            params.push(Param::Text(id.clone()));
+            "(?, ?)"
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "{CURRENT} WHERE r.deleted = 0 AND r.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = ? AND x.param = ? \
+         AND (x.target_type, x.target_id) IN (VALUES {pairs}))"
+    );
+    (text, params)
+}
+
+/// Versions matching `filter`, newest first: current-resource columns (with `vid` as the first,
+/// the version's own number, time, flag and body) plus `method`.
+pub fn history(filter: &HistoryFilter) -> (String, Vec<Param>) {
+    let mut text = String::from(
+        "SELECT v.vid, r.rtype, r.id, v.version, v.last_updated, v.deleted, v.body, v.method \
+         FROM versions v JOIN resources r ON r.rid = v.rid WHERE 1 = 1",
+    );
+    let mut params = Vec::new();
+    if let Some(t) = filter.rtype {
+        text.push_str(if filter.id.is_some() {
+            " AND r.rtype = ?"
+        } else {
+            " AND v.rtype = ?"
+        });
+        params.push(Param::Text(t.as_str().to_owned()));
+    }
+    if let Some(id) = &filter.id {
+        text.push_str(" AND r.id = ?");
+        params.push(Param::Text(id.clone()));
+    }
+    if let Some(since) = filter.since {
+        text.push_str(" AND v.last_updated >= ?");
+        params.push(Param::Int(since));
+    }
+    if let Some(before) = filter.before {
+        text.push_str(" AND v.vid < ?");
+        params.push(Param::Int(before));
+    }
+    text.push_str(" ORDER BY v.vid DESC LIMIT ?");
+    params.push(Param::Int(i64::try_from(filter.count).unwrap_or(i64::MAX)));
+    (text, params)
+}
+
+/// The index row a value is stored as: (table, columns after `rtype, param`).
+pub enum IndexRow<'a> {
+    /// `sp_token(system, code)`.
+    Token {
+        param: String,
+        system: &'a str,
+        code: &'a str,
+    },
+    /// `sp_string(norm, exact)`.
+    String {
+        param: &'a str,
+        norm: String,
+        exact: &'a str,
+    },
+    /// `sp_date(lo, hi)`.
+    Date { param: &'a str, lo: i64, hi: i64 },
+    /// `sp_ref(target_type, target_id)`.
+    Ref {
+        param: &'a str,
+        target_type: &'a str,
+        target_id: &'a str,
+    },
+}
+
+/// Maps an extracted entry to its row.
+pub fn index_row(e: &IndexEntry) -> IndexRow<'_> {
+    match &e.value {
+        IndexValue::Token { system, code } => IndexRow::Token {
+            param: e.param.to_owned(),
+            system: system.as_deref().unwrap_or(""),
+            code,
+        },
+        IndexValue::Uri(u) => IndexRow::Token {
+            param: e.param.to_owned(),
+            system: "",
+            code: u,
+        },
+        IndexValue::RefIdentifier { system, code } => IndexRow::Token {
+            param: format!("{}:identifier", e.param),
+            system: system.as_deref().unwrap_or(""),
+            code,
+        },
+        IndexValue::String(s) => IndexRow::String {
+            param: e.param,
+            norm: normalise(s),
+            exact: s,
+        },
+        IndexValue::Date(r) => IndexRow::Date {
+            param: e.param,
+            lo: r.lo,
+            hi: r.hi,
+        },
+        IndexValue::Reference { rtype, id } => IndexRow::Ref {
+            param: e.param,
+            target_type: rtype.as_str(),
+            target_id: id,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(
+            numbered("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_has_a_value() {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(
+            b"patient.identifier=s|1&status=active,draft&date=ge2026&_sort=-date&patient:identifier=s|2",
+        )
+        .into_owned()
+        .collect();
+        let q = crate::search::parse(
+            crate::fhir::ResourceType::CarePlan,
+            &pairs,
+            crate::search::ParseOptions {
+                lenient: false,
+                default_count: 20,
+                max_count: 100,
+            },
+        )
+        .expect("parses");
+        let sql = search_rows(&q, 21);
+        assert_eq!(sql.text.matches('?').count(), sql.params.len());
+    }
+}

@@ -1,0 +1,224 @@
+//! The single SQLite writer thread with group commit.
+//!
+//! Jobs queue on a channel. The thread takes every job waiting (up to [`MAX_GROUP`]), runs each in its
+//! own savepoint inside one `BEGIN IMMEDIATE` transaction, commits once, and only then answers each
+//! job. A failed job rolls back to its savepoint and leaves the others alone; a failed commit fails
+//! every job in the group, so no caller is ever told a write succeeded that is not on disk.
+//! When the store is dropped the channel closes and the thread finishes the queued work first.
+
+use std::sync::mpsc;
+
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use tokio::sync::oneshot;
+
+use super::resource_from_row;
+use crate::fhir::ResourceType;
+use crate::search::SearchQuery;
+use crate::store::sql::{self, CURRENT, IndexRow};
+use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
+
+/// Most jobs committed together.
+const MAX_GROUP: usize = 256;
+
+/// A job that works on the raw connection (snapshots); runs in its own savepoint like any other.
+pub type RawJob = Box<dyn FnOnce(&Connection) -> Result<(), StoreError> + Send>;
+
+enum Job {
+    Tx(TxJob),
+    Raw(RawJob),
+}
+
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+/// Handle to the writer thread.
+pub struct Writer {
+    queue: mpsc::Sender<(Job, Reply)>,
+}
+
+impl Writer {
+    /// Starts the thread that owns `conn`.
+    pub fn start(conn: Connection) -> Result<Self, StoreError> {
+        let (queue, jobs) = mpsc::channel::<(Job, Reply)>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start writer: {e}")))?;
+        Ok(Writer { queue })
+    }
+
+    /// Queues a transaction job and waits until it is committed or failed.
+    pub async fn submit(&self, job: TxJob) -> Result<(), StoreError> {
+        self.send(Job::Tx(job)).await
+    }
+
+    /// Queues a raw-connection job.
+    pub async fn submit_raw(&self, job: RawJob) -> Result<(), StoreError> {
+        self.send(Job::Raw(job)).await
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send((job, tx))
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, group);
+    }
+}
+
+fn commit_group(conn: &Connection, group: Vec<(Job, Reply)>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for (_, reply) in group {
+            let _ = reply.send(Err(StoreError::Unavailable(msg.clone())));
+        }
+        return;
+    }
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (job, reply) in group {
+        let result = run_in_savepoint(conn, job);
+        outcomes.push((reply, result));
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (reply, result) in outcomes {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            for (reply, _) in outcomes {
+                let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+            }
+        }
+    }
+}
+
+fn run_in_savepoint(conn: &Connection, job: Job) -> Result<(), StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = match job {
+        Job::Tx(f) => f(&mut SqliteTx { conn }),
+        Job::Raw(f) => f(conn),
+    };
+    let end = match &result {
+        Ok(()) => conn.execute_batch("RELEASE job"),
+        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
+    };
+    end?;
+    result
+}
+
+/// [`Tx`] over the writer's connection.
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn current(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{CURRENT} WHERE r.rtype = ?1 AND r.id = ?2"))?;
+        Ok(stmt
+            .query_row(params![rtype.as_str(), id], resource_from_row)
+            .optional()?
+            .map(|(_, r)| r))
+    }
+
+    fn search_ids(&mut self, query: &SearchQuery, limit: usize) -> Result<Vec<String>, StoreError> {
+        let q = sql::search_ids(query, limit);
+        let mut stmt = self.conn.prepare_cached(&q.text)?;
+        let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put(&mut self, w: &VersionWrite) -> Result<(), StoreError> {
+        let r = &w.resource;
+        let version = i64::try_from(r.version).unwrap_or(i64::MAX);
+        let deleted = i64::from(r.deleted);
+        let rid: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO resources (rtype, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (rtype, id) DO UPDATE SET version = excluded.version, \
+                 last_updated = excluded.last_updated, deleted = excluded.deleted RETURNING rid",
+            )?
+            .query_row(params![r.rtype.as_str(), r.id, version, r.last_updated, deleted], |row| row.get(0))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO versions (rid, rtype, version, last_updated, deleted, method, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                rid,
+                r.rtype.as_str(),
+                version,
+                r.last_updated,
+                deleted,
+                w.method.code(),
+                r.body
+            ])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict
+                }
+                other => other.into(),
+            })?;
+        if r.version > 1 {
+            for table in ["sp_token", "sp_string", "sp_date", "sp_ref"] {
+                self.conn
+                    .prepare_cached(&format!("DELETE FROM {table} WHERE rid = ?1"))?
+                    .execute([rid])?;
+            }
+        }
+        write_index(self.conn, r.rtype.as_str(), rid, w)
+    }
+
+    fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn write_index(
+    conn: &Connection,
+    rtype: &str,
+    rid: i64,
+    w: &VersionWrite,
+) -> Result<(), StoreError> {
+    for entry in &w.index {
+        match sql::index_row(entry) {
+            IndexRow::Token { param, system, code } => conn
+                .prepare_cached("INSERT OR IGNORE INTO sp_token (rtype, param, code, system, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![rtype, param, code, system, rid])?,
+            IndexRow::String { param, norm, exact } => conn
+                .prepare_cached("INSERT OR IGNORE INTO sp_string (rtype, param, norm, exact, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![rtype, param, norm, exact, rid])?,
+            IndexRow::Date { param, lo, hi } => conn
+                .prepare_cached("INSERT OR IGNORE INTO sp_date (rtype, param, lo, hi, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![rtype, param, lo, hi, rid])?,
+            IndexRow::Ref { param, target_type, target_id } => conn
+                .prepare_cached("INSERT OR IGNORE INTO sp_ref (rtype, param, target_id, target_type, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![rtype, param, target_id, target_type, rid])?,
+        };
+    }
+    Ok(())
+}
