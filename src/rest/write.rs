@@ -119,13 +119,15 @@ pub fn update_in(
             }
         }
     }
-    if let Some(c) = live
-        && stamp(rtype, id, c.version, c.last_updated, body).to_string() == c.body
-    {
-        return Ok(Written {
-            resource: c.clone(),
-            created: false,
-        });
+    if let Some(c) = live {
+        // Same content as the current version (ignoring meta.versionId/lastUpdated): no new version.
+        let unchanged: String = stamp(rtype, id, c.version, c.last_updated, body).to_string();
+        if unchanged == c.body {
+            return Ok(Written {
+                resource: c.clone(),
+                created: false,
+            });
+        }
     }
     let version = current.as_ref().map_or(1, |c| c.version + 1);
     let w = version_write(rtype, id, version, body, WriteMethod::Update);

@@ -53,10 +53,14 @@ impl rusqlite::ToSql for Param {
     }
 }
 
+/// The point read of a current resource, built once.
+pub(super) static READ_CURRENT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{CURRENT} WHERE r.rtype = ?1 AND r.id = ?2"));
+
 fn open_connection(path: &str, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
@@ -166,8 +170,7 @@ impl Backend for SqliteBackend {
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("{CURRENT} WHERE r.rtype = ?1 AND r.id = ?2"))?;
+            let mut stmt = c.prepare_cached(&READ_CURRENT)?;
             Ok(stmt
                 .query_row(params![rtype.as_str(), id], resource_from_row)
                 .optional()?

@@ -11,10 +11,10 @@ use std::sync::mpsc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use tokio::sync::oneshot;
 
-use super::resource_from_row;
+use super::{READ_CURRENT, resource_from_row};
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
-use crate::store::sql::{self, CURRENT, IndexRow};
+use crate::store::sql::{self, IndexRow};
 use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
 /// Most jobs committed together.
@@ -133,9 +133,7 @@ impl Tx for SqliteTx<'_> {
         rtype: ResourceType,
         id: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{CURRENT} WHERE r.rtype = ?1 AND r.id = ?2"))?;
+        let mut stmt = self.conn.prepare_cached(&READ_CURRENT)?;
         Ok(stmt
             .query_row(params![rtype.as_str(), id], resource_from_row)
             .optional()?
