@@ -1,0 +1,129 @@
+//! Durability: every write the gateway acknowledged is still there after the process is killed with
+//! SIGKILL mid-load and restarted on the same SQLite file.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Gateway {
+    child: Child,
+    base: String,
+}
+
+impl Gateway {
+    async fn start(db: &std::path::Path, port: u16) -> Gateway {
+        let child = Command::new(env!("CARGO_BIN_EXE_carebridge"))
+            .arg("serve")
+            .env("CAREBRIDGE_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "CAREBRIDGE_DATABASE_URL",
+                format!("sqlite://{}", db.display()),
+            )
+            .env("CAREBRIDGE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gateway starts");
+        let gw = Gateway {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(format!("{}/readyz", gw.base)).send().await
+                && r.status().is_success()
+            {
+                return gw;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("gateway did not become ready");
+    }
+
+    fn kill9(mut self) {
+        // Child::kill sends SIGKILL on Unix: no shutdown hooks, no flush.
+        self.child.kill().expect("kill");
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_kill_dash_nine() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("crash.db");
+    let gw = Gateway::start(&db, free_port()).await;
+    let client = reqwest::Client::new();
+
+    // Eight writers create patients as fast as they can; each records what was acknowledged.
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (client, base) = (client.clone(), gw.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..10_000 {
+                let body =
+                    json!({"resourceType": "Patient", "name": [{"family": format!("w{w}-{i}")}]});
+                let sent = client
+                    .post(format!("{base}/fhir/Patient"))
+                    .header("content-type", "application/fhir+json")
+                    .body(body.to_string())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 201 => match r.json::<Value>().await {
+                        Ok(v) => acked.push(v["id"].as_str().unwrap_or_default().to_owned()),
+                        Err(_) => break,
+                    },
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    gw.kill9();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("writer task"));
+    }
+    assert!(
+        acked.len() > 50,
+        "too few writes before the kill to prove anything: {}",
+        acked.len()
+    );
+
+    let gw = Gateway::start(&db, free_port()).await;
+    let mut missing = Vec::new();
+    for id in &acked {
+        let r = client
+            .get(format!("{}/fhir/Patient/{id}", gw.base))
+            .send()
+            .await
+            .expect("read");
+        if r.status() != 200 {
+            missing.push(id.clone());
+        }
+    }
+    gw.kill9();
+    eprintln!(
+        "{} creates acknowledged before SIGKILL; {} missing after restart",
+        acked.len(),
+        missing.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged creates lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
