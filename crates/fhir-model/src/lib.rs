@@ -1,7 +1,7 @@
 //! The typed FHIR model boundary of carebridge.
 //!
-//! fhir-sdk's generated models are huge: every crate that instantiates serde for them pays minutes
-//! of compile time. All typed-model code therefore lives here, behind a small, non-generic API
+//! fhir-sdk's generated models are huge: every crate that instantiates serde for them pays a long
+//! compile. All typed-model code therefore lives here, behind a small, non-generic API
 //! ([`validate`], [`is_supported`], [`SUPPORTED_TYPES`]), so editing the server never recompiles it.
 //!
 //! Validation is structural: a typed parse with fhir-sdk's R4B models (which also covers the R4
