@@ -136,14 +136,25 @@ rss_kb() { # rss_kb PID FIELD -> kB value of FIELD (VmHWM, VmRSS) from /proc/PID
 # Needs Linux >= 4.0 and permission on /proc/PID/clear_refs; returns 1 if not possible.
 reset_hwm() { { echo 5 >"/proc/$1/clear_refs"; } 2>/dev/null; }
 
-copy_db() { # copy_db SRC DST: the SQLite file and its -wal/-shm companions, if any
-  local src="$1" dst="$2" ext
+copy_db() { # copy_db SRC DST: the SQLite file and its -wal, if any (never the -shm index)
+  local src="$1" dst="$2"
   cp --sparse=always "$src" "$dst"
   rm -f "$dst-wal" "$dst-shm"
-  for ext in -wal -shm; do
-    [[ -f "$src$ext" ]] && cp "$src$ext" "$dst$ext"
-  done
-  return 0
+  if [[ -f "$src-wal" ]]; then cp "$src-wal" "$dst-wal"; fi
+}
+
+# checkpoint_db DB: folds the WAL into the database file and removes it (the server does not on
+# SIGTERM), so the measured server starts from one compact file, seeded or cached alike.
+checkpoint_db() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+busy, log, done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+if busy:
+    sys.exit("checkpoint of %s incomplete (busy)" % sys.argv[1])
+con.execute("PRAGMA journal_mode=DELETE")  # the last close then leaves no -wal/-shm behind
+con.close()
+PY
 }
 
 # preflight NAME METHOD PATH [BODY_FILE]: one request with curl; fails loudly with the response
@@ -178,6 +189,10 @@ ROWS="$WORK/rows.tsv"
 STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
 
 log "sizes: $SIZES; scenarios: $SCENARIOS; wrk -t $THREADS -c $CONNECTIONS -d $DURATION (warm-up $WARMUP)"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
+  log "warning: load average is $LOAD_START before starting; other work on the machine will skew the figures"
+fi
 
 for size in $SIZES; do
   dir="$WORK/$size"
@@ -195,16 +210,14 @@ for size in $SIZES; do
     python3 bench/seed.py --base-url "http://127.0.0.1:$PORT$FHIR_PATH" --count "$size" \
       --threads "$SEED_THREADS" --ids-out "$DATA/ids.txt" \
       || { tail -n 40 "$slog" >&2 || true; die "seeding failed"; }
-    stop_server # a clean stop checkpoints the WAL into bench.db
+    stop_server
+    checkpoint_db "$db"
     if [[ "$KEEP_DB" == 1 ]]; then
       log "size $size: caching the seeded database in $CACHE_DIR/$size.db"
-      copy_db "$db" "$CACHE_DIR/$size.db.tmp"
-      for ext in -wal -shm; do
-        if [[ -f "$CACHE_DIR/$size.db.tmp$ext" ]]; then mv "$CACHE_DIR/$size.db.tmp$ext" "$CACHE_DIR/$size.db$ext"
-        else rm -f "$CACHE_DIR/$size.db$ext"; fi
-      done
+      rm -f "$CACHE_DIR/$size.ids.txt" "$CACHE_DIR/$size.db-wal" "$CACHE_DIR/$size.db-shm"
+      cp --sparse=always "$db" "$CACHE_DIR/$size.db.tmp"
       mv "$CACHE_DIR/$size.db.tmp" "$CACHE_DIR/$size.db"
-      cp "$DATA/ids.txt" "$CACHE_DIR/$size.ids.txt"
+      cp "$DATA/ids.txt" "$CACHE_DIR/$size.ids.txt" # written last: its presence marks a complete cache entry
     fi
   fi
   db_mb="$( (du -cm "$db"* 2>/dev/null || true) | awk 'END { print $1 + 0 }')"
@@ -256,6 +269,7 @@ REPORT="$RESULTS_DIR/$STAMP.md"
   echo "- commit: $(git rev-parse -q --verify --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- src crates 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "- machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); wrk runs on the same machine"
   echo "- wrk: -t $THREADS -c $CONNECTIONS -d $DURATION after a $WARMUP warm-up; SQLite store"
+  echo "- load average (1/5/15 min) before the run: $LOAD_START; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   echo "| size | scenario | req/s | p50 ms | p99 ms | peak RSS MB | errors | requests |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|"

@@ -32,7 +32,7 @@ mod tests {
         assert_eq!(format_instant(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             format_instant(1_795_000_000_123),
-            "2026-11-18T09:46:40.123Z"
+            "2026-11-18T11:06:40.123Z"
         );
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }

@@ -57,6 +57,7 @@ impl Engine {
         rows.truncate(self.max_search_results);
         let start = offset.min(rows.len());
         let end = start.saturating_add(q.count).min(rows.len());
+        let paging = snapshot_key.is_some();
         let key = match snapshot_key {
             Some(k) => Some(k),
             None if rows.len() > q.count && q.count > 0 => {
@@ -70,10 +71,12 @@ impl Engine {
         let matches = backend.fetch(&page).await?;
         let included = self.includes(&q, &page, &matches).await?;
 
-        let mut links = vec![(
-            "self",
-            self.link(&q, key.as_deref(), (start > 0).then_some(start)),
-        )];
+        // The first page's self link is the search itself; later pages link to their snapshot page.
+        let self_link = match &key {
+            Some(k) if paging => self.link(&q, Some(k), Some(start)),
+            _ => self.link(&q, None, None),
+        };
+        let mut links = vec![("self", self_link)];
         if let Some(k) = &key {
             if end < rows.len() {
                 links.push(("next", self.link(&q, Some(k), Some(end))));

@@ -177,7 +177,10 @@ pub fn delete_in(
 
 /// The ids matching a conditional interaction's criteria (at most two: enough to tell 0, 1, many).
 pub fn matches_in(tx: &mut dyn Tx, query: &SearchQuery) -> Result<Vec<String>, Error> {
-    tx.lock(&format!("{}?{:?}", query.rtype, query.canonical))?;
+    // The same criteria in any order serialise with each other.
+    let mut criteria = query.canonical.clone();
+    criteria.sort();
+    tx.lock(&format!("{}?{criteria:?}", query.rtype))?;
     Ok(tx.search_ids(query, 2)?)
 }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// A half-open time range in epoch milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Range {
     /// Inclusive start.
     pub lo: i64,
@@ -58,8 +58,12 @@ pub fn parse_range(s: &str) -> Option<Range> {
 fn parse_date_time(s: &str) -> Option<Range> {
     let has_zone = s.ends_with('Z') || s[s.len().saturating_sub(6)..].contains(['+', '-']);
     let (lo, precision_ms) = if has_zone {
+        // Minute precision (`2026-03-04T10:00Z`) is not RFC 3339 but clients send it in searches.
+        let zoned = s
+            .strip_suffix('Z')
+            .map_or_else(|| s.to_owned(), |t| format!("{t}+00:00"));
         let dt = DateTime::parse_from_rfc3339(s)
-            .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M%:z"))
+            .or_else(|_| DateTime::parse_from_str(&zoned, "%Y-%m-%dT%H:%M%:z"))
             .ok()?;
         (dt.timestamp_millis(), precision_of(s))
     } else {

@@ -8,7 +8,7 @@ use super::registry::{self, ParamDef, ParamKind};
 use crate::fhir::{ResourceType, id};
 
 /// One value of one search parameter of a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IndexValue {
     /// A coded value or identifier; `system` is `None` when the element carries none.
     Token {
@@ -31,7 +31,7 @@ pub enum IndexValue {
 }
 
 /// A parameter name with one extracted value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IndexEntry {
     /// The parameter's name, e.g. `patient`.
     pub param: &'static str,
@@ -51,9 +51,7 @@ pub fn extract(rtype: ResourceType, resource: &Value) -> Vec<IndexEntry> {
             }
         }
     }
-    out.sort_by(|a, b| {
-        (a.param, format!("{:?}", a.value)).cmp(&(b.param, format!("{:?}", b.value)))
-    });
+    out.sort();
     out.dedup();
     out
 }

@@ -53,6 +53,7 @@ CREATE TABLE search_snapshots (
     created BIGINT NOT NULL,
     rows_csv TEXT NOT NULL
 );
+CREATE INDEX search_snapshots_created ON search_snapshots (created);
 "#];
 
 /// One migration's SQL for a backend.

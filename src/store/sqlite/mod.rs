@@ -142,24 +142,35 @@ impl SqliteBackend {
     }
 }
 
+/// Applies pending migrations. The count is read inside the write lock, so two processes opening a
+/// new file at once cannot both apply the same migration.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY); BEGIN IMMEDIATE;",
     )?;
-    let applied: i64 =
-        conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?;
-    for (i, m) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(applied).unwrap_or(0))
-    {
-        let sql = schema::render(m, "INTEGER PRIMARY KEY", " WITHOUT ROWID", "");
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {sql}; INSERT INTO schema_migrations VALUES ({}); COMMIT;",
-            i + 1
-        ))?;
+    let result = (|| {
+        let applied: i64 =
+            conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?;
+        for (i, m) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(applied).unwrap_or(0))
+        {
+            let sql = schema::render(m, "INTEGER PRIMARY KEY", " WITHOUT ROWID", "");
+            conn.execute_batch(&format!(
+                "{sql}; INSERT INTO schema_migrations VALUES ({});",
+                i + 1
+            ))?;
+        }
+        Ok::<_, StoreError>(())
+    })();
+    match result {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -228,6 +239,9 @@ impl Backend for SqliteBackend {
         rows: &[RowId],
         include: &Include,
     ) -> Result<Vec<(RowId, StoredResource)>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let (text, params) = sql::included(rows, include);
         self.read(|c| query_resources(c, &text, &params))
     }
@@ -237,6 +251,9 @@ impl Backend for SqliteBackend {
         targets: &[(ResourceType, String)],
         include: &Include,
     ) -> Result<Vec<(RowId, StoredResource)>, StoreError> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
         let (text, params) = sql::revincluded(targets, include);
         self.read(|c| query_resources(c, &text, &params))
     }

@@ -110,10 +110,13 @@ fn commit_group(conn: &Connection, group: Vec<(Job, Reply)>) {
 
 fn run_in_savepoint(conn: &Connection, job: Job) -> Result<(), StoreError> {
     conn.execute_batch("SAVEPOINT job")?;
-    let result = match job {
+    // A panicking job must not take the writer (and every later write) down with it.
+    let run = std::panic::AssertUnwindSafe(|| match job {
         Job::Tx(f) => f(&mut SqliteTx { conn }),
         Job::Raw(f) => f(conn),
-    };
+    });
+    let result = std::panic::catch_unwind(run)
+        .unwrap_or_else(|_| Err(StoreError::Database("write job panicked".into())));
     let end = match &result {
         Ok(()) => conn.execute_batch("RELEASE job"),
         Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
@@ -148,6 +151,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put(&mut self, w: &VersionWrite) -> Result<(), StoreError> {
+        // Its own savepoint: a job that ignores a failed put must not commit half of it.
+        self.conn.execute_batch("SAVEPOINT put")?;
+        let result = self.put_rows(w);
+        let end = match &result {
+            Ok(()) => self.conn.execute_batch("RELEASE put"),
+            Err(_) => self.conn.execute_batch("ROLLBACK TO put; RELEASE put"),
+        };
+        end?;
+        result
+    }
+
+    fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl SqliteTx<'_> {
+    fn put_rows(&mut self, w: &VersionWrite) -> Result<(), StoreError> {
         let r = &w.resource;
         let version = i64::try_from(r.version).unwrap_or(i64::MAX);
         let deleted = i64::from(r.deleted);
@@ -189,10 +210,6 @@ impl Tx for SqliteTx<'_> {
             }
         }
         write_index(self.conn, r.rtype.as_str(), rid, w)
-    }
-
-    fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
-        Ok(())
     }
 }
 

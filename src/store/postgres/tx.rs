@@ -1,0 +1,216 @@
+//! Write transactions: the synchronous [`TxJob`] runs on a blocking thread with a pooled connection in
+//! a transaction, and each [`Tx`] call drives the async client with [`Handle::block_on`].
+//!
+//! Several processes may write one database, so what SQLite gets from its single writer is done with
+//! locks here: [`Tx::current`] locks the resource row (`FOR UPDATE`) so read-modify-write of one
+//! resource serialises, [`Tx::lock`] takes a transaction-scoped advisory lock (conditional creates),
+//! and a concurrent insert of the same resource or version surfaces as [`StoreError::Conflict`].
+
+use deadpool_postgres::{Object, Transaction};
+use tokio::runtime::Handle;
+use tokio_postgres::Row;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::codec::{self, db_error};
+use super::index;
+use crate::fhir::ResourceType;
+use crate::search::SearchQuery;
+use crate::store::sql::{self, CURRENT};
+use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
+
+/// Runs `job` in one transaction on `client`; returns once COMMIT succeeded, or with the job's error
+/// after rolling back. The job runs on a blocking thread because it is synchronous and may make many
+/// round trips; the connection's I/O stays on the runtime.
+pub(super) async fn run(client: Object, job: TxJob) -> Result<(), StoreError> {
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || run_blocking(&handle, client, job))
+        .await
+        .map_err(|e| StoreError::Database(format!("transaction job did not finish: {e}")))?
+}
+
+fn run_blocking(handle: &Handle, mut client: Object, job: TxJob) -> Result<(), StoreError> {
+    let (result, healthy) = {
+        let tx = handle.block_on(client.transaction()).map_err(db_error)?;
+        let mut pg = PgTx {
+            handle,
+            tx,
+            failed: None,
+        };
+        let outcome = job(&mut pg);
+        let PgTx { tx, failed, .. } = pg;
+        match (outcome, failed) {
+            (Ok(()), None) => {
+                let committed = handle.block_on(tx.commit()).map_err(db_error);
+                let healthy = committed.is_ok();
+                (committed, healthy)
+            }
+            // A statement failed but the job carried on: PostgreSQL has aborted the transaction and
+            // would turn COMMIT into a silent ROLLBACK, so report the failure instead of success.
+            (Ok(()), Some(e)) | (Err(e), _) => {
+                let healthy = handle.block_on(tx.rollback()).is_ok();
+                (Err(e), healthy)
+            }
+        }
+    };
+    if !healthy {
+        // The connection's state is unknown (a failed COMMIT or ROLLBACK): never hand it out again.
+        drop(Object::take(client));
+    }
+    result
+}
+
+/// [`Tx`] over a PostgreSQL transaction.
+struct PgTx<'h, 'c> {
+    handle: &'h Handle,
+    tx: Transaction<'c>,
+    /// The first error a statement met; the transaction is aborted from then on.
+    failed: Option<StoreError>,
+}
+
+impl PgTx<'_, '_> {
+    /// Runs one step, remembering its failure. After a failure every step fails the same way without
+    /// a round trip (PostgreSQL would only answer "transaction is aborted").
+    fn step<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Some(e) = &self.failed {
+            return Err(codec::copy(e));
+        }
+        let result = self.handle.block_on(f(&self.tx));
+        if let Err(e) = &result {
+            self.failed = Some(codec::copy(e));
+        }
+        result
+    }
+}
+
+/// Runs `text` in `tx` through the connection's statement cache.
+pub(super) async fn query(
+    tx: &Transaction<'_>,
+    text: &str,
+    types: &[Type],
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let stmt = codec::prepare(&tx.statement_cache, tx.client(), text, types).await?;
+    tx.query(&stmt, values).await.map_err(db_error)
+}
+
+/// Like [`query`], for statements whose rows are not needed.
+pub(super) async fn execute(
+    tx: &Transaction<'_>,
+    text: &str,
+    types: &[Type],
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let stmt = codec::prepare(&tx.statement_cache, tx.client(), text, types).await?;
+    tx.execute(&stmt, values).await.map_err(db_error)
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn current(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        self.step(async |tx| {
+            // Lock first, then read in a second statement: under READ COMMITTED a statement that waited
+            // for the lock still reads with its old snapshot, so a join in the locking statement could
+            // miss the version the other writer just committed. The second statement sees it.
+            let text = "SELECT rid FROM resources WHERE rtype = $1 AND id = $2 FOR UPDATE";
+            let locked =
+                query(tx, text, &[Type::TEXT, Type::TEXT], &[&rtype.as_str(), &id]).await?;
+            let Some(rid) = codec::first::<i64>(&locked)?.pop() else {
+                return Ok(None);
+            };
+            let text = format!("{CURRENT} WHERE r.rid = $1");
+            let rows = query(tx, &text, &[Type::INT8], &[&rid]).await?;
+            Ok(codec::resources(&rows)?.pop().map(|(_, r)| r))
+        })
+    }
+
+    fn search_ids(
+        &mut self,
+        search: &SearchQuery,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let q = sql::search_ids(search, limit);
+        self.step(async |tx| {
+            let values = codec::values(&q.params);
+            let rows = query(
+                tx,
+                &sql::numbered(&q.text),
+                &codec::types(&q.params),
+                &values,
+            )
+            .await?;
+            codec::first(&rows)
+        })
+    }
+
+    fn put(&mut self, w: &VersionWrite) -> Result<(), StoreError> {
+        self.step(async |tx| put(tx, w).await)
+    }
+
+    fn lock(&mut self, key: &str) -> Result<(), StoreError> {
+        self.step(async |tx| {
+            execute(
+                tx,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[Type::TEXT],
+                &[&key],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+}
+
+/// What the SQLite writer does for a put: upsert the current row, add the version (a duplicate
+/// version is a [`StoreError::Conflict`]), and replace the index rows.
+async fn put(tx: &Transaction<'_>, w: &VersionWrite) -> Result<(), StoreError> {
+    let r = &w.resource;
+    let rtype = r.rtype.as_str();
+    let version = i64::try_from(r.version).unwrap_or(i64::MAX);
+    let deleted = i16::from(r.deleted);
+    let rows = query(
+        tx,
+        "INSERT INTO resources (rtype, id, version, last_updated, deleted) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (rtype, id) DO UPDATE SET version = excluded.version, \
+         last_updated = excluded.last_updated, deleted = excluded.deleted RETURNING rid",
+        &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::INT2],
+        &[&rtype, &r.id, &version, &r.last_updated, &deleted],
+    )
+    .await?;
+    let Some(rid) = codec::first::<i64>(&rows)?.pop() else {
+        return Err(StoreError::Database("upsert returned no row id".into()));
+    };
+    execute(
+        tx,
+        "INSERT INTO versions (rid, rtype, version, last_updated, deleted, method, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            Type::INT8,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT8,
+            Type::INT2,
+            Type::TEXT,
+            Type::TEXT,
+        ],
+        &[
+            &rid,
+            &rtype,
+            &version,
+            &r.last_updated,
+            &deleted,
+            &w.method.code(),
+            &r.body,
+        ],
+    )
+    .await?;
+    if r.version > 1 {
+        index::clear(tx, rid).await?;
+    }
+    index::write(tx, rtype, rid, &w.index).await
+}

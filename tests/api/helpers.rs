@@ -1,0 +1,487 @@
+//! The test harness: `spawn_app()` starts a server on a free port over a fresh SQLite file and
+//! returns a [`TestApp`] with typed request helpers; `spawn_app_on_postgres()` does the same over a
+//! fresh PostgreSQL database when `TEST_POSTGRES_URL` is set. Responses come back as [`Resp`], which
+//! keeps status, headers and body together so that a failed assertion can show the body.
+
+use std::collections::BTreeMap;
+
+use carebridge::config::Settings;
+use carebridge::startup::Application;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// The media type of every FHIR response body.
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// The NHS number identifier system.
+pub const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
+
+/// A running server and a client for it. Dropping it removes its database.
+pub struct TestApp {
+    /// The FHIR base URL, e.g. `http://127.0.0.1:41234/fhir`.
+    pub base: String,
+    /// The server root (health probes), e.g. `http://127.0.0.1:41234`.
+    pub root: String,
+    /// The bound port.
+    pub port: u16,
+    /// An HTTP client that never uses a proxy.
+    pub client: reqwest::Client,
+    _db: DbGuard,
+}
+
+/// Keeps a test's database alive for the test and removes it afterwards (the fields are held only
+/// for their `Drop`).
+#[allow(dead_code)]
+enum DbGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres(PgDatabase),
+}
+
+/// Settings for a test server: port 0 on localhost, one worker, and the given database.
+fn test_settings(database_url: &str) -> Settings {
+    let env: BTreeMap<String, String> = [
+        ("CAREBRIDGE_LISTEN", "127.0.0.1:0"),
+        ("CAREBRIDGE_DATABASE_URL", database_url),
+        ("CAREBRIDGE_BASE_URL", "http://127.0.0.1:0/fhir"),
+        ("CAREBRIDGE_WORKERS", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Settings::from_sources(None, &env).expect("test settings are valid")
+}
+
+async fn start(settings: Settings, db: DbGuard) -> TestApp {
+    let app = Application::build(settings)
+        .await
+        .unwrap_or_else(|e| panic!("the server failed to start: {e}"));
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}/fhir"),
+        root: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        _db: db,
+    }
+}
+
+/// A server over a fresh SQLite database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server over a fresh database, with settings adjusted by `tweak`. The database is SQLite, or
+/// PostgreSQL when `TEST_BACKEND=postgres` (then `TEST_POSTGRES_URL` is required), so that the whole
+/// suite can be run against either backend.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres") {
+        let admin_url = std::env::var("TEST_POSTGRES_URL")
+            .expect("TEST_BACKEND=postgres needs TEST_POSTGRES_URL");
+        let (url, db) = fresh_postgres(&admin_url).await;
+        let mut settings = test_settings(&url);
+        tweak(&mut settings);
+        return start(settings, DbGuard::Postgres(db)).await;
+    }
+    spawn_app_on_sqlite_with(tweak).await
+}
+
+/// A server over a fresh SQLite database whatever `TEST_BACKEND` says.
+pub async fn spawn_app_on_sqlite() -> TestApp {
+    spawn_app_on_sqlite_with(|_| {}).await
+}
+
+async fn spawn_app_on_sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("carebridge.db");
+    let mut settings = test_settings(&format!("sqlite://{}", path.display()));
+    tweak(&mut settings);
+    start(settings, DbGuard::Sqlite(dir)).await
+}
+
+/// A server over a fresh PostgreSQL database on the server `TEST_POSTGRES_URL` names (dropped
+/// afterwards); `None`, after saying so, when the variable is unset.
+pub async fn spawn_app_on_postgres() -> Option<TestApp> {
+    let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+        println!("skipped: TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (url, db) = fresh_postgres(&admin_url).await;
+    Some(start(test_settings(&url), DbGuard::Postgres(db)).await)
+}
+
+/// `CREATE DATABASE cb_api_<random>`: its URL and the guard that drops it.
+async fn fresh_postgres(admin_url: &str) -> (String, PgDatabase) {
+    let name = format!("cb_api_{}", uuid::Uuid::new_v4().simple());
+    pg_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
+    let url = with_database(admin_url, &name);
+    let db = PgDatabase {
+        admin_url: admin_url.to_owned(),
+        name,
+    };
+    (url, db)
+}
+
+/// `url` with its database name replaced by `name` (query parameters kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let host_part = match head[scheme_end..].find('/') {
+        Some(slash) => &head[..scheme_end + slash],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+async fn pg_execute(url: &str, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to TEST_POSTGRES_URL: {e}"));
+    let conn = tokio::spawn(connection);
+    client
+        .batch_execute(statement)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    drop(client);
+    let _ = conn.await;
+}
+
+/// A per-test PostgreSQL database, dropped (with its connections) when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on a future; use a thread of its own.
+        let dropper = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(pg_execute(
+                    &url,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ));
+            }
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// Runs a test body on SQLite (`on_sqlite`) and on PostgreSQL (`on_postgres`, skipped without
+/// `TEST_POSTGRES_URL`). The body gets a fresh `app: TestApp`.
+macro_rules! on_both_backends {
+    ($(#[doc = $doc:expr])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn on_sqlite() {
+                run(crate::helpers::spawn_app_on_sqlite().await).await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                if let Some(app) = crate::helpers::spawn_app_on_postgres().await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Resp {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body text.
+    pub text: String,
+}
+
+impl Resp {
+    /// The body as JSON (panics, showing the body, when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {:?}",
+                self.status, self.text
+            )
+        })
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// The `id` of the resource in the body.
+    pub fn id(&self) -> String {
+        self.json()["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.text))
+            .to_owned()
+    }
+
+    /// A Bundle's entries.
+    pub fn entries(&self) -> Vec<Value> {
+        self.json()["entry"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Ids of the resources a searchset matched (`search.mode = match`), in bundle order.
+    pub fn match_ids(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .filter(|e| e["search"]["mode"] == "match")
+            .map(|e| e["resource"]["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// `Type/id` of the resources a searchset included (`search.mode = include`).
+    pub fn included(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .entries()
+            .iter()
+            .filter(|e| e["search"]["mode"] == "include")
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap_or_default(),
+                    e["resource"]["id"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The URL of a Bundle link.
+    pub fn link(&self, relation: &str) -> Option<String> {
+        self.json()["link"]
+            .as_array()?
+            .iter()
+            .find(|l| l["relation"] == relation)
+            .and_then(|l| l["url"].as_str())
+            .map(str::to_owned)
+    }
+
+    /// A Bundle's `total`.
+    pub fn total(&self) -> Option<u64> {
+        self.json()["total"].as_u64()
+    }
+}
+
+/// Asserts an error response: status, FHIR content type, an OperationOutcome with an issue of
+/// `code` (and, when given, whose `expression` includes `expression`). Returns that issue.
+#[track_caller]
+pub fn assert_outcome(resp: &Resp, status: u16, code: &str, expression: Option<&str>) -> Value {
+    resp.assert_status(status);
+    assert_eq!(
+        resp.header("content-type"),
+        Some(FHIR_JSON),
+        "error bodies are FHIR JSON: {}",
+        resp.text
+    );
+    let body = resp.json();
+    assert_eq!(body["resourceType"], "OperationOutcome", "{}", resp.text);
+    let issues = body["issue"].as_array().cloned().unwrap_or_default();
+    let found = issues.iter().find(|i| {
+        i["code"] == code
+            && i["severity"] == "error"
+            && expression.is_none_or(|x| {
+                i["expression"]
+                    .as_array()
+                    .is_some_and(|es| es.iter().any(|e| e == x))
+            })
+    });
+    match found {
+        Some(issue) => issue.clone(),
+        None => panic!(
+            "no error issue with code {code:?} and expression {expression:?} in {}",
+            resp.text
+        ),
+    }
+}
+
+/// Sorted copies, for comparing id sets.
+pub fn sorted<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.as_ref().to_owned()).collect();
+    v.sort();
+    v
+}
+
+impl TestApp {
+    /// An absolute URL: `path` relative to the FHIR base, or returned as is when absolute.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else if path.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
+    }
+
+    /// A request to `path` (see [`TestApp::url`]).
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Sends `request` and reads the whole response.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
+        let r = request.send().await.expect("the server answers");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("a readable body");
+        Resp {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.req(Method::GET, path)).await
+    }
+
+    /// `method path` with a FHIR JSON body and extra headers.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut rb = self
+            .req(method, path)
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string());
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        self.send(rb).await
+    }
+
+    /// `POST [type]` with the resource (its type taken from `resourceType`).
+    pub async fn create(&self, resource: &Value) -> Resp {
+        self.create_with(resource, &[]).await
+    }
+
+    /// `POST [type]` with extra headers (`If-None-Exist`, `Prefer`).
+    pub async fn create_with(&self, resource: &Value, headers: &[(&str, &str)]) -> Resp {
+        let rtype = resource["resourceType"].as_str().unwrap_or_default();
+        self.send_json(Method::POST, rtype, resource, headers).await
+    }
+
+    /// Creates `resource`, asserts 201 and returns the id assigned.
+    pub async fn create_id(&self, resource: &Value) -> String {
+        self.create(resource).await.assert_status(201).id()
+    }
+
+    /// Creates `resource` and returns the stored resource (with `id` and `meta`).
+    pub async fn created(&self, resource: &Value) -> Value {
+        self.create(resource).await.assert_status(201).json()
+    }
+
+    /// `GET [type]/[id]`.
+    pub async fn read(&self, rtype: &str, id: &str) -> Resp {
+        self.get(&format!("{rtype}/{id}")).await
+    }
+
+    /// `GET [type]/[id]/_history/[vid]`.
+    pub async fn vread(&self, rtype: &str, id: &str, version: &str) -> Resp {
+        self.get(&format!("{rtype}/{id}/_history/{version}")).await
+    }
+
+    /// `PUT [type]/[id]` with the resource (type and id taken from the body).
+    pub async fn update(&self, resource: &Value) -> Resp {
+        self.update_with(resource, &[]).await
+    }
+
+    /// `PUT [type]/[id]` with extra headers (`If-Match`, `Prefer`).
+    pub async fn update_with(&self, resource: &Value, headers: &[(&str, &str)]) -> Resp {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap_or_default(),
+            resource["id"].as_str().unwrap_or_default()
+        );
+        self.send_json(Method::PUT, &path, resource, headers).await
+    }
+
+    /// `DELETE [type]/[id]`.
+    pub async fn delete(&self, rtype: &str, id: &str) -> Resp {
+        self.send(self.req(Method::DELETE, &format!("{rtype}/{id}")))
+            .await
+    }
+
+    /// `GET [type]?query` (the query as written; `+` must be encoded by the caller).
+    pub async fn search(&self, rtype: &str, query: &str) -> Resp {
+        self.get(&format!("{rtype}?{query}")).await
+    }
+
+    /// The ids a search matched, sorted (asserts 200).
+    pub async fn search_ids(&self, rtype: &str, query: &str) -> Vec<String> {
+        let r = self.search(rtype, query).await;
+        r.assert_status(200);
+        sorted(&r.match_ids())
+    }
+
+    /// `POST [base]` with a batch or transaction Bundle.
+    pub async fn bundle(&self, bundle: &Value) -> Resp {
+        self.send_json(Method::POST, "", bundle, &[]).await
+    }
+
+    /// Every entry of a history (or search) bundle at `path`, following `next` links.
+    pub async fn all_entries(&self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut next = Some(self.url(path));
+        let mut pages = 0;
+        while let Some(url) = next {
+            pages += 1;
+            assert!(pages < 100, "too many pages following {path}");
+            let page = self.get(&url).await;
+            page.assert_status(200);
+            out.extend(page.entries());
+            next = page.link("next");
+        }
+        out
+    }
+
+    /// How many versions the whole server holds (system history), to show nothing was written.
+    pub async fn version_count(&self) -> usize {
+        self.all_entries("_history?_count=1000").await.len()
+    }
+}

@@ -1,0 +1,66 @@
+//! One store test suite, run against both backends through the public store API.
+//!
+//! Every case is an `async fn(Db)` written once; [`store_tests!`] expands each into a `sqlite::` test
+//! (a temporary file) and a `postgres::` test (a fresh database on the server `TEST_POSTGRES_URL` names,
+//! dropped afterwards; skipped with a message when the variable is unset).
+
+mod concurrency;
+mod fixtures;
+mod harness;
+mod history;
+mod postgres_only;
+mod resources;
+mod search;
+mod transactions;
+
+/// Expands `module::case` paths into one test per backend, named `sqlite::case` and `postgres::case`.
+macro_rules! store_tests {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::harness::sqlite(crate::$module::$case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::harness::postgres(crate::$module::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(
+    resources::create_then_read,
+    resources::update_makes_a_new_version,
+    resources::delete_is_logical,
+    resources::fetch_keeps_order_and_leaves_out_deleted,
+    resources::snapshots_save_and_load,
+    resources::migrations_are_idempotent,
+    history::instance_history_is_newest_first,
+    history::type_and_system_history_page_with_cursors,
+    history::since_limits_history,
+    search::token_search,
+    search::string_search,
+    search::date_search,
+    search::last_updated_search_and_sort,
+    search::sort_by_string_puts_missing_values_last,
+    search::reference_search,
+    search::chained_search,
+    search::identifier_modifier_search,
+    search::count_matches,
+    search::include_and_revinclude,
+    search::deleted_resources_leave_search,
+    transactions::failing_job_rolls_back_everything,
+    transactions::conflicting_version_rolls_back,
+    transactions::transaction_sees_its_own_writes,
+    transactions::reindexing_replaces_old_index_rows,
+    concurrency::concurrent_updates_serialise,
+    concurrency::concurrent_creates_of_one_id_make_one_resource,
+    concurrency::conditional_creates_under_lock_make_one_resource,
+);
