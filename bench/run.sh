@@ -128,6 +128,15 @@ start_server() {
   die "server did not answer /healthz with 200 within 60 s"
 }
 
+cpu_busy() { # percent of all CPU time that was not idle over the next 2 seconds
+  local a b
+  read -r -a a </proc/stat; sleep 2; read -r -a b </proc/stat
+  local total=0 idle i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  idle=$(( b[4] - a[4] + b[5] - a[5] ))
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
 rss_kb() { # rss_kb PID FIELD -> kB value of FIELD (VmHWM, VmRSS) from /proc/PID/status
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
@@ -189,9 +198,9 @@ ROWS="$WORK/rows.tsv"
 STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
 
 log "sizes: $SIZES; scenarios: $SCENARIOS; wrk -t $THREADS -c $CONNECTIONS -d $DURATION (warm-up $WARMUP)"
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
-  log "warning: load average is $LOAD_START before starting; other work on the machine will skew the figures"
+BUSY_START="$(cpu_busy)"
+if (( BUSY_START > 20 )); then
+  log "warning: the CPUs were ${BUSY_START}% busy before starting; other work on the machine will skew the figures"
 fi
 
 for size in $SIZES; do
@@ -269,7 +278,7 @@ REPORT="$RESULTS_DIR/$STAMP.md"
   echo "- commit: $(git rev-parse -q --verify --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- src crates 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "- machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); wrk runs on the same machine"
   echo "- wrk: -t $THREADS -c $CONNECTIONS -d $DURATION after a $WARMUP warm-up; SQLite store"
-  echo "- load average (1/5/15 min) before the run: $LOAD_START; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- CPU busy (all cores, over 2 s) before the run: ${BUSY_START}%; after: $(cpu_busy)%"
   echo
   echo "| size | scenario | req/s | p50 ms | p99 ms | peak RSS MB | errors | requests |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|"

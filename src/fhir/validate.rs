@@ -44,16 +44,16 @@ pub fn validate(rtype: ResourceType, body: &Value, id_rule: IdRule<'_>) -> Resul
         }
     }
     check_id(root, obj.get("id"), id_rule)?;
-    if let Err(issues) = carebridge_model::validate(root, body) {
-        return Err(Error::InvalidResource(
-            issues.into_iter().map(model_issue).collect(),
-        ));
-    }
     let mut structural = Vec::new();
     let mut business = Vec::new();
     walk(body, &mut root.to_owned(), &mut structural, &mut business);
     if !structural.is_empty() {
         return Err(Error::InvalidResource(structural));
+    }
+    if let Err(issues) = carebridge_model::validate(root, body) {
+        return Err(Error::InvalidResource(
+            issues.into_iter().map(model_issue).collect(),
+        ));
     }
     if !business.is_empty() {
         return Err(Error::BusinessRule(business));
@@ -129,7 +129,23 @@ fn walk(
                 );
             }
             for (key, child) in obj {
-                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                let empty = match child {
+                    Value::Object(o) => o.is_empty(),
+                    Value::Array(a) => a.is_empty(),
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                if empty {
+                    // FHIR JSON forbids empty objects, arrays and strings: an element is present with
+                    // content, or absent.
+                    structural.push(
+                        OutcomeIssue::error(
+                            "structure",
+                            "Empty elements are not allowed; leave the element out",
+                        )
+                        .at(format!("{path}.{key}")),
+                    );
+                } else if matches!(child, Value::Object(_) | Value::Array(_)) {
                     let len = path.len();
                     path.push('.');
                     path.push_str(key);
@@ -140,6 +156,16 @@ fn walk(
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
+                if matches!(item, Value::Object(o) if o.is_empty()) {
+                    structural.push(
+                        OutcomeIssue::error(
+                            "structure",
+                            "Empty elements are not allowed; leave the element out",
+                        )
+                        .at(format!("{path}[{i}]")),
+                    );
+                    continue;
+                }
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
                 walk(item, path, structural, business);
@@ -239,6 +265,22 @@ mod tests {
                     issues[0].expression.as_deref(),
                     Some("CarePlan.subject.reference")
                 )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_arrays_objects_and_strings_are_refused_with_their_path() {
+        let p = json!({"resourceType": "Patient", "name": [{"family": "X", "given": []}], "telecom": [{}], "gender": ""});
+        match validate(ResourceType::Patient, &p, IdRule::Ignored) {
+            Err(Error::InvalidResource(issues)) => {
+                let paths: Vec<_> = issues
+                    .iter()
+                    .filter_map(|i| i.expression.as_deref())
+                    .collect();
+                assert!(paths.contains(&"Patient.name[0].given"), "{paths:?}");
+                assert!(paths.contains(&"Patient.telecom[0]"), "{paths:?}");
             }
             other => panic!("{other:?}"),
         }

@@ -2,11 +2,13 @@
 //! the interactions the router serves, the search registry), so it cannot drift from the code.
 //! `conformance/CapabilityStatement.json` is a checked-in copy that a test keeps equal.
 
-use actix_web::HttpResponse;
 use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
+use super::request::check_accept;
 use super::response::FHIR_JSON;
+use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::rest::Engine;
 use crate::search::registry::{self, ParamKind};
@@ -36,7 +38,6 @@ pub fn capability_statement(base_url: &str) -> Value {
         "implementation": {"description": "carebridge FHIR gateway", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": [],
         "rest": [{
             "mode": "server",
             "resource": resources,
@@ -78,7 +79,7 @@ fn resource(t: ResourceType) -> Value {
                 .map(move |d| format!("{source}:{}", d.name))
         })
         .collect();
-    json!({
+    without_empty_arrays(json!({
         "type": t.as_str(),
         "interaction": TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
         "versioning": "versioned-update",
@@ -92,12 +93,21 @@ fn resource(t: ResourceType) -> Value {
         "searchInclude": includes,
         "searchRevInclude": revincludes,
         "searchParam": params,
-    })
+    }))
 }
 
 /// `GET /metadata`.
-pub async fn metadata(engine: Data<Engine>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metadata(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
+    check_accept(&req)?;
+    Ok(HttpResponse::Ok()
         .insert_header(("content-type", FHIR_JSON))
-        .body(capability_statement(engine.base_url()).to_string())
+        .body(capability_statement(engine.base_url()).to_string()))
+}
+
+/// FHIR JSON allows no empty arrays: drop the keys whose list came out empty.
+fn without_empty_arrays(mut v: Value) -> Value {
+    if let Value::Object(map) = &mut v {
+        map.retain(|_, child| !matches!(child, Value::Array(a) if a.is_empty()));
+    }
+    v
 }

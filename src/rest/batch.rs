@@ -6,7 +6,7 @@
 //! (`ifNoneExist`) and conditional references (`Patient?identifier=...`) are resolved inside the same
 //! transaction, and any failure rolls everything back and returns that entry's error.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
@@ -242,7 +242,16 @@ impl Engine {
     }
 
     async fn transaction(&self, entries: Vec<Entry>) -> Result<Reply, Error> {
+        let mut full_urls = HashSet::new();
         for e in &entries {
+            if let Some(f) = &e.full_url
+                && !full_urls.insert(f.as_str())
+            {
+                return Err(at(
+                    e.index,
+                    "fullUrl is used by another entry of this transaction",
+                ));
+            }
             if let Some(r) = &e.resource {
                 let rule = match (e.method, &e.id) {
                     (Method::Put, Some(i)) => IdRule::MustEqual(i),
@@ -275,9 +284,10 @@ impl Engine {
             })
             .collect::<Result<_, _>>()?;
         let conditional_refs = self.conditional_references(&writes)?;
+        let base = self.base_url.clone();
         let results = self
             .store
-            .transaction(move |tx| run_writes(tx, writes, criteria, conditional_refs))
+            .transaction(move |tx| run_writes(tx, &base, writes, criteria, conditional_refs))
             .await?;
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
         replies.resize_with(entries.len(), || None);
@@ -324,86 +334,93 @@ type Resolved = Vec<(usize, Reply)>;
 
 fn run_writes(
     tx: &mut dyn Tx,
-    mut writes: Vec<Entry>,
+    base: &str,
+    writes: Vec<Entry>,
     criteria: Vec<Option<SearchQuery>>,
     conditional_refs: HashMap<String, SearchQuery>,
 ) -> Result<Resolved, Error> {
-    // 1. Decide the target id of every write and which POSTs matched an existing resource.
-    let mut targets: Vec<Option<String>> = Vec::with_capacity(writes.len());
-    let mut existing = vec![false; writes.len()];
-    let mut aliases: HashMap<String, String> = HashMap::new();
-    for (n, (e, c)) in writes.iter().zip(&criteria).enumerate() {
-        let target = match (e.method, c) {
-            (Method::Post, None) => Some(id::new_id()),
-            (Method::Post, Some(q)) => match matches_in(tx, q)?.as_slice() {
-                [] => Some(id::new_id()),
-                [one] => {
-                    existing[n] = true;
-                    Some(one.clone())
-                }
-                _ => {
-                    return Err(prefix_entry(
-                        Error::MultipleMatches("ifNoneExist matched more than one resource".into()),
-                        e.index,
-                    ));
-                }
-            },
-            (_, Some(q)) => match matches_in(tx, q)?.as_slice() {
-                [] if e.method == Method::Put => Some(id::new_id()),
-                [] => None,
-                [one] => Some(one.clone()),
-                _ => {
-                    return Err(prefix_entry(
-                        Error::MultipleMatches("criteria matched more than one resource".into()),
-                        e.index,
-                    ));
-                }
-            },
-            (_, None) => e.id.clone(),
-        };
-        if let (Some(full), Some(t)) = (&e.full_url, &target) {
-            aliases.insert(full.clone(), format!("{}/{t}", e.rtype));
+    let mut out = Vec::with_capacity(writes.len());
+    let mut touched: HashSet<(ResourceType, String)> = HashSet::new();
+    let mut claim = |e: &Entry, target: &str| {
+        if touched.insert((e.rtype, target.to_owned())) {
+            Ok(())
+        } else {
+            Err(at(
+                e.index,
+                format!("{}/{target} is the target of more than one entry", e.rtype),
+            ))
         }
-        targets.push(target);
+    };
+    // 1. DELETEs first, so later conditional creates see their effect.
+    let (deletes, others): (Vec<_>, Vec<_>) = writes
+        .into_iter()
+        .zip(criteria)
+        .partition(|(e, _)| e.method == Method::Delete);
+    for (e, c) in &deletes {
+        let target = match c {
+            Some(q) => one_or_none(tx, q, e.index)?,
+            None => e.id.clone(),
+        };
+        let reply = match target {
+            None => Reply::empty(StatusCode::NO_CONTENT),
+            Some(t) => {
+                claim(e, &t)?;
+                match delete_in(tx, e.rtype, &t, e.if_match)
+                    .map_err(|err| prefix_entry(err, e.index))?
+                {
+                    Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
+                    None => {
+                        return Err(prefix_entry(
+                            Error::NotFound {
+                                rtype: e.rtype,
+                                id: t,
+                            },
+                            e.index,
+                        ));
+                    }
+                }
+            }
+        };
+        out.push((e.index, reply));
+    }
+    // 2. The target of every POST and PUT, and which POSTs matched an existing resource.
+    let mut aliases: HashMap<String, String> = HashMap::new();
+    let mut planned = Vec::with_capacity(others.len());
+    for (e, c) in others {
+        let (target, existing) = match (e.method, &c) {
+            (Method::Post, None) => (id::new_id(), false),
+            (Method::Post, Some(q)) => match one_or_none(tx, q, e.index)? {
+                Some(found) => (found, true),
+                None => (id::new_id(), false),
+            },
+            (_, Some(q)) => (
+                one_or_none(tx, q, e.index)?.unwrap_or_else(id::new_id),
+                false,
+            ),
+            (_, None) => (e.id.clone().unwrap_or_else(id::new_id), false),
+        };
+        claim(&e, &target)?;
+        if let Some(full) = &e.full_url {
+            aliases.insert(full.clone(), format!("{}/{target}", e.rtype));
+        }
+        planned.push((e, target, existing));
     }
     resolve_conditional_in(tx, &conditional_refs, &mut aliases)?;
-    // 2. Rewrite references, then write in order.
-    let mut out = Vec::with_capacity(writes.len());
-    for (n, e) in writes.iter_mut().enumerate() {
+    // 3. Rewrite references, then write in order.
+    for (mut e, target, existing) in planned {
         if let Some(r) = e.resource.as_mut() {
             rewrite_references(r, &aliases).map_err(|err| prefix_entry(err, e.index))?;
         }
-        let target = targets[n].clone();
-        let reply = match (e.method, target) {
-            (Method::Delete, None) => Reply {
-                status: StatusCode::NO_CONTENT,
-                body: None,
-                location: None,
-                version: None,
-                last_modified: None,
-            },
-            (Method::Delete, Some(t)) => match delete_in(tx, e.rtype, &t, e.if_match)
-                .map_err(|err| prefix_entry(err, e.index))?
-            {
-                Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
-                None => {
-                    return Err(prefix_entry(
-                        Error::NotFound {
-                            rtype: e.rtype,
-                            id: t,
-                        },
-                        e.index,
-                    ));
-                }
-            },
-            (Method::Post, Some(t)) if existing[n] => {
+        let body = e.resource.as_ref().unwrap_or(&Value::Null);
+        let reply = match e.method {
+            Method::Post if existing => {
                 let r = tx
-                    .current(e.rtype, &t)?
+                    .current(e.rtype, &target)?
                     .ok_or_else(|| Error::Internal("match vanished".into()))?;
                 Reply::resource(StatusCode::OK, &r, Some(Body::Raw(r.body.clone())))
             }
-            (Method::Post, Some(t)) => {
-                let w = create_in(tx, e.rtype, &t, e.resource.as_ref().unwrap_or(&Value::Null))
+            Method::Post => {
+                let w = create_in(tx, base, e.rtype, &target, body)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 Reply::resource(
                     StatusCode::CREATED,
@@ -411,9 +428,8 @@ fn run_writes(
                     Some(Body::Raw(w.resource.body.clone())),
                 )
             }
-            (Method::Put, Some(t)) => {
-                let body = e.resource.as_ref().unwrap_or(&Value::Null);
-                let w = update_in(tx, e.rtype, &t, body, e.if_match)
+            _ => {
+                let w = update_in(tx, base, e.rtype, &target, body, e.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 let status = if w.created {
                     StatusCode::CREATED
@@ -426,11 +442,22 @@ fn run_writes(
                     Some(Body::Raw(w.resource.body.clone())),
                 )
             }
-            _ => return Err(at(e.index, "unsupported entry")),
         };
         out.push((e.index, reply));
     }
     Ok(out)
+}
+
+/// The one id `q` matches, `None` for no match, 412 for several.
+fn one_or_none(tx: &mut dyn Tx, q: &SearchQuery, index: usize) -> Result<Option<String>, Error> {
+    match matches_in(tx, q)?.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(prefix_entry(
+            Error::MultipleMatches("The criteria matched more than one resource".into()),
+            index,
+        )),
+    }
 }
 
 fn prefix_entry(err: Error, index: usize) -> Error {

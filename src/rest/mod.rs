@@ -87,6 +87,17 @@ impl Reply {
         }
     }
 
+    /// A reply with only a status.
+    fn empty(status: StatusCode) -> Self {
+        Reply {
+            status,
+            body: None,
+            location: None,
+            version: None,
+            last_modified: None,
+        }
+    }
+
     /// A reply with only a body.
     fn json(status: StatusCode, body: Value) -> Self {
         Reply {

@@ -50,6 +50,7 @@ fn stamp(rtype: ResourceType, id: &str, version: u64, last_updated: i64, body: &
 }
 
 fn version_write(
+    base: &str,
     rtype: ResourceType,
     id: &str,
     version: u64,
@@ -59,7 +60,7 @@ fn version_write(
     let now = now_ms();
     let stamped = stamp(rtype, id, version, now, body);
     VersionWrite {
-        index: search::extract(rtype, &stamped),
+        index: search::extract_with_base(rtype, &stamped, base),
         resource: StoredResource {
             rtype,
             id: id.to_owned(),
@@ -75,6 +76,7 @@ fn version_write(
 /// Creates `body` as `rtype/id` (version 1, or the next version after a deletion).
 pub fn create_in(
     tx: &mut dyn Tx,
+    base: &str,
     rtype: ResourceType,
     id: &str,
     body: &Value,
@@ -84,7 +86,7 @@ pub fn create_in(
         Some(c) if c.deleted => c.version + 1,
         Some(_) => return Err(Error::Conflict(format!("{rtype}/{id} already exists"))),
     };
-    let w = version_write(rtype, id, version, body, WriteMethod::Create);
+    let w = version_write(base, rtype, id, version, body, WriteMethod::Create);
     tx.put(&w)?;
     Ok(Written {
         resource: w.resource,
@@ -96,6 +98,7 @@ pub fn create_in(
 /// be that one. An update that changes nothing makes no new version.
 pub fn update_in(
     tx: &mut dyn Tx,
+    base: &str,
     rtype: ResourceType,
     id: &str,
     body: &Value,
@@ -130,7 +133,7 @@ pub fn update_in(
         }
     }
     let version = current.as_ref().map_or(1, |c| c.version + 1);
-    let w = version_write(rtype, id, version, body, WriteMethod::Update);
+    let w = version_write(base, rtype, id, version, body, WriteMethod::Update);
     tx.put(&w)?;
     Ok(Written {
         resource: w.resource,
@@ -214,6 +217,7 @@ impl Engine {
         let refs = self.conditional_references_of(&body)?;
         let mut body = body;
         let new_id = id::new_id();
+        let base = self.base_url.clone();
         let (written, existed) = self
             .store
             .transaction(move |tx| {
@@ -240,7 +244,7 @@ impl Engine {
                     }
                 }
                 resolve_in(tx, &refs, &mut body)?;
-                Ok((create_in(tx, rtype, &new_id, &body)?, false))
+                Ok((create_in(tx, &base, rtype, &new_id, &body)?, false))
             })
             .await?;
         if existed {
@@ -275,12 +279,13 @@ impl Engine {
         }
         validate(rtype, &body, IdRule::MustEqual(rid))?;
         let refs = self.conditional_references_of(&body)?;
+        let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
         let w = self
             .store
             .transaction(move |tx| {
                 resolve_in(tx, &refs, &mut body)?;
-                update_in(tx, rtype, &rid, &body, if_match)
+                update_in(tx, &base, rtype, &rid, &body, if_match)
             })
             .await?;
         Ok(updated_reply(&w, ret))
@@ -301,6 +306,7 @@ impl Engine {
             None => validate(rtype, &body, IdRule::Ignored)?,
         }
         let refs = self.conditional_references_of(&body)?;
+        let base = self.base_url.clone();
         let mut body = body;
         let w = self
             .store
@@ -323,7 +329,7 @@ impl Engine {
                     }
                 };
                 resolve_in(tx, &refs, &mut body)?;
-                update_in(tx, rtype, &target, &body, None)
+                update_in(tx, &base, rtype, &target, &body, None)
             })
             .await?;
         Ok(updated_reply(&w, ret))
@@ -346,10 +352,7 @@ impl Engine {
                 rtype,
                 id: rid.to_owned(),
             }),
-            Some(r) => Ok(Reply {
-                body: None,
-                ..Reply::resource(StatusCode::NO_CONTENT, &r, None)
-            }),
+            Some(r) => Ok(Reply::resource(StatusCode::NO_CONTENT, &r, None)),
         }
     }
 
@@ -372,13 +375,7 @@ impl Engine {
             .await?;
         Ok(match deleted {
             Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
-            None => Reply {
-                status: StatusCode::NO_CONTENT,
-                body: None,
-                location: None,
-                version: None,
-                last_modified: None,
-            },
+            None => Reply::empty(StatusCode::NO_CONTENT),
         })
     }
 }

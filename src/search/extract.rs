@@ -39,15 +39,22 @@ pub struct IndexEntry {
     pub value: IndexValue,
 }
 
-/// Every index entry of `resource` (of type `rtype`), duplicates removed.
+/// Every index entry of `resource` (of type `rtype`), duplicates removed. Only relative references
+/// are indexed; see [`extract_with_base`] for absolute ones to this server.
 pub fn extract(rtype: ResourceType, resource: &Value) -> Vec<IndexEntry> {
+    extract_with_base(rtype, resource, "")
+}
+
+/// As [`extract`], also indexing absolute references that start with this server's `base` URL as the
+/// local resources they name (so `subject=Patient/1` finds `http://host/fhir/Patient/1`).
+pub fn extract_with_base(rtype: ResourceType, resource: &Value, base: &str) -> Vec<IndexEntry> {
     let mut out = Vec::new();
     for def in registry::all_params(rtype) {
         for path in def.paths {
             let mut leaves = Vec::new();
             collect(resource, path.split('.'), &mut leaves);
             for leaf in leaves {
-                values_of(def, leaf, &mut out);
+                values_of(def, leaf, base, &mut out);
             }
         }
     }
@@ -74,7 +81,7 @@ fn collect<'a>(v: &'a Value, mut path: std::str::Split<'_, char>, out: &mut Vec<
     }
 }
 
-fn values_of(def: &'static ParamDef, leaf: &Value, out: &mut Vec<IndexEntry>) {
+fn values_of(def: &'static ParamDef, leaf: &Value, base: &str, out: &mut Vec<IndexEntry>) {
     let mut push = |value| {
         out.push(IndexEntry {
             param: def.name,
@@ -100,6 +107,7 @@ fn values_of(def: &'static ParamDef, leaf: &Value, out: &mut Vec<IndexEntry>) {
             if let Some((rtype, id)) = leaf
                 .get("reference")
                 .and_then(Value::as_str)
+                .map(|r| local_part(r, base))
                 .and_then(id::parse_relative)
                 && (def.targets.is_empty() || def.targets.contains(&rtype))
             {
@@ -115,6 +123,17 @@ fn values_of(def: &'static ParamDef, leaf: &Value, out: &mut Vec<IndexEntry>) {
             }
         }
     }
+}
+
+/// `Type/id` for an absolute reference under `base`; anything else unchanged.
+fn local_part<'a>(reference: &'a str, base: &str) -> &'a str {
+    if base.is_empty() {
+        return reference;
+    }
+    reference
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(reference)
 }
 
 fn tokens(v: &Value, push: &mut dyn FnMut(Option<String>, String)) {

@@ -7,6 +7,6 @@ pub mod parse;
 pub mod query;
 pub mod registry;
 
-pub use extract::{IndexEntry, IndexValue, extract};
+pub use extract::{IndexEntry, IndexValue, extract, extract_with_base};
 pub use parse::{ParseOptions, SearchParseError, parse};
 pub use query::*;

@@ -301,7 +301,6 @@ async fn a_transaction_applies_a_delete_and_a_post_together_and_answers_in_reque
 }
 
 #[tokio::test]
-#[ignore = "BUG: transaction resolves POST ifNoneExist before its DELETEs run, so the POST returns the deleted resource (200, resource null)"]
 async fn a_transaction_processes_deletes_before_a_conditional_create_of_the_same_record() {
     // FHIR R4 transaction processing: DELETEs first, then POSTs. Replacing a record by deleting it
     // and conditionally creating its successor must leave the successor live.
@@ -466,7 +465,6 @@ async fn a_urn_uuid_reference_to_no_entry_fails_the_transaction() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a transaction that writes the same resource twice (PUT + DELETE of Patient/x) is accepted; R4 says it SHALL fail"]
 async fn a_transaction_touching_the_same_resource_twice_fails_and_changes_nothing() {
     let app = spawn_app().await;
     let mut p = patient_named("Smith");
@@ -492,7 +490,6 @@ async fn a_transaction_touching_the_same_resource_twice_fails_and_changes_nothin
 }
 
 #[tokio::test]
-#[ignore = "BUG: two transaction entries with the same fullUrl are accepted and references to it silently go to the later one"]
 async fn a_transaction_with_a_duplicate_full_url_fails_and_stores_nothing() {
     let app = spawn_app().await;
     let mut first = entry("POST", "Patient", Some(patient(JANE_NHS, "Smith", "Jane")));

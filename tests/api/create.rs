@@ -263,7 +263,6 @@ async fn concurrent_conditional_creates_make_exactly_one_resource() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: create stores and serves empty arrays and objects (\"name\": [], \"telecom\": [{}]), which FHIR JSON forbids"]
 async fn a_created_resource_never_contains_empty_arrays_or_objects() {
     // FHIR JSON: arrays and objects are never empty. Refusing (400) or dropping them are both fine;
     // storing and serving them is not.

@@ -215,7 +215,6 @@ async fn accept_xml_is_406() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: GET /fhir/metadata ignores Accept and _format and serves JSON with 200 to an XML-only client"]
 async fn accept_xml_on_metadata_is_406() {
     let app = spawn_app().await;
     let r = app

@@ -125,8 +125,10 @@ pub async fn string_search(db: Db) {
         ("family:contains=_", &["p4"]),
         ("family:contains=0%25_", &["p4"]),
         ("family=5", &["p4"]),
-        ("given=å", &["p4"]),
+        // Accents and case fold away: `å` is `a`, so Alice matches too.
+        ("given=å", &["p1", "p4"]),
         ("given=ÅSE", &["p4"]),
+        ("given=ase", &["p4"]),
         ("name=alice", &["p1"]),
         ("name=o'brien", &["p3"]),
         ("family=zzz", &[]),
