@@ -71,7 +71,8 @@ SERVER_PID=""
 PORT=""
 
 stop_server() {
-  # SIGTERM and wait, so SQLite closes cleanly and checkpoints its WAL; SIGKILL after 60 s.
+  # SIGTERM (actix stops gracefully, the writer finishes its queue) and wait; SIGKILL after 60 s.
+  # carebridge does not checkpoint its WAL on the way out: see checkpoint_db.
   [[ -n "$SERVER_PID" ]] || return 0
   if kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true

@@ -26,6 +26,7 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: Server,
+    store: Store,
 }
 
 impl Application {
@@ -47,7 +48,7 @@ impl Application {
         if settings.listen.port() == 0 {
             settings.base_url = settings.base_url.replacen(":0/", &format!(":{port}/"), 1);
         }
-        let engine = web::Data::new(Engine::new(store, &settings));
+        let engine = web::Data::new(Engine::new(store.clone(), &settings));
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -67,6 +68,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            store,
         })
     }
 
@@ -77,6 +79,10 @@ impl Application {
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        if let Err(e) = self.store.backend().close().await {
+            tracing::warn!(error = %e, "store did not close cleanly");
+        }
+        Ok(())
     }
 }

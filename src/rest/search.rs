@@ -170,7 +170,10 @@ impl Engine {
                 s.append_pair(k, v);
             }
         }
-        s.append_pair("_count", &q.count.to_string());
+        // Page links pin the page size; the search's own link says only what the client said.
+        if key.is_some() || q.canonical.iter().any(|(k, _)| k == "_count") {
+            s.append_pair("_count", &q.count.to_string());
+        }
         if let Some(k) = key {
             s.append_pair("_getpages", k);
             s.append_pair("_getpagesoffset", &offset.unwrap_or(0).to_string());

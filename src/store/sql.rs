@@ -9,12 +9,12 @@
 
 use super::HistoryFilter;
 use crate::fhir::ResourceType;
-use crate::search::Include;
 use crate::search::date::Range;
 use crate::search::{
     Filter, IndexEntry, IndexValue, Predicate, Prefix, SearchQuery, SortBy, StringMatch,
     SystemMatch,
 };
+use crate::search::{Include, registry};
 
 /// Columns selected for a current resource: `rid, rtype, id, version, last_updated, deleted, body`.
 pub const CURRENT: &str = "SELECT r.rid, r.rtype, r.id, r.version, r.last_updated, r.deleted, v.body \
@@ -111,8 +111,11 @@ pub fn count_rows(query: &SearchQuery) -> Sql {
 }
 
 fn where_clause(sql: &mut Sql, query: &SearchQuery, alias: &str) {
-    sql.push(&format!("{alias}.rtype = "));
-    sql.text(query.rtype.as_str());
+    let driven = query
+        .filters
+        .iter()
+        .any(|Filter(alts)| alts.iter().all(is_selective));
+    type_condition(sql, alias, query.rtype.as_str(), driven);
     sql.push(&format!(" AND {alias}.deleted = 0"));
     for Filter(alternatives) in &query.filters {
         sql.push(" AND (");
@@ -124,6 +127,56 @@ fn where_clause(sql: &mut Sql, query: &SearchQuery, alias: &str) {
         }
         sql.push(")");
     }
+}
+
+/// The types a reference parameter may point at that have an `identifier` parameter.
+fn identifier_targets(rtype: &str, param: &str) -> Vec<ResourceType> {
+    let declared = rtype
+        .parse::<ResourceType>()
+        .ok()
+        .and_then(|t| registry::find(t, param))
+        .map(|d| d.targets)
+        .unwrap_or_default();
+    let candidates: &[ResourceType] = if declared.is_empty() {
+        ResourceType::ALL
+    } else {
+        declared
+    };
+    candidates
+        .iter()
+        .copied()
+        .filter(|t| registry::find(*t, "identifier").is_some())
+        .collect()
+}
+
+/// True for predicates answered from an index table, which select few rows: the query should start
+/// from them rather than from every resource of the type.
+fn is_selective(p: &Predicate) -> bool {
+    matches!(
+        p,
+        Predicate::Token { negate: false, .. }
+            | Predicate::Uri { .. }
+            | Predicate::String {
+                mode: StringMatch::StartsWith | StringMatch::Exact,
+                ..
+            }
+            | Predicate::Reference { .. }
+            | Predicate::RefIdentifier { .. }
+            | Predicate::Chain { .. }
+    )
+}
+
+/// `alias.rtype = ?`. When `driven` by a selective index predicate, the column is wrapped in an
+/// expression so that neither SQLite's nor PostgreSQL's planner walks every resource of the type
+/// through the `(rtype, ...)` index and tests each against the index subquery (SQLite does that
+/// without statistics, which made searches grow with the store).
+fn type_condition(sql: &mut Sql, alias: &str, rtype: &str, driven: bool) {
+    if driven {
+        sql.push(&format!("({alias}.rtype || '') = "));
+    } else {
+        sql.push(&format!("{alias}.rtype = "));
+    }
+    sql.text(rtype);
 }
 
 fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
@@ -241,10 +294,28 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             sql.text(rtype);
             sql.push(" AND x.param = ");
             sql.text(param);
-            sql.push(" AND x.target_id IN (SELECT t.id FROM resources t WHERE t.rtype = x.target_type AND t.deleted = 0 AND t.rid IN (SELECT k.rid FROM sp_token k WHERE k.rtype = x.target_type AND k.param = 'identifier' AND k.code = ");
-            sql.text(code);
-            system_condition(sql, "k", system);
-            sql.push("))))");
+            // The identified resources, found through their own `identifier` index rows. The id
+            // list drives the sp_ref index; the (type, id) pair check keeps a same-id resource of
+            // another type out.
+            let types = identifier_targets(rtype, param);
+            let identified = |sql: &mut Sql, cols: &str| {
+                sql.push(&format!("(SELECT {cols} FROM resources t WHERE t.deleted = 0 AND t.rid IN (SELECT k.rid FROM sp_token k WHERE k.rtype IN ("));
+                for (i, t) in types.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.text(t.as_str());
+                }
+                sql.push(") AND k.param = 'identifier' AND k.code = ");
+                sql.text(code);
+                system_condition(sql, "k", system);
+                sql.push("))");
+            };
+            sql.push(" AND x.target_id IN ");
+            identified(sql, "t.id");
+            sql.push(" AND (x.target_type, x.target_id) IN ");
+            identified(sql, "t.rtype, t.id");
+            sql.push("))");
         }
         Predicate::Chain {
             param,
@@ -260,8 +331,10 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             sql.text(param);
             sql.push(" AND x.target_type = ");
             sql.text(target.as_str());
-            sql.push(&format!(" AND x.target_id IN (SELECT {inner_alias}.id FROM resources {inner_alias} WHERE {inner_alias}.rtype = "));
-            sql.text(target.as_str());
+            sql.push(&format!(
+                " AND x.target_id IN (SELECT {inner_alias}.id FROM resources {inner_alias} WHERE "
+            ));
+            type_condition(sql, &inner_alias, target.as_str(), is_selective(inner));
             sql.push(&format!(" AND {inner_alias}.deleted = 0 AND "));
             predicate(sql, target.as_str(), inner, &inner_alias);
             sql.push("))");

@@ -313,10 +313,82 @@ impl Backend for SqliteBackend {
         })
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        self.writer
+            .submit_raw(Box::new(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            }))
+            .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .map(|_| ())?)
         })
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::search::{ParseOptions, parse};
+
+    /// The query plans of the searches GP, hospital and audit clients run most start from an index
+    /// table, never from every resource of the type: search cost must not grow with the store.
+    #[test]
+    fn selective_searches_start_from_their_index() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("plan.db");
+        let backend = SqliteBackend::open(&path.to_string_lossy()).expect("open");
+        let opts = ParseOptions {
+            lenient: false,
+            default_count: 20,
+            max_count: 100,
+        };
+        let cases = [
+            (
+                ResourceType::QuestionnaireResponse,
+                "subject=Patient/p1&_sort=-authored",
+            ),
+            (
+                ResourceType::CarePlan,
+                "patient:identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919&status=active",
+            ),
+            (
+                ResourceType::CarePlan,
+                "patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
+            ),
+            (
+                ResourceType::ServiceRequest,
+                "performer=Organization/x&status=active",
+            ),
+            (ResourceType::Patient, "family=smi"),
+            (
+                ResourceType::QuestionnaireResponse,
+                "patient=p1&authored=ge2026-01-01",
+            ),
+        ];
+        for (rtype, qs) in cases {
+            let pairs: Vec<(String, String)> =
+                form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
+            let q = parse(rtype, &pairs, opts).expect("parses");
+            let sql = sql::search_rows(&q, 21);
+            let plan: Vec<String> = backend
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))?;
+                    let rows = stmt.query_map(params_from_iter(sql.params.iter()), |r| {
+                        r.get::<_, String>(3)
+                    })?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .expect("plan");
+            let text = plan.join("\n");
+            assert!(
+                !text.contains("SCAN") && !text.contains("resources_type_updated"),
+                "{qs} walks the whole type:\n{text}"
+            );
+        }
     }
 }
