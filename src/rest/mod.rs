@@ -1,6 +1,17 @@
 //! The FHIR REST interactions, independent of HTTP: each takes parsed input and returns a [`Reply`].
 //! The HTTP layer (`http`) and batch/transaction bundles (`batch`) both call these, so an entry in a
 //! bundle behaves exactly like the same request sent alone.
+//!
+//! Decisions where the spec leaves room:
+//! - Create ignores a client `id` (the server assigns a random UUID); update with an unknown id
+//!   creates it (update-as-create).
+//! - An update whose content equals the current version makes no new version (as HAPI does), so
+//!   re-sending the same data (imports, retries) is idempotent.
+//! - Deleting a resource that never existed is 404; deleting a deleted one is a 204 no-op.
+//!   References to a deleted resource are left as they are (no referential integrity on delete).
+//! - Duplicate business identifiers (two Patients with one NHS number) are not refused: clients that
+//!   must not duplicate use conditional create (`If-None-Exist`), which is atomic.
+//! - Not supported: PATCH (405), conditional read (`If-None-Match`), `_history` `_at`, XML.
 
 mod batch;
 mod bundle;

@@ -1,5 +1,21 @@
 //! Search: the parameter registry, extraction of index values at write time, and parsing of queries.
 //! SQL lives in `store`, so this module is backend-neutral.
+//!
+//! Decisions where the spec leaves room (HAPI and Firely are the reference for what clients expect):
+//! - `param:identifier=system|value` matches `Reference.identifier` *or* the identifier of the
+//!   resource the reference points at: NHS systems reference patients by id but search by NHS
+//!   number, so `CarePlan?patient:identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919` finds the
+//!   plans of that patient either way.
+//! - String search folds case and accents (`Siân` is found by `sian`); `:exact` does neither.
+//! - Dates without a time zone are UTC; a partial date is the whole period it names.
+//! - Only references to the served types are indexed, relative (`Patient/1`) or absolute under this
+//!   server's base URL; references to other servers and to unserved types are stored but not
+//!   searchable.
+//! - Chaining through a parameter that may point at several types needs the type
+//!   (`subject:Patient.identifier=`); one level of chaining is supported.
+//! - Not supported (400, or ignored under `Prefer: handling=lenient`): `_include:iterate`,
+//!   `_include=*`, `_summary=true`, `_has`, `_text`, `_content`, `_filter`, `:missing`, `:below`,
+//!   quantity and number parameters.
 
 pub mod date;
 pub mod extract;
