@@ -314,12 +314,11 @@ impl Backend for SqliteBackend {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
-        self.writer
-            .submit_raw(Box::new(|conn| {
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-                Ok(())
-            }))
-            .await
+        // Outside any transaction (the writer always holds one while it works), on a connection of
+        // its own; the busy timeout waits for a write still in flight.
+        let conn = open_connection(&self.path, OpenFlags::default())?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
