@@ -13,6 +13,8 @@
 //! | largest search page size | `max_page_size` | `CAREBRIDGE_MAX_PAGE_SIZE` | `1000` |
 //! | most results a search pages through | `max_search_results` | `CAREBRIDGE_MAX_SEARCH_RESULTS` | `10000` |
 //! | HTTP worker threads (0 = one per core) | `workers` | `CAREBRIDGE_WORKERS` | `0` |
+//! | canonical base of the conformance artefacts (profiles, HNA Questionnaire, code systems) | `canonical_base` | `CAREBRIDGE_CANONICAL_BASE` | `https://fhir.carebridge.uk` |
+//! | lowest concern severity `$extract` turns into a care-plan activity | `extract_threshold` | `CAREBRIDGE_EXTRACT_THRESHOLD` | `4` |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -39,6 +41,10 @@ pub struct Settings {
     pub max_search_results: usize,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Canonical base URL of the HNA conformance artefacts (no trailing slash).
+    pub canonical_base: String,
+    /// Default severity threshold of `QuestionnaireResponse/$extract` (0-10).
+    pub extract_threshold: i64,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -53,6 +59,8 @@ struct RawSettings {
     max_page_size: Option<usize>,
     max_search_results: Option<usize>,
     workers: Option<usize>,
+    canonical_base: Option<String>,
+    extract_threshold: Option<i64>,
 }
 
 /// Why the configuration was refused.
@@ -82,6 +90,8 @@ const KNOWN_VARIABLES: &[&str] = &[
     "MAX_PAGE_SIZE",
     "MAX_SEARCH_RESULTS",
     "WORKERS",
+    "CANONICAL_BASE",
+    "EXTRACT_THRESHOLD",
     "LOG",
     "CONFIG",
 ];
@@ -124,6 +134,10 @@ impl Settings {
                 "MAX_PAGE_SIZE" => raw.max_page_size = Some(number()?),
                 "MAX_SEARCH_RESULTS" => raw.max_search_results = Some(number()?),
                 "WORKERS" => raw.workers = Some(number()?),
+                "CANONICAL_BASE" => raw.canonical_base = Some(value.clone()),
+                "EXTRACT_THRESHOLD" => {
+                    raw.extract_threshold = Some(i64::try_from(number()?).unwrap_or(i64::MAX))
+                }
                 n if KNOWN_VARIABLES.contains(&n) => {}
                 _ => return Err(ConfigError::UnknownVariable(key.clone())),
             }
@@ -192,6 +206,23 @@ impl RawSettings {
                 "need default_page_size <= max_page_size <= max_search_results",
             ));
         }
+        let canonical_base = self
+            .canonical_base
+            .unwrap_or_else(|| crate::hna::DEFAULT_CANONICAL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(canonical_base.starts_with("http://") || canonical_base.starts_with("https://"))
+            || canonical_base.contains(['?', '#', ' ', '|'])
+        {
+            return Err(invalid(
+                "canonical_base",
+                "expected an absolute http(s) URL",
+            ));
+        }
+        let extract_threshold = self.extract_threshold.unwrap_or(4);
+        if !crate::hna::SEVERITY_RANGE.contains(&extract_threshold) {
+            return Err(invalid("extract_threshold", "must be between 0 and 10"));
+        }
         Ok(Settings {
             listen,
             database_url,
@@ -201,6 +232,8 @@ impl RawSettings {
             max_page_size,
             max_search_results,
             workers: self.workers.unwrap_or(0),
+            canonical_base,
+            extract_threshold,
         })
     }
 }

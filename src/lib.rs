@@ -3,7 +3,10 @@
 pub mod config;
 pub mod error;
 pub mod fhir;
+pub mod hna;
 pub mod http;
+pub mod import;
+pub mod outcomes;
 pub mod rest;
 pub mod search;
 pub mod startup;

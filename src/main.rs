@@ -23,6 +23,12 @@ enum Command {
         #[arg(long, env = "CAREBRIDGE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Imports legacy HNA exports (CSV) through the API's validation.
+    Import(carebridge::import::ImportArgs),
+    /// Computes the HNA outcome tables for an organisation and period.
+    Outcomes(carebridge::outcomes::OutcomesArgs),
+    /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
+    Profiles(carebridge::hna::profiles::ProfilesArgs),
 }
 
 #[actix_web::main]
@@ -36,6 +42,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config).await,
+        Command::Import(args) => carebridge::import::run(args).await,
+        Command::Outcomes(args) => carebridge::outcomes::run(args).await,
+        Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
     }
 }
 

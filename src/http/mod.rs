@@ -5,6 +5,7 @@ pub mod capability;
 mod errors;
 mod handlers;
 mod health;
+mod operations;
 mod request;
 mod response;
 
@@ -32,6 +33,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(
                     web::resource("/metadata")
                         .route(web::get().to(capability::metadata))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/$hna-outcomes")
+                        .route(web::get().to(operations::outcomes))
+                        .route(web::post().to(operations::outcomes))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/QuestionnaireResponse/$extract")
+                        .route(web::post().to(operations::extract_type))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/QuestionnaireResponse/{id}/$extract")
+                        .route(web::post().to(operations::extract_instance))
                         .default_service(not_allowed()),
                 )
                 .service(

@@ -252,12 +252,18 @@ impl Engine {
                     "fullUrl is used by another entry of this transaction",
                 ));
             }
+        }
+        let pending: Vec<String> = full_urls.iter().map(|f| (*f).to_owned()).collect();
+        for e in &entries {
             if let Some(r) = &e.resource {
                 let rule = match (e.method, &e.id) {
                     (Method::Put, Some(i)) => IdRule::MustEqual(i),
                     _ => IdRule::Ignored,
                 };
                 validate(e.rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
+                crate::hna::rules::check(self, e.rtype, r, &pending)
+                    .await
+                    .map_err(|err| prefix_entry(err, e.index))?;
             }
             if matches!(e.method, Method::Post) && (e.id.is_some() || e.rest.is_some()) {
                 return Err(at(e.index, "POST url must be a resource type"));

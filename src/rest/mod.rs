@@ -15,6 +15,7 @@
 
 mod batch;
 mod bundle;
+mod extract;
 mod history;
 mod prefer;
 mod read;
@@ -140,6 +141,8 @@ impl Reply {
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
+    canonical: crate::hna::Canonical,
+    extract_threshold: i64,
     base_url: String,
     default_page_size: usize,
     max_page_size: usize,
@@ -151,6 +154,8 @@ impl Engine {
     pub fn new(store: Store, settings: &Settings) -> Self {
         Engine {
             store,
+            canonical: crate::hna::Canonical::new(&settings.canonical_base),
+            extract_threshold: settings.extract_threshold,
             base_url: settings.base_url.clone(),
             default_page_size: settings.default_page_size,
             max_page_size: settings.max_page_size,
@@ -161,6 +166,16 @@ impl Engine {
     /// The store (readiness checks).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The canonical URLs of the HNA conformance artefacts.
+    pub fn canonical(&self) -> &crate::hna::Canonical {
+        &self.canonical
+    }
+
+    /// The default `$extract` severity threshold.
+    pub fn extract_threshold(&self) -> i64 {
+        self.extract_threshold
     }
 
     /// The public base URL of the FHIR API.

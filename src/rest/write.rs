@@ -213,6 +213,7 @@ impl Engine {
         ret: Return,
     ) -> Result<Reply, Error> {
         validate(rtype, &body, IdRule::Ignored)?;
+        crate::hna::rules::check(self, rtype, &body, &[]).await?;
         let criteria = condition.map(|c| self.criteria(rtype, c)).transpose()?;
         let refs = self.conditional_references_of(&body)?;
         let mut body = body;
@@ -278,6 +279,7 @@ impl Engine {
             ));
         }
         validate(rtype, &body, IdRule::MustEqual(rid))?;
+        crate::hna::rules::check(self, rtype, &body, &[]).await?;
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
@@ -305,6 +307,7 @@ impl Engine {
             Some(b) => validate(rtype, &body, IdRule::MustEqual(b))?,
             None => validate(rtype, &body, IdRule::Ignored)?,
         }
+        crate::hna::rules::check(self, rtype, &body, &[]).await?;
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let mut body = body;
