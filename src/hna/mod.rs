@@ -7,7 +7,10 @@
 //! |---|---|
 //! | HNA questionnaire | `Questionnaire` at `{canonical}/Questionnaire/hna`, one `group` item per domain (linkId = domain code), one `integer` item per concern inside it (linkId = concern code, `code` from the concern CodeSystem, 0-10 via the `minValue`/`maxValue` extensions), then `distress-thermometer` (integer 0-10), `what-matters-most` (text), `point-of-pathway` and `setting` (choice, Coding), `completed-by` (choice: person, link-worker, together) |
 //! | HNA response | `QuestionnaireResponse` with `questionnaire` = the canonical above, `meta.profile` = `{canonical}/StructureDefinition/hna-questionnaireresponse`, `subject` a Patient, `authored`, answers `valueInteger` / `valueString` / `valueCoding` |
-//! | PCSP care plan | `CarePlan` with `meta.profile` = `{canonical}/StructureDefinition/pcsp-careplan`, `category` SNOMED 734163000, `supportingInfo` -> the HNA; per activity: `detail.reasonCode` = the concern (concern CodeSystem), extension [`DOMAIN_EXTENSION`] = its domain, `detail.code` = the action type, `detail.performer`, `detail.status`, `outcomeCodeableConcept` = the outcome |
+//! | who recorded it | `QuestionnaireResponse.author` = the recording `Organization` (`Organization/<id>`, the organisation carrying an ODS code); outcome reports group by it |
+//! | legacy identity | `QuestionnaireResponse.identifier` system `{canonical}/Id/legacy-hna`, value `<source>:<assessment id>` (imports are idempotent through it) |
+//! | PCSP care plan | `CarePlan` with `meta.profile` = `{canonical}/StructureDefinition/pcsp-careplan`, `category` SNOMED 734163000, `supportingInfo` -> the HNA; per activity: `detail.reasonCode` = the concern (concern CodeSystem), extension [`DOMAIN_EXTENSION`] = its domain, `detail.code` = the action type, `detail.performer`, `detail.status`, `outcomeCodeableConcept` = the outcome; `author` = the organisation; extension [`SHARED_WITH_EXTENSION`] (valueCode `gp`, repeating per recipient kind) when the person chose to share the plan with their GP |
+//! | onward referral | a PCSP activity whose action type is `referral`; its destination is the `detail.performer` Organization's `type` (first coding code), `unknown` when absent |
 //!
 //! The canonical base is configurable per deployment; [`DEFAULT_CANONICAL`] is the project's own.
 
@@ -72,6 +75,12 @@ pub const COMPLETED_BY: &[(&str, &str)] = &[
 
 /// Extension on a PCSP activity's `detail` carrying the concern's domain (a Coding).
 pub const DOMAIN_EXTENSION: &str = "StructureDefinition/concern-domain";
+
+/// Extension on a PCSP `CarePlan` naming who the person shared the plan with (valueCode, e.g. `gp`).
+pub const SHARED_WITH_EXTENSION: &str = "StructureDefinition/pcsp-shared-with";
+
+/// Identifier system (under the canonical base) of HNAs brought in from legacy systems.
+pub const LEGACY_HNA_ID: &str = "Id/legacy-hna";
 
 /// The canonical URLs of one deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +154,16 @@ impl Canonical {
     /// The sharing Consent profile.
     pub fn consent_profile(&self) -> String {
         self.url("StructureDefinition/sharing-consent")
+    }
+
+    /// The shared-with extension on PCSP care plans.
+    pub fn shared_with_extension(&self) -> String {
+        self.url(SHARED_WITH_EXTENSION)
+    }
+
+    /// The identifier system of imported HNAs.
+    pub fn legacy_hna_id(&self) -> String {
+        self.url(LEGACY_HNA_ID)
     }
 
     /// The domain extension on PCSP activities.
