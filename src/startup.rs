@@ -20,6 +20,9 @@ pub enum StartError {
     /// The store could not be opened or migrated.
     #[error("cannot open the store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The HNA conformance artefacts could not be written to the store.
+    #[error("cannot install the HNA conformance artefacts: {0}")]
+    Artefacts(crate::error::Error),
 }
 
 /// A bound, ready-to-run gateway.
@@ -30,7 +33,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the store, binds the listener and prepares the server.
+    /// Opens the store, installs the HNA conformance artefacts, binds the listener and prepares the
+    /// server.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let store = Store::open(&settings.database_url).await?;
         let listener = TcpListener::bind(settings.listen).map_err(|e| StartError::Bind {
@@ -49,6 +53,9 @@ impl Application {
             settings.base_url = settings.base_url.replacen(":0/", &format!(":{port}/"), 1);
         }
         let engine = web::Data::new(Engine::new(store.clone(), &settings));
+        crate::hna::profiles::install(&engine)
+            .await
+            .map_err(StartError::Artefacts)?;
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()

@@ -15,7 +15,10 @@
 //! The canonical base is configurable per deployment; [`DEFAULT_CANONICAL`] is the project's own.
 
 pub mod catalogue;
+pub mod pcsp_check;
+pub mod plan;
 pub mod profiles;
+pub mod questionnaire_check;
 pub mod rules;
 
 /// The project's canonical base for its conformance artefacts.

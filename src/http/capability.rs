@@ -10,6 +10,7 @@ use super::request::check_accept;
 use super::response::FHIR_JSON;
 use crate::error::Error;
 use crate::fhir::ResourceType;
+use crate::hna::Canonical;
 use crate::rest::Engine;
 use crate::search::registry::{self, ParamKind};
 
@@ -25,9 +26,13 @@ const TYPE_INTERACTIONS: &[&str] = &[
     "search-type",
 ];
 
-/// The CapabilityStatement for a deployment whose FHIR base is `base_url`.
-pub fn capability_statement(base_url: &str) -> Value {
-    let resources: Vec<Value> = ResourceType::ALL.iter().map(|t| resource(*t)).collect();
+/// The CapabilityStatement for a deployment whose FHIR base is `base_url` and whose HNA profiles are
+/// under the canonical base `canonical`.
+pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
+    let resources: Vec<Value> = ResourceType::ALL
+        .iter()
+        .map(|t| resource(*t, canonical))
+        .collect();
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -54,7 +59,17 @@ pub fn capability_statement(base_url: &str) -> Value {
     })
 }
 
-fn resource(t: ResourceType) -> Value {
+/// The profiles this server publishes for `t` (the HNA work's), listed as `supportedProfile`.
+fn supported_profiles(t: ResourceType, canonical: &Canonical) -> Vec<String> {
+    match t {
+        ResourceType::QuestionnaireResponse => vec![canonical.hna_profile()],
+        ResourceType::CarePlan => vec![canonical.pcsp_profile()],
+        ResourceType::Consent => vec![canonical.consent_profile()],
+        _ => Vec::new(),
+    }
+}
+
+fn resource(t: ResourceType, canonical: &Canonical) -> Value {
     let params: Vec<Value> = registry::all_params(t)
         .map(|d| json!({"name": d.name, "type": d.kind.fhir_name()}))
         .chain([
@@ -81,6 +96,7 @@ fn resource(t: ResourceType) -> Value {
         .collect();
     without_empty_arrays(json!({
         "type": t.as_str(),
+        "supportedProfile": supported_profiles(t, canonical),
         "interaction": TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
         "versioning": "versioned-update",
         "readHistory": true,
@@ -93,7 +109,19 @@ fn resource(t: ResourceType) -> Value {
         "searchInclude": includes,
         "searchRevInclude": revincludes,
         "searchParam": params,
+        "operation": operations(t),
     }))
+}
+
+/// The operations served on type `t` (SDC `$extract` on QuestionnaireResponse).
+fn operations(t: ResourceType) -> Vec<Value> {
+    match t {
+        ResourceType::QuestionnaireResponse => vec![json!({
+            "name": "extract",
+            "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract"
+        })],
+        _ => Vec::new(),
+    }
 }
 
 /// `GET /metadata`.
@@ -101,7 +129,7 @@ pub async fn metadata(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResp
     check_accept(&req)?;
     Ok(HttpResponse::Ok()
         .insert_header(("content-type", FHIR_JSON))
-        .body(capability_statement(engine.base_url()).to_string()))
+        .body(capability_statement(engine.base_url(), engine.canonical()).to_string()))
 }
 
 /// FHIR JSON allows no empty arrays: drop the keys whose list came out empty.

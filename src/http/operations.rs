@@ -40,9 +40,34 @@ pub async fn extract_instance(
     Ok(to_http(r, engine.base_url()))
 }
 
-/// `GET|POST [base]/$hna-outcomes?organization=..&start=..&end=..`.
+/// `GET|POST [base]/$hna-outcomes?organization=..&start=..&end=..` (parameters in the query string
+/// for both methods). The report is not a FHIR resource, so it is served as `application/json`, or as
+/// `text/csv` for `_format=csv` (or `text/csv`) or an `Accept` naming `text/csv`.
 pub async fn outcomes(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let r = crate::outcomes::operation(&engine, &query_pairs(&req)).await?;
-    Ok(to_http(r, engine.base_url()))
+    let query = query_pairs(&req);
+    let csv_format = query
+        .iter()
+        .any(|(k, v)| k == "_format" && matches!(v.as_str(), "csv" | "text/csv"));
+    let csv_accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .any(|m| m.split(';').next().unwrap_or("").trim() == "text/csv")
+        });
+    let csv = csv_format || csv_accept;
+    if !csv {
+        check_accept(&req)?;
+    }
+    let report = crate::outcomes::operation_report(&engine, &query).await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(crate::outcomes::to_csv(&report))
+    } else {
+        HttpResponse::Ok()
+            .content_type("application/json; charset=utf-8")
+            .body(crate::outcomes::to_json(&report).to_string())
+    })
 }

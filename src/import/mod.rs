@@ -1,14 +1,311 @@
 //! `carebridge import`: brings legacy HNA records (CSV exports) into the gateway through the same
-//! validation as the API. (Being built: issue 3.)
+//! validation as the API. Formats and behaviour are documented in `import/README.md`.
+//!
+//! Pipeline: parse the whole file into assessments, rejecting bad rows with a reason ([`ehna`],
+//! [`bespoke`], [`fields`]); write the assessments as transaction Bundles through the in-process
+//! [`Engine`] ([`writer`]); write the reject file ([`report`]); print a summary. Every row read ends
+//! up either in an imported (created or unchanged) assessment or in the reject file; the summary
+//! checks that count.
 
+pub mod bespoke;
+pub mod ehna;
+pub mod fields;
+pub mod report;
+pub mod writer;
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use fields::{Parsed, Reject};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Settings;
+use crate::rest::Engine;
+use crate::store::Store;
+
+/// Assessments per transaction Bundle: large enough to amortise a commit, small enough that a
+/// failed bundle's one-by-one retry stays cheap.
+pub const DEFAULT_BATCH: usize = 200;
+
+/// The legacy export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Electronic HNA export: one row per concern per assessment.
+    Ehna,
+    /// Bespoke person-level database: one row per person, latest assessment only.
+    Bespoke,
+}
 
 /// Arguments of `carebridge import`.
 #[derive(Debug, clap::Args)]
-pub struct ImportArgs {}
+pub struct ImportArgs {
+    /// Which legacy system the file comes from.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// The CSV export.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Where rejected rows go (default: `<file>.rejects.csv`).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Label of the source in legacy identifiers (default: the file name without extension).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// A TOML configuration file (the database, as for `serve`); CAREBRIDGE_* variables override it.
+    #[arg(long, env = "CAREBRIDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Assessments per transaction Bundle.
+    #[arg(long, default_value_t = DEFAULT_BATCH)]
+    pub batch_size: usize,
+}
 
-/// Runs the import.
-pub async fn run(_args: ImportArgs) -> ExitCode {
-    eprintln!("carebridge import: not available yet");
-    ExitCode::FAILURE
+/// One import, resolved.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub format: Format,
+    pub file: PathBuf,
+    pub rejects: PathBuf,
+    pub source: String,
+    pub batch_size: usize,
+    /// Show a progress bar (only ever on a terminal).
+    pub progress: bool,
+}
+
+impl Options {
+    /// Options with the defaults for `file`.
+    pub fn new(format: Format, file: &Path) -> Self {
+        Options {
+            format,
+            file: file.to_owned(),
+            rejects: default_rejects(file),
+            source: default_source(file),
+            batch_size: DEFAULT_BATCH,
+            progress: false,
+        }
+    }
+}
+
+/// `<input>.rejects.csv`.
+pub fn default_rejects(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".rejects.csv");
+    PathBuf::from(s)
+}
+
+/// The file name without extension, lower case, other than `[a-z0-9._-]` replaced by `-`.
+pub fn default_source(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let s: String = stem
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() { "legacy".into() } else { s }
+}
+
+/// Why an import stopped before the end.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {file}: {reason}")]
+    Read { file: String, reason: String },
+    #[error("cannot write the reject file: {0}")]
+    Rejects(String),
+    #[error("the store failed: {0}")]
+    Store(String),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub rows_read: u64,
+    pub assessments_read: u64,
+    /// HNAs created.
+    pub created: u64,
+    /// HNAs already in the store (a rerun).
+    pub unchanged: u64,
+    /// Assessments not imported (refused when parsed or by the API).
+    pub assessments_rejected: u64,
+    /// Rows in the reject file.
+    pub rows_rejected: u64,
+    /// Person-level records whose earlier assessments had been overwritten, and how many were lost.
+    pub lost_persons: u64,
+    pub lost_assessments: u64,
+    pub patients_created: u64,
+    pub organizations_created: u64,
+    pub care_plans_created: u64,
+    pub rejects_file: PathBuf,
+    pub seconds: f64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rate = (self.created + self.unchanged) as f64 / self.seconds.max(1e-9);
+        writeln!(f, "rows read:           {}", self.rows_read)?;
+        writeln!(f, "assessments read:    {}", self.assessments_read)?;
+        writeln!(f, "  created:           {}", self.created)?;
+        writeln!(f, "  unchanged:         {}", self.unchanged)?;
+        writeln!(f, "  rejected:          {}", self.assessments_rejected)?;
+        writeln!(
+            f,
+            "rows rejected:       {} (in {})",
+            self.rows_rejected,
+            self.rejects_file.display()
+        )?;
+        writeln!(
+            f,
+            "person-level records with lost earlier assessments: {} ({} assessments lost)",
+            self.lost_persons, self.lost_assessments
+        )?;
+        writeln!(
+            f,
+            "also created:        {} patients, {} organisations, {} care plans",
+            self.patients_created, self.organizations_created, self.care_plans_created
+        )?;
+        write!(
+            f,
+            "time:                {:.2} s ({rate:.0} HNAs/s)",
+            self.seconds
+        )
+    }
+}
+
+/// Runs `carebridge import`: exit 0 unless the file, the configuration or the store fails
+/// (rejected rows are reported, not fatal).
+pub async fn run(args: ImportArgs) -> ExitCode {
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carebridge import: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match Store::open(&settings.database_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carebridge import: cannot open the store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let engine = Engine::new(store.clone(), &settings);
+    let mut opts = Options::new(args.format, &args.file);
+    if let Some(r) = args.rejects {
+        opts.rejects = r;
+    }
+    if let Some(s) = args.source {
+        opts.source = s;
+    }
+    opts.batch_size = args.batch_size.max(1);
+    opts.progress = std::io::stderr().is_terminal();
+    let result = import(&engine, &opts).await;
+    if let Err(e) = store.backend().close().await {
+        tracing::warn!(error = %e, "store did not close cleanly");
+    }
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("carebridge import: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Imports one file through `engine` (the library entry point; `run` adds settings and output).
+pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportError> {
+    let started = Instant::now();
+    // Responses are validated against the HNA Questionnaire, so it must be in the store (idempotent).
+    crate::hna::profiles::install(engine)
+        .await
+        .map_err(|e| ImportError::Store(format!("cannot install the HNA artefacts: {e}")))?;
+    let read_err = |reason: String| ImportError::Read {
+        file: opts.file.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(&opts.file).map_err(|e| read_err(e.to_string()))?;
+    let input = std::io::BufReader::with_capacity(1 << 20, file);
+    let parsed: Parsed = match opts.format {
+        Format::Ehna => ehna::parse(input),
+        Format::Bespoke => bespoke::parse(input),
+    }
+    .map_err(read_err)?;
+    let Parsed {
+        rows_read,
+        assessments,
+        mut rejects,
+        lost_persons,
+        lost_assessments,
+        rejected_assessments,
+    } = parsed;
+    let mut summary = Summary {
+        rows_read,
+        assessments_read: assessments.len() as u64 + rejected_assessments,
+        lost_persons,
+        lost_assessments,
+        rejects_file: opts.rejects.clone(),
+        ..Summary::default()
+    };
+    let bar = progress_bar(opts.progress, assessments.len() as u64);
+    let w = writer::Writer::new(engine, &opts.source);
+    let mut tally = writer::Tally::default();
+    let mut chunks = assessments.chunks(opts.batch_size.max(1));
+    // Two bundles in flight: one validating while the store commits the other.
+    while let Some(a) = chunks.next() {
+        let b = chunks.next();
+        let (ra, rb) = futures_util::future::join(w.write(a), async {
+            match b {
+                Some(b) => Some(w.write(b).await),
+                None => None,
+            }
+        })
+        .await;
+        for r in std::iter::once(ra).chain(rb) {
+            let t = r.map_err(|e| ImportError::Store(e.to_string()))?;
+            tally.merge(t);
+        }
+        bar.inc((a.len() + b.map_or(0, <[_]>::len)) as u64);
+    }
+    bar.finish_and_clear();
+    summary.created = tally.created;
+    summary.unchanged = tally.unchanged;
+    summary.patients_created = tally.patients_created;
+    summary.organizations_created = tally.organizations_created;
+    summary.care_plans_created = tally.care_plans_created;
+    for (rows, reason) in &tally.rejected {
+        rejects.extend(rows.iter().map(|row| Reject {
+            row: *row,
+            reason: reason.clone(),
+        }));
+    }
+    summary.assessments_rejected = rejected_assessments + tally.rejected.len() as u64;
+    summary.rows_rejected =
+        report::write(&opts.file, &opts.rejects, &rejects).map_err(ImportError::Rejects)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn progress_bar(show: bool, len: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} HNAs ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }

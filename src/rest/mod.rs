@@ -147,6 +147,8 @@ pub struct Engine {
     default_page_size: usize,
     max_page_size: usize,
     max_search_results: usize,
+    /// State of the HNA/PCSP write rules (the compiled-Questionnaire cache), shared by clones.
+    hna_rules: std::sync::Arc<crate::hna::rules::Rules>,
 }
 
 impl Engine {
@@ -160,7 +162,13 @@ impl Engine {
             default_page_size: settings.default_page_size,
             max_page_size: settings.max_page_size,
             max_search_results: settings.max_search_results,
+            hna_rules: std::sync::Arc::default(),
         }
+    }
+
+    /// The HNA/PCSP rules' state.
+    pub fn hna_rules(&self) -> &crate::hna::rules::Rules {
+        &self.hna_rules
     }
 
     /// The store (readiness checks).

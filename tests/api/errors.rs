@@ -266,12 +266,12 @@ async fn a_value_of_the_wrong_type_is_400_naming_it() {
         Some("Patient.birthDate"),
     );
     let mut q = hna("Patient/p1", "2026-02-10");
-    q["item"][0]["answer"][0]["valueInteger"] = json!("seven");
+    q["item"][1]["answer"][0]["valueInteger"] = json!("seven");
     assert_outcome(
         &app.create(&q).await,
         400,
         "value",
-        Some("QuestionnaireResponse.item[0].answer[0].valueInteger"),
+        Some("QuestionnaireResponse.item[1].answer[0].valueInteger"),
     );
 }
 

@@ -92,11 +92,18 @@ pub fn care_plan(subject: &str, status: &str) -> Value {
 pub fn hna(subject: &str, authored: &str) -> Value {
     json!({
         "resourceType": "QuestionnaireResponse",
-        "questionnaire": "https://carebridge.nhs.uk/fhir/Questionnaire/hna-concerns-checklist",
+        "questionnaire": "https://fhir.carebridge.uk/Questionnaire/hna",
         "status": "completed",
         "subject": {"reference": subject},
         "authored": authored,
-        "item": [{"linkId": "concern-fatigue", "text": "Tiredness, exhaustion or fatigue", "answer": [{"valueInteger": 7}]}]
+        "item": [
+            {"linkId": "physical", "item": [
+                {"linkId": "fatigue", "text": "Tired, exhausted or fatigued", "answer": [{"valueInteger": 7}]}
+            ]},
+            {"linkId": "distress-thermometer", "answer": [{"valueInteger": 5}]},
+            {"linkId": "point-of-pathway", "answer": [{"valueCoding": {
+                "system": "https://fhir.carebridge.uk/CodeSystem/hna-point-of-pathway", "code": "diagnosis"}}]}
+        ]
     })
 }
 

@@ -514,7 +514,7 @@ async fn comma_separated_values_are_alternatives_and_repeated_parameters_must_al
 async fn uri_search_matches_the_whole_questionnaire_url() {
     let app = spawn_app().await;
     let id = app.create_id(&hna("Patient/p1", "2026-02-10")).await;
-    let url = "https://carebridge.nhs.uk/fhir/Questionnaire/hna-concerns-checklist";
+    let url = "https://fhir.carebridge.uk/Questionnaire/hna";
     assert_eq!(
         app.search_ids("QuestionnaireResponse", &format!("questionnaire={url}"))
             .await,
@@ -523,7 +523,7 @@ async fn uri_search_matches_the_whole_questionnaire_url() {
     assert!(
         app.search_ids(
             "QuestionnaireResponse",
-            "questionnaire=https://carebridge.nhs.uk/fhir"
+            "questionnaire=https://fhir.carebridge.uk"
         )
         .await
         .is_empty()

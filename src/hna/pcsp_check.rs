@@ -1,0 +1,404 @@
+//! The PCSP CarePlan rules that need no store (see the contract in [`crate::hna`]): the category,
+//! each activity's concern, domain and action type. References are only collected here, for
+//! [`crate::hna::rules`] to resolve against the store and the transaction.
+//!
+//! Decisions:
+//! - A concern (`detail.reasonCode` in the concern system) must be in the catalogue, and its activity
+//!   must carry the domain extension naming the concern's domain: the outcome tables count by domain,
+//!   and a plan whose domain disagrees with its concern would be counted twice or wrongly.
+//! - The action type (`detail.code` in the action-type system) must be a known one; it is required on
+//!   every activity of an `active` plan only: `$extract` writes `draft` plans whose actions the person
+//!   has not chosen yet.
+//! - Codings in other systems are left alone (a plan may carry SNOMED or local codes beside ours).
+
+use serde_json::Value;
+
+use crate::fhir::OutcomeIssue;
+use crate::hna::catalogue::{self, DOMAINS};
+use crate::hna::{ACTION_TYPES, Canonical, SNOMED_CARE_PLAN};
+
+const SNOMED: &str = "http://snomed.info/sct";
+
+/// A literal reference to resolve, with its FHIRPath.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceToResolve {
+    /// The `reference` text.
+    pub reference: String,
+    /// Where it is, e.g. `CarePlan.activity[0].detail.performer[0].reference`.
+    pub path: String,
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Checks `plan` (which claims the PCSP profile): the issues, and the references the caller must
+/// resolve.
+pub fn check_plan(c: &Canonical, plan: &Value) -> (Vec<OutcomeIssue>, Vec<ReferenceToResolve>) {
+    let mut issues = Vec::new();
+    let mut refs = Vec::new();
+    let care_plan = array(plan, "category").iter().any(|cat| {
+        array(cat, "coding").iter().any(|cd| {
+            text(cd, "system") == Some(SNOMED) && text(cd, "code") == Some(SNOMED_CARE_PLAN)
+        })
+    });
+    if !care_plan {
+        issues.push(
+            OutcomeIssue::error(
+                "required",
+                format!(
+                    "A PCSP CarePlan needs the category SNOMED CT {SNOMED_CARE_PLAN} (Care plan)"
+                ),
+            )
+            .at("CarePlan.category"),
+        );
+    }
+    let active = text(plan, "status") == Some("active");
+    let (concern_system, domain_system, action_system, domain_ext) = (
+        c.concern_system(),
+        c.domain_system(),
+        c.action_type_system(),
+        c.domain_extension(),
+    );
+    for (i, activity) in array(plan, "activity").iter().enumerate() {
+        let apath = format!("CarePlan.activity[{i}]");
+        let Some(detail) = activity.get("detail") else {
+            if active {
+                issues.push(
+                    OutcomeIssue::error(
+                        "required",
+                        "Every activity of an active PCSP needs a detail with its action type",
+                    )
+                    .at(format!("{apath}.detail")),
+                );
+            }
+            continue;
+        };
+        let dpath = format!("{apath}.detail");
+        // The concern.
+        let mut concern = None;
+        for (k, reason) in array(detail, "reasonCode").iter().enumerate() {
+            for (m, coding) in array(reason, "coding").iter().enumerate() {
+                if text(coding, "system") != Some(concern_system.as_str()) {
+                    continue;
+                }
+                let code = text(coding, "code").unwrap_or_default();
+                match catalogue::concern(code) {
+                    Some(found) => concern = concern.or(Some(found)),
+                    None => issues.push(
+                        OutcomeIssue::error(
+                            "value",
+                            format!("'{code}' is not a concern of the HNA catalogue"),
+                        )
+                        .at(format!("{dpath}.reasonCode[{k}].coding[{m}].code")),
+                    ),
+                }
+            }
+        }
+        // Its domain.
+        let mut has_domain = false;
+        for (e, ext) in array(detail, "extension").iter().enumerate() {
+            if text(ext, "url") != Some(domain_ext.as_str()) {
+                continue;
+            }
+            has_domain = true;
+            let epath = format!("{dpath}.extension[{e}].valueCoding");
+            let coding = ext.get("valueCoding");
+            let system = coding.and_then(|cd| text(cd, "system"));
+            let code = coding.and_then(|cd| text(cd, "code")).unwrap_or_default();
+            if system != Some(domain_system.as_str()) {
+                issues.push(
+                    OutcomeIssue::error(
+                        "value",
+                        format!("The concern domain must be a Coding in {domain_system}"),
+                    )
+                    .at(format!("{epath}.system")),
+                );
+            } else if !DOMAINS.iter().any(|(d, _)| *d == code) {
+                issues.push(
+                    OutcomeIssue::error("value", format!("'{code}' is not an HNA domain"))
+                        .at(format!("{epath}.code")),
+                );
+            } else if let Some(k) = concern
+                && k.domain != code
+            {
+                issues.push(
+                    OutcomeIssue::error(
+                        "value",
+                        format!(
+                            "The concern '{}' is in the domain '{}', not '{code}'",
+                            k.code, k.domain
+                        ),
+                    )
+                    .at(format!("{epath}.code")),
+                );
+            }
+        }
+        if let (Some(k), false) = (concern, has_domain) {
+            issues.push(
+                OutcomeIssue::error(
+                    "required",
+                    format!(
+                        "The activity for concern '{}' needs the domain extension {domain_ext}",
+                        k.code
+                    ),
+                )
+                .at(format!("{dpath}.extension")),
+            );
+        }
+        // The action type.
+        let mut has_action = false;
+        if let Some(code) = detail.get("code") {
+            for (m, coding) in array(code, "coding").iter().enumerate() {
+                if text(coding, "system") != Some(action_system.as_str()) {
+                    continue;
+                }
+                has_action = true;
+                let a = text(coding, "code").unwrap_or_default();
+                if !ACTION_TYPES.iter().any(|(t, _)| *t == a) {
+                    let known: Vec<&str> = ACTION_TYPES.iter().map(|(t, _)| *t).collect();
+                    issues.push(
+                        OutcomeIssue::error(
+                            "value",
+                            format!(
+                                "'{a}' is not a PCSP action type (one of {})",
+                                known.join(", ")
+                            ),
+                        )
+                        .at(format!("{dpath}.code.coding[{m}].code")),
+                    );
+                }
+            }
+        }
+        if active && !has_action {
+            issues.push(
+                OutcomeIssue::error(
+                    "required",
+                    format!(
+                        "Every activity of an active PCSP needs an action type from {action_system}"
+                    ),
+                )
+                .at(format!("{dpath}.code")),
+            );
+        }
+        for (p, performer) in array(detail, "performer").iter().enumerate() {
+            if let Some(r) = text(performer, "reference") {
+                refs.push(ReferenceToResolve {
+                    reference: r.to_owned(),
+                    path: format!("{dpath}.performer[{p}].reference"),
+                });
+            }
+        }
+    }
+    for (s, info) in array(plan, "supportingInfo").iter().enumerate() {
+        if let Some(r) = text(info, "reference") {
+            refs.push(ReferenceToResolve {
+                reference: r.to_owned(),
+                path: format!("CarePlan.supportingInfo[{s}].reference"),
+            });
+        }
+    }
+    (issues, refs)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::hna::DEFAULT_CANONICAL;
+
+    fn c() -> Canonical {
+        Canonical::new(DEFAULT_CANONICAL)
+    }
+
+    fn activity(concern: &str, domain: &str, action: Option<&str>) -> Value {
+        let c = c();
+        let mut detail = json!({
+            "extension": [{"url": c.domain_extension(), "valueCoding": {"system": c.domain_system(), "code": domain}}],
+            "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}],
+            "status": "not-started",
+            "performer": [{"reference": "Organization/org-1"}]
+        });
+        if let Some(a) = action {
+            detail["code"] = json!({"coding": [{"system": c.action_type_system(), "code": a}]});
+        }
+        json!({"detail": detail})
+    }
+
+    fn plan(status: &str, activities: Vec<Value>) -> Value {
+        json!({
+            "resourceType": "CarePlan",
+            "meta": {"profile": [c().pcsp_profile()]},
+            "status": status,
+            "intent": "plan",
+            "category": [{"coding": [{"system": SNOMED, "code": SNOMED_CARE_PLAN}]}],
+            "subject": {"reference": "Patient/p"},
+            "supportingInfo": [{"reference": "QuestionnaireResponse/hna-1"}],
+            "activity": activities
+        })
+    }
+
+    fn at(plan: &Value) -> Vec<(String, String)> {
+        check_plan(&c(), plan)
+            .0
+            .into_iter()
+            .map(|i| (i.code.to_owned(), i.expression.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_plan_has_no_issues_and_lists_its_references() {
+        let p = plan(
+            "active",
+            vec![
+                activity("breathing", "physical", Some("referral")),
+                activity("worry-fear-anxiety", "emotional", Some("discussion")),
+            ],
+        );
+        let (issues, refs) = check_plan(&c(), &p);
+        assert!(issues.is_empty(), "{issues:#?}");
+        let paths: Vec<&str> = refs.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "CarePlan.activity[0].detail.performer[0].reference",
+                "CarePlan.activity[1].detail.performer[0].reference",
+                "CarePlan.supportingInfo[0].reference"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_concerns_are_refused() {
+        let p = plan(
+            "active",
+            vec![
+                activity("breathing", "physical", Some("referral")),
+                activity("hiccups", "physical", Some("referral")),
+            ],
+        );
+        assert_eq!(
+            at(&p),
+            vec![(
+                "value".into(),
+                "CarePlan.activity[1].detail.reasonCode[0].coding[0].code".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_domain_must_be_the_concerns() {
+        let p = plan(
+            "active",
+            vec![activity("breathing", "emotional", Some("referral"))],
+        );
+        assert_eq!(
+            at(&p),
+            vec![(
+                "value".into(),
+                "CarePlan.activity[0].detail.extension[0].valueCoding.code".into()
+            )]
+        );
+        let p = plan(
+            "active",
+            vec![activity("breathing", "cosmic", Some("referral"))],
+        );
+        assert_eq!(at(&p).len(), 1);
+        let mut p = plan(
+            "active",
+            vec![activity("breathing", "physical", Some("referral"))],
+        );
+        p["activity"][0]["detail"]["extension"] = json!([]);
+        assert_eq!(
+            at(&p),
+            vec![(
+                "required".into(),
+                "CarePlan.activity[0].detail.extension".into()
+            )]
+        );
+        let mut p = plan(
+            "active",
+            vec![activity("breathing", "physical", Some("referral"))],
+        );
+        p["activity"][0]["detail"]["extension"][0]["valueCoding"]["system"] = json!("http://other");
+        assert_eq!(
+            at(&p),
+            vec![(
+                "value".into(),
+                "CarePlan.activity[0].detail.extension[0].valueCoding.system".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn action_types_must_be_known_and_are_required_when_active() {
+        let p = plan(
+            "active",
+            vec![activity("breathing", "physical", Some("prayer"))],
+        );
+        assert_eq!(
+            at(&p),
+            vec![(
+                "value".into(),
+                "CarePlan.activity[0].detail.code.coding[0].code".into()
+            )]
+        );
+        let p = plan("active", vec![activity("breathing", "physical", None)]);
+        assert_eq!(
+            at(&p),
+            vec![("required".into(), "CarePlan.activity[0].detail.code".into())]
+        );
+        // A draft may leave it out ($extract writes drafts), but not get it wrong.
+        let p = plan("draft", vec![activity("breathing", "physical", None)]);
+        assert_eq!(at(&p), vec![]);
+        let p = plan(
+            "draft",
+            vec![activity("breathing", "physical", Some("prayer"))],
+        );
+        assert_eq!(at(&p).len(), 1);
+    }
+
+    #[test]
+    fn the_care_plan_category_is_required() {
+        let mut p = plan("draft", vec![]);
+        p["category"] = json!([{"coding": [{"system": SNOMED, "code": "12345"}]}]);
+        assert_eq!(
+            at(&p),
+            vec![("required".into(), "CarePlan.category".into())]
+        );
+    }
+
+    #[test]
+    fn other_systems_are_left_alone() {
+        let mut p = plan(
+            "active",
+            vec![activity("breathing", "physical", Some("referral"))],
+        );
+        if let Some(a) = p["activity"][0]["detail"]["reasonCode"][0]["coding"].as_array_mut() {
+            a.push(json!({"system": SNOMED, "code": "230145002"}));
+        }
+        if let Some(a) = p["activity"][0]["detail"]["code"]["coding"].as_array_mut() {
+            a.push(json!({"system": SNOMED, "code": "3457005"}));
+        }
+        assert_eq!(at(&p), vec![]);
+    }
+
+    #[test]
+    fn an_active_activity_without_detail_is_refused() {
+        let p = plan(
+            "active",
+            vec![json!({"reference": {"reference": "ServiceRequest/1"}})],
+        );
+        assert_eq!(
+            at(&p),
+            vec![("required".into(), "CarePlan.activity[0].detail".into())]
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! The HNA conformance artefacts (Questionnaire, CodeSystems, ValueSets, StructureDefinitions),
+//! generated from the concern catalogue and the code lists in [`crate::hna`], so that the served
+//! artefacts, the checked-in `profiles/*.json` and the code that validates against them cannot drift.
+//!
+//! The gateway installs them at start-up ([`install`]) under its configured canonical base;
+//! `carebridge profiles` writes them as files. Each artefact's id is the last segment of its URL
+//! (`Questionnaire/hna`, `CodeSystem/hna-concern`, ...), and a ValueSet shares its CodeSystem's id.
+
+mod questionnaire;
+mod structure;
+mod terminology;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+pub use questionnaire::hna_questionnaire;
+pub use terminology::value_set_url;
+
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::hna::{Canonical, DEFAULT_CANONICAL};
+use crate::rest::{Engine, Return};
+
+/// Business version of every artefact; bump it (and [`ARTEFACT_DATE`]) when the catalogue or a code
+/// list changes, so that stored HNAs can tell which edition they answered.
+pub const ARTEFACT_VERSION: &str = "1.0.0";
+
+/// Publication date of [`ARTEFACT_VERSION`] (fixed, so regenerating changes nothing).
+pub const ARTEFACT_DATE: &str = "2026-11-24";
+
+const PUBLISHER: &str = "carebridge";
+
+/// Every artefact under the canonical base `c`: the Questionnaire, the CodeSystems, the ValueSets,
+/// then the StructureDefinitions.
+pub fn artefacts(c: &Canonical) -> Vec<Value> {
+    let mut all = vec![hna_questionnaire(c)];
+    all.extend(terminology::terminology(c));
+    all.extend(structure::structure_definitions(c));
+    all
+}
+
+/// The file an artefact is written to: `<resourceType>-<id>.json`.
+pub fn file_name(artefact: &Value) -> String {
+    format!(
+        "{}-{}.json",
+        artefact["resourceType"].as_str().unwrap_or("Resource"),
+        artefact["id"].as_str().unwrap_or("unknown")
+    )
+}
+
+/// Writes every artefact under the engine's canonical base through conditional update on its `url`,
+/// validated like any client write. An unchanged artefact makes no new version, so restarts are
+/// idempotent; a changed catalogue or canonical base makes one new version of what changed.
+pub async fn install(engine: &Engine) -> Result<(), Error> {
+    for artefact in artefacts(engine.canonical()) {
+        let rtype: ResourceType = artefact["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| Error::Internal(format!("unknown artefact type in {artefact}")))?;
+        let url = artefact["url"].as_str().unwrap_or_default().to_owned();
+        let criteria: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("url", &url)
+            .finish();
+        engine
+            .conditional_update(rtype, &criteria, artefact, Return::Minimal)
+            .await
+            .map_err(|e| explain(rtype, &url, e))?;
+    }
+    Ok(())
+}
+
+/// Names the artefact and, for validation failures, each issue (the plain error text would only say
+/// "invalid resource").
+fn explain(rtype: ResourceType, url: &str, e: Error) -> Error {
+    let detail = match &e {
+        Error::InvalidResource(issues) | Error::BusinessRule(issues) => issues
+            .iter()
+            .map(|i| match &i.expression {
+                Some(at) => format!("{at}: {}", i.diagnostics),
+                None => i.diagnostics.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Error::MultipleMatches(_) => "several resources already carry this url".into(),
+        other => other.to_string(),
+    };
+    tracing::error!(%rtype, %url, %detail, "cannot install a conformance artefact");
+    match e {
+        Error::Unavailable(_) | Error::Internal(_) => e,
+        _ => Error::BadRequest(format!("cannot install {rtype} {url}: {detail}")),
+    }
+}
+
+/// Arguments of `carebridge profiles`.
+#[derive(Debug, clap::Args)]
+pub struct ProfilesArgs {
+    /// Directory to write the artefacts to (created if missing).
+    #[arg(long, default_value = "profiles")]
+    pub out: PathBuf,
+    /// Canonical base URL of the artefacts.
+    #[arg(long, default_value = DEFAULT_CANONICAL)]
+    pub canonical: String,
+}
+
+/// Writes one pretty JSON file per artefact into `--out`; other files there are left alone.
+pub async fn run(args: ProfilesArgs) -> ExitCode {
+    match write_all(&args.out, &Canonical::new(&args.canonical)) {
+        Ok(n) => {
+            println!("wrote {n} artefacts to {}", args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("carebridge profiles: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The text of an artefact file: pretty JSON with a final newline.
+pub fn file_text(artefact: &Value) -> String {
+    serde_json::to_string_pretty(artefact).unwrap_or_default() + "\n"
+}
+
+fn write_all(dir: &std::path::Path, c: &Canonical) -> Result<usize, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let all = artefacts(c);
+    for a in &all {
+        let path = dir.join(file_name(a));
+        std::fs::write(&path, file_text(a)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(all.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_artefact_has_a_distinct_url_id_and_file() {
+        let c = Canonical::new(DEFAULT_CANONICAL);
+        let all = artefacts(&c);
+        assert_eq!(all.len(), 1 + 6 + 6 + 5);
+        let mut files: Vec<String> = all.iter().map(file_name).collect();
+        files.sort();
+        files.dedup();
+        assert_eq!(files.len(), all.len());
+        for a in &all {
+            let url = a["url"].as_str().expect("url");
+            assert!(url.starts_with("https://fhir.carebridge.uk/"), "{url}");
+            assert!(url.ends_with(&format!("/{}", a["id"].as_str().expect("id"))));
+            assert_eq!(a["version"], ARTEFACT_VERSION);
+        }
+        assert!(files.contains(&"Questionnaire-hna.json".to_owned()));
+        assert!(files.contains(&"CodeSystem-hna-concern.json".to_owned()));
+    }
+
+    #[test]
+    fn every_artefact_passes_the_gateways_validation() {
+        for a in artefacts(&Canonical::new("https://example.org/base")) {
+            let rtype: ResourceType = a["resourceType"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .expect("a served type");
+            let checked =
+                crate::fhir::validate::validate(rtype, &a, crate::fhir::validate::IdRule::Ignored);
+            assert!(checked.is_ok(), "{}: {checked:?}", file_name(&a));
+        }
+    }
+
+    #[test]
+    fn the_command_writes_one_file_per_artefact() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let c = Canonical::new(DEFAULT_CANONICAL);
+        assert_eq!(write_all(dir.path(), &c), Ok(18));
+        let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
+            .expect("the Questionnaire file");
+        assert_eq!(text, file_text(&hna_questionnaire(&c)));
+    }
+}

@@ -1,0 +1,462 @@
+//! The tables, computed in one pass over the cohort's facts. Severities and concern counts are
+//! small integers, so means and medians come from histograms rather than sorted copies.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::facts::{HnaFacts, PatientFacts, PlanFacts, age_at};
+use super::render::{Cell, Table, distribution};
+use crate::hna::catalogue::{DOMAINS, concerns};
+use crate::hna::{ACTION_TYPES, POINTS_OF_PATHWAY};
+
+/// Everything the report is computed from.
+#[derive(Debug, Default)]
+pub struct Cohort {
+    /// The HNAs in the period.
+    pub hnas: Vec<HnaFacts>,
+    /// HNA id -> index in `hnas`.
+    pub hna_index: HashMap<String, usize>,
+    /// Their patients, by id.
+    pub patients: HashMap<String, PatientFacts>,
+    /// The care plans citing them (each once).
+    pub plans: Vec<PlanFacts>,
+    /// Organization id -> type code, for referral performers.
+    pub org_types: HashMap<String, String>,
+}
+
+/// Age bands at the first HNA (lower bound, label).
+const AGE_BANDS: &[(i32, &str)] = &[
+    (i32::MIN, "<40"),
+    (40, "40-49"),
+    (50, "50-59"),
+    (60, "60-69"),
+    (70, "70-79"),
+    (80, "80+"),
+];
+
+/// Concern counts and severities of one group of HNAs, for one scope (overall or a domain).
+#[derive(Debug, Clone)]
+struct Agg {
+    people: u64,
+    with_concern: u64,
+    concerns: Vec<u64>,
+    severity: [u64; 11],
+}
+
+impl Agg {
+    fn new() -> Self {
+        Agg {
+            people: 0,
+            with_concern: 0,
+            concerns: vec![0; concerns().len() + 1],
+            severity: [0; 11],
+        }
+    }
+
+    /// Adds one person's HNA, restricted to `domain` (`None`: all).
+    fn add(&mut self, hna: &HnaFacts, domain: Option<u8>) {
+        let mut n = 0usize;
+        for &(d, s) in &hna.concerns {
+            if domain.is_none_or(|x| x == d) {
+                n += 1;
+                if let Some(h) = self.severity.get_mut(usize::from(s)) {
+                    *h += 1;
+                }
+            }
+        }
+        self.people += 1;
+        self.with_concern += u64::from(n > 0);
+        let last = self.concerns.len() - 1;
+        if let Some(h) = self.concerns.get_mut(n.min(last)) {
+            *h += 1;
+        }
+    }
+
+    fn cells(&self) -> [Cell; 5] {
+        let (cm, cmed) = (hist_mean(&self.concerns), hist_median(&self.concerns));
+        let (sm, smed) = (hist_mean(&self.severity), hist_median(&self.severity));
+        [
+            Cell::count(self.people),
+            Cell::derived(self.people, cm),
+            Cell::derived(self.people, cmed),
+            Cell::derived(self.with_concern, sm),
+            Cell::derived(self.with_concern, smed),
+        ]
+    }
+}
+
+/// Mean of a histogram whose bucket `i` counts the value `i`.
+fn hist_mean(hist: &[u64]) -> Option<f64> {
+    let n: u64 = hist.iter().sum();
+    let sum: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, c)| i as f64 * *c as f64)
+        .sum();
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Median of such a histogram (the mean of the two middle values for an even count).
+fn hist_median(hist: &[u64]) -> Option<f64> {
+    let n: u64 = hist.iter().sum();
+    if n == 0 {
+        return None;
+    }
+    let nth = |k: u64| {
+        let mut seen = 0;
+        for (i, c) in hist.iter().enumerate() {
+            seen += c;
+            if seen > k {
+                return i as f64;
+            }
+        }
+        0.0
+    };
+    Some(if n % 2 == 1 {
+        nth(n / 2)
+    } else {
+        (nth(n / 2 - 1) + nth(n / 2)) / 2.0
+    })
+}
+
+fn sorted_median(v: &[i64]) -> Option<f64> {
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => v.get(n / 2).map(|x| *x as f64),
+        _ => Some((v.get(n / 2 - 1)? + v.get(n / 2)?) as f64 / 2.0),
+    }
+}
+
+/// A derived figure whose count cells may have been hidden: withheld with them.
+fn gated(counts_shown: bool, n: u64, value: Option<f64>) -> Cell {
+    match Cell::derived(n, value) {
+        Cell::Num(_) if !counts_shown => Cell::Withheld,
+        c => c,
+    }
+}
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.to_owned())
+}
+
+/// A labelled distribution table with the suppression rules applied.
+fn labelled(
+    name: &'static str,
+    key: &'static str,
+    value: &'static str,
+    rows: &[(String, u64)],
+) -> Table {
+    let counts: Vec<u64> = rows.iter().map(|(_, n)| *n).collect();
+    Table {
+        name,
+        columns: vec![key, value],
+        rows: rows
+            .iter()
+            .zip(distribution(&counts))
+            .map(|((label, _), c)| vec![Cell::Text(label.clone()), c])
+            .collect(),
+    }
+}
+
+/// Counts of `items` in the order of `known` (all of them, zero or not), then any others by name.
+fn ordered(known: &[&str], items: impl IntoIterator<Item = String>) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for i in items {
+        *counts.entry(i).or_default() += 1;
+    }
+    let mut rows: Vec<(String, u64)> = known
+        .iter()
+        .map(|k| ((*k).to_owned(), counts.remove(*k).unwrap_or(0)))
+        .collect();
+    let unknown = counts.remove("unknown");
+    rows.extend(counts);
+    rows.push(("unknown".to_owned(), unknown.unwrap_or(0)));
+    rows
+}
+
+/// Computes every table.
+pub fn build(c: &Cohort) -> Vec<Table> {
+    // People and their HNAs in order.
+    let mut people: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut unattributed = 0u64;
+    for (i, h) in c.hnas.iter().enumerate() {
+        match &h.patient {
+            Some(p) => people.entry(p.as_str()).or_default().push(i),
+            None => unattributed += 1,
+        }
+    }
+    let key = |i: &usize| {
+        c.hnas
+            .get(*i)
+            .map(|h| (h.day.unwrap_or(i32::MAX), h.second, *i))
+    };
+    let mut persons: Vec<(&str, Vec<usize>)> = people.into_iter().collect();
+    persons.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (_, v) in &mut persons {
+        v.sort_unstable_by_key(key);
+    }
+
+    // One pass over people: HNA counts, first vs second, users.
+    let scopes: Vec<Option<u8>> = std::iter::once(None)
+        .chain(
+            (0..DOMAINS.len())
+                .filter_map(|d| u8::try_from(d).ok())
+                .map(Some),
+        )
+        .collect();
+    let (mut first, mut paired, mut second) = (
+        vec![Agg::new(); scopes.len()],
+        vec![Agg::new(); scopes.len()],
+        vec![Agg::new(); scopes.len()],
+    );
+    let span = concerns().len();
+    let mut change = vec![Vec::<i64>::new(); scopes.len()];
+    let mut per_person = [0u64; 4];
+    let (mut bands, mut sexes, mut stages) = (Vec::new(), Vec::new(), Vec::new());
+    for (pid, list) in &persons {
+        if let Some(b) = per_person.get_mut(list.len().clamp(1, 4) - 1) {
+            *b += 1;
+        }
+        let Some(f) = list.first().and_then(|i| c.hnas.get(*i)) else {
+            continue;
+        };
+        let s = list.get(1).and_then(|i| c.hnas.get(*i));
+        for (k, scope) in scopes.iter().enumerate() {
+            if let Some(a) = first.get_mut(k) {
+                a.add(f, *scope);
+            }
+            if let (Some(s), Some(p), Some(q), Some(ch)) =
+                (s, paired.get_mut(k), second.get_mut(k), change.get_mut(k))
+            {
+                p.add(f, *scope);
+                q.add(s, *scope);
+                let count = |h: &HnaFacts| {
+                    h.concerns
+                        .iter()
+                        .filter(|(d, _)| scope.is_none_or(|x| x == *d))
+                        .count()
+                };
+                let diff =
+                    i64::try_from(count(s)).unwrap_or(0) - i64::try_from(count(f)).unwrap_or(0);
+                ch.push(diff.clamp(-(span as i64), span as i64));
+            }
+        }
+        let patient = c.patients.get(*pid);
+        let band = match (patient.and_then(|p| p.birth), f.day) {
+            (Some(b), Some(d)) => {
+                let age = age_at(b, d);
+                AGE_BANDS
+                    .iter()
+                    .rev()
+                    .find(|(lo, _)| age >= *lo)
+                    .map_or("unknown", |(_, l)| l)
+            }
+            _ => "unknown",
+        };
+        bands.push(band.to_owned());
+        sexes.push(patient.map_or_else(|| "unknown".to_owned(), |p| p.gender.clone()));
+        stages.push(f.pathway.clone().unwrap_or_else(|| "unknown".to_owned()));
+    }
+
+    let mut tables = Vec::new();
+
+    // Care plans: which HNAs they cite, the earliest plan date per HNA.
+    let mut earliest: Vec<Option<i32>> = vec![None; c.hnas.len()];
+    let plans: Vec<&PlanFacts> = c
+        .plans
+        .iter()
+        .filter(|p| p.hnas.iter().any(|h| c.hna_index.contains_key(h)))
+        .collect();
+    for p in &plans {
+        for i in p.hnas.iter().filter_map(|h| c.hna_index.get(h)) {
+            if let (Some(e), Some(created)) = (earliest.get_mut(*i), p.created) {
+                *e = Some(e.map_or(created, |x| x.min(created)));
+            }
+        }
+    }
+
+    tables.push(Table {
+        name: "population",
+        columns: vec!["measure", "value"],
+        rows: vec![
+            vec![text("hnas"), Cell::count(c.hnas.len() as u64)],
+            vec![text("people"), Cell::count(persons.len() as u64)],
+            vec![text("hnas_without_patient"), Cell::count(unattributed)],
+            vec![text("care_plans"), Cell::count(plans.len() as u64)],
+        ],
+    });
+
+    let labels = ["1", "2", "3", "4+"];
+    tables.push(labelled(
+        "hnas_per_person",
+        "hnas",
+        "people",
+        &labels
+            .iter()
+            .zip(per_person)
+            .map(|(l, n)| ((*l).to_owned(), n))
+            .collect::<Vec<_>>(),
+    ));
+
+    let mut rows = Vec::new();
+    for (k, scope) in scopes.iter().enumerate() {
+        let (Some(f), Some(p), Some(s), Some(ch)) = (
+            first.get(k),
+            paired.get(k),
+            second.get(k),
+            change.get_mut(k),
+        ) else {
+            continue;
+        };
+        ch.sort_unstable();
+        let label = scope
+            .and_then(|d| DOMAINS.get(usize::from(d)))
+            .map_or("overall", |(code, _)| code);
+        let mut row = vec![text(label)];
+        row.extend(f.cells());
+        row.extend(s.cells());
+        let n = s.people;
+        let mean_change = ch.iter().sum::<i64>() as f64 / ch.len().max(1) as f64;
+        row.push(Cell::derived(n, Some(mean_change)));
+        row.push(Cell::derived(n, sorted_median(ch)));
+        let sev_n = s.with_concern.min(p.with_concern);
+        let diff = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
+        row.push(Cell::derived(
+            sev_n,
+            diff(hist_mean(&s.severity), hist_mean(&p.severity)),
+        ));
+        row.push(Cell::derived(
+            sev_n,
+            diff(hist_median(&s.severity), hist_median(&p.severity)),
+        ));
+        rows.push(row);
+    }
+    tables.push(Table {
+        name: "concerns_and_severity",
+        columns: vec![
+            "scope",
+            "first_people",
+            "first_concerns_mean",
+            "first_concerns_median",
+            "first_severity_mean",
+            "first_severity_median",
+            "second_people",
+            "second_concerns_mean",
+            "second_concerns_median",
+            "second_severity_mean",
+            "second_severity_median",
+            "change_concerns_mean",
+            "change_concerns_median",
+            "change_severity_mean",
+            "change_severity_median",
+        ],
+        rows,
+    });
+
+    let mut days: Vec<i64> = c
+        .hnas
+        .iter()
+        .zip(&earliest)
+        .filter_map(|(h, e)| Some(i64::from((*e)? - h.day?)))
+        .collect();
+    days.sort_unstable();
+    let with = days.len() as u64;
+    let counts = distribution(&[with, c.hnas.len() as u64 - with]);
+    let mean = (with > 0).then(|| days.iter().sum::<i64>() as f64 / with as f64);
+    let shown = counts.first().is_some_and(Cell::shown);
+    let mut row = counts;
+    row.push(gated(shown, with, mean));
+    row.push(gated(shown, with, sorted_median(&days)));
+    tables.push(Table {
+        name: "days_to_care_plan",
+        columns: vec![
+            "hnas_with_plan",
+            "hnas_without_plan",
+            "mean_days",
+            "median_days",
+        ],
+        rows: vec![row],
+    });
+
+    let shared = plans.iter().filter(|p| p.shared_gp).count() as u64;
+    let total = plans.len() as u64;
+    let mut row = distribution(&[shared, total - shared]);
+    let share = (total > 0).then(|| 100.0 * shared as f64 / total as f64);
+    row.push(gated(row.iter().all(Cell::shown), total, share));
+    row.insert(0, Cell::count(total));
+    tables.push(Table {
+        name: "care_plans_shared_with_gp",
+        columns: vec!["care_plans", "shared", "not_shared", "share_percent"],
+        rows: vec![row],
+    });
+
+    let activities = || plans.iter().flat_map(|p| p.activities.iter());
+    let known: Vec<&str> = ACTION_TYPES.iter().map(|(c, _)| *c).collect();
+    let mut t = labelled(
+        "actions_by_type",
+        "action_type",
+        "actions",
+        &ordered(&known, activities().map(|(k, _)| k.clone())),
+    );
+    t.columns.push("per_hna");
+    let hnas = c.hnas.len() as u64;
+    for row in &mut t.rows {
+        let rate = match row.get(1) {
+            Some(Cell::Count(n)) => Cell::derived(hnas, Some(*n as f64 / hnas.max(1) as f64)),
+            _ => Cell::Withheld,
+        };
+        row.push(rate);
+    }
+    tables.push(t);
+
+    let destinations = activities()
+        .filter(|(k, _)| k == "referral")
+        .map(|(_, org)| {
+            org.as_ref()
+                .and_then(|o| c.org_types.get(o))
+                .cloned()
+                .unwrap_or_else(|| "unknown".to_owned())
+        });
+    tables.push(labelled(
+        "referrals_by_destination",
+        "destination",
+        "referrals",
+        &ordered(&[], destinations),
+    ));
+
+    let band_labels: Vec<&str> = AGE_BANDS.iter().map(|(_, l)| *l).collect();
+    tables.push(labelled(
+        "users_by_age_band",
+        "age_band",
+        "people",
+        &ordered(&band_labels, bands),
+    ));
+    tables.push(labelled(
+        "users_by_sex",
+        "sex",
+        "people",
+        &ordered(&["female", "male", "other"], sexes),
+    ));
+    let stage_labels: Vec<&str> = POINTS_OF_PATHWAY.iter().map(|(c, _)| *c).collect();
+    tables.push(labelled(
+        "users_by_pathway_stage",
+        "pathway_stage",
+        "people",
+        &ordered(&stage_labels, stages),
+    ));
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_statistics() {
+        assert_eq!(hist_mean(&[0, 2, 0, 2]), Some(2.0));
+        assert_eq!(hist_median(&[0, 2, 0, 2]), Some(2.0));
+        assert_eq!(hist_median(&[0, 1, 1, 1]), Some(2.0));
+        assert_eq!(hist_median(&[]), None);
+        assert_eq!(sorted_median(&[-1, 3]), Some(1.0));
+    }
+}
