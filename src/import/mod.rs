@@ -28,7 +28,7 @@ use crate::store::Store;
 
 /// Assessments per transaction Bundle: large enough to amortise a commit, small enough that a
 /// failed bundle's one-by-one retry stays cheap.
-pub const DEFAULT_BATCH: usize = 200;
+pub const DEFAULT_BATCH: usize = 50;
 
 /// The legacy export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -101,6 +101,10 @@ struct RawItem<'a> {
 #[derive(Deserialize)]
 struct RawHna<'a> {
     #[serde(borrow)]
+    questionnaire: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     subject: Option<RawRef<'a>>,
     #[serde(borrow)]
     authored: Option<Cow<'a, str>>,
@@ -158,9 +162,15 @@ struct RawOrganization<'a> {
     r#type: Vec<RawConcept<'a>>,
 }
 
-/// Reads an HNA; `None` when the JSON is not an object of the expected shape.
-pub fn hna(body: &str) -> Option<HnaFacts> {
+/// Reads an HNA; `None` when unreadable, not an answer to `questionnaire` (the HNA canonical), or
+/// not `completed`/`amended`.
+pub fn hna(body: &str, questionnaire: &str) -> Option<HnaFacts> {
     let raw: RawHna<'_> = serde_json::from_str(body).ok()?;
+    if raw.questionnaire.as_deref() != Some(questionnaire)
+        || !matches!(raw.status.as_deref(), Some("completed" | "amended"))
+    {
+        return None;
+    }
     let (day, second) = raw
         .authored
         .as_deref()
@@ -366,12 +376,14 @@ mod tests {
 
     #[test]
     fn an_hna_yields_its_scored_concerns_and_pathway() {
-        let body = r#"{"resourceType":"QuestionnaireResponse","subject":{"reference":"Patient/a"},
+        let body = r#"{"resourceType":"QuestionnaireResponse","status":"completed",
+            "questionnaire":"https://x/Questionnaire/hna","subject":{"reference":"Patient/a"},
             "authored":"2026-02-03","item":[{"linkId":"physical","item":[
               {"linkId":"breathing","answer":[{"valueInteger":6}]},
               {"linkId":"pain","answer":[{"valueInteger":0}]}]},
               {"linkId":"point-of-pathway","answer":[{"valueCoding":{"code":"diagnosis"}}]}]}"#;
-        let f = hna(body).expect("parses");
+        let f = hna(body, "https://x/Questionnaire/hna").expect("parses");
+        assert!(hna(body, "https://y/Questionnaire/hna").is_none());
         assert_eq!(f.patient.as_deref(), Some("a"));
         assert_eq!(f.concerns, vec![(0, 6)]);
         assert_eq!(f.pathway.as_deref(), Some("diagnosis"));

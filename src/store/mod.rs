@@ -189,6 +189,10 @@ pub trait Backend: Send + Sync {
     async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Tunes the backend for a batch job that reads much of the database once (reports): SQLite then
+    /// memory-maps the file on its read connections instead of copying each page. Not used by the
+    /// server, whose resident memory it would inflate.
+    fn prefer_bulk_reads(&self) {}
     /// Called once at shutdown after the last request: leaves the database tidy (SQLite folds its
     /// write-ahead log back into the file). Writes were already durable; this only saves the next
     /// start-up some work.

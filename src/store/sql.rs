@@ -452,6 +452,11 @@ pub fn revincluded(targets: &[(ResourceType, String)], include: &Include) -> (St
         Param::Text(include.source.as_str().to_owned()),
         Param::Text(include.param.to_owned()),
     ];
+    // The id list drives the (rtype, param, target_id, ...) index; the (type, id) pairs then keep
+    // out a same-id resource of another type. A row-value IN alone makes SQLite walk every link
+    // of the parameter.
+    params.extend(targets.iter().map(|(_, id)| Param::Text(id.clone())));
+    let ids = vec!["?"; targets.len()].join(", ");
     let pairs = targets
         .iter()
         .map(|(t, id)| {
@@ -463,7 +468,7 @@ pub fn revincluded(targets: &[(ResourceType, String)], include: &Include) -> (St
         .join(", ");
     let text = format!(
         "{CURRENT} WHERE r.deleted = 0 AND r.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = ? AND x.param = ? \
-         AND (x.target_type, x.target_id) IN (VALUES {pairs}))"
+         AND x.target_id IN ({ids}) AND (x.target_type, x.target_id) IN (VALUES {pairs}))"
     );
     (text, params)
 }

@@ -24,6 +24,8 @@ use crate::search::{Include, SearchQuery};
 /// SQLite-backed store.
 pub struct SqliteBackend {
     path: String,
+    /// Memory-map the file on read connections (batch reports; see `Backend::prefer_bulk_reads`).
+    bulk: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
     writer: writer::Writer,
 }
@@ -116,6 +118,7 @@ impl SqliteBackend {
         let writer = writer::Writer::start(conn)?;
         Ok(SqliteBackend {
             path: path.to_owned(),
+            bulk: std::sync::atomic::AtomicBool::new(false),
             readers: Mutex::new(Vec::new()),
             writer,
         })
@@ -129,16 +132,24 @@ impl SqliteBackend {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
-            None => open_connection(
-                &self.path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?,
+            None => self.open_reader()?,
         };
         let result = f(&conn);
         if let Ok(mut p) = self.readers.lock() {
             p.push(conn);
         }
         result
+    }
+
+    fn open_reader(&self) -> Result<Connection, StoreError> {
+        let conn = open_connection(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        if self.bulk.load(std::sync::atomic::Ordering::Relaxed) {
+            conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
+        }
+        Ok(conn)
     }
 }
 
@@ -313,6 +324,14 @@ impl Backend for SqliteBackend {
         })
     }
 
+    fn prefer_bulk_reads(&self) {
+        self.bulk.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Connections opened before were not mapped: let them go, new ones will be.
+        if let Ok(mut p) = self.readers.lock() {
+            p.clear();
+        }
+    }
+
     async fn close(&self) -> Result<(), StoreError> {
         // Outside any transaction (the writer always holds one while it works), on a connection of
         // its own; the busy timeout waits for a write still in flight.
@@ -389,5 +408,25 @@ mod plan_tests {
                 "{qs} walks the whole type:\n{text}"
             );
         }
+        let include = crate::search::Include {
+            source: ResourceType::CarePlan,
+            param: "supporting-info",
+            target: None,
+        };
+        let targets = [(ResourceType::QuestionnaireResponse, "q1".to_owned())];
+        let (text, params) = sql::revincluded(&targets, &include);
+        let plan: Vec<String> = backend
+            .read(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {text}"))?;
+                let rows =
+                    stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .expect("plan");
+        let text = plan.join("\n");
+        assert!(
+            text.contains("target_id=?"),
+            "_revinclude walks every link:\n{text}"
+        );
     }
 }
