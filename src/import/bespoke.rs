@@ -39,23 +39,7 @@ pub fn parse(input: impl Read) -> Result<Parsed, String> {
     let mut people: Vec<Person> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                out.rows_read += 1;
-                out.rejects.push(Reject {
-                    row: e.position().map_or(line, |p| p.line()),
-                    reason: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-        out.rows_read += 1;
-        let row = record.position().map_or(line, |p| p.line());
+    while let Some(row) = out.next_row(&mut reader, &mut record)? {
         let person = match person(&cols, &record, row) {
             Ok(p) => p,
             Err(reason) => {

@@ -44,25 +44,7 @@ pub fn parse(input: impl Read) -> Result<Parsed, String> {
     let mut groups: Vec<Group> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            // A row the CSV reader cannot decode (bad UTF-8): rejected, reading goes on.
-            Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                out.rows_read += 1;
-                let row = e.position().map_or(line, |p| p.line());
-                out.rejects.push(Reject {
-                    row,
-                    reason: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-        out.rows_read += 1;
-        let row = record.position().map_or(line, |p| p.line());
+    while let Some(row) = out.next_row(&mut reader, &mut record)? {
         let id = match fields::id("assessment_id", cols.get(&record, "assessment_id")) {
             Ok(id) => id,
             Err(reason) => {

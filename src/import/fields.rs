@@ -79,6 +79,36 @@ pub struct Reject {
     pub reason: String,
 }
 
+impl Parsed {
+    /// Reads the next data row into `record` and returns its line number, or `None` at the end. A
+    /// row the CSV reader cannot decode (bad UTF-8, broken quoting) is counted, rejected with its
+    /// line and skipped, so reading goes on; only an I/O error stops the import.
+    pub fn next_row<R: std::io::Read>(
+        &mut self,
+        reader: &mut csv::Reader<R>,
+        record: &mut csv::StringRecord,
+    ) -> Result<Option<u64>, String> {
+        loop {
+            let line = reader.position().line() + 1;
+            match reader.read_record(record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    self.rows_read += 1;
+                    return Ok(Some(record.position().map_or(line, |p| p.line())));
+                }
+                Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    self.rows_read += 1;
+                    self.rejects.push(Reject {
+                        row: e.position().map_or(line, |p| p.line()),
+                        reason: format!("unreadable row: {e}"),
+                    });
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+}
+
 /// What a parser made of a file.
 #[derive(Debug, Default)]
 pub struct Parsed {

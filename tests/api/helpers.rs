@@ -4,6 +4,7 @@
 //! keeps status, headers and body together so that a failed assertion can show the body.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use carebridge::config::Settings;
 use carebridge::startup::Application;
@@ -494,4 +495,30 @@ impl TestApp {
             .len()
             .saturating_sub(self.baseline)
     }
+}
+
+/// Reads a JSON fixture file; a missing or malformed file fails the test with its path.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `*.json` fixtures of `dir`, sorted, without its `expected.json`.
+pub fn fixture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "expected.json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The file name of `p`, for messages and `expected.json` keys.
+pub fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -20,29 +20,9 @@ fn hna_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/hna")
 }
 
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// The `*.json` files of `conformance/hna/<kind>`, sorted, without `expected.json`.
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = hna_dir().join(kind);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter(|p| p.file_name().is_some_and(|n| n != "expected.json"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    fixture_files(&hna_dir().join(kind))
 }
 
 /// A valid HNA: two domains scored, the Distress Thermometer, what matters, pathway, setting, who.
