@@ -9,6 +9,7 @@ Every resource here uses only elements defined by FHIR R4 (the server rejects un
 """
 
 import json
+import os
 import random
 import sys
 import uuid
@@ -72,15 +73,37 @@ def authored(rng: random.Random) -> str:
             f"T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00Z")
 
 
+def _catalogue():
+    """(code, domain) of every concern, in catalogue order (profiles/source/concerns.csv)."""
+    import csv
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "profiles", "source", "concerns.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        return [(row["code"], row["domain"]) for row in csv.DictReader(f)]
+
+
+CATALOGUE = _catalogue()
+HNA_CANONICAL = "https://fhir.carebridge.uk/Questionnaire/hna"
+PATHWAY_SYSTEM = "https://fhir.carebridge.uk/CodeSystem/hna-point-of-pathway"
+
+
 def questionnaire_response(rng: random.Random, subject: str, items: int) -> dict:
-    """A completed HNA: `items` questions, each answered with a 0-10 score."""
+    """A completed HNA per the contract in src/hna/mod.rs: the first `items` concerns of the
+    catalogue scored 0-10 inside their domain groups, the Distress Thermometer and the point of
+    pathway, answering the HNA Questionnaire the gateway installs (so it is validated against it)."""
+    groups = {}
+    for code, domain in CATALOGUE[:items]:
+        groups.setdefault(domain, []).append({"linkId": code, "answer": [{"valueInteger": rng.randint(0, 10)}]})
+    item = [{"linkId": domain, "item": concerns} for domain, concerns in groups.items()]
+    item.append({"linkId": "distress-thermometer", "answer": [{"valueInteger": rng.randint(0, 10)}]})
+    item.append({"linkId": "point-of-pathway", "answer": [{"valueCoding": {
+        "system": PATHWAY_SYSTEM, "code": rng.choice(["diagnosis", "start-of-treatment", "end-of-treatment"])}}]})
     return {
         "resourceType": "QuestionnaireResponse",
+        "questionnaire": HNA_CANONICAL,
         "status": "completed",
         "subject": {"reference": subject},
         "authored": authored(rng),
-        "item": [{"linkId": f"q{i + 1}", "answer": [{"valueInteger": rng.randint(0, 10)}]}
-                 for i in range(items)],
+        "item": item,
     }
 
 
