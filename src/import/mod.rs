@@ -26,9 +26,10 @@ use crate::config::Settings;
 use crate::rest::Engine;
 use crate::store::Store;
 
-/// Assessments per transaction Bundle: large enough to amortise a commit, small enough that a
-/// failed bundle's one-by-one retry stays cheap.
-pub const DEFAULT_BATCH: usize = 50;
+/// Assessments per transaction Bundle: large enough to amortise a commit (measured on 10k HNAs:
+/// 50 per bundle 2,251 HNAs/s, 200 2,626, 1,000 3,333), small enough that a failed bundle's
+/// one-by-one retry stays bounded.
+pub const DEFAULT_BATCH: usize = 1000;
 
 /// The legacy export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::bundle::BundleWriter;
 use super::references::{resolve_conditional_in, rewrite_references};
 use super::write::{create_in, delete_in, matches_in, update_in};
 use super::{Body, Engine, Reply, Return, parse_if_match};
@@ -53,7 +54,7 @@ fn at(i: usize, msg: impl Into<String>) -> Error {
 
 impl Engine {
     /// Processes a `batch` or `transaction` Bundle.
-    pub async fn bundle(&self, body: Value) -> Result<Reply, Error> {
+    pub async fn bundle(&self, mut body: Value) -> Result<Reply, Error> {
         if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
             return Err(Error::BadRequest(
                 "POST to the base URL takes a Bundle of type batch or transaction".into(),
@@ -64,28 +65,30 @@ impl Engine {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let raw_entries = match body.get("entry") {
+        // Entries are moved out of the body, never copied: transaction bundles can be large.
+        let raw_entries = match body.get_mut("entry").map(Value::take) {
             None => Vec::new(),
-            Some(Value::Array(e)) => e.clone(),
+            Some(Value::Array(e)) => e,
             Some(_) => return Err(Error::BadRequest("Bundle.entry must be an array".into())),
         };
         match kind.as_str() {
             "transaction" => {
                 let entries = raw_entries
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, e)| self.parse_entry(i, e))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.transaction(entries).await
             }
-            "batch" => Ok(self.batch(&raw_entries).await),
+            "batch" => Ok(self.batch(raw_entries).await),
             _ => Err(Error::BadRequest(
                 "Bundle.type must be batch or transaction".into(),
             )),
         }
     }
 
-    fn parse_entry(&self, i: usize, e: &Value) -> Result<Entry, Error> {
+    fn parse_entry(&self, i: usize, mut e: Value) -> Result<Entry, Error> {
+        let resource = e.get_mut("resource").map(Value::take);
         let request = e
             .get("request")
             .ok_or_else(|| at(i, "request is missing"))?;
@@ -121,7 +124,6 @@ impl Engine {
         let rid = segments.next().map(str::to_owned);
         let rest: Vec<&str> = segments.collect();
         let rest = (!rest.is_empty()).then(|| rest.join("/"));
-        let resource = e.get("resource").cloned();
         if matches!(method, Method::Post | Method::Put) && resource.is_none() {
             return Err(at(i, "resource is missing"));
         }
@@ -187,19 +189,21 @@ impl Engine {
         }
     }
 
-    async fn batch(&self, raw: &[Value]) -> Reply {
-        let mut out = Vec::with_capacity(raw.len());
-        for (i, e) in raw.iter().enumerate() {
+    async fn batch(&self, raw: Vec<Value>) -> Reply {
+        let mut bundle = BundleWriter::new("batch-response", None, &[]);
+        for (i, e) in raw.into_iter().enumerate() {
             let result = match self.parse_entry(i, e) {
                 Ok(entry) => self.run_entry(entry).await,
                 Err(err) => Err(err),
             };
-            out.push(self.response_entry(result));
+            self.response_entry(&mut bundle, result);
         }
-        Reply::json(StatusCode::OK, response_bundle("batch-response", out))
+        Reply::raw(bundle.finish())
     }
 
-    fn response_entry(&self, result: Result<Reply, Error>) -> Value {
+    /// Appends one response entry: the resource as stored text (never parsed again), with status,
+    /// location, etag and lastModified, or the outcome of a failure.
+    fn response_entry(&self, bundle: &mut BundleWriter, result: Result<Reply, Error>) {
         match result {
             Ok(r) => {
                 let mut response = json!({"status": status_text(r.status)});
@@ -212,31 +216,40 @@ impl Engine {
                 if let Some(t) = r.last_modified {
                     response["lastModified"] = json!(format_instant(t));
                 }
-                let mut entry = json!({});
-                if let Some(body) = r.body {
-                    let v = body.into_value();
-                    if let (Some(t), Some(i)) = (
-                        v.get("resourceType").and_then(Value::as_str),
-                        v.get("id").and_then(Value::as_str),
-                    ) && t != "Bundle"
-                        && t != "OperationOutcome"
-                    {
-                        entry["fullUrl"] = json!(format!("{}/{t}/{i}", self.base_url));
+                let full_url = r.location.as_deref().map(|l| {
+                    let resource = l.split("/_history").next().unwrap_or(l);
+                    format!("{}/{resource}", self.base_url)
+                });
+                match r.body {
+                    Some(Body::Json(outcome)) if outcome["resourceType"] == "OperationOutcome" => {
+                        response["outcome"] = outcome;
+                        bundle.entry_without_url(
+                            full_url.as_deref(),
+                            None,
+                            json!({"response": response}),
+                        );
                     }
-                    if v.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome") {
-                        response["outcome"] = v;
-                    } else {
-                        entry["resource"] = v;
+                    Some(body) => {
+                        let text = body.into_string();
+                        bundle.entry_without_url(
+                            full_url.as_deref(),
+                            Some(&text),
+                            json!({"response": response}),
+                        );
                     }
+                    None => bundle.entry_without_url(
+                        full_url.as_deref(),
+                        None,
+                        json!({"response": response}),
+                    ),
                 }
-                entry["response"] = response;
-                entry
             }
             Err(err) => {
                 if err.is_server_fault() {
                     tracing::error!(error = %err, "batch entry failed");
                 }
-                json!({"response": {"status": status_text(err.status()), "outcome": operation_outcome(&err.issues())}})
+                let response = json!({"status": status_text(err.status()), "outcome": operation_outcome(&err.issues())});
+                bundle.entry_without_url(None, None, json!({"response": response}));
             }
         }
     }
@@ -269,13 +282,11 @@ impl Engine {
                 return Err(at(e.index, "POST url must be a resource type"));
             }
         }
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_by_key(|i| entries[*i].method);
-        let writes: Vec<Entry> = order
-            .iter()
-            .map(|i| entries[*i].clone())
-            .filter(|e| e.method != Method::Get)
-            .collect();
+        let count = entries.len();
+        // Moved, not copied; the stable sort keeps request order within each method.
+        let (mut writes, gets): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| e.method != Method::Get);
+        writes.sort_by_key(|e| e.method);
         let criteria: Vec<Option<SearchQuery>> = writes
             .iter()
             .map(|e| {
@@ -296,26 +307,20 @@ impl Engine {
             .transaction(move |tx| run_writes(tx, &base, writes, criteria, conditional_refs))
             .await?;
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
-        replies.resize_with(entries.len(), || None);
+        replies.resize_with(count, || None);
         for (i, reply) in results {
             replies[i] = Some(Ok(reply));
         }
-        for e in entries.into_iter().filter(|e| e.method == Method::Get) {
+        for e in gets {
             let i = e.index;
             replies[i] = Some(self.run_entry(e).await);
         }
-        let out = replies
-            .into_iter()
-            .map(|r| {
-                self.response_entry(
-                    r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))),
-                )
-            })
-            .collect();
-        Ok(Reply::json(
-            StatusCode::OK,
-            response_bundle("transaction-response", out),
-        ))
+        let mut bundle = BundleWriter::new("transaction-response", None, &[]);
+        for r in replies {
+            let r = r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into())));
+            self.response_entry(&mut bundle, r);
+        }
+        Ok(Reply::raw(bundle.finish()))
     }
 
     /// Every `Type?criteria` reference in the entries' resources, parsed, keyed by its text.
@@ -500,13 +505,4 @@ fn prefix_entry(err: Error, index: usize) -> Error {
 
 fn status_text(s: StatusCode) -> String {
     format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
-}
-
-fn response_bundle(kind: &str, entries: Vec<Value>) -> Value {
-    json!({
-        "resourceType": "Bundle",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "type": kind,
-        "entry": entries,
-    })
 }

@@ -26,7 +26,9 @@ impl BundleWriter {
         if let Some(t) = total {
             head["total"] = json!(t);
         }
-        head["link"] = Value::Array(links);
+        if !links.is_empty() {
+            head["link"] = Value::Array(links);
+        }
         let mut out = head.to_string();
         out.pop(); // reopen the object to append entries
         out.push_str(",\"entry\":[");
@@ -36,23 +38,44 @@ impl BundleWriter {
     /// Appends an entry: `fields` are its JSON members other than `resource`, which is `resource_json`
     /// (stored text, inserted verbatim) when given.
     pub fn entry(&mut self, full_url: &str, resource_json: Option<&str>, fields: Value) {
+        self.entry_without_url(Some(full_url), resource_json, fields);
+    }
+
+    /// As [`BundleWriter::entry`], for entries that may have no `fullUrl` (a failed batch entry).
+    pub fn entry_without_url(
+        &mut self,
+        full_url: Option<&str>,
+        resource_json: Option<&str>,
+        fields: Value,
+    ) {
         if self.entries > 0 {
             self.out.push(',');
         }
         self.entries += 1;
-        self.out.push_str("{\"fullUrl\":");
-        self.out
-            .push_str(&Value::String(full_url.to_owned()).to_string());
+        self.out.push('{');
+        let mut first = true;
+        let mut member = |out: &mut String, key: &str, raw: &str| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&Value::String(key.to_owned()).to_string());
+            out.push(':');
+            out.push_str(raw);
+        };
+        if let Some(url) = full_url {
+            member(
+                &mut self.out,
+                "fullUrl",
+                &Value::String(url.to_owned()).to_string(),
+            );
+        }
         if let Some(r) = resource_json {
-            self.out.push_str(",\"resource\":");
-            self.out.push_str(r);
+            member(&mut self.out, "resource", r);
         }
         if let Value::Object(map) = fields {
             for (k, v) in map {
-                self.out.push(',');
-                self.out.push_str(&Value::String(k).to_string());
-                self.out.push(':');
-                self.out.push_str(&v.to_string());
+                member(&mut self.out, &k, &v.to_string());
             }
         }
         self.out.push('}');

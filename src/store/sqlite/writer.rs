@@ -87,6 +87,29 @@ fn commit_group(conn: &Connection, group: Vec<(Job, Reply)>) {
         }
         return;
     }
+    // A lone job needs no savepoint: its failure rolls back the whole transaction. (Inside a
+    // savepoint every statement pays for statement-level rollback, which grows with the pages the
+    // transaction has dirtied; large transaction bundles alone cost a third more with one.)
+    if group.len() == 1 {
+        let mut group = group;
+        if let Some((job, reply)) = group.pop() {
+            let result = run_job(conn, job);
+            let end = match &result {
+                Ok(()) => conn.execute_batch("COMMIT"),
+                Err(_) => conn.execute_batch("ROLLBACK"),
+            };
+            let reply_with = match (result, end) {
+                (Ok(()), Err(e)) => {
+                    tracing::error!(error = %e, "commit failed");
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(StoreError::Unavailable(e.to_string()))
+                }
+                (result, _) => result,
+            };
+            let _ = reply.send(reply_with);
+        }
+        return;
+    }
     let mut outcomes = Vec::with_capacity(group.len());
     for (job, reply) in group {
         let result = run_in_savepoint(conn, job);
@@ -108,15 +131,19 @@ fn commit_group(conn: &Connection, group: Vec<(Job, Reply)>) {
     }
 }
 
-fn run_in_savepoint(conn: &Connection, job: Job) -> Result<(), StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
-    // A panicking job must not take the writer (and every later write) down with it.
+/// Runs a job; a panicking job must not take the writer (and every later write) down with it.
+fn run_job(conn: &Connection, job: Job) -> Result<(), StoreError> {
     let run = std::panic::AssertUnwindSafe(|| match job {
         Job::Tx(f) => f(&mut SqliteTx { conn }),
         Job::Raw(f) => f(conn),
     });
-    let result = std::panic::catch_unwind(run)
-        .unwrap_or_else(|_| Err(StoreError::Database("write job panicked".into())));
+    std::panic::catch_unwind(run)
+        .unwrap_or_else(|_| Err(StoreError::Database("write job panicked".into())))
+}
+
+fn run_in_savepoint(conn: &Connection, job: Job) -> Result<(), StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = run_job(conn, job);
     let end = match &result {
         Ok(()) => conn.execute_batch("RELEASE job"),
         Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
