@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::fields::{self, Assessment, Columns, Header, Parsed, Reject, Scored};
+use super::fields::{self, Assessment, Columns, Parsed, Reject, Scored};
 
 /// Columns the bespoke format must have (the others are optional).
 pub const REQUIRED: &[&str] = &[
@@ -108,17 +108,7 @@ fn person(cols: &Columns, r: &csv::StringRecord, row: u64) -> Result<Person, Str
             _ => return Err(format!("assessment_count {c:?} is not a number from 1")),
         },
     };
-    let (person, org) = fields::person_and_org(cols, r)?;
-    let header = Header {
-        person,
-        org,
-        date: fields::date("assessment_date", cols.get(r, "assessment_date"))?,
-        pathway: fields::pathway(cols.get(r, "point_of_pathway"))?,
-        setting: fields::setting(cols.get(r, "setting"))?,
-        distress: fields::optional_score("distress_score", cols.get(r, "distress_score"))?,
-        care_plan_date: fields::optional_date("care_plan_date", cols.get(r, "care_plan_date"))?,
-        shared_with_gp: fields::flag("shared_with_gp", cols.get(r, "shared_with_gp"))?,
-    };
+    let header = fields::header(cols, r)?;
     let mut concerns = concerns(cols.get(r, "concerns"))?;
     for (code, action) in pairs(cols.get(r, "actions"), "actions")? {
         let concern = fields::concern(code)?;

@@ -107,7 +107,7 @@ fn take_row(
     r: &csv::StringRecord,
     row: u64,
 ) -> Result<Option<u64>, String> {
-    let header = header(cols, r)?;
+    let header = fields::header(cols, r)?;
     match &g.header {
         None => g.header = Some((header, row)),
         Some((first, first_row)) if *first != header => {
@@ -147,21 +147,6 @@ fn take_row(
         .insert(scored.concern.code.as_str(), (row, g.concerns.len()));
     g.concerns.push(scored);
     Ok(None)
-}
-
-/// The assessment-level columns of a row.
-fn header(cols: &Columns, r: &csv::StringRecord) -> Result<Header, String> {
-    let (person, org) = fields::person_and_org(cols, r)?;
-    Ok(Header {
-        person,
-        org,
-        date: fields::date("assessment_date", cols.get(r, "assessment_date"))?,
-        pathway: fields::pathway(cols.get(r, "point_of_pathway"))?,
-        setting: fields::setting(cols.get(r, "setting"))?,
-        distress: fields::optional_score("distress_score", cols.get(r, "distress_score"))?,
-        care_plan_date: fields::optional_date("care_plan_date", cols.get(r, "care_plan_date"))?,
-        shared_with_gp: fields::flag("shared_with_gp", cols.get(r, "shared_with_gp"))?,
-    })
 }
 
 /// Turns a complete group into an assessment, or rejects all of its rows.

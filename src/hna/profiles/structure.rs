@@ -34,9 +34,16 @@ struct Head<'a> {
     description: &'a str,
 }
 
-/// A resource profile constraining UK Core's profile of `rtype`.
-fn profile(head: Head<'_>, rtype: &str, elements: Vec<Value>) -> Value {
-    json!({
+/// The StructureDefinition common to profiles and extensions, in the order the checked-in files
+/// use; `context` only for extensions.
+fn definition(
+    head: &Head<'_>,
+    kind: &str,
+    context: Option<Vec<Value>>,
+    (rtype, base): (&str, &str),
+    elements: Vec<Value>,
+) -> Value {
+    let mut sd = json!({
         "resourceType": "StructureDefinition",
         "id": last_segment(&head.url),
         "url": head.url,
@@ -48,13 +55,22 @@ fn profile(head: Head<'_>, rtype: &str, elements: Vec<Value>) -> Value {
         "publisher": PUBLISHER,
         "description": head.description,
         "fhirVersion": "4.0.1",
-        "kind": "resource",
+        "kind": kind,
         "abstract": false,
-        "type": rtype,
-        "baseDefinition": uk_core(rtype),
-        "derivation": "constraint",
-        "differential": {"element": elements},
-    })
+    });
+    if let Some(context) = context {
+        sd["context"] = Value::Array(context);
+    }
+    sd["type"] = json!(rtype);
+    sd["baseDefinition"] = json!(base);
+    sd["derivation"] = json!("constraint");
+    sd["differential"] = json!({"element": elements});
+    sd
+}
+
+/// A resource profile constraining UK Core's profile of `rtype`.
+fn profile(head: Head<'_>, rtype: &str, elements: Vec<Value>) -> Value {
+    definition(&head, "resource", None, (rtype, &uk_core(rtype)), elements)
 }
 
 /// One differential element: `path` (the id is the path, or `path:slice`) plus constraints.
@@ -267,32 +283,22 @@ fn extension(head: Head<'_>, contexts: &[&str], max: &str, value: Value) -> Valu
         .iter()
         .map(|e| json!({"type": "element", "expression": e}))
         .collect();
-    let url = head.url.clone();
-    json!({
-        "resourceType": "StructureDefinition",
-        "id": last_segment(&head.url),
-        "url": head.url,
-        "version": ARTEFACT_VERSION,
-        "name": head.name,
-        "title": head.title,
-        "status": "active",
-        "date": ARTEFACT_DATE,
-        "publisher": PUBLISHER,
-        "description": head.description,
-        "fhirVersion": "4.0.1",
-        "kind": "complex-type",
-        "abstract": false,
-        "context": contexts,
-        "type": "Extension",
-        "baseDefinition": EXTENSION_BASE,
-        "derivation": "constraint",
-        "differential": {"element": [
-            el("Extension", json!({"short": head.title, "definition": head.description, "max": max})),
-            el("Extension.extension", json!({"max": "0"})),
-            el("Extension.url", json!({"fixedUri": url})),
-            el("Extension.value[x]", value),
-        ]},
-    })
+    let elements = vec![
+        el(
+            "Extension",
+            json!({"short": head.title, "definition": head.description, "max": max}),
+        ),
+        el("Extension.extension", json!({"max": "0"})),
+        el("Extension.url", json!({"fixedUri": head.url})),
+        el("Extension.value[x]", value),
+    ];
+    definition(
+        &head,
+        "complex-type",
+        Some(contexts),
+        ("Extension", EXTENSION_BASE),
+        elements,
+    )
 }
 
 fn concern_domain(c: &Canonical) -> Value {
