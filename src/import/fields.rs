@@ -313,6 +313,21 @@ pub fn person_and_org(cols: &Columns, r: &csv::StringRecord) -> Result<(Person, 
     Ok((person, org))
 }
 
+/// The assessment-level columns of a row, the same in both export formats.
+pub fn header(cols: &Columns, r: &csv::StringRecord) -> Result<Header, String> {
+    let (person, org) = person_and_org(cols, r)?;
+    Ok(Header {
+        person,
+        org,
+        date: date("assessment_date", cols.get(r, "assessment_date"))?,
+        pathway: pathway(cols.get(r, "point_of_pathway"))?,
+        setting: setting(cols.get(r, "setting"))?,
+        distress: optional_score("distress_score", cols.get(r, "distress_score"))?,
+        care_plan_date: optional_date("care_plan_date", cols.get(r, "care_plan_date"))?,
+        shared_with_gp: flag("shared_with_gp", cols.get(r, "shared_with_gp"))?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,19 +350,4 @@ mod tests {
         );
         assert_eq!(pathway("End of treatment"), Ok(Some("end-of-treatment")));
     }
-}
-
-/// The assessment-level columns of a row, the same in both export formats.
-pub fn header(cols: &Columns, r: &csv::StringRecord) -> Result<Header, String> {
-    let (person, org) = person_and_org(cols, r)?;
-    Ok(Header {
-        person,
-        org,
-        date: date("assessment_date", cols.get(r, "assessment_date"))?,
-        pathway: pathway(cols.get(r, "point_of_pathway"))?,
-        setting: setting(cols.get(r, "setting"))?,
-        distress: optional_score("distress_score", cols.get(r, "distress_score"))?,
-        care_plan_date: optional_date("care_plan_date", cols.get(r, "care_plan_date"))?,
-        shared_with_gp: flag("shared_with_gp", cols.get(r, "shared_with_gp"))?,
-    })
 }
