@@ -99,6 +99,12 @@ fn model_issue(i: carebridge_model::Issue) -> OutcomeIssue {
     OutcomeIssue::error(code, i.message).at(i.path)
 }
 
+/// `obj[name]` by a scan of the keys: FHIR objects are small, and comparing a few keys is cheaper
+/// than hashing the name, which this walk would do for every object of every resource written.
+fn field<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
 /// Walks every element, checking references and NHS numbers, tracking the FHIRPath of each.
 fn walk(
     v: &Value,
@@ -108,7 +114,7 @@ fn walk(
 ) {
     match v {
         Value::Object(obj) => {
-            if let Some(Value::String(r)) = obj.get("reference")
+            if let Some(Value::String(r)) = field(obj, "reference")
                 && !is_valid_reference(r)
             {
                 structural.push(
@@ -116,8 +122,8 @@ fn walk(
                         .at(format!("{path}.reference")),
                 );
             }
-            if obj.get("system").and_then(Value::as_str) == Some(nhs_number::SYSTEM)
-                && let Some(Value::String(n)) = obj.get("value")
+            if field(obj, "system").and_then(Value::as_str) == Some(nhs_number::SYSTEM)
+                && let Some(Value::String(n)) = field(obj, "value")
                 && !nhs_number::is_valid(n)
             {
                 business.push(

@@ -171,7 +171,7 @@ pub async fn system_history(engine: Data<Engine>, req: HttpRequest) -> Result {
 pub async fn bundle(engine: Data<Engine>, req: HttpRequest, body: Bytes) -> Result {
     check_accept(&req)?;
     let b = json_body(&req, &body)?;
-    let r = engine.bundle(b).await?;
+    let r = engine.bundle(b, prefer(&req).return_).await?;
     reply(&engine, r)
 }
 

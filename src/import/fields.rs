@@ -186,14 +186,23 @@ pub fn optional_date(name: &str, raw: &str) -> Result<Option<String>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-        .map_err(|_| format!("{name} {raw:?} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))?;
-    if d > chrono::Local::now().date_naive() {
+    let d = raw
+        .parse::<NaiveDate>()
+        .ok()
+        .filter(|_| raw.len() == 10)
+        .or_else(|| NaiveDate::parse_from_str(raw, "%d/%m/%Y").ok())
+        .ok_or_else(|| format!("{name} {raw:?} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))?;
+    if d > *TODAY {
         return Err(format!("{name} {raw} is in the future"));
     }
-    Ok(Some(d.format("%Y-%m-%d").to_string()))
+    Ok(Some(d.to_string()))
 }
+
+/// The local date when the import started: read once (asking the clock and time zone for every
+/// row cost more than parsing the row). An import that runs past midnight still judges by the day
+/// it started: a row dated the new day is rejected as in the future, and a rerun imports it.
+static TODAY: std::sync::LazyLock<NaiveDate> =
+    std::sync::LazyLock::new(|| chrono::Local::now().date_naive());
 
 /// A concern code from the catalogue.
 pub fn concern(raw: &str) -> Result<&'static Concern, String> {
@@ -342,6 +351,14 @@ mod tests {
             "UK dates"
         );
         assert!(date("d", "").is_err_and(|e| e.contains("missing")));
+        assert_eq!(date("d", "2024-03-05").as_deref(), Ok("2024-03-05"));
+        for bad in ["2024-3-5", "2024-02-30", "5 March 2024", "+2024-03-05"] {
+            assert!(
+                date("d", bad).is_err_and(|e| e.contains("not a date")),
+                "{bad}"
+            );
+        }
+        assert!(date("d", "2999-01-01").is_err_and(|e| e.contains("future")));
         assert!(score("severity", "12").is_err_and(|e| e.contains("outside 0-10")));
         assert!(concern("nope").is_err());
         assert_eq!(

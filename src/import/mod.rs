@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use fields::{Parsed, Reject};
+use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
@@ -30,6 +31,9 @@ use crate::store::Store;
 /// 50 per bundle 2,251 HNAs/s, 200 2,626, 1,000 3,333), small enough that a failed bundle's
 /// one-by-one retry stays bounded.
 pub const DEFAULT_BATCH: usize = 1000;
+
+/// Bundles in flight at once: one committing while the next is built and validated.
+const IN_FLIGHT: usize = 2;
 
 /// The legacy export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -260,24 +264,16 @@ pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportEr
         ..Summary::default()
     };
     let bar = progress_bar(opts.progress, assessments.len() as u64);
-    let w = writer::Writer::new(engine, &opts.source);
+    let w = &writer::Writer::new(engine, &opts.source);
     let mut tally = writer::Tally::default();
-    let mut chunks = assessments.chunks(opts.batch_size.max(1));
-    // Two bundles in flight: one validating while the store commits the other.
-    while let Some(a) = chunks.next() {
-        let b = chunks.next();
-        let (ra, rb) = futures_util::future::join(w.write(a), async {
-            match b {
-                Some(b) => Some(w.write(b).await),
-                None => None,
-            }
-        })
-        .await;
-        for r in std::iter::once(ra).chain(rb) {
-            let t = r.map_err(|e| ImportError::Store(e.to_string()))?;
-            tally.merge(t);
-        }
-        bar.inc((a.len() + b.map_or(0, <[_]>::len)) as u64);
+    // Bundles stay in flight continuously (not in lock-step pairs): while the store commits one,
+    // the next is built and validated on this thread, so neither side waits for the other.
+    let mut results = futures_util::stream::iter(assessments.chunks(opts.batch_size.max(1)))
+        .map(|chunk| async move { (chunk.len(), w.write(chunk).await) })
+        .buffered(IN_FLIGHT);
+    while let Some((n, r)) = results.next().await {
+        tally.merge(r.map_err(|e| ImportError::Store(e.to_string()))?);
+        bar.inc(n as u64);
     }
     bar.finish_and_clear();
     summary.created = tally.created;

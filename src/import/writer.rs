@@ -18,7 +18,7 @@ use crate::hna::{
     ACTION_TYPES, Canonical, LINK_DISTRESS, LINK_PATHWAY, LINK_SETTING, POINTS_OF_PATHWAY,
     SETTINGS, SNOMED_CARE_PLAN,
 };
-use crate::rest::Engine;
+use crate::rest::{Engine, Return};
 
 /// Identifier system of the ODS organisation code.
 pub const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -72,10 +72,46 @@ impl Slot {
     }
 }
 
+/// The contract's URLs under the deployment's canonical base, built once rather than per
+/// resource (building them was a tenth of the importer's own time).
+struct Urls {
+    questionnaire: String,
+    hna_profile: String,
+    pcsp_profile: String,
+    legacy_hna_id: String,
+    legacy_pcsp_id: String,
+    concern_system: String,
+    domain_system: String,
+    domain_extension: String,
+    action_type_system: String,
+    pathway_system: String,
+    setting_system: String,
+    shared_with_extension: String,
+}
+
+impl Urls {
+    fn new(c: &Canonical) -> Self {
+        Urls {
+            questionnaire: c.questionnaire(),
+            hna_profile: c.hna_profile(),
+            pcsp_profile: c.pcsp_profile(),
+            legacy_hna_id: c.legacy_hna_id(),
+            legacy_pcsp_id: c.url(LEGACY_PCSP_ID),
+            concern_system: c.concern_system(),
+            domain_system: c.domain_system(),
+            domain_extension: c.domain_extension(),
+            action_type_system: c.action_type_system(),
+            pathway_system: c.pathway_system(),
+            setting_system: c.setting_system(),
+            shared_with_extension: c.shared_with_extension(),
+        }
+    }
+}
+
 /// Writes assessments from one source.
 pub struct Writer<'e> {
     engine: &'e Engine,
-    canonical: Canonical,
+    urls: Urls,
     source: String,
 }
 
@@ -84,7 +120,7 @@ impl<'e> Writer<'e> {
     pub fn new(engine: &'e Engine, source: &str) -> Self {
         Writer {
             engine,
-            canonical: engine.canonical().clone(),
+            urls: Urls::new(engine.canonical()),
             source: source.to_owned(),
         }
     }
@@ -118,7 +154,8 @@ impl<'e> Writer<'e> {
 
     async fn send(&self, batch: &[Assessment]) -> Result<Tally, Error> {
         let (bundle, slots) = self.bundle(batch);
-        let reply = self.engine.bundle(bundle).await?;
+        // Only each entry's status is read: the store need not echo the resources back.
+        let reply = self.engine.bundle(bundle, Return::Minimal).await?;
         let body = reply.body.map(|b| b.into_value()).unwrap_or(Value::Null);
         let entries = body
             .get("entry")
@@ -177,14 +214,14 @@ impl<'e> Writer<'e> {
                 .clone();
             let value = format!("{}:{}", self.source, a.id);
             let hna = urn();
-            let hna_criteria = criteria(&self.canonical.legacy_hna_id(), &value);
+            let hna_criteria = criteria(&self.urls.legacy_hna_id, &value);
             let qr = self.response(a, &value, &patient, &org);
             entries.push(entry(&hna, "QuestionnaireResponse", qr, &hna_criteria));
             slots.push(Slot::Hna);
             if a.has_care_plan() {
-                let system = self.canonical.url(LEGACY_PCSP_ID);
                 let plan = self.care_plan(a, &value, &patient, &org, &hna);
-                entries.push(entry(&urn(), "CarePlan", plan, &criteria(&system, &value)));
+                let plan_criteria = criteria(&self.urls.legacy_pcsp_id, &value);
+                entries.push(entry(&urn(), "CarePlan", plan, &plan_criteria));
                 slots.push(Slot::CarePlan);
             }
         }
@@ -197,7 +234,7 @@ impl<'e> Writer<'e> {
     /// The HNA QuestionnaireResponse: a group per domain holding the scored concerns (questionnaire
     /// order), then the Distress Thermometer, point of pathway and setting.
     fn response(&self, a: &Assessment, value: &str, patient: &str, org: &str) -> Value {
-        let c = &self.canonical;
+        let c = &self.urls;
         let mut items = Vec::new();
         for (domain, _) in DOMAINS {
             let mut scored: Vec<_> = a
@@ -228,18 +265,18 @@ impl<'e> Writer<'e> {
             items.push(json!({"linkId": LINK_DISTRESS, "answer": [{"valueInteger": d}]}));
         }
         if let Some(p) = a.header.pathway {
-            let coding = coding(&c.pathway_system(), p, POINTS_OF_PATHWAY);
+            let coding = coding(&c.pathway_system, p, POINTS_OF_PATHWAY);
             items.push(json!({"linkId": LINK_PATHWAY, "answer": [{"valueCoding": coding}]}));
         }
         if let Some(s) = a.header.setting {
-            let coding = coding(&c.setting_system(), s, SETTINGS);
+            let coding = coding(&c.setting_system, s, SETTINGS);
             items.push(json!({"linkId": LINK_SETTING, "answer": [{"valueCoding": coding}]}));
         }
         let mut qr = json!({
             "resourceType": "QuestionnaireResponse",
-            "meta": {"profile": [c.hna_profile()]},
-            "identifier": {"system": c.legacy_hna_id(), "value": value},
-            "questionnaire": c.questionnaire(),
+            "meta": {"profile": [c.hna_profile]},
+            "identifier": {"system": c.legacy_hna_id, "value": value},
+            "questionnaire": c.questionnaire,
             "status": "completed",
             "subject": {"reference": patient},
             "authored": a.header.date,
@@ -253,7 +290,7 @@ impl<'e> Writer<'e> {
 
     /// The PCSP: one activity per action recorded against a concern.
     fn care_plan(&self, a: &Assessment, value: &str, patient: &str, org: &str, hna: &str) -> Value {
-        let c = &self.canonical;
+        let c = &self.urls;
         let mut activities = Vec::new();
         for s in &a.concerns {
             let domain_display = DOMAINS
@@ -263,11 +300,11 @@ impl<'e> Writer<'e> {
             for action in &s.actions {
                 let mut detail = json!({
                     "extension": [{
-                        "url": c.domain_extension(),
-                        "valueCoding": {"system": c.domain_system(), "code": s.concern.domain, "display": domain_display},
+                        "url": c.domain_extension,
+                        "valueCoding": {"system": c.domain_system, "code": s.concern.domain, "display": domain_display},
                     }],
-                    "code": {"coding": [coding(&c.action_type_system(), action, ACTION_TYPES)]},
-                    "reasonCode": [{"coding": [{"system": c.concern_system(), "code": s.concern.code, "display": s.concern.display}]}],
+                    "code": {"coding": [coding(&c.action_type_system, action, ACTION_TYPES)]},
+                    "reasonCode": [{"coding": [{"system": c.concern_system, "code": s.concern.code, "display": s.concern.display}]}],
                     // Legacy exports record that an action was taken, not how it ended.
                     "status": "unknown",
                 });
@@ -283,8 +320,8 @@ impl<'e> Writer<'e> {
         }
         let mut plan = json!({
             "resourceType": "CarePlan",
-            "meta": {"profile": [c.pcsp_profile()]},
-            "identifier": [{"system": c.url(LEGACY_PCSP_ID), "value": value}],
+            "meta": {"profile": [c.pcsp_profile]},
+            "identifier": [{"system": c.legacy_pcsp_id, "value": value}],
             "status": "active",
             "intent": "plan",
             "category": [{"coding": [{"system": "http://snomed.info/sct", "code": SNOMED_CARE_PLAN, "display": "Care plan"}]}],
@@ -295,7 +332,7 @@ impl<'e> Writer<'e> {
         });
         plan["activity"] = Value::Array(activities);
         if a.header.shared_with_gp {
-            plan["extension"] = json!([{"url": c.shared_with_extension(), "valueCode": "gp"}]);
+            plan["extension"] = json!([{"url": c.shared_with_extension, "valueCode": "gp"}]);
         }
         plan
     }

@@ -53,8 +53,11 @@ fn at(i: usize, msg: impl Into<String>) -> Error {
 }
 
 impl Engine {
-    /// Processes a `batch` or `transaction` Bundle.
-    pub async fn bundle(&self, mut body: Value) -> Result<Reply, Error> {
+    /// Processes a `batch` or `transaction` Bundle. `ret` (the client's `Prefer: return=`) shapes
+    /// each written entry's response as it would a single write: the resource, nothing, or an
+    /// `OperationOutcome` in `response.outcome`. Bulk writers such as the importer ask for
+    /// nothing and so never pay for echoing what they sent.
+    pub async fn bundle(&self, mut body: Value, ret: Return) -> Result<Reply, Error> {
         if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
             return Err(Error::BadRequest(
                 "POST to the base URL takes a Bundle of type batch or transaction".into(),
@@ -78,9 +81,9 @@ impl Engine {
                     .enumerate()
                     .map(|(i, e)| self.parse_entry(i, e))
                     .collect::<Result<Vec<_>, _>>()?;
-                self.transaction(entries).await
+                self.transaction(entries, ret).await
             }
-            "batch" => Ok(self.batch(raw_entries).await),
+            "batch" => Ok(self.batch(raw_entries, ret).await),
             _ => Err(Error::BadRequest(
                 "Bundle.type must be batch or transaction".into(),
             )),
@@ -150,8 +153,7 @@ impl Engine {
     }
 
     /// Runs one entry on its own (batch entries and transaction GETs).
-    async fn run_entry(&self, e: Entry) -> Result<Reply, Error> {
-        let ret = Return::Representation;
+    async fn run_entry(&self, e: Entry, ret: Return) -> Result<Reply, Error> {
         match (e.method, e.id, e.rest, e.query) {
             (Method::Get, Some(i), None, _) => self.read(e.rtype, &i).await,
             (Method::Get, Some(i), Some(rest), _) => match rest.strip_prefix("_history") {
@@ -189,11 +191,11 @@ impl Engine {
         }
     }
 
-    async fn batch(&self, raw: Vec<Value>) -> Reply {
+    async fn batch(&self, raw: Vec<Value>, ret: Return) -> Reply {
         let mut bundle = BundleWriter::new("batch-response", None, &[]);
         for (i, e) in raw.into_iter().enumerate() {
             let result = match self.parse_entry(i, e) {
-                Ok(entry) => self.run_entry(entry).await,
+                Ok(entry) => self.run_entry(entry, ret).await,
                 Err(err) => Err(err),
             };
             self.response_entry(&mut bundle, result);
@@ -254,7 +256,7 @@ impl Engine {
         }
     }
 
-    async fn transaction(&self, entries: Vec<Entry>) -> Result<Reply, Error> {
+    async fn transaction(&self, entries: Vec<Entry>, ret: Return) -> Result<Reply, Error> {
         let mut full_urls = HashSet::new();
         for e in &entries {
             if let Some(f) = &e.full_url
@@ -304,7 +306,7 @@ impl Engine {
         let base = self.base_url.clone();
         let results = self
             .store
-            .transaction(move |tx| run_writes(tx, &base, writes, criteria, conditional_refs))
+            .transaction(move |tx| run_writes(tx, &base, writes, criteria, conditional_refs, ret))
             .await?;
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
         replies.resize_with(count, || None);
@@ -313,7 +315,7 @@ impl Engine {
         }
         for e in gets {
             let i = e.index;
-            replies[i] = Some(self.run_entry(e).await);
+            replies[i] = Some(self.run_entry(e, ret).await);
         }
         let mut bundle = BundleWriter::new("transaction-response", None, &[]);
         for r in replies {
@@ -349,6 +351,7 @@ fn run_writes(
     writes: Vec<Entry>,
     criteria: Vec<Option<SearchQuery>>,
     conditional_refs: HashMap<String, SearchQuery>,
+    ret: Return,
 ) -> Result<Resolved, Error> {
     let mut out = Vec::with_capacity(writes.len());
     let mut touched: HashSet<(ResourceType, String)> = HashSet::new();
@@ -422,36 +425,31 @@ fn run_writes(
         if let Some(r) = e.resource.as_mut() {
             rewrite_references(r, &aliases).map_err(|err| prefix_entry(err, e.index))?;
         }
-        let body = e.resource.as_ref().unwrap_or(&Value::Null);
+        let body = e.resource.take().unwrap_or(Value::Null);
         let reply = match e.method {
             Method::Post if existing => {
                 let r = tx
                     .current(e.rtype, &target)?
                     .ok_or_else(|| Error::Internal("match vanished".into()))?;
-                Reply::resource(StatusCode::OK, &r, Some(Body::Raw(r.body.clone())))
+                Reply::written(
+                    StatusCode::OK,
+                    &r,
+                    ret,
+                    "A matching resource already exists",
+                )
             }
             Method::Post => {
                 let w = create_in(tx, base, e.rtype, &target, body)
                     .map_err(|err| prefix_entry(err, e.index))?;
-                Reply::resource(
-                    StatusCode::CREATED,
-                    &w.resource,
-                    Some(Body::Raw(w.resource.body.clone())),
-                )
+                Reply::written(StatusCode::CREATED, &w.resource, ret, "Created")
             }
             _ => {
                 let w = update_in(tx, base, e.rtype, &target, body, e.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?;
-                let status = if w.created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                Reply::resource(
-                    status,
-                    &w.resource,
-                    Some(Body::Raw(w.resource.body.clone())),
-                )
+                match w.created {
+                    true => Reply::written(StatusCode::CREATED, &w.resource, ret, "Created"),
+                    false => Reply::written(StatusCode::OK, &w.resource, ret, "Updated"),
+                }
             }
         };
         out.push((e.index, reply));

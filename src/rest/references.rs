@@ -19,12 +19,12 @@ impl Engine {
         resource: &Value,
     ) -> Result<HashMap<String, SearchQuery>, Error> {
         let mut refs = Vec::new();
-        collect_references(resource, &mut refs);
+        conditional_references(resource, &mut refs);
         let mut out = HashMap::new();
         for reference in refs {
             if let Some((t, q)) = reference.split_once('?') {
                 let query = self.criteria(super::parse_type(t)?, q)?;
-                out.insert(reference, query);
+                out.insert(reference.to_owned(), query);
             }
         }
         Ok(out)
@@ -62,19 +62,24 @@ pub fn resolve_conditional_in(
 /// Replaces `reference` values that name another entry (by fullUrl) or a resolved condition.
 pub fn rewrite_references(v: &mut Value, aliases: &HashMap<String, String>) -> Result<(), Error> {
     match v {
+        // One pass over the keys rather than a hashed lookup of `reference` in every object: most
+        // objects are small, and this walk visits every one of a large transaction's.
         Value::Object(obj) => {
-            if let Some(Value::String(r)) = obj.get_mut("reference") {
-                if let Some(new) = aliases.get(r.as_str()) {
-                    *r = new.clone();
-                } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
-                    return Err(Error::BadRequest(format!(
-                        "Reference {} names no entry of this transaction",
-                        clip(r)
-                    )));
+            for (key, child) in obj.iter_mut() {
+                match child {
+                    Value::String(r) if key == "reference" => {
+                        if let Some(new) = aliases.get(r.as_str()) {
+                            r.clone_from(new);
+                        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+                            return Err(Error::BadRequest(format!(
+                                "Reference {} names no entry of this transaction",
+                                clip(r)
+                            )));
+                        }
+                    }
+                    Value::Object(_) | Value::Array(_) => rewrite_references(child, aliases)?,
+                    _ => {}
                 }
-            }
-            for child in obj.values_mut() {
-                rewrite_references(child, aliases)?;
             }
         }
         Value::Array(items) => {
@@ -87,15 +92,19 @@ pub fn rewrite_references(v: &mut Value, aliases: &HashMap<String, String>) -> R
     Ok(())
 }
 
-pub fn collect_references(v: &Value, out: &mut Vec<String>) {
+/// Every conditional (`Type?criteria`) `reference` value in `v`, borrowed.
+fn conditional_references<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::Object(obj) => {
-            if let Some(Value::String(r)) = obj.get("reference") {
-                out.push(r.clone());
+            for (key, child) in obj {
+                match child {
+                    Value::String(r) if key == "reference" && r.contains('?') => out.push(r),
+                    Value::Object(_) | Value::Array(_) => conditional_references(child, out),
+                    _ => {}
+                }
             }
-            obj.values().for_each(|c| collect_references(c, out));
         }
-        Value::Array(items) => items.iter().for_each(|c| collect_references(c, out)),
+        Value::Array(items) => items.iter().for_each(|c| conditional_references(c, out)),
         _ => {}
     }
 }

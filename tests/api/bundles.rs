@@ -1,5 +1,6 @@
 //! `POST [base]` with transaction and batch Bundles.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -135,6 +136,57 @@ async fn a_transaction_whose_last_entry_is_invalid_stores_nothing() {
     assert!(app.search_ids("QuestionnaireResponse", "").await.is_empty());
     assert!(app.search_ids("CarePlan", "").await.is_empty());
     assert_eq!(app.version_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_transaction_honours_prefer_return_for_every_written_entry() {
+    let app = spawn_app().await;
+    let tx = hna_visit_transaction(pcsp_for_the_visit());
+    let minimal = app
+        .send_json(Method::POST, "", &tx, &[("prefer", "return=minimal")])
+        .await;
+    minimal.assert_status(200);
+    for e in minimal.entries() {
+        assert!(e.get("resource").is_none(), "{e}");
+        assert!(
+            e["response"]["status"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("201")),
+            "{e}"
+        );
+        assert!(e["response"]["location"].is_string(), "{e}");
+    }
+    // A second transaction with `ifNoneExist` on the Patient matches the first one's.
+    let mut again = hna_visit_transaction(pcsp_for_the_visit());
+    again["entry"][0]["request"]["ifNoneExist"] = json!(format!("identifier={NHS}|{JANE_NHS}"));
+    let outcome = app
+        .send_json(
+            Method::POST,
+            "",
+            &again,
+            &[("prefer", "return=OperationOutcome")],
+        )
+        .await;
+    outcome.assert_status(200);
+    let entries = outcome.entries();
+    assert_eq!(
+        entries[0]["response"]["status"].as_str().map(|s| &s[..3]),
+        Some("200")
+    );
+    for e in &entries {
+        assert!(e.get("resource").is_none(), "{e}");
+        assert_eq!(
+            e["response"]["outcome"]["resourceType"], "OperationOutcome",
+            "{e}"
+        );
+    }
+    // Without a preference the resources come back, as stored.
+    let full = app
+        .bundle(&hna_visit_transaction(pcsp_for_the_visit()))
+        .await;
+    for e in full.entries() {
+        assert_eq!(e["resource"]["meta"]["versionId"], "1", "{e}");
+    }
 }
 
 #[tokio::test]

@@ -22,18 +22,38 @@ use crate::{Issue, IssueKind, paths};
 /// The re-serialised JSON is what the model understood; comparing its keys with the input's
 /// reveals the elements fhir-sdk silently dropped (see `unknown`).
 pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value, Issue> {
-    /// One match arm per model type. A macro rather than a generic function only so that we
-    /// need not name serde's traits (and so not depend on serde directly).
+    /// One match arm per model type (a macro: the types share no trait we could be generic over
+    /// without instantiating serde for all of them in the caller).
+    ///
+    /// The fast path parses and writes without tracking paths; only input that fails is parsed
+    /// again with `serde_path_to_error`, to name where. Tracking the path of every element cost
+    /// more than the parse itself on valid input, which is nearly all input.
     macro_rules! dispatch {
         ($($name:ident),* $(,)?) => {
             match resource_type {
                 $(stringify!($name) => {
-                    let typed: $name = serde_path_to_error::deserialize(resource)
-                        .map_err(|e| paths::de_issue(resource_type, &e))?;
+                    let typed = match <$name as serde::Deserialize>::deserialize(resource) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            let slow: Result<$name, _> = serde_path_to_error::deserialize(resource);
+                            return Err(match slow {
+                                Err(e) => paths::de_issue(resource_type, &e),
+                                // Cannot happen (the same parse); say so rather than panic.
+                                Ok(_) => unexplained(resource_type),
+                            });
+                        }
+                    };
                     // Serialisation can fail on input the parse accepted: fhir-sdk parses the
                     // date `"12"` as year 12 but refuses to write a year that is not 4 digits.
-                    serde_path_to_error::serialize(&typed, serde_json::value::Serializer)
-                        .map_err(|e| paths::ser_issue(resource_type, &e))
+                    match serde_json::to_value(&typed) {
+                        Ok(v) => Ok(v),
+                        Err(_) => Err(
+                            match serde_path_to_error::serialize(&typed, serde_json::value::Serializer) {
+                                Err(e) => paths::ser_issue(resource_type, &e),
+                                Ok(_) => unexplained(resource_type),
+                            },
+                        ),
+                    }
                 })*
                 // Unreachable through `validate`, which checks `is_supported` first; no panic.
                 other => Err(Issue {
@@ -64,4 +84,13 @@ pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value,
         CodeSystem,
         ValueSet,
     )
+}
+
+/// An issue for a failure that did not repeat when retried with path tracking.
+fn unexplained(resource_type: &str) -> Issue {
+    Issue {
+        path: paths::clip(resource_type),
+        kind: IssueKind::Structure,
+        message: "The resource could not be read as FHIR".to_owned(),
+    }
 }

@@ -4,7 +4,9 @@
 //! microseconds, less than handing it to another thread would. All writes go to one writer thread that
 //! groups concurrent transactions into a single commit (each in its own savepoint), so durable writes
 //! (`synchronous=FULL`: an acknowledged write survives kill -9 and power loss) stay cheap per request.
+//! Checkpoints (copying the log back into the database) run on a third thread (`checkpoint`).
 
+mod checkpoint;
 mod writer;
 
 use std::path::Path;
@@ -116,8 +118,13 @@ impl SqliteBackend {
         conn.pragma_update(None, "synchronous", "FULL")?;
         // The writer walks every index on each write: give it a larger page cache than readers.
         conn.pragma_update(None, "cache_size", -65_536)?;
+        // Checkpoints run on their own thread (`checkpoint`), not inside the writer's commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&conn)?;
-        let writer = writer::Writer::start(conn)?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(open_connection(path, OpenFlags::default())?)
+                .map_err(|e| StoreError::Unavailable(format!("cannot start checkpoints: {e}")))?;
+        let writer = writer::Writer::start(conn, checkpointer)?;
         Ok(SqliteBackend {
             path: path.to_owned(),
             bulk: std::sync::atomic::AtomicBool::new(false),
@@ -337,9 +344,19 @@ impl Backend for SqliteBackend {
     async fn close(&self) -> Result<(), StoreError> {
         // Outside any transaction (the writer always holds one while it works), on a connection of
         // its own; the busy timeout waits for a write still in flight.
+        // The checkpoint thread may be mid-checkpoint, which makes this one report busy at once
+        // (SQLite runs one checkpoint at a time): retry briefly.
         let conn = open_connection(&self.path, OpenFlags::default())?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        for _ in 0..100 {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(StoreError::Unavailable(
+            "the write-ahead log could not be checkpointed at shutdown".into(),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -430,5 +447,42 @@ mod plan_tests {
             text.contains("target_id=?"),
             "_revinclude walks every link:\n{text}"
         );
+    }
+
+    /// A prepared search runs again without being re-prepared when only its values change (a
+    /// bound LIMIT made SQLite expire the statement on every bind).
+    #[test]
+    fn searches_are_not_reprepared_between_executions() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("reprepare.db");
+        let backend = SqliteBackend::open(&path.to_string_lossy()).expect("open");
+        let opts = ParseOptions {
+            lenient: false,
+            default_count: 20,
+            max_count: 100,
+        };
+        let reprepared = backend
+            .read(|c| {
+                let mut text = None;
+                let mut stmt_runs = Vec::new();
+                for nhs in ["9434765919", "9434765870"] {
+                    let qs = format!("identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}");
+                    let pairs: Vec<(String, String)> =
+                        form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
+                    let q = parse(ResourceType::Patient, &pairs, opts).expect("parses");
+                    let sql = sql::search_ids(&q, 2);
+                    text.get_or_insert_with(|| sql.text.clone());
+                    stmt_runs.push(sql.params);
+                }
+                let mut stmt = c.prepare(text.as_deref().unwrap_or_default())?;
+                for params in stmt_runs {
+                    let rows =
+                        stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+                    rows.collect::<Result<Vec<_>, _>>()?;
+                }
+                Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .expect("runs");
+        assert_eq!(reprepared, 0);
     }
 }

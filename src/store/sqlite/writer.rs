@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use tokio::sync::oneshot;
 
+use super::checkpoint::Checkpointer;
 use super::{READ_CURRENT, resource_from_row};
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
@@ -37,11 +38,11 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the thread that owns `conn`.
-    pub fn start(conn: Connection) -> Result<Self, StoreError> {
+    pub fn start(conn: Connection, checkpointer: Checkpointer) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel::<(Job, Reply)>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, jobs))
+            .spawn(move || run(conn, jobs, checkpointer))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer: {e}")))?;
         Ok(Writer { queue })
     }
@@ -66,7 +67,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>) {
+fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>, checkpointer: Checkpointer) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -76,6 +77,7 @@ fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>) {
             }
         }
         commit_group(&conn, group);
+        checkpointer.after_commit(&conn);
     }
 }
 
