@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::fields::{Assessment, Org, Person};
@@ -155,19 +156,13 @@ impl<'e> Writer<'e> {
     async fn send(&self, batch: &[Assessment]) -> Result<Tally, Error> {
         let (bundle, slots) = self.bundle(batch);
         // Only each entry's status is read: the store need not echo the resources back.
-        let reply = self.engine.bundle(bundle, Return::Minimal).await?;
-        let body = reply.body.map(|b| b.into_value()).unwrap_or(Value::Null);
-        let entries = body
-            .get("entry")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Error::Internal("transaction-response without entries".into()))?;
+        let replies = self
+            .engine
+            .transaction_replies(bundle, Return::Minimal)
+            .await?;
         let mut t = Tally::default();
-        for (slot, entry) in slots.iter().zip(entries) {
-            let status = entry
-                .pointer("/response/status")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let created = status.starts_with("201");
+        for (slot, reply) in slots.iter().zip(replies) {
+            let created = reply?.status == StatusCode::CREATED;
             match (slot, created) {
                 (Slot::Hna, true) => t.created += 1,
                 (Slot::Hna, false) => t.unchanged += 1,

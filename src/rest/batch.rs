@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::bundle::BundleWriter;
-use super::references::{resolve_conditional_in, rewrite_references};
+use super::references::{reference_pointers, resolve_conditional_in, rewrite_at};
 use super::write::{create_in, delete_in, matches_in, update_in};
 use super::{Body, Engine, Reply, Return, parse_if_match};
 use crate::error::Error;
@@ -36,6 +36,8 @@ struct Entry {
     rest: Option<String>,
     full_url: Option<String>,
     resource: Option<Value>,
+    /// Where `resource` holds references (JSON pointers), found before the store's writer runs.
+    references: Vec<String>,
     if_match: Option<u64>,
     if_none_exist: Option<String>,
 }
@@ -144,6 +146,7 @@ impl Engine {
             rest,
             full_url: e.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
             resource,
+            references: Vec::new(),
             if_match,
             if_none_exist: request
                 .get("ifNoneExist")
@@ -256,7 +259,43 @@ impl Engine {
         }
     }
 
+    /// Runs a `transaction` Bundle for an in-process caller (the importer): each entry's reply in
+    /// entry order, without writing a transaction-response Bundle only to have it parsed again.
+    pub async fn transaction_replies(
+        &self,
+        mut body: Value,
+        ret: Return,
+    ) -> Result<Vec<Result<Reply, Error>>, Error> {
+        if body.get("type").and_then(Value::as_str) != Some("transaction") {
+            return Err(Error::BadRequest("Bundle.type must be transaction".into()));
+        }
+        let entries = match body.get_mut("entry").map(Value::take) {
+            None => Vec::new(),
+            Some(Value::Array(e)) => e,
+            Some(_) => return Err(Error::BadRequest("Bundle.entry must be an array".into())),
+        };
+        let entries = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| self.parse_entry(i, e))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.run_transaction(entries, ret).await
+    }
+
     async fn transaction(&self, entries: Vec<Entry>, ret: Return) -> Result<Reply, Error> {
+        let replies = self.run_transaction(entries, ret).await?;
+        let mut bundle = BundleWriter::new("transaction-response", None, &[]);
+        for r in replies {
+            self.response_entry(&mut bundle, r);
+        }
+        Ok(Reply::raw(bundle.finish()))
+    }
+
+    async fn run_transaction(
+        &self,
+        entries: Vec<Entry>,
+        ret: Return,
+    ) -> Result<Vec<Result<Reply, Error>>, Error> {
         let mut full_urls = HashSet::new();
         for e in &entries {
             if let Some(f) = &e.full_url
@@ -302,7 +341,7 @@ impl Engine {
                     .map_err(|err| prefix_entry(err, e.index))
             })
             .collect::<Result<_, _>>()?;
-        let conditional_refs = self.conditional_references(&writes)?;
+        let conditional_refs = self.conditional_references(&mut writes)?;
         let base = self.base_url.clone();
         let results = self
             .store
@@ -317,24 +356,24 @@ impl Engine {
             let i = e.index;
             replies[i] = Some(self.run_entry(e, ret).await);
         }
-        let mut bundle = BundleWriter::new("transaction-response", None, &[]);
-        for r in replies {
-            let r = r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into())));
-            self.response_entry(&mut bundle, r);
-        }
-        Ok(Reply::raw(bundle.finish()))
+        Ok(replies
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))))
+            .collect())
     }
 
     /// Every `Type?criteria` reference in the entries' resources, parsed, keyed by its text.
+    /// Also records where each resource's references are, for the writer to rewrite.
     fn conditional_references(
         &self,
-        writes: &[Entry],
+        writes: &mut [Entry],
     ) -> Result<HashMap<String, SearchQuery>, Error> {
         let mut out = HashMap::new();
         for e in writes {
             if let Some(r) = &e.resource {
+                e.references = reference_pointers(r);
                 out.extend(
-                    self.conditional_references_of(r)
+                    self.conditional_references_at(r, &e.references)
                         .map_err(|err| prefix_entry(err, e.index))?,
                 );
             }
@@ -423,7 +462,7 @@ fn run_writes(
     // 3. Rewrite references, then write in order.
     for (mut e, target, existing) in planned {
         if let Some(r) = e.resource.as_mut() {
-            rewrite_references(r, &aliases).map_err(|err| prefix_entry(err, e.index))?;
+            rewrite_at(r, &e.references, &aliases).map_err(|err| prefix_entry(err, e.index))?;
         }
         let body = e.resource.take().unwrap_or(Value::Null);
         let reply = match e.method {

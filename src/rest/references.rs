@@ -18,10 +18,20 @@ impl Engine {
         &self,
         resource: &Value,
     ) -> Result<HashMap<String, SearchQuery>, Error> {
-        let mut refs = Vec::new();
-        conditional_references(resource, &mut refs);
+        self.conditional_references_at(resource, &reference_pointers(resource))
+    }
+
+    /// Like [`Engine::conditional_references_of`], given where the references are.
+    pub(super) fn conditional_references_at(
+        &self,
+        resource: &Value,
+        pointers: &[String],
+    ) -> Result<HashMap<String, SearchQuery>, Error> {
         let mut out = HashMap::new();
-        for reference in refs {
+        for pointer in pointers {
+            let Some(reference) = resource.pointer(pointer).and_then(Value::as_str) else {
+                continue;
+            };
             if let Some((t, q)) = reference.split_once('?') {
                 let query = self.criteria(super::parse_type(t)?, q)?;
                 out.insert(reference.to_owned(), query);
@@ -67,16 +77,7 @@ pub fn rewrite_references(v: &mut Value, aliases: &HashMap<String, String>) -> R
         Value::Object(obj) => {
             for (key, child) in obj.iter_mut() {
                 match child {
-                    Value::String(r) if key == "reference" => {
-                        if let Some(new) = aliases.get(r.as_str()) {
-                            r.clone_from(new);
-                        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
-                            return Err(Error::BadRequest(format!(
-                                "Reference {} names no entry of this transaction",
-                                clip(r)
-                            )));
-                        }
-                    }
+                    Value::String(r) if key == "reference" => rewrite_one(r, aliases)?,
                     Value::Object(_) | Value::Array(_) => rewrite_references(child, aliases)?,
                     _ => {}
                 }
@@ -92,23 +93,116 @@ pub fn rewrite_references(v: &mut Value, aliases: &HashMap<String, String>) -> R
     Ok(())
 }
 
-/// Every conditional (`Type?criteria`) `reference` value in `v`, borrowed.
-fn conditional_references<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+/// The JSON pointers of every `reference` string in `v`. Found once, before a transaction reaches
+/// the store's writer, so that the writer rewrites references at these places instead of walking
+/// every element of every resource again.
+pub fn reference_pointers(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    pointers(v, &mut path, &mut out);
+    out
+}
+
+fn pointers(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    let len = path.len();
     match v {
         Value::Object(obj) => {
             for (key, child) in obj {
                 match child {
-                    Value::String(r) if key == "reference" && r.contains('?') => out.push(r),
-                    Value::Object(_) | Value::Array(_) => conditional_references(child, out),
+                    Value::String(_) if key == "reference" => {
+                        out.push(format!("{path}/reference"));
+                    }
+                    Value::Object(_) | Value::Array(_) => {
+                        path.push('/');
+                        // RFC 6901 escapes; FHIR element names never need them.
+                        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                        pointers(child, path, out);
+                        path.truncate(len);
+                    }
                     _ => {}
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|c| conditional_references(c, out)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if matches!(item, Value::Object(_) | Value::Array(_)) {
+                    path.push('/');
+                    path.push_str(&i.to_string());
+                    pointers(item, path, out);
+                    path.truncate(len);
+                }
+            }
+        }
         _ => {}
     }
 }
 
+/// [`rewrite_references`] at the given pointers only (from [`reference_pointers`] of this value).
+pub fn rewrite_at(
+    v: &mut Value,
+    pointers: &[String],
+    aliases: &HashMap<String, String>,
+) -> Result<(), Error> {
+    for pointer in pointers {
+        if let Some(Value::String(r)) = v.pointer_mut(pointer) {
+            rewrite_one(r, aliases)?;
+        }
+    }
+    Ok(())
+}
+
+fn rewrite_one(r: &mut String, aliases: &HashMap<String, String>) -> Result<(), Error> {
+    if let Some(new) = aliases.get(r.as_str()) {
+        r.clone_from(new);
+    } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+        return Err(Error::BadRequest(format!(
+            "Reference {} names no entry of this transaction",
+            clip(r)
+        )));
+    }
+    Ok(())
+}
+
 fn clip(s: &str) -> String {
     s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_are_rewritten_wherever_they_are() {
+        let mut plan = json!({
+            "subject": {"reference": "urn:uuid:p"},
+            "activity": [{"detail": {"performer": [{"reference": "urn:uuid:o"}, {"display": "x"}]}}],
+            "supportingInfo": [{"reference": "QuestionnaireResponse/q"}]
+        });
+        let pointers = reference_pointers(&plan);
+        assert_eq!(
+            pointers,
+            [
+                "/subject/reference",
+                "/activity/0/detail/performer/0/reference",
+                "/supportingInfo/0/reference"
+            ]
+        );
+        let aliases: HashMap<String, String> = [
+            ("urn:uuid:p".to_owned(), "Patient/1".to_owned()),
+            ("urn:uuid:o".to_owned(), "Organization/2".to_owned()),
+        ]
+        .into();
+        let mut walked = plan.clone();
+        rewrite_at(&mut plan, &pointers, &aliases).expect("rewrites");
+        rewrite_references(&mut walked, &aliases).expect("rewrites");
+        assert_eq!(plan, walked);
+        assert_eq!(
+            plan["activity"][0]["detail"]["performer"][0]["reference"],
+            "Organization/2"
+        );
+        let mut dangling = json!({"subject": {"reference": "urn:uuid:nobody"}});
+        let pointers = reference_pointers(&dangling);
+        assert!(rewrite_at(&mut dangling, &pointers, &aliases).is_err());
+    }
 }

@@ -104,11 +104,13 @@ fn values_of(def: &'static ParamDef, leaf: &Value, base: &str, out: &mut Vec<Ind
             }
         }
         ParamKind::Reference => {
-            if let Some((rtype, id)) = leaf
-                .get("reference")
-                .and_then(Value::as_str)
-                .map(|r| local_part(r, base))
-                .and_then(id::parse_relative)
+            // A narrowed parameter's literal references are the rows of the one it narrows.
+            if def.narrows.is_none()
+                && let Some((rtype, id)) = leaf
+                    .get("reference")
+                    .and_then(Value::as_str)
+                    .map(|r| local_part(r, base))
+                    .and_then(id::parse_relative)
                 && (def.targets.is_empty() || def.targets.contains(&rtype))
             {
                 push(IndexValue::Reference {

@@ -3,7 +3,8 @@
 //! backend: `{rowid}` (auto-increment key), `{without_rowid}`, `{collate_c}`.
 
 /// The migrations, in order; never edit a released one, append a new one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE resources (
     rid {rowid},
     rtype TEXT NOT NULL,
@@ -54,7 +55,15 @@ CREATE TABLE search_snapshots (
     rows_csv TEXT NOT NULL
 );
 CREATE INDEX search_snapshots_created ON search_snapshots (created);
-"#];
+"#,
+    // 2: `patient` became a narrowing of `subject` (search::registry::ParamDef::narrows): its
+    // literal-reference rows duplicate `subject`'s and are no longer read.
+    r#"
+DELETE FROM sp_ref WHERE param = 'patient' AND rtype IN (
+    'CareTeam', 'QuestionnaireResponse', 'CarePlan', 'Goal', 'Condition', 'ServiceRequest', 'Task'
+);
+"#,
+];
 
 /// One migration's SQL for a backend.
 pub fn render(sql: &str, rowid: &str, without_rowid: &str, collate_c: &str) -> String {
@@ -81,4 +90,27 @@ pub fn rows_to_csv(rows: &[i64]) -> String {
 /// Decodes snapshot rows; malformed entries are skipped (the table is ours, never client text).
 pub fn rows_from_csv(s: &str) -> Vec<i64> {
     s.split(',').filter_map(|r| r.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use crate::fhir::ResourceType;
+    use crate::search::registry;
+
+    /// Migration 2 removes the rows of exactly the parameters that narrow another.
+    #[test]
+    fn the_narrowing_migration_names_every_narrowed_parameter() {
+        let narrowed: Vec<String> = ResourceType::ALL
+            .iter()
+            .filter(|t| registry::all_params(**t).any(|d| d.narrows.is_some()))
+            .map(|t| format!("'{t}'"))
+            .collect();
+        let migration = MIGRATIONS[1];
+        for t in &narrowed {
+            assert!(migration.contains(t.as_str()), "{t} missing");
+        }
+        assert_eq!(migration.matches('\'').count(), 2 * narrowed.len() + 2);
+        assert!(registry::all_params(ResourceType::Patient).all(|d| d.narrows.is_none()));
+    }
 }

@@ -269,15 +269,17 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             rtype: target,
             id,
         } => {
+            let (stored, narrowed) = registry::stored_reference(rtype, param);
             sql.push(&format!(
                 "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
             ));
             sql.text(rtype);
             sql.push(" AND x.param = ");
-            sql.text(param);
+            sql.text(stored);
             sql.push(" AND x.target_id = ");
             sql.text(id);
-            if let Some(t) = target {
+            // Both, when both are given: `patient=Organization/x` matches nothing.
+            for t in [*target, narrowed].into_iter().flatten() {
                 sql.push(" AND x.target_type = ");
                 sql.text(t.as_str());
             }
@@ -302,7 +304,8 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             ));
             sql.text(rtype);
             sql.push(" AND x.param = ");
-            sql.text(param);
+            // The identified resources' types (below) already narrow a narrowed parameter.
+            sql.text(registry::stored_reference(rtype, param).0);
             // The identified resources, found through their own `identifier` index rows. The id
             // list drives the sp_ref index; the (type, id) pair check keeps a same-id resource of
             // another type out.
@@ -337,7 +340,9 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             ));
             sql.text(rtype);
             sql.push(" AND x.param = ");
-            sql.text(param);
+            // The chain's target type narrows a narrowed parameter (parsing keeps it among the
+            // parameter's targets).
+            sql.text(registry::stored_reference(rtype, param).0);
             sql.push(" AND x.target_type = ");
             sql.text(target.as_str());
             sql.push(&format!(
@@ -438,14 +443,16 @@ fn placeholders(n: usize) -> String {
 
 /// Live resources that `rows` reference through `include.param` (current-resource columns).
 pub fn included(rows: &[i64], include: &Include) -> (String, Vec<Param>) {
+    let (stored, narrowed) = registry::stored_reference(include.source.as_str(), include.param);
     let mut params = vec![
         Param::Text(include.source.as_str().to_owned()),
-        Param::Text(include.param.to_owned()),
+        Param::Text(stored.to_owned()),
     ];
-    let target = include.target.map_or(String::new(), |t| {
+    let mut target = String::new();
+    for t in [include.target, narrowed].into_iter().flatten() {
         params.push(Param::Text(t.as_str().to_owned()));
-        " AND x.target_type = ?".to_owned()
-    });
+        target.push_str(" AND x.target_type = ?");
+    }
     params.extend(rows.iter().map(|r| Param::Int(*r)));
     let text = format!(
         "{CURRENT} WHERE r.deleted = 0 AND (r.rtype, r.id) IN (SELECT x.target_type, x.target_id FROM sp_ref x \
@@ -457,10 +464,15 @@ pub fn included(rows: &[i64], include: &Include) -> (String, Vec<Param>) {
 
 /// Live resources of `include.source` whose `include.param` references one of `targets`.
 pub fn revincluded(targets: &[(ResourceType, String)], include: &Include) -> (String, Vec<Param>) {
+    let (stored, narrowed) = registry::stored_reference(include.source.as_str(), include.param);
     let mut params = vec![
         Param::Text(include.source.as_str().to_owned()),
-        Param::Text(include.param.to_owned()),
+        Param::Text(stored.to_owned()),
     ];
+    let narrowing = narrowed.map_or(String::new(), |t| {
+        params.push(Param::Text(t.as_str().to_owned()));
+        " AND x.target_type = ?".to_owned()
+    });
     // The id list drives the (rtype, param, target_id, ...) index; the (type, id) pairs then keep
     // out a same-id resource of another type. A row-value IN alone makes SQLite walk every link
     // of the parameter.
@@ -476,7 +488,7 @@ pub fn revincluded(targets: &[(ResourceType, String)], include: &Include) -> (St
         .collect::<Vec<_>>()
         .join(", ");
     let text = format!(
-        "{CURRENT} WHERE r.deleted = 0 AND r.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = ? AND x.param = ? \
+        "{CURRENT} WHERE r.deleted = 0 AND r.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = ? AND x.param = ?{narrowing} \
          AND x.target_id IN ({ids}) AND (x.target_type, x.target_id) IN (VALUES {pairs}))"
     );
     (text, params)

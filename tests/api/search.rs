@@ -362,6 +362,51 @@ async fn reference_search_takes_type_and_id_or_a_bare_id() {
 }
 
 #[tokio::test]
+async fn patient_is_subject_narrowed_to_patients_in_searches_and_includes() {
+    let app = spawn_app().await;
+    let mut person = patient(JANE_NHS, "Smith", "Jane");
+    person["id"] = json!("same-id");
+    app.update(&person).await.assert_status(201);
+    let org = json!({"resourceType": "Organization", "id": "same-id", "name": "Housing"});
+    app.update(&org).await.assert_status(201);
+    let task = |owner: &str| {
+        json!({"resourceType": "Task", "status": "requested", "intent": "order",
+               "for": {"reference": owner}})
+    };
+    let for_person = app.create_id(&task("Patient/same-id")).await;
+    let for_org = app.create_id(&task("Organization/same-id")).await;
+    assert_eq!(
+        app.search_ids("Task", "patient=same-id").await,
+        vec![for_person.clone()]
+    );
+    assert_eq!(
+        app.search_ids("Task", "subject=same-id").await,
+        sorted(&[&for_person, &for_org])
+    );
+    assert!(
+        app.search_ids("Task", "patient=Organization/same-id")
+            .await
+            .is_empty()
+    );
+    let r = app.search("Task", "_include=Task:patient").await;
+    r.assert_status(200);
+    assert_eq!(r.included(), vec!["Patient/same-id".to_owned()]);
+    let r = app
+        .search("Patient", "_id=same-id&_revinclude=Task:patient")
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.included(), vec![format!("Task/{for_person}")]);
+    let r = app
+        .search(
+            "Task",
+            "patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
+        )
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.match_ids(), vec![for_person]);
+}
+
+#[tokio::test]
 async fn reference_search_matches_absolute_references_to_this_server() {
     let app = spawn_app().await;
     let absolute = app
