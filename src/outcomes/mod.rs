@@ -19,7 +19,6 @@ pub mod tables;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
 
 use crate::config::Settings;
 use crate::error::Error;
@@ -27,7 +26,7 @@ use crate::fhir::ResourceType;
 use crate::hna::Canonical;
 use crate::rest::Engine;
 use crate::search::{Include, ParseOptions};
-use crate::store::{Store, StoredResource};
+use crate::store::Store;
 
 pub use render::{Report, to_csv, to_json};
 use tables::Cohort;
@@ -149,7 +148,12 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
     };
     store.backend().prefer_bulk_reads();
     let canonical = Canonical::new(&settings.canonical_base);
-    match report(&store, &canonical, &request).await {
+    let result = report(&store, &canonical, &request).await;
+    // Folds a log left by start-up (migrations) into the file, as the server and importer do.
+    if let Err(e) = store.backend().close().await {
+        tracing::warn!(error = %e, "store did not close cleanly");
+    }
+    match result {
         Ok(r) => {
             match args.format {
                 Format::Json => println!("{:#}", to_json(&r)),
@@ -241,15 +245,7 @@ fn parse(
     Ok(crate::search::parse(rtype, &pairs, opts)?)
 }
 
-/// Stored resources handed to the parsing thread (any part may be empty).
-#[derive(Default)]
-struct Chunk {
-    hnas: Vec<StoredResource>,
-    patients: Vec<StoredResource>,
-    plans: Vec<StoredResource>,
-}
-
-/// Reads the population in chunks; a second thread turns each into facts as the next is read.
+/// The facts of the organisation's HNAs in the period, their Patients and their plans.
 async fn gather(
     store: &Store,
     canonical: &Canonical,
@@ -272,28 +268,70 @@ async fn gather(
     // Ascending rows make the store's per-fetch reordering cheap.
     rows.sort_unstable();
     tracing::debug!(rows = rows.len(), elapsed = ?started.elapsed(), "outcomes: HNAs found");
-    let (tx, rx) = mpsc::sync_channel::<Chunk>(4);
-    let parser_canonical = canonical.clone();
-    let parser = std::thread::spawn(move || parse_chunks(&rx, &parser_canonical));
-    let result = read_chunks(backend, &rows, &tx).await;
-    drop(tx);
-    let mut cohort = parser
-        .join()
-        .map_err(|_| Error::Internal("outcome parser panicked".into()))?;
-    result?;
+    let mut cohort = read_cohort(store, canonical, &rows).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "outcomes: read and parsed");
     cohort.org_types = organization_types(store, &cohort).await?;
     Ok(cohort)
 }
 
-/// Reads HNAs, their Patients and the plans citing them, `CHUNK` HNAs at a time (one
-/// `_include`/`_revinclude` query each: the reverse one walks every plan link, so fewer is faster),
-/// HNA bodies `FETCH` rows at a time.
-async fn read_chunks(
-    backend: &dyn crate::store::Backend,
+/// Reads and parses HNAs, their Patients and the plans citing them.
+///
+/// The chunks are dealt alternately to two readers, each on its own connection and thread, and
+/// each parses what it read on its own thread. (A reader feeding parsing threads was slower: half
+/// a gigabyte of text crossing threads made the allocator take fresh pages from the kernel rather
+/// than reuse freed ones. A reader of HNAs beside a reader of their Patients and plans left the
+/// first with twice the work.) The CLI and the HTTP workers run single-threaded runtimes, so the
+/// second reader is a blocking thread rather than a task, which would only take turns with the
+/// first; the runtime's own thread, awaiting it, still drives PostgreSQL's sockets.
+async fn read_cohort(
+    store: &Store,
+    canonical: &Canonical,
     rows: &[crate::store::RowId],
-    tx: &mpsc::SyncSender<Chunk>,
-) -> Result<(), Error> {
+) -> Result<Cohort, Error> {
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    // At least two chunks whenever there are two HNAs, so that both readers always work (and
+    // the merge below is exercised by small cohorts too).
+    let size = rows.len().div_ceil(2).clamp(1, CHUNK);
+    for (i, chunk) in rows.chunks(size).enumerate() {
+        let half = if i % 2 == 0 { &mut mine } else { &mut theirs };
+        half.push(chunk.to_vec());
+    }
+    let runtime = tokio::runtime::Handle::current();
+    let (second_store, second_canonical) = (store.clone(), canonical.clone());
+    let second = tokio::task::spawn_blocking(move || {
+        runtime.block_on(read_part(&second_store, &second_canonical, theirs))
+    });
+    let first = read_part(store, canonical, mine).await;
+    let second = second
+        .await
+        .map_err(|_| Error::Internal("outcome reader panicked".into()))?;
+    let (mut cohort, first_rows) = first?;
+    let mut plan_rows: HashSet<_> = first_rows.into_iter().collect();
+    let (other, other_rows) = second?;
+    cohort.hnas.reserve(other.hnas.len());
+    let offset = cohort.hnas.len();
+    cohort
+        .hna_index
+        .extend(other.hna_index.into_iter().map(|(id, i)| (id, i + offset)));
+    cohort.hnas.extend(other.hnas);
+    cohort.patients.extend(other.patients);
+    // A plan citing HNAs of both halves was read by both readers: keep it once.
+    for (row, plan) in other_rows.into_iter().zip(other.plans) {
+        if plan_rows.insert(row) {
+            cohort.plans.push(plan);
+        }
+    }
+    Ok(cohort)
+}
+
+/// One reader's share: for each chunk the HNAs (`FETCH` rows a query), their Patients
+/// (`_include`) and the plans citing them (`_revinclude`, one query a chunk: the reverse include
+/// walks every plan link, so fewer is faster). Returns the facts and the row of each plan, in order.
+async fn read_part(
+    store: &Store,
+    canonical: &Canonical,
+    chunks: Vec<Vec<crate::store::RowId>>,
+) -> Result<(Cohort, Vec<crate::store::RowId>), Error> {
     let patient_include = Include {
         source: ResourceType::QuestionnaireResponse,
         param: "subject",
@@ -304,84 +342,57 @@ async fn read_chunks(
         param: "supporting-info",
         target: None,
     };
-    let (mut seen_plans, mut seen_patients) = (HashSet::new(), HashSet::new());
+    let backend = store.backend();
+    let questionnaire = canonical.questionnaire();
+    let mut c = Cohort::default();
+    let mut plan_rows = HashSet::new();
+    let mut plan_order = Vec::new();
     let mut spent = [std::time::Duration::ZERO; 3];
-    let send = |c: Chunk| {
-        tx.send(c)
-            .map_err(|_| Error::Internal("outcome parser stopped".into()))
-    };
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in chunks {
         let mut targets = Vec::with_capacity(chunk.len());
         for part in chunk.chunks(FETCH) {
             let t = std::time::Instant::now();
-            let hnas: Vec<StoredResource> = backend
-                .fetch(part)
-                .await?
-                .into_iter()
-                .map(|(_, r)| r)
-                .collect();
+            let hnas = backend.fetch(part).await?;
             spent[0] += t.elapsed();
-            targets.extend(
-                hnas.iter()
-                    .map(|r| (ResourceType::QuestionnaireResponse, r.id.clone())),
-            );
-            send(Chunk {
-                hnas,
-                ..Chunk::default()
-            })?;
-        }
-        let t = std::time::Instant::now();
-        let patients = backend.included(chunk, &patient_include).await?;
-        spent[1] += t.elapsed();
-        send(Chunk {
-            patients: patients
-                .into_iter()
-                .filter(|(row, _)| seen_patients.insert(*row))
-                .map(|(_, r)| r)
-                .collect(),
-            ..Chunk::default()
-        })?;
-        let t = std::time::Instant::now();
-        let plans = backend.revincluded(&targets, &plan_include).await?;
-        spent[2] += t.elapsed();
-        send(Chunk {
-            plans: plans
-                .into_iter()
-                .filter(|(row, _)| seen_plans.insert(*row))
-                .map(|(_, r)| r)
-                .collect(),
-            ..Chunk::default()
-        })?;
-    }
-    let [fetch, include, revinclude] = spent;
-    tracing::debug!(?fetch, ?include, ?revinclude, "outcomes: store time");
-    Ok(())
-}
-
-/// The parsing thread: facts from each chunk, in arrival order.
-fn parse_chunks(rx: &mpsc::Receiver<Chunk>, canonical: &Canonical) -> Cohort {
-    let mut c = Cohort::default();
-    let questionnaire = canonical.questionnaire();
-    while let Ok(chunk) = rx.recv() {
-        for r in chunk.hnas {
-            if let Some(f) = facts::hna(&r.body, &questionnaire) {
-                c.hna_index.insert(r.id, c.hnas.len());
-                c.hnas.push(f);
+            for (_, r) in hnas {
+                if let Some(f) = facts::hna(&r.body, &questionnaire) {
+                    c.hna_index.insert(r.id.clone(), c.hnas.len());
+                    c.hnas.push(f);
+                }
+                targets.push((ResourceType::QuestionnaireResponse, r.id));
             }
         }
-        for r in chunk.patients {
-            if let Some(p) = facts::patient(&r.body) {
+        let t = std::time::Instant::now();
+        let patients = backend.included(&chunk, &patient_include).await?;
+        spent[1] += t.elapsed();
+        for (_, r) in patients {
+            if !c.patients.contains_key(&r.id)
+                && let Some(p) = facts::patient(&r.body)
+            {
                 c.patients.insert(r.id, p);
             }
         }
-        c.plans.extend(
-            chunk
-                .plans
-                .iter()
-                .filter_map(|r| facts::plan(&r.body, canonical)),
-        );
+        let t = std::time::Instant::now();
+        let plans = backend.revincluded(&targets, &plan_include).await?;
+        spent[2] += t.elapsed();
+        for (row, r) in plans {
+            if !plan_rows.contains(&row)
+                && let Some(p) = facts::plan(&r.body, canonical)
+            {
+                plan_rows.insert(row);
+                plan_order.push(row);
+                c.plans.push(p);
+            }
+        }
     }
-    c
+    let [fetch, include, revinclude] = spent;
+    tracing::debug!(
+        ?fetch,
+        ?include,
+        ?revinclude,
+        "outcomes: one reader's store time"
+    );
+    Ok((c, plan_order))
 }
 
 /// Types of the Organizations that referral activities name as performer.

@@ -7,7 +7,7 @@
 mod helpers;
 
 use carebridge::hna::catalogue::concerns;
-use helpers::{NHS, TestApp, spawn_app};
+use helpers::{NHS, TestApp, spawn_app, spawn_app_on_postgres};
 use serde_json::{Value, json};
 
 const C: &str = "https://fhir.carebridge.uk";
@@ -425,8 +425,19 @@ fn cell<'a>(report: &'a Value, table: &str, key_col: &str, key: &str, column: &s
 
 #[tokio::test]
 async fn the_tables_match_the_hand_computed_cohort() {
-    let app = spawn_app().await;
-    let cohort = build(&app).await;
+    the_tables_match(&spawn_app().await).await;
+}
+
+/// The same cohort on PostgreSQL (two readers share the report there too).
+#[tokio::test]
+async fn the_tables_match_the_hand_computed_cohort_on_postgres() {
+    if let Some(app) = spawn_app_on_postgres().await {
+        the_tables_match(&app).await;
+    }
+}
+
+async fn the_tables_match(app: &TestApp) {
+    let cohort = build(app).await;
     let resp = app
         .get("$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31")
         .await;
