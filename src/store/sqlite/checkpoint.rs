@@ -57,6 +57,13 @@ impl Checkpointer {
 
 fn run(conn: &Connection, nudges: &mpsc::Receiver<()>, restart_due: &AtomicBool) {
     while nudges.recv().is_ok() {
+        // While the writer is due to rewind the log, stay out of its way: SQLite runs one
+        // checkpoint at a time, and a writer waiting for this thread's stalled every write behind
+        // it (150 ms at the 99th percentile of creates at 1M resources).
+        if restart_due.load(Ordering::Relaxed) {
+            std::thread::sleep(PAUSE);
+            continue;
+        }
         match checkpoint(conn, "PASSIVE") {
             Ok(frames) if frames > RESTART_FRAMES => restart_due.store(true, Ordering::Relaxed),
             Ok(_) => {}
