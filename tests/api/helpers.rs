@@ -124,7 +124,7 @@ pub async fn spawn_app_on_postgres() -> Option<TestApp> {
 }
 
 /// `CREATE DATABASE cb_api_<random>`: its URL and the guard that drops it.
-async fn fresh_postgres(admin_url: &str) -> (String, PgDatabase) {
+pub async fn fresh_postgres(admin_url: &str) -> (String, PgDatabase) {
     let name = format!("cb_api_{}", uuid::Uuid::new_v4().simple());
     pg_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
     let url = with_database(admin_url, &name);
@@ -166,7 +166,7 @@ async fn pg_execute(url: &str, statement: &str) {
 }
 
 /// A per-test PostgreSQL database, dropped (with its connections) when the test ends.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }

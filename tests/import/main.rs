@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[allow(dead_code, unused_macros)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
 use carebridge::config::Settings;
 use carebridge::import::{Format, Options, Summary, import};
 use carebridge::rest::Engine;
@@ -15,21 +19,36 @@ use serde_json::{Value, json};
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/import/samples");
 const EHNA_HEADER: &str = "assessment_id,nhs_number,family_name,given_name,birth_date,sex,organisation_ods,organisation_name,assessment_date,point_of_pathway,setting,distress_score,concern_code,severity,action_type,care_plan_date,shared_with_gp";
 
-/// A temporary store directory and the settings pointing at it.
+/// A temporary directory (files, and the SQLite store) and the settings pointing at the store.
 struct Db {
     dir: tempfile::TempDir,
     settings: Settings,
+    /// Drops the PostgreSQL database, when the store is one.
+    _postgres: Option<helpers::PgDatabase>,
 }
 
+/// A fresh SQLite store.
 fn db() -> Db {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("carebridge.db");
+    let url = format!("sqlite://{}", dir.path().join("carebridge.db").display());
+    db_at(dir, url, None)
+}
+
+/// A fresh PostgreSQL store on the server `TEST_POSTGRES_URL` names; `None` without it.
+async fn db_on_postgres() -> Option<Db> {
+    let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
+        println!("skipped: TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (url, guard) = helpers::fresh_postgres(&admin).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(db_at(dir, url, Some(guard)))
+}
+
+fn db_at(dir: tempfile::TempDir, url: String, postgres: Option<helpers::PgDatabase>) -> Db {
     let env: BTreeMap<String, String> = [
         ("CAREBRIDGE_LISTEN", "127.0.0.1:0".to_owned()),
-        (
-            "CAREBRIDGE_DATABASE_URL",
-            format!("sqlite://{}", path.display()),
-        ),
+        ("CAREBRIDGE_DATABASE_URL", url),
         ("CAREBRIDGE_BASE_URL", "http://127.0.0.1:0/fhir".to_owned()),
         ("CAREBRIDGE_WORKERS", "1".to_owned()),
     ]
@@ -37,7 +56,11 @@ fn db() -> Db {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let settings = Settings::from_sources(None, &env).expect("settings");
-    Db { dir, settings }
+    Db {
+        dir,
+        settings,
+        _postgres: postgres,
+    }
 }
 
 impl Db {
@@ -177,7 +200,18 @@ async fn malformed_rows_are_rejected_with_row_and_reason_and_the_rest_is_created
 
 #[tokio::test]
 async fn a_rerun_creates_nothing() {
-    let db = db();
+    rerun_creates_nothing(db()).await;
+}
+
+/// The same on PostgreSQL: conditional creates there take advisory locks, not the one writer.
+#[tokio::test]
+async fn a_rerun_creates_nothing_on_postgres() {
+    if let Some(db) = db_on_postgres().await {
+        rerun_creates_nothing(db).await;
+    }
+}
+
+async fn rerun_creates_nothing(db: Db) {
     let first = db.import(Format::Ehna, &sample("ehna.csv")).await;
     assert_eq!(first.created, 6);
     let again = db.import(Format::Ehna, &sample("ehna.csv")).await;
