@@ -127,6 +127,9 @@ impl SqliteBackend {
         conn.pragma_update(None, "cache_size", -65_536)?;
         // Checkpoints run on their own thread (`checkpoint`), not inside the writer's commits.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Its statements: the writes (index inserts in five row counts per table) and the
+        // conditional searches; rusqlite's default of 16 would evict and re-prepare them.
+        conn.set_prepared_statement_cache_capacity(128);
         migrate(&conn)?;
         let checkpointer =
             checkpoint::Checkpointer::start(open_connection(path, OpenFlags::default())?)

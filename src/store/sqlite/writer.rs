@@ -8,7 +8,7 @@
 
 use std::sync::mpsc;
 
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::checkpoint::Checkpointer;
@@ -237,27 +237,92 @@ impl SqliteTx<'_> {
     }
 }
 
+/// Index rows per INSERT statement at most: one statement per few rows rather than per row
+/// (statement overhead was a fifth of the writer's SQL time in a bulk import). Chunks are powers of
+/// two so that few distinct statements are prepared and cached.
+const ROWS_PER_INSERT: usize = 16;
+
 fn write_index(
     conn: &Connection,
     rtype: &str,
     rid: i64,
     w: &VersionWrite,
 ) -> Result<(), StoreError> {
-    for entry in &w.index {
-        match sql::index_row(entry) {
-            IndexRow::Token { param, system, code } => conn
-                .prepare_cached("INSERT OR IGNORE INTO sp_token (rtype, param, code, system, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![rtype, param, code, system, rid])?,
-            IndexRow::String { param, norm, exact } => conn
-                .prepare_cached("INSERT OR IGNORE INTO sp_string (rtype, param, norm, exact, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![rtype, param, norm, exact, rid])?,
-            IndexRow::Date { param, lo, hi } => conn
-                .prepare_cached("INSERT OR IGNORE INTO sp_date (rtype, param, lo, hi, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![rtype, param, lo, hi, rid])?,
-            IndexRow::Ref { param, target_type, target_id } => conn
-                .prepare_cached("INSERT OR IGNORE INTO sp_ref (rtype, param, target_id, target_type, rid) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![rtype, param, target_id, target_type, rid])?,
-        };
+    let rows: Vec<IndexRow<'_>> = w.index.iter().map(sql::index_row).collect();
+    let mut tables: [Vec<[&dyn ToSql; 5]>; 4] = Default::default();
+    for row in &rows {
+        match row {
+            IndexRow::Token {
+                param,
+                system,
+                code,
+            } => {
+                tables[0].push([&rtype, param, code, system, &rid]);
+            }
+            IndexRow::String { param, norm, exact } => {
+                tables[1].push([&rtype, param, norm, exact, &rid]);
+            }
+            IndexRow::Date { param, lo, hi } => tables[2].push([&rtype, param, lo, hi, &rid]),
+            IndexRow::Ref {
+                param,
+                target_type,
+                target_id,
+            } => tables[3].push([&rtype, param, target_id, target_type, &rid]),
+        }
+    }
+    for (table, mut values) in tables.iter().map(Vec::as_slice).enumerate() {
+        while !values.is_empty() {
+            let n = chunk_len(values.len());
+            let (chunk, rest) = values.split_at(n);
+            let params: Vec<&dyn ToSql> = chunk.iter().flatten().copied().collect();
+            let text = &INSERTS[table][n.trailing_zeros() as usize];
+            conn.prepare_cached(text)?.execute(params.as_slice())?;
+            values = rest;
+        }
     }
     Ok(())
+}
+
+/// `INSERT OR IGNORE` statements per index table (token, string, date, reference) and per chunk
+/// size (1, 2, 4, ... [`ROWS_PER_INSERT`] rows).
+static INSERTS: std::sync::LazyLock<[Vec<String>; 4]> = std::sync::LazyLock::new(|| {
+    let columns = [
+        "sp_token (rtype, param, code, system, rid)",
+        "sp_string (rtype, param, norm, exact, rid)",
+        "sp_date (rtype, param, lo, hi, rid)",
+        "sp_ref (rtype, param, target_id, target_type, rid)",
+    ];
+    columns.map(|c| {
+        (0..=ROWS_PER_INSERT.trailing_zeros())
+            .map(|k| {
+                let rows = vec!["(?, ?, ?, ?, ?)"; 1 << k].join(", ");
+                format!("INSERT OR IGNORE INTO {c} VALUES {rows}")
+            })
+            .collect()
+    })
+});
+
+/// The largest power of two no greater than `left` or [`ROWS_PER_INSERT`].
+fn chunk_len(left: usize) -> usize {
+    let n = left.min(ROWS_PER_INSERT);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_rows_go_in_power_of_two_chunks() {
+        let mut left = 37;
+        let mut sizes = Vec::new();
+        while left > 0 {
+            let n = chunk_len(left);
+            sizes.push(n);
+            left -= n;
+        }
+        assert_eq!(sizes, [16, 16, 4, 1]);
+        assert!(INSERTS[3][2].starts_with("INSERT OR IGNORE INTO sp_ref"));
+        assert_eq!(INSERTS[0][4].matches("(?, ?, ?, ?, ?)").count(), 16);
+    }
 }
