@@ -436,6 +436,58 @@ async fn the_tables_match_the_hand_computed_cohort_on_postgres() {
     }
 }
 
+/// A plan citing two HNAs is counted once, though both readers find it: the report deals its
+/// HNAs to two readers in halves, and here every person's first HNA is in the first half and their
+/// second in the other (five people, so no count is suppressed).
+#[tokio::test]
+async fn a_plan_citing_two_hnas_counts_once() {
+    let app = spawn_app().await;
+    let o = app
+        .create_id(&org("Link workers", Some("TST03"), None))
+        .await;
+    let mut people = Vec::new();
+    for i in 0..5 {
+        let person = json!({"resourceType": "Patient",
+            "identifier": [{"system": NHS, "value": nhs_number(999_000_500 + i * 7)}]});
+        people.push(app.create_id(&person).await);
+    }
+    let mut firsts = Vec::new();
+    for p in &people {
+        let first = hna(
+            p,
+            &o,
+            "2026-02-01T09:00:00Z",
+            &[("breathing", 6)],
+            "diagnosis",
+        );
+        firsts.push(app.create_id(&first).await);
+    }
+    for (p, first) in people.iter().zip(&firsts) {
+        let second = hna(
+            p,
+            &o,
+            "2026-06-01T09:00:00Z",
+            &[("breathing", 3)],
+            "diagnosis",
+        );
+        let second = app.create_id(&second).await;
+        let mut both = plan(p, &o, first, "2026-02-03", true, &[("discussion", None)]);
+        both["supportingInfo"] = json!([
+            {"reference": format!("QuestionnaireResponse/{first}")},
+            {"reference": format!("QuestionnaireResponse/{second}")},
+        ]);
+        app.create_id(&both).await;
+    }
+    let r = app
+        .get("$hna-outcomes?organization=TST03&start=2026-01-01&end=2026-12-31")
+        .await;
+    r.assert_status(200);
+    let r = r.json();
+    let pop = |m: &str| cell(&r, "population", "measure", m, "value").clone();
+    assert_eq!(pop("hnas"), json!(10));
+    assert_eq!(pop("care_plans"), json!(5));
+}
+
 async fn the_tables_match(app: &TestApp) {
     let cohort = build(app).await;
     let resp = app
