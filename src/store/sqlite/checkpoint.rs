@@ -6,8 +6,8 @@
 //! into the database (`PASSIVE`, which never blocks the writer or readers) at most every
 //! [`PAUSE`]. A passive checkpoint cannot let the writer rewind the log while commits keep
 //! arriving, so once the log passes [`RESTART_FRAMES`] the writer itself runs a `RESTART`
-//! checkpoint after its next commit (cheap: the pages are already copied) and the log starts
-//! over: it stays bounded under any load.
+//! checkpoint after its next commit, having had this thread stand aside meanwhile (SQLite runs
+//! one checkpoint at a time), and the log starts over: it stays bounded under any load.
 //! Durability is unchanged: a commit is durable once in the WAL (`synchronous=FULL`), checkpointed
 //! or not.
 
@@ -21,7 +21,7 @@ use rusqlite::Connection;
 /// Least time between two checkpoints: under a stream of commits, one checkpoint copies many.
 const PAUSE: Duration = Duration::from_millis(50);
 
-/// Log size (in pages) past which the log is rewound even if the writer must wait a moment.
+/// Log size in pages (512 MiB at 8 KiB pages) past which the writer rewinds the log.
 const RESTART_FRAMES: i64 = 65_536;
 
 /// Handle to the checkpoint thread; the thread ends when the handle is dropped.
