@@ -71,26 +71,8 @@ pub fn resolve_conditional_in(
 
 /// Replaces `reference` values that name another entry (by fullUrl) or a resolved condition.
 pub fn rewrite_references(v: &mut Value, aliases: &HashMap<String, String>) -> Result<(), Error> {
-    match v {
-        // One pass over the keys rather than a hashed lookup of `reference` in every object: most
-        // objects are small, and this walk visits every one of a large transaction's.
-        Value::Object(obj) => {
-            for (key, child) in obj.iter_mut() {
-                match child {
-                    Value::String(r) if key == "reference" => rewrite_one(r, aliases)?,
-                    Value::Object(_) | Value::Array(_) => rewrite_references(child, aliases)?,
-                    _ => {}
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                rewrite_references(item, aliases)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+    let pointers = reference_pointers(v);
+    rewrite_at(v, &pointers, aliases)
 }
 
 /// The JSON pointers of every `reference` string in `v`. Found once, before a transaction reaches

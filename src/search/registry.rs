@@ -69,13 +69,7 @@ const fn r(
     paths: &'static [&'static str],
     targets: &'static [ResourceType],
 ) -> ParamDef {
-    ParamDef {
-        name,
-        kind: ParamKind::Reference,
-        paths,
-        targets,
-        narrows: None,
-    }
+    reference(name, paths, targets, None)
 }
 
 /// `name`: the reference parameter `of` (same paths) narrowed to `targets`.
@@ -85,12 +79,21 @@ const fn narrowed(
     paths: &'static [&'static str],
     targets: &'static [ResourceType],
 ) -> ParamDef {
+    reference(name, paths, targets, Some(of))
+}
+
+const fn reference(
+    name: &'static str,
+    paths: &'static [&'static str],
+    targets: &'static [ResourceType],
+    narrows: Option<&'static str>,
+) -> ParamDef {
     ParamDef {
         name,
         kind: ParamKind::Reference,
         paths,
         targets,
-        narrows: Some(of),
+        narrows,
     }
 }
 
