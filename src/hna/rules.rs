@@ -24,7 +24,7 @@
 //!   store or to a `fullUrl` of the same transaction; `#contained` ones to a contained resource;
 //!   conditional references (`Type?criteria`) are resolved (or refused) by the write itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -214,12 +214,13 @@ async fn find_questionnaire(
 }
 
 /// Checks `resource` (already structurally valid) against the HNA/PCSP rules; 422 when it breaks one.
-/// `pending` lists the `fullUrl`s written in the same transaction, which references may name.
+/// `pending` holds the `fullUrl`s written in the same transaction, which references may name (a set:
+/// a transaction of a thousand plans would otherwise scan thousands of URLs per reference).
 pub async fn check(
     engine: &Engine,
     rtype: ResourceType,
     resource: &Value,
-    pending: &[String],
+    pending: &HashSet<&str>,
 ) -> Result<(), Error> {
     match rtype {
         ResourceType::Questionnaire => {
@@ -275,7 +276,11 @@ fn claims_pcsp(c: &Canonical, resource: &Value) -> bool {
         })
 }
 
-async fn check_care_plan(engine: &Engine, plan: &Value, pending: &[String]) -> Result<(), Error> {
+async fn check_care_plan(
+    engine: &Engine,
+    plan: &Value,
+    pending: &HashSet<&str>,
+) -> Result<(), Error> {
     let (mut issues, refs) = check_plan(engine.canonical(), plan);
     for r in refs {
         if let Some(problem) = unresolved(engine, plan, &r, pending).await? {
@@ -296,7 +301,7 @@ async fn unresolved(
     engine: &Engine,
     plan: &Value,
     r: &ReferenceToResolve,
-    pending: &[String],
+    pending: &HashSet<&str>,
 ) -> Result<Option<&'static str>, Error> {
     let reference = r.reference.as_str();
     if reference.contains('?') {
@@ -314,7 +319,7 @@ async fn unresolved(
             });
         return Ok((!contained).then_some("names no contained resource"));
     }
-    if pending.iter().any(|p| p == reference) {
+    if pending.contains(reference) {
         return Ok(None);
     }
     let base = engine.base_url().trim_end_matches('/');
@@ -330,9 +335,7 @@ async fn unresolved(
         }
         None => reference,
     };
-    if pending.iter().any(|p| {
-        p == relative || p.strip_prefix(base).and_then(|x| x.strip_prefix('/')) == Some(relative)
-    }) {
+    if pending.contains(relative) || pending.contains(format!("{base}/{relative}").as_str()) {
         return Ok(None);
     }
     let mut parts = relative.split('/');
@@ -417,13 +420,25 @@ mod tests {
         let engine = engine(&dir).await;
         let hna = full_hna(engine.canonical());
         for _ in 0..3 {
-            check(&engine, ResourceType::QuestionnaireResponse, &hna, &[])
-                .await
-                .expect("a full HNA passes");
+            check(
+                &engine,
+                ResourceType::QuestionnaireResponse,
+                &hna,
+                &HashSet::new(),
+            )
+            .await
+            .expect("a full HNA passes");
         }
         let mut bad = hna.clone();
         bad["item"][0]["item"][0]["answer"][0]["valueInteger"] = json!(11);
-        match check(&engine, ResourceType::QuestionnaireResponse, &bad, &[]).await {
+        match check(
+            &engine,
+            ResourceType::QuestionnaireResponse,
+            &bad,
+            &HashSet::new(),
+        )
+        .await
+        {
             Err(Error::BusinessRule(issues)) => assert_eq!(
                 issues[0].expression.as_deref(),
                 Some("QuestionnaireResponse.item[0].item[0].answer[0].valueInteger")
@@ -443,9 +458,14 @@ mod tests {
         let n = 50_000u32;
         let start = Instant::now();
         for _ in 0..n {
-            check(&engine, ResourceType::QuestionnaireResponse, &hna, &[])
-                .await
-                .expect("valid");
+            check(
+                &engine,
+                ResourceType::QuestionnaireResponse,
+                &hna,
+                &HashSet::new(),
+            )
+            .await
+            .expect("valid");
         }
         let through_rules = start.elapsed() / n;
         let compiled = engine

@@ -1,5 +1,5 @@
 //! Handlers of the FHIR operations: `QuestionnaireResponse/$extract` (HL7 SDC; instance and type level)
-//! and `$hna-outcomes` (the outcome tables).
+//! and `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport).
 
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::request::{check_accept, json_body, query_pairs};
 use super::response::to_http;
 use crate::error::Error;
+use crate::fhir::instant::{format_instant, now_ms};
 use crate::rest::Engine;
 
 /// `POST [base]/QuestionnaireResponse/$extract` with a Parameters body.
@@ -40,34 +41,90 @@ pub async fn extract_instance(
     Ok(to_http(r, engine.base_url()))
 }
 
-/// `GET|POST [base]/$hna-outcomes?organization=..&start=..&end=..` (parameters in the query string
-/// for both methods). The report is not a FHIR resource, so it is served as `application/json`, or as
-/// `text/csv` for `_format=csv` (or `text/csv`) or an `Accept` naming `text/csv`.
-pub async fn outcomes(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
-    let query = query_pairs(&req);
-    let csv_format = query
-        .iter()
-        .any(|(k, v)| k == "_format" && matches!(v.as_str(), "csv" | "text/csv"));
-    let csv_accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',')
-                .any(|m| m.split(';').next().unwrap_or("").trim() == "text/csv")
-        });
-    let csv = csv_format || csv_accept;
-    if !csv {
-        check_accept(&req)?;
+/// The three forms of the outcome report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportForm {
+    Json,
+    Csv,
+    MeasureReport,
+}
+
+impl ReportForm {
+    /// The form a media type (or `_format` shorthand) names, if any.
+    fn named(media: &str) -> Option<Self> {
+        match media.trim().to_ascii_lowercase().as_str() {
+            "csv" | "text/csv" => Some(ReportForm::Csv),
+            "fhir" | "application/fhir+json" | "application/json+fhir" => {
+                Some(ReportForm::MeasureReport)
+            }
+            "json" | "application/json" | "*/*" | "application/*" | "text/*" => {
+                Some(ReportForm::Json)
+            }
+            _ => None,
+        }
     }
-    let report = crate::outcomes::operation_report(&engine, &query).await?;
-    Ok(if csv {
-        HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .body(crate::outcomes::to_csv(&report))
+
+    /// `_format` when given, else the `Accept` type with the highest quality this operation can
+    /// produce (the first of equals); JSON without either; 406 when nothing acceptable is offered.
+    fn negotiate(req: &HttpRequest, query: &[(String, String)]) -> Result<Self, Error> {
+        if let Some((_, f)) = query.iter().find(|(k, _)| k == "_format") {
+            return Self::named(f).ok_or(Error::NotAcceptable);
+        }
+        let Some(accept) = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(ReportForm::Json);
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let Some(form) = parts.next().and_then(Self::named) else {
+                continue;
+            };
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, form));
+            }
+        }
+        best.map(|(_, f)| f).ok_or(Error::NotAcceptable)
+    }
+}
+
+/// `GET|POST [base]/$hna-outcomes`: parameters in the query string or, for `POST`, a `Parameters`
+/// body too. The report is served as a JSON document (`application/json`, the default), as CSV
+/// (`text/csv`) or as a FHIR `MeasureReport` (`application/fhir+json`), chosen by `_format`
+/// (`json`, `csv`, `fhir` or a media type) or else by `Accept`.
+pub async fn outcomes(
+    engine: Data<Engine>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, Error> {
+    let query = query_pairs(&req);
+    let form = ReportForm::negotiate(&req, &query)?;
+    let params = if body.is_empty() {
+        None
     } else {
-        HttpResponse::Ok()
+        Some(json_body(&req, &body)?)
+    };
+    let report = crate::outcomes::operation_report(&engine, params.as_ref(), &query).await?;
+    Ok(match form {
+        ReportForm::Csv => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(crate::outcomes::to_csv(&report)),
+        ReportForm::Json => HttpResponse::Ok()
             .content_type("application/json; charset=utf-8")
-            .body(crate::outcomes::to_json(&report).to_string())
+            .body(crate::outcomes::to_json(&report).to_string()),
+        ReportForm::MeasureReport => {
+            let now = format_instant(now_ms());
+            let mr = crate::outcomes::to_measure_report(&report, engine.canonical(), &now);
+            HttpResponse::Ok()
+                .content_type("application/fhir+json; charset=utf-8")
+                .body(mr.to_string())
+        }
     })
 }

@@ -12,7 +12,9 @@
 //! Patients (`_include`) and care plans (`_revinclude`); a second thread parses each chunk into
 //! small facts (see [`facts`]) while the next one is read, so reading and parsing overlap.
 
+pub mod disclosure;
 pub mod facts;
+pub mod measure_report;
 pub mod render;
 pub mod tables;
 
@@ -20,14 +22,18 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use serde_json::Value;
+
 use crate::config::Settings;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::hna::Canonical;
 use crate::rest::Engine;
+use crate::rest::parameters::{bad, body_parameters, is_format, name_of, once, unknown};
 use crate::search::{Include, ParseOptions};
 use crate::store::Store;
 
+pub use measure_report::to_measure_report;
 pub use render::{Report, to_csv, to_json};
 use tables::Cohort;
 
@@ -40,6 +46,48 @@ const FETCH: usize = 1_000;
 
 /// The ODS organisation code system, the other way to name the organisation.
 const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+
+/// The operation's name, in messages.
+const OPERATION: &str = "$hna-outcomes";
+const P_ORGANIZATION: &str = "organization";
+const P_START: &str = "start";
+const P_END: &str = "end";
+
+/// The value of a body parameter as the text the query string would carry.
+fn body_value(name: &str, param: &Value) -> Result<String, Error> {
+    let text = |key: &str| param.get(key).and_then(Value::as_str).map(str::trim);
+    let value = match name {
+        P_ORGANIZATION => text("valueString")
+            .or_else(|| text("valueCode"))
+            .or_else(|| {
+                let id = param.get("valueIdentifier")?;
+                let system = id.get("system").and_then(Value::as_str);
+                system
+                    .is_none_or(|s| s == ODS_SYSTEM)
+                    .then(|| id.get("value").and_then(Value::as_str))
+                    .flatten()
+            })
+            .or_else(|| {
+                param
+                    .get("valueReference")?
+                    .get("reference")?
+                    .as_str()?
+                    .strip_prefix("Organization/")
+            }),
+        P_START | P_END => text("valueDate"),
+        _ => return Err(unknown(OPERATION, name)),
+    };
+    let hint = match name {
+        P_ORGANIZATION => {
+            "a valueString or valueCode (id or ODS code), a valueIdentifier (ODS code) or a valueReference to an Organization"
+        }
+        _ => "a valueDate (YYYY-MM-DD)",
+    };
+    value
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| bad(name, format!("{name} must be {hint}")))
+}
 
 /// Output format of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,26 +130,43 @@ pub struct Request {
 }
 
 impl Request {
-    /// From operation parameters (`organization`, `start`, `end`; `_format` is the caller's).
-    pub fn from_params(params: &[(String, String)]) -> Result<Self, Error> {
-        let get = |name: &str| {
-            params
+    /// From the operation's inputs: a `Parameters` body (for `POST`) and the query string, each
+    /// parameter once across both. `organization` is a `valueString` or `valueCode` (id or ODS
+    /// code), a `valueIdentifier` (an ODS code) or a `valueReference` (`Organization/<id>`);
+    /// `start` and `end` are `valueDate`s.
+    pub fn from_inputs(body: Option<&Value>, query: &[(String, String)]) -> Result<Self, Error> {
+        let mut given: [Option<String>; 3] = [None, None, None];
+        let mut put = |name: &str, value: String| {
+            let i = [P_ORGANIZATION, P_START, P_END]
                 .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| Error::BadRequest(format!("parameter '{name}' is required")))
+                .position(|p| *p == name)
+                .ok_or_else(|| unknown(OPERATION, name))?;
+            match given.get_mut(i) {
+                Some(slot) => once(name, slot, value),
+                None => Err(unknown(OPERATION, name)),
+            }
         };
-        if let Some((k, _)) = params
-            .iter()
-            .find(|(k, _)| !matches!(k.as_str(), "organization" | "start" | "end" | "_format"))
-        {
-            return Err(Error::BadRequest(format!("unknown parameter '{k}'")));
+        if let Some(body) = body {
+            for param in body_parameters(OPERATION, body)? {
+                let name = name_of(param);
+                put(name, body_value(name, param)?)?;
+            }
         }
+        for (name, value) in query.iter().filter(|(k, _)| !is_format(k)) {
+            let value = value.trim();
+            if value.is_empty() && [P_ORGANIZATION, P_START, P_END].contains(&name.as_str()) {
+                return Err(bad(name, format!("{name} is empty")));
+            }
+            put(name, value.to_owned())?;
+        }
+        let [organization, start, end] = given;
+        let required = |name: &str, v: Option<String>| {
+            v.ok_or_else(|| bad(name, format!("{name} is required")))
+        };
         let r = Request {
-            organization: get("organization")?,
-            start: get("start")?,
-            end: get("end")?,
+            organization: required(P_ORGANIZATION, organization)?,
+            start: required(P_START, start)?,
+            end: required(P_END, end)?,
         };
         r.check()?;
         Ok(r)
@@ -112,10 +177,10 @@ impl Request {
             (v.len() == 10)
                 .then(|| facts::parse_day(v))
                 .flatten()
-                .ok_or_else(|| Error::BadRequest(format!("'{name}' must be a date (YYYY-MM-DD)")))
+                .ok_or_else(|| bad(name, format!("{name} must be a date (YYYY-MM-DD)")))
         };
-        if day("start", &self.start)? > day("end", &self.end)? {
-            return Err(Error::BadRequest("'start' is after 'end'".into()));
+        if day(P_START, &self.start)? > day(P_END, &self.end)? {
+            return Err(bad(P_START, "start is after end"));
         }
         Ok(())
     }
@@ -168,13 +233,14 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
     }
 }
 
-/// The `$hna-outcomes` operation: the report for the request's parameters, rendered by the HTTP
-/// layer as JSON or CSV.
+/// The `$hna-outcomes` operation: the report for the request's parameters (a `Parameters` body
+/// and the query string), rendered by the HTTP layer as JSON, CSV or a MeasureReport.
 pub async fn operation_report(
     engine: &Engine,
+    body: Option<&Value>,
     query: &[(String, String)],
 ) -> Result<Report, Error> {
-    let request = Request::from_params(query)?;
+    let request = Request::from_inputs(body, query)?;
     report(engine.store(), engine.canonical(), &request).await
 }
 

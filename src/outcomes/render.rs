@@ -1,12 +1,13 @@
-//! Cells with small-number suppression, and the report as JSON and CSV.
+//! Cells, and the report as JSON and CSV.
 //!
-//! Suppression (the published-tables rule, applied here so no caller can forget it):
+//! Suppression (the published-tables rule; which counts it hides is decided across the whole
+//! report by [`super::disclosure`], so no table can undo another's):
 //! - a count of 1-4 is shown as `"<5"`; 0 is shown as 0 (it discloses no one);
-//! - in a distribution (a table whose rows add up to a published total), when exactly one cell is
-//!   `"<5"`, the smallest other non-zero cell is shown as `"suppressed"` too, so the small one cannot be
-//!   worked out by subtraction;
+//! - a count is shown as `"suppressed"` when, shown, it would let a `"<5"` be worked out from the
+//!   published totals and sums, in its own table or any other;
 //! - a derived figure (mean, median, share, rate) is `"suppressed"` when the group it was computed
-//!   from has fewer than 5 members or its own count is not shown; `null` when the group is empty.
+//!   from has fewer than 5 members or a count it depends on is not shown; `null` when the group is
+//!   empty.
 
 use serde_json::{Map, Value, json};
 
@@ -31,15 +32,6 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// A count, suppressed when 1-4.
-    pub fn count(n: u64) -> Cell {
-        if n > 0 && n < THRESHOLD {
-            Cell::Small
-        } else {
-            Cell::Count(n)
-        }
-    }
-
     /// A figure derived from a group of `n`: withheld when `n` is 1-4, missing when 0 or undefined.
     pub fn derived(n: u64, value: Option<f64>) -> Cell {
         match value {
@@ -48,11 +40,6 @@ impl Cell {
             Some(v) if v.is_finite() => Cell::Num(v),
             _ => Cell::Missing,
         }
-    }
-
-    /// Whether the cell shows its count.
-    pub fn shown(&self) -> bool {
-        matches!(self, Cell::Count(_))
     }
 
     fn to_json(&self) -> Value {
@@ -78,23 +65,6 @@ impl Cell {
     }
 }
 
-/// Counts of a distribution with the primary and secondary rule applied.
-pub fn distribution(counts: &[u64]) -> Vec<Cell> {
-    let mut cells: Vec<Cell> = counts.iter().map(|&n| Cell::count(n)).collect();
-    if cells.iter().filter(|c| **c == Cell::Small).count() == 1 {
-        let next = counts
-            .iter()
-            .enumerate()
-            .filter(|(i, n)| **n > 0 && cells.get(*i).is_some_and(Cell::shown))
-            .min_by_key(|(_, n)| **n)
-            .map(|(i, _)| i);
-        if let Some(c) = next.and_then(|i| cells.get_mut(i)) {
-            *c = Cell::Withheld;
-        }
-    }
-    cells
-}
-
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
@@ -107,6 +77,17 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// What a column holds, for renderings that type their values (the MeasureReport).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Row labels.
+    Label,
+    /// Counts.
+    Count,
+    /// Derived figures.
+    Figure,
+}
+
 /// One published table.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -114,6 +95,8 @@ pub struct Table {
     pub name: &'static str,
     /// Column names.
     pub columns: Vec<&'static str>,
+    /// What each column holds.
+    pub kinds: Vec<Kind>,
     /// Rows, each with one cell per column.
     pub rows: Vec<Vec<Cell>>,
 }
@@ -189,17 +172,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_counts_and_their_complement_are_hidden() {
-        assert_eq!(
-            distribution(&[3, 10, 7, 0]),
-            vec![Cell::Small, Cell::Count(10), Cell::Withheld, Cell::Count(0)]
-        );
-        assert_eq!(
-            distribution(&[3, 10, 2]),
-            vec![Cell::Small, Cell::Count(10), Cell::Small]
-        );
+    fn derived_figures_of_small_groups_are_withheld() {
         assert_eq!(Cell::derived(4, Some(1.0)), Cell::Withheld);
         assert_eq!(Cell::derived(0, None), Cell::Missing);
         assert_eq!(Cell::derived(5, Some(1.234)), Cell::Num(1.234));
+        assert_eq!(Cell::derived(5, Some(f64::NAN)), Cell::Missing);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
     }
 }

@@ -1,10 +1,13 @@
 //! The tables, computed in one pass over the cohort's facts. Severities and concern counts are
-//! small integers, so means and medians come from histograms rather than sorted copies.
+//! small integers, so means and medians come from histograms rather than sorted copies. Every
+//! count goes into a [`Ledger`] with the identities that tie it to the others, which decides what
+//! is printed (see [`super::disclosure`]).
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::disclosure::{Draft, DraftTable, Ledger, Quantity};
 use super::facts::{HnaFacts, PatientFacts, PlanFacts, age_at};
-use super::render::{Cell, Table, distribution};
+use super::render::{Cell, Table};
 use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{ACTION_TYPES, POINTS_OF_PATHWAY};
 
@@ -71,15 +74,17 @@ impl Agg {
         }
     }
 
-    fn cells(&self) -> [Cell; 5] {
+    /// The group's size (the count `people`, printed from the ledger) and its figures, each
+    /// withheld when its own group is under 5.
+    fn cells(&self, people: Quantity) -> [Draft; 5] {
         let (cm, cmed) = (hist_mean(&self.concerns), hist_median(&self.concerns));
         let (sm, smed) = (hist_mean(&self.severity), hist_median(&self.severity));
         [
-            Cell::count(self.people),
-            Cell::derived(self.people, cm),
-            Cell::derived(self.people, cmed),
-            Cell::derived(self.with_concern, sm),
-            Cell::derived(self.with_concern, smed),
+            Draft::Count(people),
+            Draft::Final(Cell::derived(self.people, cm)),
+            Draft::Final(Cell::derived(self.people, cmed)),
+            Draft::Final(Cell::derived(self.with_concern, sm)),
+            Draft::Final(Cell::derived(self.with_concern, smed)),
         ]
     }
 }
@@ -127,35 +132,32 @@ fn sorted_median(v: &[i64]) -> Option<f64> {
     }
 }
 
-/// A derived figure whose count cells may have been hidden: withheld with them.
-fn gated(counts_shown: bool, n: u64, value: Option<f64>) -> Cell {
-    match Cell::derived(n, value) {
-        Cell::Num(_) if !counts_shown => Cell::Withheld,
-        c => c,
-    }
+fn text(s: &str) -> Draft {
+    Draft::Final(Cell::Text(s.to_owned()))
 }
 
-fn text(s: &str) -> Cell {
-    Cell::Text(s.to_owned())
-}
-
-/// A labelled distribution table with the suppression rules applied.
+/// A labelled distribution: one count per row, which add up to `total` when given.
 fn labelled(
+    ledger: &mut Ledger,
     name: &'static str,
-    key: &'static str,
-    value: &'static str,
+    columns: [&'static str; 2],
     rows: &[(String, u64)],
-) -> Table {
-    let counts: Vec<u64> = rows.iter().map(|(_, n)| *n).collect();
-    Table {
+    total: Option<Quantity>,
+) -> (DraftTable, Vec<Quantity>) {
+    let counts: Vec<Quantity> = rows.iter().map(|(_, n)| ledger.count(*n)).collect();
+    if let Some(t) = total {
+        ledger.sum(t, &counts);
+    }
+    let table = DraftTable {
         name,
-        columns: vec![key, value],
+        columns: columns.to_vec(),
         rows: rows
             .iter()
-            .zip(distribution(&counts))
-            .map(|((label, _), c)| vec![Cell::Text(label.clone()), c])
+            .zip(&counts)
+            .map(|((label, _), q)| vec![text(label), Draft::Count(*q)])
             .collect(),
-    }
+    };
+    (table, counts)
 }
 
 /// Counts of `items` in the order of `known` (all of them, zero or not), then any others by name.
@@ -212,10 +214,14 @@ pub fn build(c: &Cohort) -> Vec<Table> {
     let span = concerns().len();
     let mut change = vec![Vec::<i64>::new(); scopes.len()];
     let mut per_person = [0u64; 4];
+    let mut hnas_of_four_plus = 0u64;
     let (mut bands, mut sexes, mut stages) = (Vec::new(), Vec::new(), Vec::new());
     for (pid, list) in &persons {
         if let Some(b) = per_person.get_mut(list.len().clamp(1, 4) - 1) {
             *b += 1;
+        }
+        if list.len() >= 4 {
+            hnas_of_four_plus += list.len() as u64;
         }
         let Some(f) = list.first().and_then(|i| c.hnas.get(*i)) else {
             continue;
@@ -258,8 +264,6 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         stages.push(f.pathway.clone().unwrap_or_else(|| "unknown".to_owned()));
     }
 
-    let mut tables = Vec::new();
-
     // Care plans: which HNAs they cite, the earliest plan date per HNA.
     let mut earliest: Vec<Option<i32>> = vec![None; c.hnas.len()];
     let plans: Vec<&PlanFacts> = c
@@ -275,28 +279,48 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         }
     }
 
-    tables.push(Table {
+    let mut ledger = Ledger::default();
+    let l = &mut ledger;
+    let mut tables = Vec::new();
+
+    let hnas = l.count(c.hnas.len() as u64);
+    let people = l.count(persons.len() as u64);
+    let without_patient = l.count(unattributed);
+    let care_plans = l.count(plans.len() as u64);
+    tables.push(DraftTable {
         name: "population",
         columns: vec!["measure", "value"],
         rows: vec![
-            vec![text("hnas"), Cell::count(c.hnas.len() as u64)],
-            vec![text("people"), Cell::count(persons.len() as u64)],
-            vec![text("hnas_without_patient"), Cell::count(unattributed)],
-            vec![text("care_plans"), Cell::count(plans.len() as u64)],
+            vec![text("hnas"), Draft::Count(hnas)],
+            vec![text("people"), Draft::Count(people)],
+            vec![text("hnas_without_patient"), Draft::Count(without_patient)],
+            vec![text("care_plans"), Draft::Count(care_plans)],
         ],
     });
 
     let labels = ["1", "2", "3", "4+"];
-    tables.push(labelled(
+    let (t, per) = labelled(
+        l,
         "hnas_per_person",
-        "hnas",
-        "people",
+        ["hnas", "people"],
         &labels
             .iter()
             .zip(per_person)
             .map(|(l, n)| ((*l).to_owned(), n))
             .collect::<Vec<_>>(),
-    ));
+        Some(people),
+    );
+    tables.push(t);
+    // The HNAs are the people weighted by their number of HNAs; those of the people with four or
+    // more are not published, but are known to be none when nobody had four.
+    let mut weighted = vec![(without_patient, 1)];
+    weighted.extend(per.iter().take(3).zip(1..).map(|(q, w)| (*q, w)));
+    if hnas_of_four_plus > 0 {
+        weighted.push((l.unpublished(hnas_of_four_plus), 1));
+    }
+    l.relate(hnas, &weighted);
+    let with_second = l.count(per_person.iter().skip(1).sum());
+    l.sum(with_second, per.get(1..).unwrap_or_default());
 
     let mut rows = Vec::new();
     for (k, scope) in scopes.iter().enumerate() {
@@ -313,25 +337,27 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             .and_then(|d| DOMAINS.get(usize::from(d)))
             .map_or("overall", |(code, _)| code);
         let mut row = vec![text(label)];
-        row.extend(f.cells());
-        row.extend(s.cells());
+        row.extend(f.cells(people));
+        row.extend(s.cells(with_second));
         let n = s.people;
         let mean_change = ch.iter().sum::<i64>() as f64 / ch.len().max(1) as f64;
-        row.push(Cell::derived(n, Some(mean_change)));
-        row.push(Cell::derived(n, sorted_median(ch)));
         let sev_n = s.with_concern.min(p.with_concern);
         let diff = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
-        row.push(Cell::derived(
-            sev_n,
-            diff(hist_mean(&s.severity), hist_mean(&p.severity)),
-        ));
-        row.push(Cell::derived(
-            sev_n,
-            diff(hist_median(&s.severity), hist_median(&p.severity)),
-        ));
+        row.extend(
+            [
+                Cell::derived(n, Some(mean_change)),
+                Cell::derived(n, sorted_median(ch)),
+                Cell::derived(sev_n, diff(hist_mean(&s.severity), hist_mean(&p.severity))),
+                Cell::derived(
+                    sev_n,
+                    diff(hist_median(&s.severity), hist_median(&p.severity)),
+                ),
+            ]
+            .map(Draft::Final),
+        );
         rows.push(row);
     }
-    tables.push(Table {
+    tables.push(DraftTable {
         name: "concerns_and_severity",
         columns: vec![
             "scope",
@@ -360,14 +386,12 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         .filter_map(|(h, e)| Some(i64::from((*e)? - h.day?)))
         .collect();
     days.sort_unstable();
-    let with = days.len() as u64;
-    let counts = distribution(&[with, c.hnas.len() as u64 - with]);
-    let mean = (with > 0).then(|| days.iter().sum::<i64>() as f64 / with as f64);
-    let shown = counts.first().is_some_and(Cell::shown);
-    let mut row = counts;
-    row.push(gated(shown, with, mean));
-    row.push(gated(shown, with, sorted_median(&days)));
-    tables.push(Table {
+    let n = days.len() as u64;
+    let with_plan = l.count(n);
+    let without_plan = l.count(c.hnas.len() as u64 - n);
+    l.sum(hnas, &[with_plan, without_plan]);
+    let mean = (n > 0).then(|| days.iter().sum::<i64>() as f64 / n as f64);
+    tables.push(DraftTable {
         name: "days_to_care_plan",
         columns: vec![
             "hnas_with_plan",
@@ -375,39 +399,53 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             "mean_days",
             "median_days",
         ],
-        rows: vec![row],
+        rows: vec![vec![
+            Draft::Count(with_plan),
+            Draft::Count(without_plan),
+            Draft::Gated(Cell::derived(n, mean), vec![with_plan]),
+            Draft::Gated(Cell::derived(n, sorted_median(&days)), vec![with_plan]),
+        ]],
     });
 
-    let shared = plans.iter().filter(|p| p.shared_gp).count() as u64;
+    let n = plans.iter().filter(|p| p.shared_gp).count() as u64;
     let total = plans.len() as u64;
-    let mut row = distribution(&[shared, total - shared]);
-    let share = (total > 0).then(|| 100.0 * shared as f64 / total as f64);
-    row.push(gated(row.iter().all(Cell::shown), total, share));
-    row.insert(0, Cell::count(total));
-    tables.push(Table {
+    let shared = l.count(n);
+    let not_shared = l.count(total - n);
+    l.sum(care_plans, &[shared, not_shared]);
+    let share = (total > 0).then(|| 100.0 * n as f64 / total as f64);
+    tables.push(DraftTable {
         name: "care_plans_shared_with_gp",
         columns: vec!["care_plans", "shared", "not_shared", "share_percent"],
-        rows: vec![row],
+        rows: vec![vec![
+            Draft::Count(care_plans),
+            Draft::Count(shared),
+            Draft::Count(not_shared),
+            Draft::Gated(Cell::derived(total, share), vec![shared, not_shared]),
+        ]],
     });
 
     let activities = || plans.iter().flat_map(|p| p.activities.iter());
     let known: Vec<&str> = ACTION_TYPES.iter().map(|(c, _)| *c).collect();
-    let mut t = labelled(
+    let by_type = ordered(&known, activities().map(|(k, _)| k.clone()));
+    let (mut t, actions) = labelled(
+        l,
         "actions_by_type",
-        "action_type",
-        "actions",
-        &ordered(&known, activities().map(|(k, _)| k.clone())),
+        ["action_type", "actions"],
+        &by_type,
+        None,
     );
     t.columns.push("per_hna");
-    let hnas = c.hnas.len() as u64;
-    for row in &mut t.rows {
-        let rate = match row.get(1) {
-            Some(Cell::Count(n)) => Cell::derived(hnas, Some(*n as f64 / hnas.max(1) as f64)),
-            _ => Cell::Withheld,
-        };
-        row.push(rate);
+    let all = c.hnas.len() as u64;
+    for ((row, q), (_, n)) in t.rows.iter_mut().zip(&actions).zip(&by_type) {
+        let rate = Cell::derived(all, Some(*n as f64 / all.max(1) as f64));
+        row.push(Draft::Gated(rate, vec![*q, hnas]));
     }
     tables.push(t);
+    let referrals = by_type
+        .iter()
+        .zip(&actions)
+        .find(|((k, _), _)| k == "referral")
+        .map(|(_, q)| *q);
 
     let destinations = activities()
         .filter(|(k, _)| k == "referral")
@@ -417,34 +455,38 @@ pub fn build(c: &Cohort) -> Vec<Table> {
                 .cloned()
                 .unwrap_or_else(|| "unknown".to_owned())
         });
-    tables.push(labelled(
+    let (t, _) = labelled(
+        l,
         "referrals_by_destination",
-        "destination",
-        "referrals",
+        ["destination", "referrals"],
         &ordered(&[], destinations),
-    ));
+        referrals,
+    );
+    tables.push(t);
 
     let band_labels: Vec<&str> = AGE_BANDS.iter().map(|(_, l)| *l).collect();
-    tables.push(labelled(
-        "users_by_age_band",
-        "age_band",
-        "people",
-        &ordered(&band_labels, bands),
-    ));
-    tables.push(labelled(
-        "users_by_sex",
-        "sex",
-        "people",
-        &ordered(&["female", "male", "other"], sexes),
-    ));
     let stage_labels: Vec<&str> = POINTS_OF_PATHWAY.iter().map(|(c, _)| *c).collect();
-    tables.push(labelled(
-        "users_by_pathway_stage",
-        "pathway_stage",
-        "people",
-        &ordered(&stage_labels, stages),
-    ));
-    tables
+    for (name, key, rows) in [
+        (
+            "users_by_age_band",
+            "age_band",
+            ordered(&band_labels, bands),
+        ),
+        (
+            "users_by_sex",
+            "sex",
+            ordered(&["female", "male", "other"], sexes),
+        ),
+        (
+            "users_by_pathway_stage",
+            "pathway_stage",
+            ordered(&stage_labels, stages),
+        ),
+    ] {
+        let (t, _) = labelled(l, name, [key, "people"], &rows, Some(people));
+        tables.push(t);
+    }
+    ledger.resolve(tables)
 }
 
 #[cfg(test)]

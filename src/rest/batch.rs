@@ -307,7 +307,6 @@ impl Engine {
                 ));
             }
         }
-        let pending: Vec<String> = full_urls.iter().map(|f| (*f).to_owned()).collect();
         for e in &entries {
             if let Some(r) = &e.resource {
                 let rule = match (e.method, &e.id) {
@@ -315,7 +314,7 @@ impl Engine {
                     _ => IdRule::Ignored,
                 };
                 validate(e.rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
-                crate::hna::rules::check(self, e.rtype, r, &pending)
+                crate::hna::rules::check(self, e.rtype, r, &full_urls)
                     .await
                     .map_err(|err| prefix_entry(err, e.index))?;
             }

@@ -1,13 +1,12 @@
 //! `QuestionnaireResponse/$extract` (HL7 SDC): an HNA becomes a draft PCSP CarePlan
 //! ([`crate::hna::plan::draft_plan`] decides its content).
 //!
-//! Parameters, in a `Parameters` body or as query parameters (each at most once, in either place):
+//! Parameters, in a `Parameters` body or as query parameters (each at most once, in either place;
+//! see [`super::parameters`]):
 //! `questionnaire-response` (a resource; type level only, where it is required), `threshold`
 //! (integer 0-10, default the configured `extract_threshold`) and `store` (boolean, default false).
 //! At type level the body may also be the QuestionnaireResponse itself (the FHIR rule for an
-//! operation whose one resource input is given alone). Unknown or malformed parameters are 400 naming
-//! the parameter, never ignored: a misspelt `threshold` silently giving the default would be a
-//! different plan.
+//! operation whose one resource input is given alone).
 //!
 //! Decisions:
 //! - Output: SDC allows the extracted resource or a Bundle (a transaction to post). One CarePlan is
@@ -22,9 +21,12 @@
 //!   is drafted; a stored one was validated when written.
 //! - A response whose scores cannot be read (outside 0-10, not an integer, answered twice) is 422.
 
+use std::collections::HashSet;
+
 use actix_web::http::StatusCode;
 use serde_json::Value;
 
+use super::parameters::{bad, body_parameters, is_format, name_of, once, unknown};
 use super::{Engine, Reply, Return};
 use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
@@ -45,14 +47,6 @@ struct Params {
     store: Option<bool>,
 }
 
-/// 400 naming parameter `name`.
-fn bad(name: &str, message: impl Into<String>) -> Error {
-    Error::InvalidResource(vec![
-        OutcomeIssue::error("invalid", message.into())
-            .at(format!("Parameters.parameter.where(name = '{name}')")),
-    ])
-}
-
 fn threshold_in_range(name: &str, v: i64) -> Result<i64, Error> {
     if SEVERITY_RANGE.contains(&v) {
         Ok(v)
@@ -69,26 +63,11 @@ impl Params {
     /// query; each parameter may be given once.
     fn parse(body: Value, query: &[(String, String)], type_level: bool) -> Result<Self, Error> {
         let mut p = Params::default();
-        match body.get("resourceType").and_then(Value::as_str) {
-            Some("Parameters") => {
-                let list = match body.get("parameter") {
-                    None => Vec::new(),
-                    Some(Value::Array(a)) => a.clone(),
-                    Some(_) => {
-                        return Err(Error::BadRequest(
-                            "Parameters.parameter must be an array".into(),
-                        ));
-                    }
-                };
-                for param in &list {
-                    p.body_param(param)?;
-                }
-            }
-            Some("QuestionnaireResponse") if type_level => p.response = Some(body),
-            _ => {
-                return Err(Error::BadRequest(
-                    "The body of $extract must be a Parameters resource".into(),
-                ));
+        if type_level && body["resourceType"] == "QuestionnaireResponse" {
+            p.response = Some(body);
+        } else {
+            for param in body_parameters("$extract", &body)? {
+                p.body_param(param)?;
             }
         }
         for (name, value) in query {
@@ -98,7 +77,7 @@ impl Params {
     }
 
     fn body_param(&mut self, param: &Value) -> Result<(), Error> {
-        let name = param.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = name_of(param);
         match name {
             P_RESPONSE => {
                 let r = param
@@ -126,13 +105,7 @@ impl Params {
                     .ok_or_else(|| bad(name, "store must be a valueBoolean"))?;
                 once(name, &mut self.store, v)
             }
-            "" => Err(Error::BadRequest(
-                "Every Parameters.parameter needs a name".into(),
-            )),
-            other => Err(bad(
-                other,
-                format!("$extract has no parameter '{}'", clip(other)),
-            )),
+            other => Err(unknown("$extract", other)),
         }
     }
 
@@ -157,25 +130,10 @@ impl Params {
                 "questionnaire-response is a resource: send it in a Parameters body",
             )),
             // Format parameters are the HTTP layer's business (checked there).
-            "_format" | "_pretty" => Ok(()),
-            other => Err(bad(
-                other,
-                format!("$extract has no parameter '{}'", clip(other)),
-            )),
+            f if is_format(f) => Ok(()),
+            other => Err(unknown("$extract", other)),
         }
     }
-}
-
-fn once<T>(name: &str, slot: &mut Option<T>, v: T) -> Result<(), Error> {
-    if slot.is_some() {
-        return Err(bad(name, format!("{name} is given more than once")));
-    }
-    *slot = Some(v);
-    Ok(())
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 impl Engine {
@@ -217,8 +175,13 @@ impl Engine {
                     ));
                 }
                 validate(ResourceType::QuestionnaireResponse, &r, IdRule::Ignored)?;
-                crate::hna::rules::check(self, ResourceType::QuestionnaireResponse, &r, &[])
-                    .await?;
+                crate::hna::rules::check(
+                    self,
+                    ResourceType::QuestionnaireResponse,
+                    &r,
+                    &HashSet::new(),
+                )
+                .await?;
                 (r, None)
             }
             (None, None) => {

@@ -17,6 +17,7 @@ mod batch;
 mod bundle;
 mod extract;
 mod history;
+pub mod parameters;
 mod prefer;
 mod read;
 mod references;

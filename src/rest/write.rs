@@ -2,7 +2,7 @@
 //! transaction so that a conditional check and its write are atomic, and so that transaction bundles
 //! reuse them unchanged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -235,7 +235,7 @@ impl Engine {
         ret: Return,
     ) -> Result<Reply, Error> {
         validate(rtype, &body, IdRule::Ignored)?;
-        crate::hna::rules::check(self, rtype, &body, &[]).await?;
+        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let criteria = condition.map(|c| self.criteria(rtype, c)).transpose()?;
         let refs = self.conditional_references_of(&body)?;
         let mut body = body;
@@ -301,7 +301,7 @@ impl Engine {
             ));
         }
         validate(rtype, &body, IdRule::MustEqual(rid))?;
-        crate::hna::rules::check(self, rtype, &body, &[]).await?;
+        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
@@ -329,7 +329,7 @@ impl Engine {
             Some(b) => validate(rtype, &body, IdRule::MustEqual(b))?,
             None => validate(rtype, &body, IdRule::Ignored)?,
         }
-        crate::hna::rules::check(self, rtype, &body, &[]).await?;
+        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let mut body = body;

@@ -7,10 +7,11 @@
 mod helpers;
 
 use carebridge::hna::catalogue::concerns;
-use helpers::{NHS, TestApp, spawn_app, spawn_app_on_postgres};
+use helpers::{NHS, TestApp, assert_outcome, spawn_app, spawn_app_on_postgres};
 use serde_json::{Value, json};
 
 const C: &str = "https://fhir.carebridge.uk";
+const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 
 /// An HNA per the contract in `src/hna/mod.rs`: every concern answered (the given scores, else 0),
 /// the Distress Thermometer, point of pathway and the other choice items.
@@ -127,8 +128,7 @@ fn nhs_number(mut stem: u64) -> String {
 fn org(name: &str, ods: Option<&str>, kind: Option<&str>) -> Value {
     let mut o = json!({"resourceType": "Organization", "name": name});
     if let Some(code) = ods {
-        o["identifier"] =
-            json!([{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": code}]);
+        o["identifier"] = json!([{"system": ODS, "value": code}]);
     }
     if let Some(k) = kind {
         o["type"] = json!([{"coding": [{"system": format!("{C}/CodeSystem/referral-destination"), "code": k}]}]);
@@ -502,11 +502,13 @@ async fn the_tables_match(app: &TestApp) {
     assert_eq!(pop("hnas_without_patient"), json!(0));
     assert_eq!(pop("care_plans"), json!(8));
 
-    // 1 HNA: P7; 2: P1-P5; 3: P6. Two small cells, so no secondary suppression.
+    // 1 HNA: P7; 2: P1-P5; 3: P6. Two small cells protect each other within the table, but not
+    // across tables: 7 people of whom 6 had a second HNA give "1 HNA" = 1, and 14 HNAs = 1 + 2 x 5
+    // + 3 x "3 HNAs" gives the other. So the 5 and the people with a second HNA are withheld too.
     let per = |k: &str| cell(&r, "hnas_per_person", "hnas", k, "people").clone();
     assert_eq!(
         [per("1"), per("2"), per("3"), per("4+")],
-        [json!("<5"), json!(5), json!("<5"), json!(0)]
+        [json!("<5"), json!("suppressed"), json!("<5"), json!(0)]
     );
 
     // Overall: first concerns [2,2,1,3,1,2,1], severities sum 64 over 12; second (P1-P6) concerns
@@ -520,7 +522,7 @@ async fn the_tables_match(app: &TestApp) {
     let expect = json!({"scope": "overall",
         "first_people": 7, "first_concerns_mean": 1.71, "first_concerns_median": 2.0,
         "first_severity_mean": 5.33, "first_severity_median": 5.5,
-        "second_people": 6, "second_concerns_mean": 1.33, "second_concerns_median": 1.5,
+        "second_people": "suppressed", "second_concerns_mean": 1.33, "second_concerns_median": 1.5,
         "second_severity_mean": 2.75, "second_severity_median": 2.5,
         "change_concerns_mean": -0.5, "change_concerns_median": -1.0,
         "change_severity_mean": -2.52, "change_severity_median": -2.5});
@@ -538,6 +540,7 @@ async fn the_tables_match(app: &TestApp) {
     let emo = |c: &str| cell(&r, "concerns_and_severity", "scope", "emotional", c).clone();
     assert_eq!(emo("first_severity_mean"), json!("suppressed"));
     assert_eq!(emo("first_people"), json!(7));
+    assert_eq!(emo("second_people"), json!("suppressed"));
 
     // Days [0,2,1,3,0,7,1] (P4's later plan does not count); 7 of 14 HNAs have a plan.
     let days = rows(&r, "days_to_care_plan")[0].clone();
@@ -617,7 +620,7 @@ async fn the_tables_match(app: &TestApp) {
     );
     assert!(
         csv.text
-            .contains("# hnas_per_person\nhnas,people\n1,<5\n2,5\n3,<5\n4+,0\n"),
+            .contains("# hnas_per_person\nhnas,people\n1,<5\n2,suppressed\n3,<5\n4+,0\n"),
         "{}",
         csv.text
     );
@@ -639,6 +642,68 @@ async fn the_tables_match(app: &TestApp) {
         .await;
     assert_eq!(accept.text, csv.text);
 
+    // The same report from a Parameters body, the organisation named by its ODS identifier.
+    let params = json!({"resourceType": "Parameters", "parameter": [
+        {"name": "organization", "valueIdentifier": {"system": ODS, "value": "TST01"}},
+        {"name": "start", "valueDate": "2026-01-01"},
+        {"name": "end", "valueDate": "2026-12-31"}]});
+    let posted = app
+        .send_json(reqwest::Method::POST, "$hna-outcomes", &params, &[])
+        .await;
+    posted.assert_status(200);
+    assert_eq!(posted.json()["tables"], r["tables"]);
+
+    // As a FHIR MeasureReport: valid R4, counts as populations, suppressed ones masked.
+    let fhir = app
+        .send(
+            app.req(
+                reqwest::Method::GET,
+                "$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31",
+            )
+            .header("accept", "application/fhir+json"),
+        )
+        .await;
+    fhir.assert_status(200);
+    assert!(
+        fhir.header("content-type")
+            .is_some_and(|c| c.starts_with("application/fhir+json"))
+    );
+    let mr = fhir.json();
+    if let Err(issues) = carebridge_model::validate("MeasureReport", &mr) {
+        panic!("not a valid MeasureReport: {issues:?}\n{mr:#}");
+    }
+    assert_eq!(
+        mr["period"],
+        json!({"start": "2026-01-01", "end": "2026-12-31"})
+    );
+    let group = |code: &str| {
+        mr["group"]
+            .as_array()
+            .and_then(|gs| gs.iter().find(|g| g["code"]["text"] == code))
+            .cloned()
+            .unwrap_or_else(|| panic!("no group {code} in {mr:#}"))
+    };
+    let hnas = group("population")["stratifier"][0]["stratum"][0].clone();
+    assert_eq!(hnas["value"]["text"], "hnas");
+    assert_eq!(hnas["population"][0]["count"], 14);
+    let per = group("hnas_per_person")["stratifier"][0]["stratum"].clone();
+    assert_eq!(per[0]["value"]["text"], "1");
+    assert_eq!(
+        per[0]["population"][0]["_count"]["extension"][0]["valueCode"],
+        "masked"
+    );
+    assert!(per[0]["population"][0].get("count").is_none());
+    assert_eq!(per[3]["population"][0]["count"], 0);
+    assert_eq!(group("days_to_care_plan")["population"][0]["count"], 7);
+    assert_eq!(
+        group("days_to_care_plan.mean_days")["measureScore"]["value"],
+        json!(2.0)
+    );
+    let same = app
+        .get("$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31&_format=fhir")
+        .await;
+    assert_eq!(same.json()["group"], mr["group"]);
+
     // No identifier of any kind reaches the output.
     for s in &cohort.secrets {
         assert!(
@@ -648,6 +713,10 @@ async fn the_tables_match(app: &TestApp) {
         assert!(
             !csv.text.contains(s.as_str()),
             "the CSV report contains {s}"
+        );
+        assert!(
+            !fhir.text.contains(s.as_str()),
+            "the MeasureReport contains {s}"
         );
     }
 }
@@ -673,6 +742,63 @@ async fn bad_requests_are_refused() {
         .get("$hna-outcomes?organization=NOPE9&start=2026-01-01&end=2026-12-31")
         .await;
     unknown.assert_status(404);
+    // A Parameters body: a parameter given twice (body and query), an unknown one, a wrong type.
+    let body = |params: Value| json!({"resourceType": "Parameters", "parameter": params});
+    let post = |b: Value, query: &'static str| {
+        let app = &app;
+        async move {
+            app.send_json(
+                reqwest::Method::POST,
+                &format!("$hna-outcomes{query}"),
+                &b,
+                &[],
+            )
+            .await
+        }
+    };
+    let twice = post(
+        body(json!([{"name": "organization", "valueString": "TST01"},
+            {"name": "start", "valueDate": "2026-01-01"},
+            {"name": "end", "valueDate": "2026-12-31"}])),
+        "?start=2026-02-01",
+    )
+    .await;
+    assert_outcome(
+        &twice,
+        400,
+        "invalid",
+        Some("Parameters.parameter.where(name = 'start')"),
+    );
+    let unknown = post(
+        body(json!([{"name": "organisation", "valueString": "TST01"}])),
+        "",
+    )
+    .await;
+    assert_outcome(
+        &unknown,
+        400,
+        "invalid",
+        Some("Parameters.parameter.where(name = 'organisation')"),
+    );
+    let typed = post(
+        body(json!([{"name": "organization", "valueString": "TST01"},
+            {"name": "start", "valueString": "2026-01-01"},
+            {"name": "end", "valueDate": "2026-12-31"}])),
+        "",
+    )
+    .await;
+    assert_outcome(
+        &typed,
+        400,
+        "invalid",
+        Some("Parameters.parameter.where(name = 'start')"),
+    );
+    let not_parameters = post(json!({"resourceType": "Patient"}), "").await;
+    not_parameters.assert_status(400);
+    let unacceptable = app
+        .get("$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31&_format=xml")
+        .await;
+    unacceptable.assert_status(406);
     // An organisation with no HNAs: every table present, counts 0, figures null.
     let empty = app
         .get("$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31")

@@ -44,8 +44,9 @@ pub enum IssueKind {
     Value,
 }
 
-/// The resource types the gateway serves; anything else is rejected by [`validate`] so that the
-/// typed model code (and its compile time) stays limited to what we actually use.
+/// The resource types the gateway serves or produces (`MeasureReport`: the outcome report);
+/// anything else is rejected by [`validate`] so that the typed model code (and its compile time)
+/// stays limited to what we actually use.
 pub const SUPPORTED_TYPES: &[&str] = &[
     "Patient",
     "Practitioner",
@@ -65,6 +66,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "StructureDefinition",
     "CodeSystem",
     "ValueSet",
+    "MeasureReport",
 ];
 
 /// Whether `resource_type` is one of [`SUPPORTED_TYPES`] (exact, case-sensitive match, as in FHIR).

@@ -9,9 +9,9 @@
 //! every resource has `contained: Vec<Resource>`.
 
 use fhir_sdk::r4b::resources::{
-    AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, Organization, Patient,
-    Practitioner, PractitionerRole, Provenance, Questionnaire, QuestionnaireResponse,
-    ServiceRequest, StructureDefinition, Task, ValueSet,
+    AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, MeasureReport,
+    Organization, Patient, Practitioner, PractitionerRole, Provenance, Questionnaire,
+    QuestionnaireResponse, ServiceRequest, StructureDefinition, Task, ValueSet,
 };
 use serde_json::Value;
 
@@ -83,6 +83,7 @@ pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value,
         StructureDefinition,
         CodeSystem,
         ValueSet,
+        MeasureReport,
     )
 }
 
