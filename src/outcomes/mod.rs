@@ -96,6 +96,8 @@ pub enum Format {
     Json,
     /// One CSV section per table.
     Csv,
+    /// A FHIR MeasureReport (see [`measure_report`]).
+    MeasureReport,
 }
 
 /// Arguments of `carebridge outcomes`.
@@ -223,6 +225,10 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
             match args.format {
                 Format::Json => println!("{:#}", to_json(&r)),
                 Format::Csv => print!("{}", to_csv(&r)),
+                Format::MeasureReport => {
+                    let now = crate::fhir::instant::format_instant(crate::fhir::instant::now_ms());
+                    println!("{:#}", to_measure_report(&r, &canonical, &now));
+                }
             }
             ExitCode::SUCCESS
         }

@@ -7,7 +7,7 @@
 mod helpers;
 
 use carebridge::hna::catalogue::concerns;
-use helpers::{NHS, TestApp, assert_outcome, spawn_app, spawn_app_on_postgres};
+use helpers::{NHS, TestApp, assert_outcome, spawn_app, spawn_app_on_postgres, spawn_app_with};
 use serde_json::{Value, json};
 
 const C: &str = "https://fhir.carebridge.uk";
@@ -486,6 +486,49 @@ async fn a_plan_citing_two_hnas_counts_once() {
     let pop = |m: &str| cell(&r, "population", "measure", m, "value").clone();
     assert_eq!(pop("hnas"), json!(10));
     assert_eq!(pop("care_plans"), json!(5));
+}
+
+/// `carebridge outcomes` prints the report the operation serves, as CSV and as a MeasureReport.
+#[tokio::test]
+async fn the_command_line_prints_the_same_report() {
+    let mut url = String::new();
+    let app = spawn_app_with(|s| url = s.database_url.clone()).await;
+    build(&app).await;
+    let query = "$hna-outcomes?organization=TST01&start=2026-01-01&end=2026-12-31";
+    let cli = |format: &'static str| {
+        let url = url.clone();
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_carebridge"))
+                    .args([
+                        "outcomes",
+                        "--organization",
+                        "TST01",
+                        "--start",
+                        "2026-01-01",
+                    ])
+                    .args(["--end", "2026-12-31", "--format", format])
+                    .env("CAREBRIDGE_DATABASE_URL", url)
+                    .env("CAREBRIDGE_LOG", "warn")
+                    .output()
+            })
+            .await
+            .expect("the command finishes")
+            .expect("the command runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let csv = app.get(&format!("{query}&_format=csv")).await;
+    assert_eq!(cli("csv").await, csv.text);
+    let printed: Value = serde_json::from_str(&cli("measure-report").await).unwrap_or_default();
+    assert!(carebridge_model::validate("MeasureReport", &printed).is_ok());
+    let served = app.get(&format!("{query}&_format=fhir")).await.json();
+    assert_eq!(printed["group"], served["group"]);
 }
 
 async fn the_tables_match(app: &TestApp) {
