@@ -15,6 +15,20 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Batch commands keep the memory they free for reuse rather than give it back to the OS after
+/// mimalloc's default 10 ms. An import frees on the store's writer thread what its reader thread
+/// allocated, so pages went back to the OS and were faulted in and zeroed again: perf put a tenth of
+/// the import's time in that. Measured on 20,000 HNAs (three runs each): 4.1-4.3 s before, 3.7-4.0 s
+/// after, peak memory 216 MB before, 228 MB after. A short command returns everything at exit; the
+/// server keeps the default, so memory a burst used goes back.
+fn keep_freed_memory() {
+    /// `mi_option_purge_delay` in mimalloc.h (the same in v2 and v3; the Rust bindings do not name
+    /// it). -1: never purge.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets one global option; mimalloc reads its options atomically, from any thread.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+}
+
 /// carebridge: FHIR R4 gateway for personalised cancer care.
 #[derive(Parser)]
 #[command(version, about)]
@@ -50,8 +64,14 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::Import(args) => carebridge::import::run(args).await,
-        Command::Outcomes(args) => carebridge::outcomes::run(args).await,
+        Command::Import(args) => {
+            keep_freed_memory();
+            carebridge::import::run(args).await
+        }
+        Command::Outcomes(args) => {
+            keep_freed_memory();
+            carebridge::outcomes::run(args).await
+        }
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
     }
 }

@@ -2,6 +2,8 @@
 //! typed model (`carebridge-model`, fhir-sdk), then this gateway's own rules: id grammar and URL/body
 //! agreement, reference format, and NHS number check digits. Every issue names its element.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use super::{OutcomeIssue, ResourceType, id, nhs_number};
@@ -172,8 +174,12 @@ fn walk(
                     );
                     continue;
                 }
+                if !matches!(item, Value::Object(_) | Value::Array(_)) {
+                    continue;
+                }
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                // Infallible: writing to a String.
+                let _ = write!(path, "[{i}]");
                 walk(item, path, structural, business);
                 path.truncate(len);
             }

@@ -3,6 +3,7 @@
 //! (`urn:uuid:`) are replaced by the ids assigned. Unresolvable ones refuse the write.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -96,8 +97,13 @@ fn pointers(v: &Value, path: &mut String, out: &mut Vec<String>) {
                     }
                     Value::Object(_) | Value::Array(_) => {
                         path.push('/');
-                        // RFC 6901 escapes; FHIR element names never need them.
-                        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                        // RFC 6901 escapes; FHIR element names never need them, so the common
+                        // case copies the key as it is (this walk visits every element).
+                        if key.contains(['~', '/']) {
+                            path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                        } else {
+                            path.push_str(key);
+                        }
                         pointers(child, path, out);
                         path.truncate(len);
                     }
@@ -109,7 +115,8 @@ fn pointers(v: &Value, path: &mut String, out: &mut Vec<String>) {
             for (i, item) in items.iter().enumerate() {
                 if matches!(item, Value::Object(_) | Value::Array(_)) {
                     path.push('/');
-                    path.push_str(&i.to_string());
+                    // Infallible: writing to a String.
+                    let _ = write!(path, "{i}");
                     pointers(item, path, out);
                     path.truncate(len);
                 }

@@ -28,7 +28,10 @@ pub(crate) fn clip(text: &str) -> String {
 /// Appends one JSON object key as a path step, e.g. `.identifier`.
 pub(crate) fn push_key(path: &mut String, key: &str) {
     path.push('.');
-    path.push_str(&clip(key));
+    match key.char_indices().nth(MAX_ECHO) {
+        Some(_) => path.push_str(&clip(key)),
+        None => path.push_str(key),
+    }
 }
 
 /// Appends one array index as a path step, e.g. `[2]`.

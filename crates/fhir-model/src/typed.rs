@@ -15,13 +15,16 @@ use fhir_sdk::r4b::resources::{
 };
 use serde_json::Value;
 
+use crate::mirror::{Stop, mirror};
+use crate::unknown::{Found, unknown_elements};
 use crate::{Issue, IssueKind, paths};
 
-/// Parses `resource` as the typed model of `resource_type` and serialises it back to JSON.
-///
-/// The re-serialised JSON is what the model understood; comparing its keys with the input's
-/// reveals the elements fhir-sdk silently dropped (see `unknown`).
-pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value, Issue> {
+/// Parses `resource` as the typed model of `resource_type` and lists the input elements the model
+/// did not keep (see `unknown` and `mirror`): `Err` when the parse fails, else the unknown elements.
+pub(crate) fn parse_and_compare(
+    resource_type: &str,
+    resource: &Value,
+) -> Result<Vec<Issue>, Issue> {
     /// One match arm per model type (a macro: the types share no trait we could be generic over
     /// without instantiating serde for all of them in the caller).
     ///
@@ -43,16 +46,15 @@ pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value,
                             });
                         }
                     };
-                    // Serialisation can fail on input the parse accepted: fhir-sdk parses the
-                    // date `"12"` as year 12 but refuses to write a year that is not 4 digits.
+                    let mut found = Found::new(resource_type);
+                    match mirror(&typed, resource, &mut found) {
+                        Ok(()) => return Ok(found.finish(resource_type)),
+                        Err(Stop::Shape) => {}
+                        Err(Stop::Refused) => return Err(unwritable(resource_type, &typed)),
+                    }
                     match serde_json::to_value(&typed) {
-                        Ok(v) => Ok(v),
-                        Err(_) => Err(
-                            match serde_path_to_error::serialize(&typed, serde_json::value::Serializer) {
-                                Err(e) => paths::ser_issue(resource_type, &e),
-                                Ok(_) => unexplained(resource_type),
-                            },
-                        ),
+                        Ok(v) => Ok(unknown_elements(resource_type, resource, &v)),
+                        Err(_) => Err(unwritable(resource_type, &typed)),
                     }
                 })*
                 // Unreachable through `validate`, which checks `is_supported` first; no panic.
@@ -85,6 +87,15 @@ pub(crate) fn round_trip(resource_type: &str, resource: &Value) -> Result<Value,
         ValueSet,
         MeasureReport,
     )
+}
+
+/// The issue for a model that parsed but cannot be written back: fhir-sdk parses the date `"12"`
+/// as year 12 but refuses to write a year that is not 4 digits. Found again with path tracking.
+fn unwritable<T: serde::Serialize>(resource_type: &str, typed: &T) -> Issue {
+    match serde_path_to_error::serialize(typed, serde_json::value::Serializer) {
+        Err(e) => paths::ser_issue(resource_type, &e),
+        Ok(_) => unexplained(resource_type),
+    }
 }
 
 /// An issue for a failure that did not repeat when retried with path tracking.

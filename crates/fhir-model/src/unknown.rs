@@ -5,7 +5,7 @@
 //! precision, key order and so on. A key present in the input but absent from the output is
 //! one the model does not know (or, for choice elements, could not parse: see `choice`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::paths::{clip, push_index, push_key};
 use crate::{Issue, IssueKind, choice};
@@ -14,52 +14,96 @@ use crate::{Issue, IssueKind, choice};
 /// hostile body cannot make the OperationOutcome arbitrarily large.
 const MAX_ISSUES: usize = 50;
 
-/// Issues for every input key missing from `output`, with FHIRPath-style paths.
+/// Issues for every input key missing from `output`, with FHIRPath-style paths (the comparison of
+/// two trees, for shapes the [`crate::mirror`] does not follow).
 pub(crate) fn unknown_elements(resource_type: &str, input: &Value, output: &Value) -> Vec<Issue> {
-    let mut issues = Vec::new();
-    let mut omitted = 0_usize;
-    // Explicit stack rather than recursion; pushed in reverse so issues come out in input order.
-    let mut stack = vec![(resource_type.to_owned(), input, output)];
-    while let Some((path, input, output)) = stack.pop() {
+    let mut found = Found::new(resource_type);
+    found.compare(input, output);
+    found.finish(resource_type)
+}
+
+/// Unknown elements found so far, and the path of the element being looked at: one string,
+/// extended and cut back as the walk goes, so that nothing is allocated per element (the walk
+/// visits every element of every resource written).
+pub(crate) struct Found {
+    issues: Vec<Issue>,
+    omitted: usize,
+    /// The current element's path.
+    pub(crate) path: String,
+}
+
+impl Found {
+    /// Nothing found yet, at the root.
+    pub(crate) fn new(resource_type: &str) -> Self {
+        Found {
+            issues: Vec::new(),
+            omitted: 0,
+            path: resource_type.to_owned(),
+        }
+    }
+
+    /// Records that `key` of `parent` (at the current path), with `value`, was not written by the
+    /// model, unless the value is empty (dropped for known elements too).
+    pub(crate) fn dropped(&mut self, key: &str, value: &Value, parent: &Map<String, Value>) {
+        if is_empty(value) {
+            return;
+        }
+        if self.issues.len() >= MAX_ISSUES {
+            self.omitted += 1;
+            return;
+        }
+        let len = self.path.len();
+        push_key(&mut self.path, key);
+        let issue = dropped(self.path.clone(), key, value, parent);
+        self.path.truncate(len);
+        self.issues.push(issue);
+    }
+
+    /// The issues, with a summary of those over the cap.
+    pub(crate) fn finish(self, resource_type: &str) -> Vec<Issue> {
+        let mut issues = self.issues;
+        if self.omitted > 0 {
+            issues.push(Issue {
+                path: resource_type.to_owned(),
+                kind: IssueKind::Structure,
+                message: format!("{} further unknown elements not listed", self.omitted),
+            });
+        }
+        issues
+    }
+
+    /// Recursive, in input order; the depth was bounded by the envelope check before the parse.
+    fn compare(&mut self, input: &Value, output: &Value) {
         match (input, output) {
-            (Value::Object(input), Value::Object(output)) => {
-                let mut children = Vec::new();
-                for (key, value) in input {
-                    let mut child = path.clone();
-                    push_key(&mut child, key);
-                    match output.get(key) {
-                        Some(out) => children.push((child, value, out)),
-                        None if is_empty(value) => {}
-                        None if issues.len() < MAX_ISSUES => {
-                            issues.push(dropped(child, key, value, input));
+            (Value::Object(input_map), Value::Object(output_map)) => {
+                for (key, value) in input_map {
+                    match output_map.get(key) {
+                        Some(out) if matches!(value, Value::Object(_) | Value::Array(_)) => {
+                            let len = self.path.len();
+                            push_key(&mut self.path, key);
+                            self.compare(value, out);
+                            self.path.truncate(len);
                         }
-                        None => omitted += 1,
+                        Some(_) => {}
+                        None => self.dropped(key, value, input_map),
                     }
                 }
-                stack.extend(children.into_iter().rev());
             }
             (Value::Array(input), Value::Array(output)) => {
-                let children = input.iter().zip(output).enumerate().map(|(i, (a, b))| {
-                    let mut child = path.clone();
-                    push_index(&mut child, i);
-                    (child, a, b)
-                });
-                let children: Vec<_> = children.collect();
-                stack.extend(children.into_iter().rev());
+                for (i, (a, b)) in input.iter().zip(output).enumerate() {
+                    if matches!(a, Value::Object(_) | Value::Array(_)) {
+                        let len = self.path.len();
+                        push_index(&mut self.path, i);
+                        self.compare(a, b);
+                        self.path.truncate(len);
+                    }
+                }
             }
             // Primitives: values are deliberately not compared. A shape change (object in,
             // primitive out) cannot happen without the typed parse failing first.
             _ => {}
         }
     }
-    if omitted > 0 {
-        issues.push(Issue {
-            path: resource_type.to_owned(),
-            kind: IssueKind::Structure,
-            message: format!("{omitted} further unknown elements not listed"),
-        });
-    }
-    issues
 }
 
 /// `null`, `{}` and `[]` are dropped by the model even for known elements, so their absence
@@ -75,12 +119,7 @@ fn is_empty(value: &Value) -> bool {
 }
 
 /// The issue for `key` (with `value`, in object `parent`) that vanished in the round trip.
-fn dropped(
-    path: String,
-    key: &str,
-    value: &Value,
-    parent: &serde_json::Map<String, Value>,
-) -> Issue {
+fn dropped(path: String, key: &str, value: &Value, parent: &Map<String, Value>) -> Issue {
     if let Some((kind, message)) = choice::explain_dropped(key, value) {
         return Issue {
             path,
