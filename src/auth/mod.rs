@@ -1,0 +1,10 @@
+//! Authentication: who is calling. Bearer JWTs per the token contract (design.md section 2) become a
+//! [`Principal`] (role, organisation, purpose, patient, scopes), which authorisation and the consent
+//! engine decide on. Verification is [`verify`]; wiring it in front of every route, JWKS fetching
+//! over HTTP and SMART scope enforcement follow in the consent work.
+
+pub mod principal;
+pub mod verify;
+
+pub use principal::{DEFAULT_PURPOSE, Principal, Role};
+pub use verify::{AuthConfig, AuthConfigError, AuthError, ClaimNames, Verifier};

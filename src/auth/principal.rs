@@ -1,0 +1,112 @@
+//! Who is calling, as the verified token says: the sharing role, organisation, purpose of use and
+//! (for patient-context tokens) the patient. The consent engine decides on this alone.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A sharing role (design.md section 3). Exactly one per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Community link workers and care coordinators.
+    LinkWorker,
+    /// Hospital clinical nurse specialists.
+    Cns,
+    /// GP practice staff.
+    Gp,
+    /// Housing provider officers.
+    Housing,
+    /// Welfare rights and social care.
+    SocialCare,
+    /// The person themself.
+    Patient,
+    /// Information governance: audit only.
+    Auditor,
+    /// An integrated system acting for its organisation.
+    System,
+}
+
+impl Role {
+    /// Every role, in the order of the design notes.
+    pub const ALL: [Role; 8] = [
+        Role::LinkWorker,
+        Role::Cns,
+        Role::Gp,
+        Role::Housing,
+        Role::SocialCare,
+        Role::Patient,
+        Role::Auditor,
+        Role::System,
+    ];
+
+    /// The claim value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::LinkWorker => "link-worker",
+            Role::Cns => "cns",
+            Role::Gp => "gp",
+            Role::Housing => "housing",
+            Role::SocialCare => "social-care",
+            Role::Patient => "patient",
+            Role::Auditor => "auditor",
+            Role::System => "system",
+        }
+    }
+
+    /// Roles that act for an organisation, whose tokens must name it (`org`).
+    pub fn needs_organization(self) -> bool {
+        !matches!(self, Role::Patient | Role::Auditor)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Role::ALL.into_iter().find(|r| r.code() == s).ok_or(())
+    }
+}
+
+/// The default purpose of use (v3-ActReason): treatment.
+pub const DEFAULT_PURPOSE: &str = "TREAT";
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `sub`.
+    pub subject: String,
+    /// The sharing role.
+    pub role: Role,
+    /// The caller's ODS organisation code, for roles that act for one.
+    pub organization: Option<String>,
+    /// `fhirUser`: the user's resource (`Practitioner/..`, `PractitionerRole/..`, `Patient/..`).
+    pub fhir_user: Option<String>,
+    /// The granted scopes, as given (SMART v2, or v1 forms).
+    pub scopes: Vec<String>,
+    /// Purpose of use (v3-ActReason code), `TREAT` unless the token says otherwise.
+    pub purpose: String,
+    /// The patient of a patient-context token.
+    pub patient: Option<String>,
+    /// `exp`, seconds since the epoch.
+    pub expires: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_read_back_from_their_codes() {
+        for r in Role::ALL {
+            assert_eq!(r.code().parse::<Role>(), Ok(r));
+        }
+        assert!("GP".parse::<Role>().is_err());
+        assert!(!Role::Patient.needs_organization());
+        assert!(Role::Housing.needs_organization());
+    }
+}
