@@ -15,12 +15,15 @@
 //! | HTTP worker threads (0 = one per core) | `workers` | `CAREBRIDGE_WORKERS` | `0` |
 //! | canonical base of the conformance artefacts (profiles, HNA Questionnaire, code systems) | `canonical_base` | `CAREBRIDGE_CANONICAL_BASE` | `https://fhir.carebridge.uk` |
 //! | lowest concern severity `$extract` turns into a care-plan activity | `extract_threshold` | `CAREBRIDGE_EXTRACT_THRESHOLD` | `4` |
+//! | bearer tokens (issuer, audience, algorithms, keys, claim names) | `[auth]` | `CAREBRIDGE_AUTH_*` | none; see [`crate::auth::settings`] |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::Deserialize;
+
+use crate::auth::settings::{self as auth, AuthSettings, RawAuth};
 
 /// Validated settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub struct Settings {
     pub canonical_base: String,
     /// Default severity threshold of `QuestionnaireResponse/$extract` (0-10).
     pub extract_threshold: i64,
+    /// Bearer token settings, when configured.
+    pub auth: Option<AuthSettings>,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -61,6 +66,7 @@ struct RawSettings {
     workers: Option<usize>,
     canonical_base: Option<String>,
     extract_threshold: Option<i64>,
+    auth: Option<RawAuth>,
 }
 
 /// Why the configuration was refused.
@@ -139,6 +145,7 @@ impl Settings {
                     raw.extract_threshold = Some(i64::try_from(number()?).unwrap_or(i64::MAX))
                 }
                 n if KNOWN_VARIABLES.contains(&n) => {}
+                n if auth::apply_env(&mut raw.auth, n, value)? => {}
                 _ => return Err(ConfigError::UnknownVariable(key.clone())),
             }
         }
@@ -234,6 +241,7 @@ impl RawSettings {
             workers: self.workers.unwrap_or(0),
             canonical_base,
             extract_threshold,
+            auth: self.auth.map(RawAuth::validate).transpose()?,
         })
     }
 }

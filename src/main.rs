@@ -52,6 +52,8 @@ enum Command {
     Outcomes(carebridge::outcomes::OutcomesArgs),
     /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
     Profiles(carebridge::hna::profiles::ProfilesArgs),
+    /// Prints a development token for a role (needs the configured HS256 secret).
+    Token(carebridge::auth::mint::TokenArgs),
 }
 
 #[actix_web::main]
@@ -71,6 +73,7 @@ async fn main() -> ExitCode {
         }
         Command::Outcomes(args) => carebridge::outcomes::run(args).await,
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
+        Command::Token(args) => carebridge::auth::mint::run(args),
     }
 }
 

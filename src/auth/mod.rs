@@ -3,8 +3,11 @@
 //! engine decide on. Verification is [`verify`]; wiring it in front of every route, JWKS fetching
 //! over HTTP and SMART scope enforcement follow in the consent work.
 
+pub mod mint;
 pub mod principal;
+pub mod settings;
 pub mod verify;
 
 pub use principal::{DEFAULT_PURPOSE, Principal, Role};
+pub use settings::AuthSettings;
 pub use verify::{AuthConfig, AuthConfigError, AuthError, ClaimNames, Verifier};

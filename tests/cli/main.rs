@@ -1,0 +1,68 @@
+//! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use carebridge::auth::{Role, Verifier};
+use carebridge::config::Settings;
+
+const SECRET: &str = "a-development-secret-of-32-bytes!";
+
+fn auth_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("CAREBRIDGE_AUTH_ISSUER", "https://carebridge.test/dev"),
+        ("CAREBRIDGE_AUTH_AUDIENCE", "carebridge"),
+        ("CAREBRIDGE_AUTH_ALGORITHMS", "HS256"),
+        ("CAREBRIDGE_AUTH_HS256_SECRET", SECRET),
+    ]
+}
+
+fn carebridge(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_carebridge"));
+    c.args(args).env("CAREBRIDGE_LOG", "warn");
+    // Only the variables given: a developer's own CAREBRIDGE_* settings must not leak in.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CAREBRIDGE_")) {
+        c.env_remove(k);
+    }
+    c.envs(env.iter().copied());
+    c.output().expect("the command runs")
+}
+
+#[test]
+fn token_mints_a_development_token_the_gateway_accepts() {
+    let out = carebridge(
+        &["token", "--role", "gp", "--org", "A81001", "--minutes", "5"],
+        &auth_env(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let env: BTreeMap<String, String> = auth_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let settings = Settings::from_sources(None, &env).expect("the same settings");
+    let config = settings
+        .auth
+        .expect("auth configured")
+        .load()
+        .expect("loads");
+    let verifier = Verifier::new(config).expect("a verifier");
+    let principal = verifier.verify(&token).expect("the gateway accepts it");
+    assert_eq!(principal.role, Role::Gp);
+    assert_eq!(principal.organization.as_deref(), Some("A81001"));
+}
+
+#[test]
+fn token_refuses_without_a_secret_and_for_incomplete_roles() {
+    let out = carebridge(&["token", "--role", "auditor"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hs256_secret"));
+    assert!(out.stdout.is_empty());
+    let out = carebridge(&["token", "--role", "housing"], &auth_env());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--org"));
+}
