@@ -56,6 +56,8 @@ seed() {
     [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)" == 200 ]] && break
     sleep 0.1
   done
+  BENCH_TOKEN="$(CAREBRIDGE_DATABASE_URL="sqlite://$DB" "$BIN" token --role system --org BENCH --minutes 1440)"
+  export BENCH_TOKEN
   python3 - "http://127.0.0.1:$port/fhir" "$HNAS" "$SEED_THREADS" "$ODS" <<'PY'
 import concurrent.futures as cf, json, os, random, sys, time, urllib.request
 sys.path.insert(0, "bench")
@@ -68,7 +70,8 @@ DOMAINS = ["physical", "practical", "family", "emotional", "spiritual", "lifesty
 STAGES = ["diagnosis", "start-of-treatment", "during-treatment", "end-of-treatment", "recurrence", "palliative"]
 ACTIONS = ["discussion", "information-advice", "signposting", "referral"]
 DESTS = ["gp", "cns", "welfare-benefits", "housing", "psychological-support", "community"]
-HDR = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+HDR = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json",
+       "Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
 
 def post(url, body):
     req = urllib.request.Request(url, data=json.dumps(body, separators=(",", ":")).encode(), method="POST", headers=HDR)

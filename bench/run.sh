@@ -121,6 +121,9 @@ start_server() {
       die "server exited during start-up (log above: $logf)"
     fi
     if [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" || true)" == 200 ]]; then
+      # No [auth]: development mode; its secret (beside the database) mints the benchmark's token.
+      BENCH_TOKEN="$(CAREBRIDGE_DATABASE_URL="sqlite://$db" "$BIN" token --role system --org BENCH --minutes 1440)"
+      export BENCH_TOKEN
       return 0
     fi
     sleep 0.1
@@ -171,7 +174,8 @@ PY
 # body when it is not 2xx, so a broken fixture is not benchmarked as a stream of 4xx.
 preflight() {
   local name="$1" method="$2" path="$3" body="${4:-}" out="$WORK/preflight.out" code
-  local args=(-s -o "$out" -w '%{http_code}' -X "$method" -H 'Accept: application/fhir+json')
+  local args=(-s -o "$out" -w '%{http_code}' -X "$method" -H 'Accept: application/fhir+json'
+    -H "Authorization: Bearer $BENCH_TOKEN")
   [[ -n "$body" ]] && args+=(-H 'Content-Type: application/fhir+json' --data-binary "@$body")
   code="$(curl "${args[@]}" "http://127.0.0.1:$PORT$path" || true)"
   if [[ "$code" != 2* ]]; then
@@ -250,9 +254,11 @@ for size in $SIZES; do
     reset_hwm "$SERVER_PID" || hwm_note="*"
     log "size $size: $scenario (warm-up $WARMUP, then $DURATION)"
     wrk -t "$THREADS" -c "$CONNECTIONS" -d "$WARMUP" -s "bench/wrk/$scenario.lua" \
+      -H "Authorization: Bearer $BENCH_TOKEN" \
       "http://127.0.0.1:$PORT" -- "$DATA" "$FHIR_PATH" >/dev/null
     out="$dir/wrk-$scenario.txt"
     wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s "bench/wrk/$scenario.lua" \
+      -H "Authorization: Bearer $BENCH_TOKEN" \
       "http://127.0.0.1:$PORT" -- "$DATA" "$FHIR_PATH" | tee "$out" >&2
     kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 40 "$slog" >&2; die "server died during $scenario"; }
     peak_kb="$(rss_kb "$SERVER_PID" VmHWM)"

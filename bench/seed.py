@@ -24,6 +24,10 @@ import time
 import urllib.error
 import urllib.request
 
+# The gateway needs a bearer token; the benchmark scripts mint one (`carebridge token`).
+AUTH = ({"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
+        if os.environ.get("BENCH_TOKEN") else {})
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures as fx  # noqa: E402
 
@@ -99,7 +103,7 @@ def post_bundle(base_url, body, timeout, retries=3):
     delay = 1.0
     for attempt in range(retries + 1):
         req = urllib.request.Request(base_url, data=body, method="POST",
-                                     headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
+                                     headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **AUTH})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return json.load(resp)
@@ -118,7 +122,7 @@ def post_bundle(base_url, body, timeout, retries=3):
 
 
 def get_json(url, timeout=60):
-    req = urllib.request.Request(url, headers={"Accept": FHIR_JSON})
+    req = urllib.request.Request(url, headers={"Accept": FHIR_JSON, **AUTH})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.load(resp)
 

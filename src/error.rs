@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | `InvalidJson`, `BadRequest`, `InvalidResource` | 400 | `invalid` / `structure` / `required` / `value` |
 //! | `InvalidSearch` | 400 | `invalid` / `not-supported` |
+//! | `Unauthenticated` | 401 (with `WWW-Authenticate: Bearer`) | `login` |
+//! | `Forbidden` | 403 | `forbidden` |
 //! | `NotFound`, `UnknownType`, `NoRoute` | 404 | `not-found` |
 //! | `MethodNotAllowed` | 405 | `not-supported` |
 //! | `NotAcceptable` | 406 | `not-supported` |
@@ -27,6 +29,16 @@ use crate::store::StoreError;
 /// Everything that can go wrong with a request.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// No valid bearer token. Whatever check failed, the answer is the same (RFC 6750 allows no
+    /// more than "invalid_token"); `token_presented` only decides whether that error code is sent.
+    #[error("not authenticated")]
+    Unauthenticated {
+        /// Whether the request carried a token at all.
+        token_presented: bool,
+    },
+    /// Authenticated, but not allowed this interaction.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The body is not JSON.
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
@@ -107,6 +119,8 @@ impl Error {
             | Error::BadRequest(_)
             | Error::InvalidResource(_)
             | Error::InvalidSearch(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound { .. } | Error::UnknownType(_) | Error::NoRoute => {
                 StatusCode::NOT_FOUND
             }
@@ -131,6 +145,11 @@ impl Error {
         match self {
             Error::InvalidJson(m) => one("structure", format!("The body is not valid JSON: {m}")),
             Error::BadRequest(m) => one("invalid", m.clone()),
+            Error::Unauthenticated { .. } => one(
+                "login",
+                "Authentication required: send a valid bearer token".into(),
+            ),
+            Error::Forbidden(m) => one("forbidden", m.clone()),
             Error::InvalidResource(issues) | Error::BusinessRule(issues) => issues.clone(),
             Error::InvalidSearch(e @ SearchParseError::NotSupported(_)) => {
                 one("not-supported", e.to_string())

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::http;
 use crate::rest::Engine;
@@ -20,9 +21,30 @@ pub enum StartError {
     /// The store could not be opened or migrated.
     #[error("cannot open the store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The token settings cannot verify tokens.
+    #[error("token configuration: {0}")]
+    Auth(String),
     /// The HNA conformance artefacts could not be written to the store.
     #[error("cannot install the HNA conformance artefacts: {0}")]
     Artefacts(crate::error::Error),
+}
+
+/// The token verifier: the `[auth]` settings, or development mode without them (see
+/// [`crate::auth::dev`]).
+fn verifier(settings: &Settings) -> Result<Verifier, StartError> {
+    let auth = match &settings.auth {
+        Some(a) => a.clone(),
+        None => {
+            let dir = crate::auth::dev::secret_dir(&settings.database_url);
+            tracing::warn!(
+                secret = %dir.join(crate::auth::dev::SECRET_FILE).display(),
+                "no [auth] configured: development mode, accepting only tokens from `carebridge token`"
+            );
+            crate::auth::dev::settings(&dir).map_err(|e| StartError::Auth(e.to_string()))?
+        }
+    };
+    let config = auth.load().map_err(|e| StartError::Auth(e.to_string()))?;
+    Verifier::new(config).map_err(|e| StartError::Auth(e.to_string()))
 }
 
 /// A bound, ready-to-run gateway.
@@ -56,12 +78,15 @@ impl Application {
         crate::hna::profiles::install(&engine)
             .await
             .map_err(StartError::Artefacts)?;
+        let verifier = web::Data::new(verifier(&settings)?);
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
+                .app_data(verifier.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(http::outcome_errors())
+                .wrap(actix_web::middleware::from_fn(http::authenticate))
                 .configure(http::routes)
         })
         .listen(listener)

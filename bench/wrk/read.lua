@@ -15,5 +15,6 @@ end
 
 function request()
   n = n % #paths + 1
-  return wrk.format("GET", paths[n], { ["Accept"] = "application/fhir+json" })
+  return wrk.format("GET", paths[n], { ["Accept"] = "application/fhir+json",
+    ["Authorization"] = wrk.headers["Authorization"] })
 end

@@ -1,6 +1,7 @@
 //! `carebridge token`: development tokens for trying every role, signed with the deployment's HS256
-//! secret. It refuses to run without one, so it cannot mint tokens a production deployment (which
-//! pins RS256 or ES256 keys held by its identity provider) would accept.
+//! secret, or in development mode (no `[auth]`) with the gateway's own (see [`super::dev`]). It
+//! refuses when `[auth]` pins no HS256 secret, so it cannot mint tokens a production deployment
+//! (RS256 or ES256 keys held by its identity provider) would accept.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -129,6 +130,28 @@ pub fn mint(auth: &AuthSettings, args: &TokenArgs, now: i64) -> Result<String, M
     .map_err(|e| MintError::Argument(e.to_string()))
 }
 
+/// A token for `role` with the defaults of the command (an hour, default scopes, `TREAT`), valid
+/// from now: for tests and tools that need one without the command line.
+pub fn token_for(
+    auth: &AuthSettings,
+    role: &str,
+    org: Option<&str>,
+    patient: Option<&str>,
+) -> Result<String, MintError> {
+    let args = TokenArgs {
+        role: role.to_owned(),
+        org: org.map(str::to_owned),
+        patient: patient.map(str::to_owned),
+        sub: None,
+        fhir_user: None,
+        scope: None,
+        purpose: DEFAULT_PURPOSE.to_owned(),
+        minutes: 60,
+        config: None,
+    };
+    mint(auth, &args, crate::fhir::instant::now_ms() / 1000)
+}
+
 /// Prints a development token.
 pub fn run(args: TokenArgs) -> ExitCode {
     let settings = match Settings::load(args.config.as_deref()) {
@@ -138,9 +161,16 @@ pub fn run(args: TokenArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(auth) = settings.auth else {
-        eprintln!("carebridge token: {}", MintError::NoSecret);
-        return ExitCode::from(2);
+    let auth = match settings.auth {
+        Some(a) => a,
+        // Development mode: the secret the gateway uses without [auth] (see `auth::dev`).
+        None => match super::dev::settings(&super::dev::secret_dir(&settings.database_url)) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("carebridge token: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match mint(&auth, &args, crate::fhir::instant::now_ms() / 1000) {
         Ok(token) => {

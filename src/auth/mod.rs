@@ -3,6 +3,7 @@
 //! engine decide on. Verification is [`verify`]; wiring it in front of every route, JWKS fetching
 //! over HTTP and SMART scope enforcement follow in the consent work.
 
+pub mod dev;
 pub mod mint;
 pub mod principal;
 pub mod settings;

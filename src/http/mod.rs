@@ -1,6 +1,7 @@
 //! The HTTP surface: routes under the FHIR base path `/fhir`, health probes at the root, and the
 //! middleware that makes every error an OperationOutcome.
 
+mod authenticate;
 pub mod capability;
 mod errors;
 mod handlers;
@@ -11,6 +12,7 @@ mod response;
 
 use actix_web::web::{self, ServiceConfig};
 
+pub use authenticate::authenticate;
 pub use errors::outcome_errors;
 pub use response::FHIR_JSON;
 

@@ -21,8 +21,17 @@ impl ResponseError for Error {
         if self.is_server_fault() {
             tracing::error!(error = %self, "request failed");
         }
-        HttpResponse::build(self.status())
-            .insert_header((header::CONTENT_TYPE, FHIR_JSON))
+        let mut b = HttpResponse::build(self.status());
+        if let Error::Unauthenticated { token_presented } = self {
+            // RFC 6750: no error code when no credentials were sent, `invalid_token` otherwise.
+            let challenge = if *token_presented {
+                "Bearer realm=\"carebridge\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"carebridge\""
+            };
+            b.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        b.insert_header((header::CONTENT_TYPE, FHIR_JSON))
             .body(operation_outcome(&self.issues()).to_string())
     }
 }

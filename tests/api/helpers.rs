@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use carebridge::auth::AuthSettings;
+use carebridge::auth::mint::token_for;
 use carebridge::config::Settings;
 use carebridge::startup::Application;
 use reqwest::Method;
@@ -28,6 +30,10 @@ pub struct TestApp {
     pub port: u16,
     /// An HTTP client that never uses a proxy.
     pub client: reqwest::Client,
+    /// The bearer token every request of [`TestApp::req`] carries: a `system` token with full scopes.
+    pub token: String,
+    /// The server's token settings, to mint other tokens ([`TestApp::token_for`]).
+    pub auth: AuthSettings,
     /// Versions the server wrote at start-up (its conformance artefacts), left out of
     /// [`TestApp::version_count`].
     baseline: usize,
@@ -42,6 +48,27 @@ enum DbGuard {
     Postgres(PgDatabase),
 }
 
+/// The HS256 secret of test servers.
+pub const TEST_SECRET: &str = "carebridge-test-secret-0123456789abcdef";
+
+/// The token environment of test servers (HS256 with [`TEST_SECRET`]).
+pub const TEST_AUTH_ENV: [(&str, &str); 4] = [
+    ("CAREBRIDGE_AUTH_ISSUER", "https://idp.carebridge.test"),
+    ("CAREBRIDGE_AUTH_AUDIENCE", "carebridge-test"),
+    ("CAREBRIDGE_AUTH_ALGORITHMS", "HS256"),
+    ("CAREBRIDGE_AUTH_HS256_SECRET", TEST_SECRET),
+];
+
+/// A token for `role` (and organisation, patient) signed as the test servers expect.
+pub fn mint_token(
+    auth: &AuthSettings,
+    role: &str,
+    org: Option<&str>,
+    patient: Option<&str>,
+) -> String {
+    token_for(auth, role, org, patient).expect("a test token")
+}
+
 /// Settings for a test server: port 0 on localhost, one worker, and the given database.
 fn test_settings(database_url: &str) -> Settings {
     let env: BTreeMap<String, String> = [
@@ -51,12 +78,17 @@ fn test_settings(database_url: &str) -> Settings {
         ("CAREBRIDGE_WORKERS", "1"),
     ]
     .into_iter()
+    .chain(TEST_AUTH_ENV)
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     Settings::from_sources(None, &env).expect("test settings are valid")
 }
 
 async fn start(settings: Settings, db: DbGuard) -> TestApp {
+    let auth = settings
+        .auth
+        .clone()
+        .expect("test settings configure [auth]");
     let app = Application::build(settings)
         .await
         .unwrap_or_else(|e| panic!("the server failed to start: {e}"));
@@ -67,11 +99,14 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
+    let token = mint_token(&auth, "system", Some("TESTSYS"), None);
     let mut app = TestApp {
         base: format!("http://127.0.0.1:{port}/fhir"),
         root: format!("http://127.0.0.1:{port}"),
         port,
         client,
+        token,
+        auth,
         baseline: 0,
         _db: db,
     };
@@ -361,9 +396,19 @@ impl TestApp {
         }
     }
 
-    /// A request to `path` (see [`TestApp::url`]).
+    /// A request to `path` (see [`TestApp::url`]) with the app's `system` token.
     pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.anonymous(method, path).bearer_auth(&self.token)
+    }
+
+    /// A request to `path` without any token.
+    pub fn anonymous(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path))
+    }
+
+    /// A token for another role of this server.
+    pub fn token_for(&self, role: &str, org: Option<&str>, patient: Option<&str>) -> String {
+        mint_token(&self.auth, role, org, patient)
     }
 
     /// Sends `request` and reads the whole response.

@@ -138,6 +138,7 @@ fn settings_from_env(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("CAREBRIDGE_WORKERS", "1"),
     ]
     .iter()
+    .chain(&crate::helpers::TEST_AUTH_ENV)
     .chain(extra)
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();

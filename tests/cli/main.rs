@@ -57,12 +57,36 @@ fn token_mints_a_development_token_the_gateway_accepts() {
 }
 
 #[test]
-fn token_refuses_without_a_secret_and_for_incomplete_roles() {
-    let out = carebridge(&["token", "--role", "auditor"], &[]);
+fn token_refuses_without_an_hs256_secret_and_for_incomplete_roles() {
+    let rs256_only = [
+        ("CAREBRIDGE_AUTH_ISSUER", "https://idp.test"),
+        ("CAREBRIDGE_AUTH_AUDIENCE", "carebridge"),
+        ("CAREBRIDGE_AUTH_ALGORITHMS", "RS256"),
+        ("CAREBRIDGE_AUTH_JWKS_FILE", "tests/fixtures/keys/jwks.json"),
+    ];
+    let out = carebridge(&["token", "--role", "auditor"], &rs256_only);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hs256_secret"));
     assert!(out.stdout.is_empty());
     let out = carebridge(&["token", "--role", "housing"], &auth_env());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--org"));
+}
+
+/// Without `[auth]`, the gateway and the command share a development secret beside the store.
+#[test]
+fn token_uses_the_development_secret_without_auth_settings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("cb.db").display());
+    let env = [("CAREBRIDGE_DATABASE_URL", url.as_str())];
+    let out = carebridge(&["token", "--role", "system", "--org", "SYS01"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings = carebridge::auth::dev::settings(dir.path()).expect("the same secret");
+    let verifier = Verifier::new(settings.load().expect("loads")).expect("a verifier");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(verifier.verify(&token).map(|p| p.role), Ok(Role::System));
 }

@@ -49,6 +49,22 @@ impl Gateway {
     }
 }
 
+/// A client whose every request carries a system token of the gateway's development secret.
+fn client_for(dir: &std::path::Path) -> reqwest::Client {
+    let auth = carebridge::auth::dev::settings(dir).expect("dev secret");
+    let token =
+        carebridge::auth::mint::token_for(&auth, "system", Some("CRASH"), None).expect("a token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -61,7 +77,8 @@ async fn acknowledged_writes_survive_kill_dash_nine() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("crash.db");
     let gw = Gateway::start(&db, free_port()).await;
-    let client = reqwest::Client::new();
+    // No [auth]: development mode, whose secret (beside the store) mints a system token.
+    let client = client_for(dir.path());
 
     // Eight writers create patients as fast as they can; each records what was acknowledged.
     let mut tasks = Vec::new();

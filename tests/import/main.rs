@@ -297,8 +297,19 @@ async fn imported_hnas_and_care_plans_are_served_by_the_api() {
         .expect("server starts");
     let base = format!("http://127.0.0.1:{}/fhir", app.port());
     tokio::spawn(app.run_until_stopped());
+    // No [auth] in these settings: the server runs in development mode, whose secret mints a token.
+    let dev = carebridge::auth::dev::secret_dir(&db.settings.database_url);
+    let auth = carebridge::auth::dev::settings(&dev).expect("dev secret");
+    let token =
+        carebridge::auth::mint::token_for(&auth, "system", Some("TESTSYS"), None).expect("a token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
     let client = reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .build()
         .expect("client");
     let get = |url: String| {

@@ -1,0 +1,79 @@
+//! Authentication in front of every route but the public ones (`/metadata`, SMART configuration,
+//! health probes): a request without a valid bearer token gets 401 and reaches no handler, so it
+//! changes and reveals nothing. The verified [`Principal`] is left in the request's extensions for
+//! authorisation and consent.
+//!
+//! Interim rule, until consent enforcement (issue 4) decides per role what each may see: only
+//! `system` tokens are served; every other role gets 403. Denying is the fail-closed choice while no
+//! consent filter stands between those roles and clinical records.
+
+use std::sync::Arc;
+
+use actix_web::HttpMessage as _;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+
+use super::FHIR_PATH;
+use crate::auth::{Principal, Role, Verifier};
+use crate::error::Error;
+
+/// Paths served without a token.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/.well-known/smart-configuration"
+    ) || path
+        .strip_prefix(FHIR_PATH)
+        .is_some_and(|rest| matches!(rest, "/metadata" | "/metadata/"))
+}
+
+/// The middleware (for `middleware::from_fn`).
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if is_public(req.path()) {
+        return next.call(req).await;
+    }
+    let verifier = req
+        .app_data::<Data<Verifier>>()
+        .cloned()
+        .ok_or_else(|| Error::Internal("no token verifier configured".into()))?;
+    let header = req.headers().get(AUTHORIZATION);
+    let presented = header.is_some();
+    let principal = verifier
+        .authenticate(header.and_then(|v| v.to_str().ok()))
+        .map_err(|reason| {
+            tracing::info!(%reason, path = req.path(), "request not authenticated");
+            Error::Unauthenticated {
+                token_presented: presented,
+            }
+        })?;
+    if principal.role != Role::System {
+        return Err(Error::Forbidden(format!(
+            "This gateway does not yet serve the '{}' role: only system tokens are accepted until consent enforcement is in place",
+            principal.role
+        ))
+        .into());
+    }
+    req.extensions_mut().insert::<Arc<Principal>>(principal);
+    next.call(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_metadata_and_probes_are_public() {
+        assert!(is_public("/fhir/metadata"));
+        assert!(is_public("/healthz"));
+        assert!(!is_public("/fhir/Patient"));
+        assert!(!is_public("/fhir/metadata/x"));
+        assert!(!is_public("/fhir"));
+        assert!(!is_public("/fhir/"));
+    }
+}
