@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
-use crate::auth::Verifier;
+use crate::auth::{AuthSettings, Verifier};
 use crate::config::Settings;
 use crate::http;
 use crate::rest::Engine;
@@ -29,10 +29,9 @@ pub enum StartError {
     Artefacts(crate::error::Error),
 }
 
-/// The token verifier: the `[auth]` settings, or development mode without them (see
-/// [`crate::auth::dev`]).
-fn verifier(settings: &Settings) -> Result<Verifier, StartError> {
-    let auth = match &settings.auth {
+/// The token settings: `[auth]`, or development mode without it (see [`crate::auth::dev`]).
+fn auth_settings(settings: &Settings) -> Result<AuthSettings, StartError> {
+    Ok(match &settings.auth {
         Some(a) => a.clone(),
         None => {
             let dir = crate::auth::dev::secret_dir(&settings.database_url);
@@ -42,7 +41,11 @@ fn verifier(settings: &Settings) -> Result<Verifier, StartError> {
             );
             crate::auth::dev::settings(&dir).map_err(|e| StartError::Auth(e.to_string()))?
         }
-    };
+    })
+}
+
+/// The token verifier for `auth`.
+fn verifier(auth: &AuthSettings) -> Result<Verifier, StartError> {
     let config = auth.load().map_err(|e| StartError::Auth(e.to_string()))?;
     Verifier::new(config).map_err(|e| StartError::Auth(e.to_string()))
 }
@@ -78,12 +81,15 @@ impl Application {
         crate::hna::profiles::install(&engine)
             .await
             .map_err(StartError::Artefacts)?;
-        let verifier = web::Data::new(verifier(&settings)?);
+        let auth = auth_settings(&settings)?;
+        let smart = web::Data::new(http::SmartConfiguration::new(&auth));
+        let verifier = web::Data::new(verifier(&auth)?);
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
                 .app_data(verifier.clone())
+                .app_data(smart.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(http::outcome_errors())
                 .wrap(actix_web::middleware::from_fn(http::authenticate))

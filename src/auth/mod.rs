@@ -6,6 +6,7 @@
 pub mod dev;
 pub mod mint;
 pub mod principal;
+pub mod scopes;
 pub mod settings;
 pub mod verify;
 

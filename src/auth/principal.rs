@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::scopes::Grants;
+
 /// A sharing role (design.md section 3). Exactly one per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -88,6 +90,8 @@ pub struct Principal {
     pub fhir_user: Option<String>,
     /// The granted scopes, as given (SMART v2, or v1 forms).
     pub scopes: Vec<String>,
+    /// The resource scopes among them, parsed.
+    pub grants: Grants,
     /// Purpose of use (v3-ActReason code), `TREAT` unless the token says otherwise.
     pub purpose: String,
     /// The patient of a patient-context token.

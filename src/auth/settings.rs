@@ -7,6 +7,7 @@
 //! | accepted algorithms (pinned) | `algorithms` (list) | `CAREBRIDGE_AUTH_ALGORITHMS` (comma separated) | required |
 //! | HS256 shared secret (development; 32 bytes or more) | `hs256_secret` | `CAREBRIDGE_AUTH_HS256_SECRET` | none |
 //! | public keys for RS256/ES256 (a JWKS file) | `jwks_file` | `CAREBRIDGE_AUTH_JWKS_FILE` | none |
+//! | the identity provider's token endpoint (in the SMART configuration) | `token_endpoint` | `CAREBRIDGE_AUTH_TOKEN_ENDPOINT` | none |
 //! | clock skew on `exp`/`nbf`, seconds | `leeway_seconds` | `CAREBRIDGE_AUTH_LEEWAY_SECONDS` | `30` |
 //! | claim names | `[auth.claims]` `role`, `org`, `purpose`, `patient`, `fhir_user`, `scope` | `CAREBRIDGE_AUTH_CLAIM_ROLE`, `_ORG`, `_PURPOSE`, `_PATIENT`, `_FHIR_USER`, `_SCOPE` | `role`, `org`, `purpose_of_use`, `patient`, `fhirUser`, `scope` |
 //!
@@ -31,6 +32,7 @@ pub struct RawAuth {
     algorithms: Option<Vec<String>>,
     hs256_secret: Option<String>,
     jwks_file: Option<PathBuf>,
+    token_endpoint: Option<String>,
     leeway_seconds: Option<u64>,
     claims: Option<RawClaims>,
 }
@@ -60,6 +62,8 @@ pub struct AuthSettings {
     pub hs256_secret: Option<String>,
     /// JWKS file of the RS256/ES256 keys.
     pub jwks_file: Option<PathBuf>,
+    /// The identity provider's token endpoint, advertised in the SMART configuration.
+    pub token_endpoint: Option<String>,
     /// Clock skew tolerated, seconds.
     pub leeway_seconds: u64,
     /// Claim names.
@@ -75,6 +79,7 @@ impl fmt::Debug for AuthSettings {
             .field("algorithms", &self.algorithms)
             .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<set>"))
             .field("jwks_file", &self.jwks_file)
+            .field("token_endpoint", &self.token_endpoint)
             .field("leeway_seconds", &self.leeway_seconds)
             .field("claims", &self.claims)
             .finish()
@@ -97,6 +102,7 @@ pub fn apply_env(raw: &mut Option<RawAuth>, name: &str, value: &str) -> Result<b
         }
         "HS256_SECRET" => auth.hs256_secret = text(),
         "JWKS_FILE" => auth.jwks_file = Some(PathBuf::from(value)),
+        "TOKEN_ENDPOINT" => auth.token_endpoint = text(),
         "LEEWAY_SECONDS" => {
             auth.leeway_seconds = Some(value.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "auth.leeway_seconds".into(),
@@ -195,6 +201,7 @@ impl RawAuth {
             algorithms,
             hs256_secret,
             jwks_file: self.jwks_file,
+            token_endpoint: self.token_endpoint.filter(|t| !t.trim().is_empty()),
             leeway_seconds: self.leeway_seconds.unwrap_or(30),
             claims: ClaimNames {
                 role: pick(raw.role, defaults.role),

@@ -26,6 +26,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
 use super::principal::{DEFAULT_PURPOSE, Principal, Role};
+use super::scopes::Grants;
 
 /// Names of the claims carebridge reads beyond the registered ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,15 +325,17 @@ impl Verifier {
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or_else(|| claim("exp"))?;
-        let scopes = text(&names.scope)
+        let scopes: Vec<String> = text(&names.scope)
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
+        let grants = Grants::new(&scopes);
         Ok(Principal {
             subject,
             role,
             organization,
             fhir_user: text(&names.fhir_user),
             scopes,
+            grants,
             purpose: text(&names.purpose).unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
             patient,
             expires,

@@ -1,7 +1,8 @@
 //! Authentication in front of every route but the public ones (`/metadata`, SMART configuration,
 //! health probes): a request without a valid bearer token gets 401 and reaches no handler, so it
 //! changes and reveals nothing. The verified [`Principal`] is left in the request's extensions for
-//! authorisation and consent.
+//! the handlers (bundles check their entries' scopes there) and consent. Scopes are checked here
+//! for every other route (see [`super::authorise`]).
 //!
 //! Interim rule, until consent enforcement (issue 4) decides per role what each may see: only
 //! `system` tokens are served; every other role gets 403. Denying is the fail-closed choice while no
@@ -16,7 +17,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 
-use super::FHIR_PATH;
+use super::{FHIR_PATH, authorise};
 use crate::auth::{Principal, Role, Verifier};
 use crate::error::Error;
 
@@ -25,9 +26,12 @@ fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/healthz" | "/readyz" | "/.well-known/smart-configuration"
-    ) || path
-        .strip_prefix(FHIR_PATH)
-        .is_some_and(|rest| matches!(rest, "/metadata" | "/metadata/"))
+    ) || path.strip_prefix(FHIR_PATH).is_some_and(|rest| {
+        matches!(
+            rest,
+            "/metadata" | "/metadata/" | "/.well-known/smart-configuration"
+        )
+    })
 }
 
 /// The middleware (for `middleware::from_fn`).
@@ -59,6 +63,11 @@ pub async fn authenticate(
         ))
         .into());
     }
+    let fhir_path = req.path().strip_prefix(FHIR_PATH).unwrap_or("");
+    let conditional = req.headers().contains_key("if-none-exist");
+    if let Some(needs) = authorise::needs(req.method().as_str(), fhir_path, conditional) {
+        authorise::check(&principal, &needs)?;
+    }
     req.extensions_mut().insert::<Arc<Principal>>(principal);
     next.call(req).await
 }
@@ -71,6 +80,7 @@ mod tests {
     fn only_metadata_and_probes_are_public() {
         assert!(is_public("/fhir/metadata"));
         assert!(is_public("/healthz"));
+        assert!(is_public("/fhir/.well-known/smart-configuration"));
         assert!(!is_public("/fhir/Patient"));
         assert!(!is_public("/fhir/metadata/x"));
         assert!(!is_public("/fhir"));

@@ -171,6 +171,8 @@ pub async fn system_history(engine: Data<Engine>, req: HttpRequest) -> Result {
 pub async fn bundle(engine: Data<Engine>, req: HttpRequest, body: Bytes) -> Result {
     check_accept(&req)?;
     let b = json_body(&req, &body)?;
+    let principal = super::authorise::principal(&req)?;
+    super::authorise::check(&principal, &super::authorise::bundle_needs(&b))?;
     let r = engine.bundle(b, prefer(&req).return_).await?;
     reply(&engine, r)
 }

@@ -2,6 +2,7 @@
 //! middleware that makes every error an OperationOutcome.
 
 mod authenticate;
+mod authorise;
 pub mod capability;
 mod errors;
 mod handlers;
@@ -9,12 +10,14 @@ mod health;
 mod operations;
 mod request;
 mod response;
+mod smart;
 
 use actix_web::web::{self, ServiceConfig};
 
 pub use authenticate::authenticate;
 pub use errors::outcome_errors;
 pub use response::FHIR_JSON;
+pub use smart::SmartConfiguration;
 
 /// The path under which the FHIR API is served.
 pub const FHIR_PATH: &str = "/fhir";
@@ -24,12 +27,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
     use handlers::*;
     let not_allowed = || web::to(method_not_allowed);
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route(
+            "/.well-known/smart-configuration",
+            web::get().to(smart::smart_configuration),
+        )
         .route("/readyz", web::get().to(health::readyz))
         .service(
             web::scope(FHIR_PATH)
                 .service(
                     web::resource(["", "/"])
                         .route(web::post().to(bundle))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/.well-known/smart-configuration")
+                        .route(web::get().to(smart::smart_configuration))
                         .default_service(not_allowed()),
                 )
                 .service(

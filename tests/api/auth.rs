@@ -117,3 +117,92 @@ async fn roles_without_consent_enforcement_are_forbidden() {
         assert_outcome(&r, 403, "forbidden", None);
     }
 }
+
+/// A system token granting `scope`.
+fn scoped(scope: &str) -> String {
+    token_with(TEST_SECRET, |c| c["scope"] = json!(scope))
+}
+
+#[tokio::test]
+async fn scopes_grant_interactions_per_resource_type() {
+    let app = spawn_app().await;
+    let before = app.version_count().await;
+    let read_only = scoped("system/Patient.rs");
+    let create = |t: &str| {
+        app.anonymous(Method::POST, "Patient")
+            .bearer_auth(t)
+            .header("content-type", "application/fhir+json")
+            .body(patient().to_string())
+    };
+    app.send(
+        app.anonymous(Method::GET, "Patient")
+            .bearer_auth(&read_only),
+    )
+    .await
+    .assert_status(200);
+    let refused = app.send(create(&read_only)).await;
+    assert_outcome(&refused, 403, "forbidden", None);
+    app.send(
+        app.anonymous(Method::GET, "CarePlan")
+            .bearer_auth(&read_only),
+    )
+    .await
+    .assert_status(403);
+    assert_eq!(app.version_count().await, before, "a refused create wrote");
+    // v1 forms: read = rs, write = cud.
+    let v1 = scoped("system/*.read");
+    app.send(app.anonymous(Method::GET, "CarePlan").bearer_auth(&v1))
+        .await
+        .assert_status(200);
+    app.send(create(&v1)).await.assert_status(403);
+    app.send(create(&scoped("system/*.write")))
+        .await
+        .assert_status(201);
+    // Scopes of another context grant a system token nothing.
+    app.send(create(&scoped("user/*.cruds")))
+        .await
+        .assert_status(403);
+}
+
+#[tokio::test]
+async fn a_bundle_with_one_entry_not_granted_is_refused_whole() {
+    let app = spawn_app().await;
+    let before = app.version_count().await;
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:0b3c1c52-5c2e-4c64-9d39-0d1f7c1b2a11", "resource": patient(),
+         "request": {"method": "POST", "url": "Patient"}},
+        {"resource": {"resourceType": "Organization", "name": "Housing"},
+         "request": {"method": "POST", "url": "Organization"}}]});
+    let send = |scope: &str| {
+        app.anonymous(Method::POST, "")
+            .bearer_auth(scoped(scope))
+            .header("content-type", "application/fhir+json")
+            .body(bundle.to_string())
+    };
+    let r = app.send(send("system/Patient.cruds")).await;
+    assert_outcome(&r, 403, "forbidden", None);
+    assert_eq!(app.version_count().await, before);
+    app.send(send("system/Patient.c system/Organization.c"))
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn the_smart_configuration_is_public_and_names_the_issuer() {
+    let app = spawn_app().await;
+    for url in [
+        format!("{}/.well-known/smart-configuration", app.root),
+        app.url(".well-known/smart-configuration"),
+    ] {
+        let r = app.send(app.client.get(&url)).await;
+        r.assert_status(200);
+        let doc = r.json();
+        assert_eq!(doc["issuer"], "https://idp.carebridge.test");
+        assert!(
+            doc["capabilities"]
+                .as_array()
+                .is_some_and(|c| c.contains(&json!("permission-v2")))
+        );
+        assert!(doc.get("token_endpoint").is_none(), "none configured");
+    }
+}

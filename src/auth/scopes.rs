@@ -1,0 +1,275 @@
+//! SMART on FHIR scopes: which interactions on which resource types a token grants.
+//!
+//! v2 form `<context>/<Type|*>.<cruds>[?param=value&...]` and the v1 forms `.read` (= `rs`), `.write`
+//! (= `cud`) and `.*` (= `cruds`). The context must be the principal's: `system/` for system tokens,
+//! `patient/` for patients, `user/` for everyone else; scopes of another context grant nothing.
+//! Scopes that are not resource scopes (`openid`, `fhirUser`, `launch`, `offline_access`, ...) are
+//! ignored here.
+//!
+//! Decision: a scope with `?param=value` constraints grants only what its constraints allow, and
+//! until every read path can apply them (the consent work's filtered search), a constrained grant
+//! does not satisfy a check on its own: fail closed rather than serve what the constraint excludes.
+
+use super::principal::Role;
+
+/// Whose data a scope is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// `patient/`: the patient in context.
+    Patient,
+    /// `user/`: what the user may see.
+    User,
+    /// `system/`: a backend service.
+    System,
+}
+
+impl Context {
+    /// The context a role's tokens use.
+    pub fn of(role: Role) -> Context {
+        match role {
+            Role::System => Context::System,
+            Role::Patient => Context::Patient,
+            _ => Context::User,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Context> {
+        match s {
+            "patient" => Some(Context::Patient),
+            "user" => Some(Context::User),
+            "system" => Some(Context::System),
+            _ => None,
+        }
+    }
+}
+
+/// One of the five SMART v2 permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    /// `c`.
+    Create,
+    /// `r`: read, vread, history of an instance.
+    Read,
+    /// `u`.
+    Update,
+    /// `d`.
+    Delete,
+    /// `s`: search, and history of a type or the system.
+    Search,
+}
+
+impl Interaction {
+    fn bit(self) -> u8 {
+        match self {
+            Interaction::Create => 1,
+            Interaction::Read => 2,
+            Interaction::Update => 4,
+            Interaction::Delete => 8,
+            Interaction::Search => 16,
+        }
+    }
+
+    /// The permission letter.
+    pub fn letter(self) -> char {
+        match self {
+            Interaction::Create => 'c',
+            Interaction::Read => 'r',
+            Interaction::Update => 'u',
+            Interaction::Delete => 'd',
+            Interaction::Search => 's',
+        }
+    }
+}
+
+/// A parsed resource scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Its context.
+    pub context: Context,
+    /// The resource type, `None` for `*`.
+    pub resource_type: Option<String>,
+    /// Granted permissions (bits of [`Interaction`]).
+    permissions: u8,
+    /// `?param=value` constraints, as given.
+    pub constraints: Vec<(String, String)>,
+}
+
+impl Scope {
+    /// Parses one scope; `None` for scopes that are not resource scopes or are malformed.
+    pub fn parse(text: &str) -> Option<Scope> {
+        let (context, rest) = text.split_once('/')?;
+        let context = Context::parse(context)?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (rtype, perms) = rest.rsplit_once('.')?;
+        let resource_type = match rtype {
+            "*" => None,
+            t if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Some(t.to_owned())
+            }
+            _ => return None,
+        };
+        let permissions = match perms {
+            "read" => Interaction::Read.bit() | Interaction::Search.bit(),
+            "write" => {
+                Interaction::Create.bit() | Interaction::Update.bit() | Interaction::Delete.bit()
+            }
+            "*" => 31,
+            v2 => v2_permissions(v2)?,
+        };
+        let constraints = query
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if query.is_some() && constraints.is_empty() {
+            return None;
+        }
+        Some(Scope {
+            context,
+            resource_type,
+            permissions,
+            constraints,
+        })
+    }
+
+    /// Whether this scope alone, unconstrained, grants `interaction` on `resource_type` in `context`.
+    fn grants(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
+        self.context == context
+            && self
+                .resource_type
+                .as_deref()
+                .is_none_or(|t| t == resource_type)
+            && self.permissions & interaction.bit() != 0
+            && self.constraints.is_empty()
+    }
+}
+
+/// `cruds` letters, each at most once and in that order (SMART v2); `None` otherwise.
+fn v2_permissions(letters: &str) -> Option<u8> {
+    let mut bits = 0u8;
+    let mut last = None;
+    for ch in letters.chars() {
+        let (i, bit) = match ch {
+            'c' => (0, Interaction::Create.bit()),
+            'r' => (1, Interaction::Read.bit()),
+            'u' => (2, Interaction::Update.bit()),
+            'd' => (3, Interaction::Delete.bit()),
+            's' => (4, Interaction::Search.bit()),
+            _ => return None,
+        };
+        if last.is_some_and(|l| i <= l) {
+            return None;
+        }
+        last = Some(i);
+        bits |= bit;
+    }
+    (bits != 0).then_some(bits)
+}
+
+/// The resource scopes of a token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    scopes: Vec<Scope>,
+}
+
+impl Grants {
+    /// From the token's scope strings (non-resource and malformed ones are dropped).
+    pub fn new<S: AsRef<str>>(scopes: &[S]) -> Self {
+        Grants {
+            scopes: scopes
+                .iter()
+                .filter_map(|s| Scope::parse(s.as_ref()))
+                .collect(),
+        }
+    }
+
+    /// Whether an unconstrained scope of `context` grants `interaction` on `resource_type`.
+    pub fn allows(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s.grants(context, resource_type, interaction))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Interaction::*;
+
+    fn allows(scopes: &[&str], rtype: &str, i: Interaction) -> bool {
+        Grants::new(scopes).allows(Context::System, rtype, i)
+    }
+
+    #[test]
+    fn v2_scopes_grant_their_letters_on_their_type() {
+        let s = ["system/Patient.rs"];
+        assert!(allows(&s, "Patient", Read));
+        assert!(allows(&s, "Patient", Search));
+        assert!(!allows(&s, "Patient", Create));
+        assert!(!allows(&s, "CarePlan", Read));
+        assert!(allows(&["system/*.cruds"], "CarePlan", Delete));
+        assert!(allows(&["system/*.c"], "Task", Create));
+    }
+
+    #[test]
+    fn v1_forms_map_to_v2() {
+        assert!(allows(&["system/Patient.read"], "Patient", Search));
+        assert!(!allows(&["system/Patient.read"], "Patient", Update));
+        assert!(allows(&["system/*.write"], "CarePlan", Update));
+        assert!(!allows(&["system/*.write"], "CarePlan", Read));
+        assert!(allows(&["system/*.*"], "Consent", Delete));
+    }
+
+    #[test]
+    fn another_context_grants_nothing() {
+        let g = Grants::new(&["user/*.cruds", "patient/*.rs"]);
+        assert!(!g.allows(Context::System, "Patient", Read));
+        assert!(g.allows(Context::User, "Patient", Read));
+        assert!(g.allows(Context::Patient, "Patient", Search));
+        assert_eq!(Context::of(Role::Gp), Context::User);
+        assert_eq!(Context::of(Role::System), Context::System);
+    }
+
+    #[test]
+    fn malformed_and_non_resource_scopes_grant_nothing() {
+        for s in [
+            "openid",
+            "fhirUser",
+            "launch/patient",
+            "system/Patient.rx",
+            "system/Patient.sr",
+            "system/Patient.rr",
+            "system/Patient.",
+            "system/.rs",
+            "system/Pat-ient.rs",
+            "robot/Patient.rs",
+            "system/Patient.rs?",
+        ] {
+            assert!(!allows(&[s], "Patient", Read), "{s}");
+        }
+    }
+
+    /// Constrained scopes do not satisfy a check on their own until they can be applied.
+    #[test]
+    fn constrained_scopes_fail_closed() {
+        let s = ["system/Observation.rs?category=laboratory"];
+        assert_eq!(
+            Scope::parse(s[0]).map(|x| x.constraints),
+            Some(vec![("category".to_owned(), "laboratory".to_owned())])
+        );
+        assert!(!allows(&s, "Observation", Search));
+        assert!(allows(
+            &[
+                "system/Observation.rs?category=laboratory",
+                "system/Observation.rs"
+            ],
+            "Observation",
+            Search
+        ));
+    }
+}
