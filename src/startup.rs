@@ -84,6 +84,11 @@ impl Application {
         let auth = auth_settings(&settings)?;
         let smart = web::Data::new(http::SmartConfiguration::new(&auth));
         let verifier = web::Data::new(verifier(&auth)?);
+        if !verifier.fetch_keys().await {
+            tracing::warn!(
+                "starting without the identity provider's keys; they are fetched again when a token needs them"
+            );
+        }
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()

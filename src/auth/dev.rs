@@ -62,6 +62,7 @@ pub fn settings(dir: &Path) -> Result<AuthSettings, ConfigError> {
         algorithms: vec![Algorithm::HS256],
         hs256_secret: Some(secret),
         jwks_file: None,
+        jwks_url: None,
         token_endpoint: None,
         leeway_seconds: 30,
         claims: ClaimNames::default(),

@@ -196,6 +196,7 @@ mod tests {
             algorithms: vec![Algorithm::HS256],
             hs256_secret: Some("0123456789abcdef0123456789abcdef".into()),
             jwks_file: None,
+            jwks_url: None,
             token_endpoint: None,
             leeway_seconds: 30,
             claims: ClaimNames::default(),

@@ -4,6 +4,7 @@
 //! over HTTP and SMART scope enforcement follow in the consent work.
 
 pub mod dev;
+pub mod jwks;
 pub mod mint;
 pub mod principal;
 pub mod scopes;

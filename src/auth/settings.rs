@@ -6,7 +6,7 @@
 //! | expected `aud` | `audience` | `CAREBRIDGE_AUTH_AUDIENCE` | required |
 //! | accepted algorithms (pinned) | `algorithms` (list) | `CAREBRIDGE_AUTH_ALGORITHMS` (comma separated) | required |
 //! | HS256 shared secret (development; 32 bytes or more) | `hs256_secret` | `CAREBRIDGE_AUTH_HS256_SECRET` | none |
-//! | public keys for RS256/ES256 (a JWKS file) | `jwks_file` | `CAREBRIDGE_AUTH_JWKS_FILE` | none |
+//! | public keys for RS256/ES256: a JWKS file, or the identity provider's JWKS URL (https; fetched at start-up and again when a token names an unknown key, at most every 30 s) | `jwks_file` / `jwks_url` | `CAREBRIDGE_AUTH_JWKS_FILE` / `CAREBRIDGE_AUTH_JWKS_URL` | none |
 //! | the identity provider's token endpoint (in the SMART configuration) | `token_endpoint` | `CAREBRIDGE_AUTH_TOKEN_ENDPOINT` | none |
 //! | clock skew on `exp`/`nbf`, seconds | `leeway_seconds` | `CAREBRIDGE_AUTH_LEEWAY_SECONDS` | `30` |
 //! | claim names | `[auth.claims]` `role`, `org`, `purpose`, `patient`, `fhir_user`, `scope` | `CAREBRIDGE_AUTH_CLAIM_ROLE`, `_ORG`, `_PURPOSE`, `_PATIENT`, `_FHIR_USER`, `_SCOPE` | `role`, `org`, `purpose_of_use`, `patient`, `fhirUser`, `scope` |
@@ -32,6 +32,7 @@ pub struct RawAuth {
     algorithms: Option<Vec<String>>,
     hs256_secret: Option<String>,
     jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
     token_endpoint: Option<String>,
     leeway_seconds: Option<u64>,
     claims: Option<RawClaims>,
@@ -62,6 +63,8 @@ pub struct AuthSettings {
     pub hs256_secret: Option<String>,
     /// JWKS file of the RS256/ES256 keys.
     pub jwks_file: Option<PathBuf>,
+    /// JWKS URL of the RS256/ES256 keys.
+    pub jwks_url: Option<String>,
     /// The identity provider's token endpoint, advertised in the SMART configuration.
     pub token_endpoint: Option<String>,
     /// Clock skew tolerated, seconds.
@@ -79,6 +82,7 @@ impl fmt::Debug for AuthSettings {
             .field("algorithms", &self.algorithms)
             .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<set>"))
             .field("jwks_file", &self.jwks_file)
+            .field("jwks_url", &self.jwks_url)
             .field("token_endpoint", &self.token_endpoint)
             .field("leeway_seconds", &self.leeway_seconds)
             .field("claims", &self.claims)
@@ -102,6 +106,7 @@ pub fn apply_env(raw: &mut Option<RawAuth>, name: &str, value: &str) -> Result<b
         }
         "HS256_SECRET" => auth.hs256_secret = text(),
         "JWKS_FILE" => auth.jwks_file = Some(PathBuf::from(value)),
+        "JWKS_URL" => auth.jwks_url = text(),
         "TOKEN_ENDPOINT" => auth.token_endpoint = text(),
         "LEEWAY_SECONDS" => {
             auth.leeway_seconds = Some(value.trim().parse().map_err(|_| ConfigError::Invalid {
@@ -189,8 +194,12 @@ impl RawAuth {
         let asymmetric = algorithms
             .iter()
             .any(|a| matches!(a, Algorithm::RS256 | Algorithm::ES256));
-        if asymmetric && self.jwks_file.is_none() {
-            return Err(invalid("jwks_file", "RS256 and ES256 need a key set"));
+        let jwks_url = self.jwks_url.filter(|u| !u.trim().is_empty());
+        if asymmetric && self.jwks_file.is_none() && jwks_url.is_none() {
+            return Err(invalid(
+                "jwks_file",
+                "RS256 and ES256 need a key set (jwks_file or jwks_url)",
+            ));
         }
         let raw = self.claims.unwrap_or_default();
         let defaults = ClaimNames::default();
@@ -201,6 +210,7 @@ impl RawAuth {
             algorithms,
             hs256_secret,
             jwks_file: self.jwks_file,
+            jwks_url,
             token_endpoint: self.token_endpoint.filter(|t| !t.trim().is_empty()),
             leeway_seconds: self.leeway_seconds.unwrap_or(30),
             claims: ClaimNames {
@@ -228,6 +238,7 @@ impl AuthSettings {
             algorithms: self.algorithms.clone(),
             hs256_secret: self.hs256_secret.clone(),
             keys,
+            jwks_url: self.jwks_url.clone(),
             claims: self.claims.clone(),
             leeway_seconds: self.leeway_seconds,
         })

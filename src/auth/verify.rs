@@ -18,13 +18,14 @@
 //! learns nothing about which check failed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
+use super::jwks::KeyFetcher;
 use super::principal::{DEFAULT_PURPOSE, Principal, Role};
 use super::scopes::Grants;
 
@@ -71,6 +72,8 @@ pub struct AuthConfig {
     pub hs256_secret: Option<String>,
     /// Public keys for RS256 and ES256, by `kid`.
     pub keys: Option<JwkSet>,
+    /// Where to fetch (and refetch) the key set: the identity provider's JWKS URL.
+    pub jwks_url: Option<String>,
     /// Claim names.
     pub claims: ClaimNames,
     /// Clock skew tolerated on `exp` and `nbf`, seconds.
@@ -100,6 +103,9 @@ pub enum AuthConfigError {
         /// Why.
         reason: String,
     },
+    /// The JWKS URL is not an https URL (http only for localhost).
+    #[error("the JWKS URL must be https (http only for localhost): {0}")]
+    JwksUrl(String),
     /// `iss` or `aud` empty.
     #[error("the token issuer and audience must be configured")]
     NoIssuerOrAudience,
@@ -147,8 +153,9 @@ const CACHE_CAPACITY: usize = 10_000;
 pub struct Verifier {
     config: AuthConfig,
     secret: Option<DecodingKey>,
-    keys: HashMap<String, (DecodingKey, KeyKind)>,
+    keys: RwLock<HashMap<String, (DecodingKey, KeyKind)>>,
     cache: Mutex<HashMap<String, Arc<Principal>>>,
+    fetcher: Option<KeyFetcher>,
 }
 
 /// The type of a public key, which decides the algorithms it may verify.
@@ -187,36 +194,30 @@ impl Verifier {
                     secret = Some(DecodingKey::from_secret(s.as_bytes()));
                 }
                 Algorithm::RS256 | Algorithm::ES256 => {
-                    if config.keys.as_ref().is_none_or(|k| k.keys.is_empty()) {
+                    if config.keys.as_ref().is_none_or(|k| k.keys.is_empty())
+                        && config.jwks_url.is_none()
+                    {
                         return Err(AuthConfigError::NoKeys(*alg));
                     }
                 }
                 other => return Err(AuthConfigError::Unsupported(*other)),
             }
         }
-        let mut keys = HashMap::new();
-        for jwk in config.keys.iter().flat_map(|s| &s.keys) {
-            let kid = jwk.common.key_id.clone().unwrap_or_default();
-            let bad = |reason: String| AuthConfigError::BadKey {
-                kid: kid.clone(),
-                reason,
-            };
-            if kid.is_empty() {
-                return Err(bad("a key without 'kid' cannot be chosen".into()));
-            }
-            let kind = match &jwk.algorithm {
-                AlgorithmParameters::RSA(_) => KeyKind::Rsa,
-                AlgorithmParameters::EllipticCurve(_) => KeyKind::Ec,
-                _ => return Err(bad("only RSA and EC (P-256) keys are supported".into())),
-            };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(e.to_string()))?;
-            keys.insert(kid, (key, kind));
-        }
+        let keys = match &config.keys {
+            Some(set) => parse_keys(set)?,
+            None => HashMap::new(),
+        };
+        let fetcher = config
+            .jwks_url
+            .as_deref()
+            .map(KeyFetcher::new)
+            .transpose()?;
         Ok(Verifier {
             config,
             secret,
-            keys,
+            keys: RwLock::new(keys),
             cache: Mutex::new(HashMap::new()),
+            fetcher,
         })
     }
 
@@ -228,6 +229,55 @@ impl Verifier {
             return Err(AuthError::Missing);
         }
         self.verify(token.trim())
+    }
+
+    /// [`Verifier::authenticate`], refetching the key set once when a token names a key it does
+    /// not hold (an identity provider rotating its keys), at most every
+    /// [`KeyFetcher::MIN_INTERVAL`].
+    pub async fn authenticate_refreshing(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Arc<Principal>, AuthError> {
+        match self.authenticate(authorization) {
+            Err(AuthError::UnknownKey) => {
+                let Some(fetcher) = &self.fetcher else {
+                    return Err(AuthError::UnknownKey);
+                };
+                if self.refresh(fetcher).await {
+                    self.authenticate(authorization)
+                } else {
+                    Err(AuthError::UnknownKey)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches the key set now (at start-up); `false`, after logging why, when it cannot.
+    pub async fn fetch_keys(&self) -> bool {
+        match &self.fetcher {
+            Some(f) => self.refresh(f).await,
+            None => true,
+        }
+    }
+
+    async fn refresh(&self, fetcher: &KeyFetcher) -> bool {
+        let Some(set) = fetcher.fetch().await else {
+            return false;
+        };
+        match parse_keys(&set) {
+            Ok(keys) => match self.keys.write() {
+                Ok(mut current) => {
+                    *current = keys;
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "the fetched key set is unusable; keeping the previous keys");
+                false
+            }
+        }
     }
 
     /// Verifies `token` (cached while it is valid).
@@ -270,13 +320,24 @@ impl Verifier {
             (Algorithm::HS256, _) => self.secret.as_ref().ok_or(AuthError::Algorithm)?,
             (_, Some(kind)) => {
                 let kid = header.kid.as_deref().ok_or(AuthError::UnknownKey)?;
-                match self.keys.get(kid) {
-                    Some((key, k)) if *k == kind => key,
+                let keys = self.keys.read().map_err(|_| AuthError::UnknownKey)?;
+                match keys.get(kid) {
+                    Some((key, k)) if *k == kind => return self.decode(token, alg, key),
                     _ => return Err(AuthError::UnknownKey),
                 }
             }
             _ => return Err(AuthError::Algorithm),
         };
+        self.decode(token, alg, key)
+    }
+
+    /// Checks signature and registered claims with `key`, then reads the principal.
+    fn decode(
+        &self,
+        token: &str,
+        alg: Algorithm,
+        key: &DecodingKey,
+    ) -> Result<Principal, AuthError> {
         let mut validation = Validation::new(alg);
         validation.algorithms = vec![alg];
         validation.leeway = self.config.leeway_seconds;
@@ -341,6 +402,29 @@ impl Verifier {
             expires,
         })
     }
+}
+
+/// The usable keys of a set, by `kid`.
+fn parse_keys(set: &JwkSet) -> Result<HashMap<String, (DecodingKey, KeyKind)>, AuthConfigError> {
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk.common.key_id.clone().unwrap_or_default();
+        let bad = |reason: String| AuthConfigError::BadKey {
+            kid: kid.clone(),
+            reason,
+        };
+        if kid.is_empty() {
+            return Err(bad("a key without 'kid' cannot be chosen".into()));
+        }
+        let kind = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => KeyKind::Rsa,
+            AlgorithmParameters::EllipticCurve(_) => KeyKind::Ec,
+            _ => return Err(bad("only RSA and EC (P-256) keys are supported".into())),
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(e.to_string()))?;
+        keys.insert(kid, (key, kind));
+    }
+    Ok(keys)
 }
 
 fn now_seconds() -> i64 {

@@ -49,7 +49,8 @@ pub async fn authenticate(
     let header = req.headers().get(AUTHORIZATION);
     let presented = header.is_some();
     let principal = verifier
-        .authenticate(header.and_then(|v| v.to_str().ok()))
+        .authenticate_refreshing(header.and_then(|v| v.to_str().ok()))
+        .await
         .map_err(|reason| {
             tracing::info!(%reason, path = req.path(), "request not authenticated");
             Error::Unauthenticated {

@@ -19,6 +19,7 @@ fn config(algorithms: &[Algorithm]) -> AuthConfig {
         algorithms: algorithms.to_vec(),
         hs256_secret: Some(SECRET.into()),
         keys: serde_json::from_str(JWKS).ok(),
+        jwks_url: None,
         claims: ClaimNames::default(),
         leeway_seconds: 5,
     }
@@ -323,4 +324,94 @@ fn base64_url(s: &str) -> String {
         }
     }
     out
+}
+
+/// A JWKS endpoint on localhost serving `body` (changeable), counting its requests.
+struct KeyServer {
+    url: String,
+    body: Arc<Mutex<String>>,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn key_server(body: &str) -> KeyServer {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/jwks.json",
+        listener.local_addr().expect("address")
+    );
+    let body = Arc::new(Mutex::new(body.to_owned()));
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (b, h) = (Arc::clone(&body), Arc::clone(&hits));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let text = b.lock().map(|t| t.clone()).unwrap_or_default();
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            let _ = socket.write_all(resp.as_bytes()).await;
+        }
+    });
+    KeyServer { url, body, hits }
+}
+
+fn url_verifier(url: &str) -> Verifier {
+    let mut c = config(&[Algorithm::RS256, Algorithm::ES256]);
+    c.keys = None;
+    c.jwks_url = Some(url.to_owned());
+    match Verifier::new(c) {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn keys_come_from_the_jwks_url_and_are_refetched_for_a_new_kid() {
+    let full: Value = serde_json::from_str(JWKS).unwrap_or_default();
+    let rsa_only = json!({"keys": [full["keys"][0].clone()]});
+    let server = key_server(&rsa_only.to_string()).await;
+    let v = url_verifier(&server.url);
+    assert!(v.fetch_keys().await, "fetched at start-up");
+    let bearer = |t: String| format!("Bearer {t}");
+    let rsa = bearer(rs256(&claims()));
+    assert!(v.authenticate_refreshing(Some(&rsa)).await.is_ok());
+    // The provider rotates in an EC key; the first token naming it makes the gateway refetch,
+    // once the minimum interval has passed since the last fetch.
+    if let Ok(mut b) = server.body.lock() {
+        *b = full.to_string();
+    }
+    let ec = bearer(sign(Algorithm::ES256, Some("ec-1"), EC_PRIVATE, &claims()));
+    let hits = || server.hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        v.authenticate_refreshing(Some(&ec)).await.err(),
+        Some(AuthError::UnknownKey),
+        "too soon after the last fetch: no refetch"
+    );
+    assert_eq!(hits(), 1);
+    if let Some(f) = &v.fetcher
+        && let Ok(mut last) = f.last_fetch()
+    {
+        *last = None;
+    }
+    assert!(v.authenticate_refreshing(Some(&ec)).await.is_ok());
+    assert_eq!(hits(), 2);
+}
+
+#[test]
+fn a_jwks_url_must_be_https_unless_local() {
+    let mut c = config(&[Algorithm::RS256]);
+    c.keys = None;
+    c.jwks_url = Some("http://idp.example/jwks".into());
+    assert!(matches!(
+        Verifier::new(c.clone()).err(),
+        Some(AuthConfigError::JwksUrl(_))
+    ));
+    c.jwks_url = Some("https://idp.example/jwks".into());
+    assert!(Verifier::new(c).is_ok());
 }
