@@ -4,9 +4,12 @@
 //! the handlers (bundles check their entries' scopes there) and consent. Scopes are checked here
 //! for every other route (see [`super::authorise`]).
 //!
-//! Interim rule, until consent enforcement (issue 4) decides per role what each may see: only
-//! `system` tokens are served; every other role gets 403. Denying is the fail-closed choice while no
-//! consent filter stands between those roles and clinical records.
+//! Interim rule, until consent enforcement (issue 4) decides per role what each may see: `system`
+//! tokens are served within their scopes; every other role may only read and search the directory
+//! (organisations, practitioners, their roles and the conformance resources, which hold no patient
+//! data and which design.md lets any authenticated caller read), and gets 403 for anything else.
+//! Denying is the fail-closed choice while no consent filter stands between those roles and
+//! clinical records.
 
 use std::sync::Arc;
 
@@ -57,17 +60,22 @@ pub async fn authenticate(
                 token_presented: presented,
             }
         })?;
-    if principal.role != Role::System {
+    let fhir_path = req.path().strip_prefix(FHIR_PATH).unwrap_or("");
+    let conditional = req.headers().contains_key("if-none-exist");
+    let needs = authorise::needs(req.method().as_str(), fhir_path, conditional);
+    if principal.role != Role::System
+        && !needs
+            .as_deref()
+            .is_some_and(authorise::directory_reads_only)
+    {
         return Err(Error::Forbidden(format!(
-            "This gateway does not yet serve the '{}' role: only system tokens are accepted until consent enforcement is in place",
+            "The '{}' role may read the directory only: clinical records are served to it once consent enforcement is in place",
             principal.role
         ))
         .into());
     }
-    let fhir_path = req.path().strip_prefix(FHIR_PATH).unwrap_or("");
-    let conditional = req.headers().contains_key("if-none-exist");
-    if let Some(needs) = authorise::needs(req.method().as_str(), fhir_path, conditional) {
-        authorise::check(&principal, &needs)?;
+    if let Some(needs) = &needs {
+        authorise::check(&principal, needs)?;
     }
     req.extensions_mut().insert::<Arc<Principal>>(principal);
     next.call(req).await

@@ -100,10 +100,12 @@ async fn metadata_and_probes_need_no_token() {
     assert_eq!(health.status().as_u16(), 200);
 }
 
-/// Until consent enforcement decides what each role may see, only system tokens are served.
+/// Until consent enforcement decides what each role may see, other roles read the directory only.
 #[tokio::test]
-async fn roles_without_consent_enforcement_are_forbidden() {
+async fn roles_without_consent_enforcement_read_the_directory_only() {
     let app = spawn_app().await;
+    app.create_id(&json!({"resourceType": "Organization", "name": "Practice"}))
+        .await;
     for (role, org, patient) in [
         ("gp", Some("A81001"), None),
         ("housing", Some("H0001"), None),
@@ -111,10 +113,28 @@ async fn roles_without_consent_enforcement_are_forbidden() {
         ("auditor", None, None),
     ] {
         let t = app.token_for(role, org, patient);
-        let r = app
-            .send(app.anonymous(Method::GET, "CarePlan").bearer_auth(&t))
+        let get = |path: &str| app.anonymous(Method::GET, path).bearer_auth(&t);
+        let clinical = app.send(get("CarePlan")).await;
+        assert_outcome(&clinical, 403, "forbidden", None);
+        let directory = app.send(get("Organization")).await;
+        directory.assert_status(200);
+        assert_eq!(directory.total(), Some(1), "{role}");
+        app.send(get("metadata")).await.assert_status(200);
+        let write = app
+            .send(
+                app.anonymous(Method::POST, "Organization")
+                    .bearer_auth(&t)
+                    .header("content-type", "application/fhir+json")
+                    .body(json!({"resourceType": "Organization", "name": "X"}).to_string()),
+            )
             .await;
-        assert_outcome(&r, 403, "forbidden", None);
+        assert_outcome(&write, 403, "forbidden", None);
+        let outcomes = app
+            .send(get(
+                "$hna-outcomes?organization=A81001&start=2026-01-01&end=2026-12-31",
+            ))
+            .await;
+        outcomes.assert_status(403);
     }
 }
 
