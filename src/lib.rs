@@ -1,5 +1,6 @@
 //! carebridge: a FHIR R4 gateway for personalised cancer care. See README.md for the architecture.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod error;
