@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod fhir;
 pub mod hna;
