@@ -115,17 +115,9 @@ impl Settings {
         env: &BTreeMap<String, String>,
     ) -> Result<Self, ConfigError> {
         let mut raw = match file {
-            Some(path) => {
-                let shown = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })?;
-                toml::from_str::<RawSettings>(&text).map_err(|e| ConfigError::Parse {
-                    path: shown,
-                    reason: e.message().to_owned(),
-                })?
-            }
+            Some(path) => read_file(path, |text| {
+                toml::from_str::<RawSettings>(text).map_err(|e| e.message().to_owned())
+            })?,
             None => RawSettings::default(),
         };
         for (key, value) in env.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
@@ -151,6 +143,22 @@ impl Settings {
         }
         raw.validate()
     }
+}
+
+/// Reads the configuration file at `path` and parses it with `parse`; either failure names the file.
+pub fn read_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    parse(&text).map_err(|reason| ConfigError::Parse {
+        path: shown,
+        reason,
+    })
 }
 
 fn parse_number(name: &str, value: &str) -> Result<usize, ConfigError> {

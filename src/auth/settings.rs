@@ -246,14 +246,8 @@ impl AuthSettings {
 }
 
 fn read_jwks(path: &Path) -> Result<JwkSet, ConfigError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: shown,
-        reason: format!("not a JWKS: {e}"),
+    crate::config::read_file(path, |text| {
+        serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))
     })
 }
 

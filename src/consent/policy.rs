@@ -123,15 +123,7 @@ impl Policy {
 
     /// Reads a policy file; what it leaves out keeps the default.
     pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        Policy::parse(&text).map_err(|reason| ConfigError::Parse {
-            path: shown,
-            reason,
-        })
+        crate::config::read_file(path, Policy::parse)
     }
 
     /// Parses policy TOML.

@@ -360,13 +360,10 @@ fn clip(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use serde_json::json;
 
     use super::*;
-    use crate::config::Settings;
-    use crate::store::Store;
 
     /// An HNA scoring every one of the 54 concerns, with the closing items.
     fn full_hna(c: &Canonical) -> Value {
@@ -398,16 +395,7 @@ mod tests {
     }
 
     async fn engine(dir: &tempfile::TempDir) -> Engine {
-        let db = dir.path().join("rules.db");
-        let env: BTreeMap<String, String> = [(
-            "CAREBRIDGE_DATABASE_URL".to_owned(),
-            format!("sqlite://{}", db.to_string_lossy()),
-        )]
-        .into_iter()
-        .collect();
-        let settings = Settings::from_sources(None, &env).expect("settings");
-        let store = Store::open(&settings.database_url).await.expect("store");
-        let engine = Engine::new(store, &settings);
+        let engine = crate::rest::test_engine(dir.path()).await;
         crate::hna::profiles::install(&engine)
             .await
             .expect("artefacts");

@@ -211,3 +211,20 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
 pub fn parse_type(s: &str) -> Result<ResourceType, Error> {
     s.parse().map_err(|_| Error::UnknownType(s.to_owned()))
 }
+
+/// An engine over a new SQLite file in `dir`, with default settings: for unit tests that need the
+/// real store behind the engine.
+#[cfg(test)]
+pub async fn test_engine(dir: &std::path::Path) -> Engine {
+    let env: std::collections::BTreeMap<String, String> = [(
+        "CAREBRIDGE_DATABASE_URL".to_owned(),
+        format!("sqlite://{}", dir.join("test.db").to_string_lossy()),
+    )]
+    .into_iter()
+    .collect();
+    let settings = crate::config::Settings::from_sources(None, &env).expect("settings");
+    let store = crate::store::Store::open(&settings.database_url)
+        .await
+        .expect("store");
+    Engine::new(store, &settings)
+}

@@ -1,24 +1,12 @@
 //! Relationships read from a real store, written through the engine as a client would.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use super::*;
-use crate::config::Settings;
 use crate::rest::{Engine, Return};
 
 async fn engine(dir: &tempfile::TempDir) -> Engine {
-    let db = dir.path().join("rel.db");
-    let env: BTreeMap<String, String> = [(
-        "CAREBRIDGE_DATABASE_URL".to_owned(),
-        format!("sqlite://{}", db.to_string_lossy()),
-    )]
-    .into_iter()
-    .collect();
-    let settings = Settings::from_sources(None, &env).expect("settings");
-    let store = Store::open(&settings.database_url).await.expect("store");
-    Engine::new(store, &settings)
+    crate::rest::test_engine(dir.path()).await
 }
 
 async fn create(engine: &Engine, rtype: ResourceType, body: Value) -> String {
