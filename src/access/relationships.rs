@@ -59,6 +59,14 @@ impl Relationships {
             .is_some_and(|s| s.contains(&r))
     }
 
+    /// Records that `organization` (an Organization id) has relationship `r`.
+    pub fn insert(&mut self, organization: &str, r: Relationship) {
+        self.by_organization
+            .entry(organization.to_owned())
+            .or_default()
+            .insert(r);
+    }
+
     fn add(&mut self, reference: Option<&Value>, r: Relationship) {
         let id = reference
             .and_then(|v| v.get("reference"))
@@ -66,10 +74,7 @@ impl Relationships {
             .and_then(|s| s.strip_prefix("Organization/"))
             .filter(|id| !id.contains('/'));
         if let Some(id) = id {
-            self.by_organization
-                .entry(id.to_owned())
-                .or_default()
-                .insert(r);
+            self.insert(id, r);
         }
     }
 }

@@ -1,0 +1,539 @@
+//! The decision for a whole resource: permit it as stored, permit it with parts withheld
+//! (redacted), or deny it (it is invisible). Pure: the caller supplies the patient's facts.
+//!
+//! Which parts a resource has:
+//! - an HNA (`QuestionnaireResponse`): each concern item inside its domain group is a part of that
+//!   domain and concern; every other item (Distress Thermometer, what matters most, pathway...) is
+//!   content in no domain;
+//! - a care plan: each activity is a part of its domain (the PCSP domain extension) and concern
+//!   (`detail.reasonCode`); the plan's own text (description, notes, narrative) is in no domain;
+//! - a referral (`ServiceRequest`): one part, of the concern in its `reasonCode` if any;
+//! - anything else: one part in no domain.
+//!
+//! A redacted resource keeps only what was permitted: withheld items and activities are removed,
+//! the narrative (`text`) and `contained` always go (they may repeat what was withheld), a plan or
+//! HNA whose domain-free content is withheld keeps only its structural elements, and `meta.security`
+//! gains `REDACTED` so nobody mistakes it for the whole.
+
+use serde_json::{Map, Value, json};
+
+use super::decide::{Content, Facts, Recipient, Rule, Verdict, verdict};
+use super::policy::Policy;
+use super::vocabulary::Vocabulary;
+use crate::auth::Role;
+use crate::fhir::ResourceType;
+
+/// What the recipient gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// The resource as stored.
+    Permit,
+    /// The resource with parts withheld.
+    Redacted(Value),
+    /// Nothing: the resource is invisible.
+    Deny,
+}
+
+/// A part withheld from a redacted (or denied) resource, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withheld {
+    /// FHIRPath of the part in the stored resource.
+    pub element: String,
+    /// The rule that withheld it.
+    pub rule: Rule,
+}
+
+/// The decision on one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// What the recipient gets.
+    pub access: Access,
+    /// The rule that decided: what permitted the content shown, or what denied the resource.
+    pub rule: Rule,
+    /// Parts withheld, and why.
+    pub withheld: Vec<Withheld>,
+}
+
+impl Decision {
+    fn whole(permit: bool, rule: Rule) -> Self {
+        Decision {
+            access: if permit { Access::Permit } else { Access::Deny },
+            rule,
+            withheld: Vec::new(),
+        }
+    }
+
+    /// Whether the resource is visible at all.
+    pub fn visible(&self) -> bool {
+        !matches!(self.access, Access::Deny)
+    }
+
+    /// Whether the glass was broken for it.
+    pub fn break_glass(&self) -> bool {
+        self.rule == Rule::BreakGlass
+    }
+}
+
+/// Types whose content belongs to no patient: readable by any authenticated caller.
+pub fn is_directory(rtype: ResourceType) -> bool {
+    use ResourceType::*;
+    matches!(
+        rtype,
+        Organization
+            | Practitioner
+            | PractitionerRole
+            | Questionnaire
+            | StructureDefinition
+            | CodeSystem
+            | ValueSet
+    )
+}
+
+/// The search parameter that ties each patient-data type to its patient (`None` for directory
+/// types, and for types no sharing role may search through a patient).
+pub fn patient_param(rtype: ResourceType) -> Option<&'static str> {
+    use ResourceType::*;
+    match rtype {
+        Patient => Some("_id"),
+        CareTeam
+        | QuestionnaireResponse
+        | CarePlan
+        | Goal
+        | Condition
+        | ServiceRequest
+        | Task
+        | Consent
+        | Provenance
+        | AuditEvent => Some("patient"),
+        _ => None,
+    }
+}
+
+/// The id of the patient a resource belongs to: the Patient itself, or the `Patient/<id>` its
+/// subject (`for`, `patient`, Provenance `target`) names.
+pub fn patient_of(rtype: ResourceType, resource: &Value) -> Option<String> {
+    use ResourceType::*;
+    let reference = |key: &str| {
+        resource
+            .get(key)
+            .and_then(|r| r.get("reference"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.strip_prefix("Patient/"))
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .map(str::to_owned)
+    };
+    match rtype {
+        Patient => resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        CareTeam | QuestionnaireResponse | CarePlan | Goal | Condition | ServiceRequest => {
+            reference("subject")
+        }
+        Task => reference("for"),
+        Consent => reference("patient"),
+        Provenance => {
+            let targets = resource.get("target").and_then(Value::as_array)?;
+            let ids: Vec<String> = targets
+                .iter()
+                .filter_map(|t| t.get("reference").and_then(Value::as_str))
+                .filter_map(|s| s.strip_prefix("Patient/"))
+                .map(str::to_owned)
+                .collect();
+            // A Provenance about several patients belongs to none of them alone.
+            match ids.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The decision that needs no facts about the patient, where there is one: system tokens, the
+/// directory, patients, auditors, and patient data naming no patient.
+pub fn without_facts(
+    role: Role,
+    token_patient: Option<&str>,
+    rtype: ResourceType,
+    patient: Option<&str>,
+) -> Option<Decision> {
+    if role == Role::System {
+        return Some(Decision::whole(true, Rule::System));
+    }
+    if is_directory(rtype) {
+        return Some(Decision::whole(true, Rule::Directory));
+    }
+    match role {
+        Role::Auditor => Some(Decision::whole(
+            rtype == ResourceType::AuditEvent,
+            Rule::AuditOnly,
+        )),
+        Role::Patient => {
+            let own =
+                rtype != ResourceType::AuditEvent && patient.is_some() && patient == token_patient;
+            Some(if own {
+                Decision::whole(true, Rule::OwnRecord)
+            } else {
+                Decision::whole(false, Rule::NotOwnRecord)
+            })
+        }
+        _ if rtype == ResourceType::AuditEvent => Some(Decision::whole(false, Rule::AuditOnly)),
+        _ if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
+        Role::Housing | Role::SocialCare
+            if !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) =>
+        {
+            Some(Decision::whole(false, Rule::OutsideRemit))
+        }
+        _ => None,
+    }
+}
+
+/// Everything the engine decides with, for one patient.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Who asks.
+    pub recipient: &'a Recipient<'a>,
+    /// The patient's relationships and consents.
+    pub facts: Facts<'a>,
+    /// The deployment policy.
+    pub policy: &'a Policy,
+    /// The deployment's codes.
+    pub vocab: &'a Vocabulary,
+    /// Now, epoch milliseconds.
+    pub now: i64,
+}
+
+/// The decision on `resource` (of type `rtype`) for a sharing role, given the patient's facts.
+pub fn decide(ctx: &Context<'_>, rtype: ResourceType, resource: &Value) -> Decision {
+    let plan_shared = (ctx.recipient.role == Role::Gp && rtype == ResourceType::CarePlan)
+        .then(|| shared_with(resource, ctx.vocab, "gp"))
+        .flatten();
+    let judge = |domain: Option<&str>, concern: Option<&str>| -> Verdict {
+        let content = Content {
+            class: rtype,
+            domain,
+            concern,
+        };
+        verdict(
+            ctx.recipient,
+            content,
+            ctx.facts,
+            ctx.policy,
+            plan_shared,
+            ctx.now,
+        )
+    };
+    let base = judge(None, None);
+    if matches!(base.rule, Rule::NoRelationship | Rule::BreakGlass) {
+        return Decision::whole(base.permit, base.rule);
+    }
+    let addressed_only = matches!(ctx.recipient.role, Role::Housing | Role::SocialCare);
+    if addressed_only && !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) {
+        return Decision::whole(false, Rule::OutsideRemit);
+    }
+    match rtype {
+        ResourceType::QuestionnaireResponse => redact_hna(resource, base, ctx.vocab, judge),
+        ResourceType::CarePlan => {
+            let ours = |a: &Value| !addressed_only || performed_by(a, ctx.recipient);
+            redact_plan(resource, base, ctx.vocab, ours, judge)
+        }
+        ResourceType::ServiceRequest => {
+            if addressed_only && !addressed_to(resource, ctx.recipient) {
+                return Decision::whole(false, Rule::OutsideRemit);
+            }
+            let concern = concern_of(resource.get("reasonCode"), ctx.vocab);
+            match concern {
+                Some((domain, code)) => {
+                    let v = judge(Some(domain), Some(code));
+                    Decision::whole(v.permit, v.rule)
+                }
+                None => Decision::whole(base.permit, base.rule),
+            }
+        }
+        _ => Decision::whole(base.permit, base.rule),
+    }
+}
+
+/// Elements of an HNA kept when its domain-free content is withheld.
+const HNA_FRAME: &[&str] = &[
+    "resourceType",
+    "id",
+    "meta",
+    "identifier",
+    "questionnaire",
+    "status",
+    "subject",
+    "authored",
+    "author",
+    "item",
+];
+
+/// Elements of a care plan kept when its domain-free content is withheld.
+const PLAN_FRAME: &[&str] = &[
+    "resourceType",
+    "id",
+    "meta",
+    "identifier",
+    "status",
+    "intent",
+    "category",
+    "subject",
+    "period",
+    "created",
+    "author",
+    "activity",
+];
+
+/// Collects withheld parts and the first permit, then finishes the resource.
+struct Redaction {
+    base: Verdict,
+    shown_by: Option<Rule>,
+    withheld: Vec<Withheld>,
+}
+
+impl Redaction {
+    fn new(base: Verdict) -> Self {
+        let shown_by = base.permit.then(|| base.rule.clone());
+        Redaction {
+            base,
+            shown_by,
+            withheld: Vec::new(),
+        }
+    }
+
+    /// Records the verdict on one part; true when it is kept.
+    fn keep(&mut self, element: String, v: Verdict) -> bool {
+        if v.permit {
+            if self.shown_by.is_none() {
+                self.shown_by = Some(v.rule);
+            }
+            true
+        } else {
+            self.withheld.push(Withheld {
+                element,
+                rule: v.rule,
+            });
+            false
+        }
+    }
+
+    fn finish(self, mut resource: Map<String, Value>, frame: &[&str], parts: &str) -> Decision {
+        let Some(rule) = self.shown_by else {
+            return Decision {
+                access: Access::Deny,
+                rule: self.base.rule,
+                withheld: self.withheld,
+            };
+        };
+        let mut withheld = self.withheld;
+        if !self.base.permit {
+            resource.retain(|k, _| frame.contains(&k.as_str()));
+            withheld.push(Withheld {
+                element: "content in no domain".into(),
+                rule: self.base.rule,
+            });
+        }
+        if withheld.is_empty() {
+            return Decision {
+                access: Access::Permit,
+                rule,
+                withheld,
+            };
+        }
+        if resource
+            .get(parts)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            resource.remove(parts);
+        }
+        resource.remove("text");
+        resource.remove("contained");
+        mark_redacted(&mut resource);
+        Decision {
+            access: Access::Redacted(Value::Object(resource)),
+            rule,
+            withheld,
+        }
+    }
+}
+
+fn redact_hna(
+    resource: &Value,
+    base: Verdict,
+    vocab: &Vocabulary,
+    judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
+) -> Decision {
+    let Value::Object(mut out) = resource.clone() else {
+        return Decision::whole(false, Rule::NoPatient);
+    };
+    let mut r = Redaction::new(base.clone());
+    let items = match out.remove("item") {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let mut kept = Vec::new();
+    for (g, mut item) in items.into_iter().enumerate() {
+        let link = link_id(&item);
+        let Some(domain) = link.filter(|d| vocab.is_domain(d)).map(str::to_owned) else {
+            let path = format!("QuestionnaireResponse.item[{g}]");
+            if r.keep(path, base.clone()) {
+                kept.push(item);
+            }
+            continue;
+        };
+        let children = match item.get_mut("item") {
+            Some(Value::Array(children)) => std::mem::take(children),
+            _ => Vec::new(),
+        };
+        let mut kept_children = Vec::new();
+        for (i, child) in children.into_iter().enumerate() {
+            let concern = link_id(&child).filter(|c| vocab.domain_of_concern(c).is_some());
+            let v = judge(Some(&domain), concern);
+            let path = format!("QuestionnaireResponse.item[{g}].item[{i}]");
+            if r.keep(path, v) {
+                kept_children.push(child);
+            }
+        }
+        if !kept_children.is_empty() {
+            item["item"] = Value::Array(kept_children);
+            kept.push(item);
+        }
+    }
+    out.insert("item".into(), Value::Array(kept));
+    r.finish(out, HNA_FRAME, "item")
+}
+
+fn redact_plan(
+    resource: &Value,
+    base: Verdict,
+    vocab: &Vocabulary,
+    ours: impl Fn(&Value) -> bool,
+    judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
+) -> Decision {
+    let Value::Object(mut out) = resource.clone() else {
+        return Decision::whole(false, Rule::NoPatient);
+    };
+    let mut r = Redaction::new(base);
+    let activities = match out.remove("activity") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    let mut kept = Vec::new();
+    for (i, a) in activities.into_iter().enumerate() {
+        let path = format!("CarePlan.activity[{i}]");
+        if !ours(&a) {
+            r.withheld.push(Withheld {
+                element: path,
+                rule: Rule::OutsideRemit,
+            });
+            continue;
+        }
+        let detail = a.get("detail");
+        let concern = concern_of(detail.and_then(|d| d.get("reasonCode")), vocab);
+        let domain = detail
+            .and_then(|d| d.get("extension"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("url").and_then(Value::as_str) == Some(&vocab.domain_extension))
+            .filter_map(|e| e.get("valueCoding")?.get("code")?.as_str())
+            .find(|d| vocab.is_domain(d))
+            .or(concern.map(|(d, _)| d));
+        let v = judge(domain, concern.map(|(_, c)| c));
+        if r.keep(path, v) {
+            kept.push(a);
+        }
+    }
+    out.insert("activity".into(), Value::Array(kept));
+    r.finish(out, PLAN_FRAME, "activity")
+}
+
+fn link_id(item: &Value) -> Option<&str> {
+    item.get("linkId").and_then(Value::as_str)
+}
+
+/// The `(domain, concern)` of the first concern coding in a list of CodeableConcepts.
+fn concern_of<'v>(ccs: Option<&'v Value>, vocab: &Vocabulary) -> Option<(&'static str, &'v str)> {
+    ccs.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|cc| cc.get("coding").and_then(Value::as_array))
+        .flatten()
+        .filter(|c| c.get("system").and_then(Value::as_str) == Some(&vocab.concern_system))
+        .filter_map(|c| c.get("code").and_then(Value::as_str))
+        .find_map(|code| vocab.domain_of_concern(code).map(|d| (d, code)))
+}
+
+fn references_ours(refs: Option<&Value>, recipient: &Recipient<'_>) -> bool {
+    let one = |r: &Value| {
+        r.get("reference")
+            .and_then(Value::as_str)
+            .and_then(|s| s.strip_prefix("Organization/"))
+            .is_some_and(|id| recipient.is_organization(id))
+    };
+    match refs {
+        Some(Value::Array(list)) => list.iter().any(one),
+        Some(r) => one(r),
+        None => false,
+    }
+}
+
+/// Whether a care-plan activity is performed by the recipient's organisation.
+fn performed_by(activity: &Value, recipient: &Recipient<'_>) -> bool {
+    references_ours(
+        activity.get("detail").and_then(|d| d.get("performer")),
+        recipient,
+    )
+}
+
+/// Whether a referral is addressed to the recipient's organisation.
+fn addressed_to(request: &Value, recipient: &Recipient<'_>) -> bool {
+    references_ours(request.get("performer"), recipient)
+}
+
+/// The plan's record of sharing with recipient kind `kind`: `None` when it records none.
+fn shared_with(plan: &Value, vocab: &Vocabulary, kind: &str) -> Option<bool> {
+    let codes: Vec<&str> = plan
+        .get("extension")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("url").and_then(Value::as_str) == Some(&vocab.shared_with_extension))
+        .filter_map(|e| e.get("valueCode").and_then(Value::as_str))
+        .collect();
+    let pcsp = plan
+        .get("meta")
+        .and_then(|m| m.get("profile"))
+        .and_then(Value::as_array)
+        .is_some_and(|p| {
+            p.iter()
+                .filter_map(Value::as_str)
+                .any(|u| u == vocab.pcsp_profile)
+        });
+    if codes.is_empty() && !pcsp {
+        return None;
+    }
+    Some(codes.contains(&kind))
+}
+
+/// Adds `REDACTED` to `meta.security`.
+fn mark_redacted(resource: &mut Map<String, Value>) {
+    let label = json!({
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "REDACTED",
+        "display": "redacted"
+    });
+    let meta = resource
+        .entry("meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(meta) = meta {
+        match meta.get_mut("security") {
+            Some(Value::Array(labels)) => labels.push(label),
+            _ => {
+                meta.insert("security".into(), Value::Array(vec![label]));
+            }
+        }
+    }
+}

@@ -1,0 +1,684 @@
+//! The engine's decisions, case by case, and its properties over generated consents.
+
+use serde_json::{Value, json};
+
+use super::decide::{Content, verdict};
+use super::decision::{decide, without_facts};
+use super::record::{Actor, Kind, OrgRef, Provision, Window};
+use super::*;
+use crate::access::{Relationship, Relationships};
+use crate::auth::Role;
+use crate::fhir::ResourceType;
+
+const NOW: i64 = 1_790_000_000_000; // 2026-09-21
+const HOUSING: &str = "org-housing";
+const PRACTICE: &str = "org-practice";
+const LINK: &str = "org-link";
+
+fn relationships() -> Relationships {
+    let mut r = Relationships::default();
+    r.insert(PRACTICE, Relationship::RegisteredPractice);
+    r.insert(LINK, Relationship::ManagingOrganization);
+    r.insert(HOUSING, Relationship::PlanActivityPerformer);
+    r
+}
+
+fn org_of(role: Role) -> &'static str {
+    match role {
+        Role::Gp => PRACTICE,
+        Role::Housing | Role::SocialCare => HOUSING,
+        _ => LINK,
+    }
+}
+
+struct Case {
+    role: Role,
+    orgs: Vec<String>,
+    purpose: &'static str,
+    reason: Option<&'static str>,
+    consents: Vec<ConsentRecord>,
+}
+
+impl Case {
+    fn new(role: Role) -> Self {
+        Case {
+            role,
+            orgs: vec![org_of(role).to_owned()],
+            purpose: "TREAT",
+            reason: None,
+            consents: Vec::new(),
+        }
+    }
+
+    fn with(mut self, c: ConsentRecord) -> Self {
+        self.consents.push(c);
+        self
+    }
+
+    fn decide(&self, rtype: ResourceType, resource: &Value) -> Decision {
+        let recipient = Recipient {
+            role: self.role,
+            ods: Some("ODS1"),
+            organizations: &self.orgs,
+            purpose: self.purpose,
+            break_glass_reason: self.reason,
+        };
+        let rel = relationships();
+        let policy = Policy::default();
+        let vocab = Vocabulary::default();
+        let ctx = Context {
+            recipient: &recipient,
+            facts: Facts {
+                relationships: &rel,
+                consents: &self.consents,
+            },
+            policy: &policy,
+            vocab: &vocab,
+            now: NOW,
+        };
+        decide(&ctx, rtype, resource)
+    }
+}
+
+fn provision(kind: Kind) -> Provision {
+    Provision {
+        kind,
+        period: Window::default(),
+        actors: Vec::new(),
+        classes: Vec::new(),
+        domains: Vec::new(),
+        concerns: Vec::new(),
+        purposes: Vec::new(),
+        nested: Vec::new(),
+        path: "Consent.provision".into(),
+    }
+}
+
+fn for_actor(mut p: Provision, role: Role, org: Option<&str>) -> Provision {
+    p.actors.push(Actor {
+        role: Some(role),
+        organization: org.map(|o| OrgRef::Id(o.to_owned())),
+    });
+    p
+}
+
+fn consent(id: &str, root: Provision) -> ConsentRecord {
+    ConsentRecord {
+        id: id.into(),
+        active: true,
+        root,
+    }
+}
+
+fn vocab() -> Vocabulary {
+    Vocabulary::default()
+}
+
+fn activity(domain: &str, concern: &str, performer: Option<&str>) -> Value {
+    let v = vocab();
+    let mut detail = json!({
+        "extension": [{"url": v.domain_extension, "valueCoding": {"system": v.domain_system, "code": domain}}],
+        "reasonCode": [{"coding": [{"system": v.concern_system, "code": concern}]}],
+        "status": "not-started"
+    });
+    if let Some(p) = performer {
+        detail["performer"] = json!([{"reference": format!("Organization/{p}")}]);
+    }
+    json!({"detail": detail})
+}
+
+/// A PCSP plan: housing (practical, assigned to the housing provider), fear (emotional, assigned to
+/// the housing provider too, to show sensitivity wins) and breathing (physical, nobody).
+fn plan(shared_with_gp: bool) -> Value {
+    let v = vocab();
+    let mut p = json!({
+        "resourceType": "CarePlan", "id": "plan1",
+        "meta": {"profile": [v.pcsp_profile]},
+        "status": "active", "intent": "plan",
+        "subject": {"reference": "Patient/p1"},
+        "description": "Distress 7/10. What matters most: my children",
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">all of it</div>"},
+        "activity": [
+            activity("practical", "housing", Some(HOUSING)),
+            activity("emotional", "worry-fear-anxiety", Some(HOUSING)),
+            activity("physical", "breathing", None)
+        ]
+    });
+    if shared_with_gp {
+        p["extension"] = json!([{"url": v.shared_with_extension, "valueCode": "gp"}]);
+    }
+    p
+}
+
+fn hna() -> Value {
+    json!({
+        "resourceType": "QuestionnaireResponse", "id": "hna1", "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "item": [
+            {"linkId": "physical", "item": [{"linkId": "breathing", "answer": [{"valueInteger": 3}]}]},
+            {"linkId": "practical", "item": [{"linkId": "housing", "answer": [{"valueInteger": 8}]}]},
+            {"linkId": "emotional", "item": [{"linkId": "worry-fear-anxiety", "answer": [{"valueInteger": 9}]}]},
+            {"linkId": "distress-thermometer", "answer": [{"valueInteger": 7}]}
+        ]
+    })
+}
+
+fn redacted(d: &Decision) -> &Value {
+    match &d.access {
+        Access::Redacted(v) => v,
+        other => panic!("expected a redaction, got {other:?} ({:?})", d.rule),
+    }
+}
+
+fn concerns_of_plan(v: &Value) -> Vec<String> {
+    v["activity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            a["detail"]["reasonCode"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn has_redacted_label(v: &Value) -> bool {
+    v["meta"]["security"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|c| c["code"] == "REDACTED"))
+}
+
+fn housing_practical_permit() -> ConsentRecord {
+    let mut p = for_actor(provision(Kind::Permit), Role::Housing, Some(HOUSING));
+    p.domains.push("practical".into());
+    consent("c-housing", p)
+}
+
+#[test]
+fn housing_sees_nothing_until_the_person_permits_it() {
+    let d = Case::new(Role::Housing).decide(ResourceType::CarePlan, &plan(true));
+    assert_eq!(d.access, Access::Deny);
+    assert_eq!(d.rule, Rule::Default(DefaultDecision::Deny));
+}
+
+#[test]
+fn a_permit_for_the_practical_domain_shows_housing_only_its_own_practical_activity() {
+    let d = Case::new(Role::Housing)
+        .with(housing_practical_permit())
+        .decide(ResourceType::CarePlan, &plan(true));
+    let v = redacted(&d);
+    assert_eq!(concerns_of_plan(v), vec!["housing"]);
+    assert!(
+        v.get("description").is_none(),
+        "the plan's own text is in no domain"
+    );
+    assert!(
+        v.get("text").is_none(),
+        "the narrative could repeat what was withheld"
+    );
+    assert!(has_redacted_label(v));
+    assert_eq!(d.rule.consent(), Some("c-housing"));
+    let why: Vec<&str> = d.withheld.iter().map(|w| w.rule.code()).collect();
+    assert_eq!(
+        why,
+        vec!["sensitive-domain", "outside-remit", "policy-default"],
+        "fear is sensitive, breathing is not theirs, the description is no domain's"
+    );
+}
+
+#[test]
+fn withdrawing_the_consent_hides_it_again() {
+    let mut withdrawn = housing_practical_permit();
+    withdrawn.active = false;
+    let d = Case::new(Role::Housing)
+        .with(withdrawn)
+        .decide(ResourceType::CarePlan, &plan(true));
+    assert_eq!(d.access, Access::Deny);
+}
+
+#[test]
+fn housing_never_sees_an_hna_or_a_patient_even_when_permitted() {
+    let case = Case::new(Role::Housing).with(consent(
+        "c-all",
+        for_actor(provision(Kind::Permit), Role::Housing, None),
+    ));
+    assert_eq!(
+        case.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Deny
+    );
+    let d = without_facts(Role::Housing, None, ResourceType::Patient, Some("p1"));
+    assert_eq!(d.map(|d| d.rule), Some(Rule::OutsideRemit));
+}
+
+#[test]
+fn a_sensitive_domain_leaves_health_care_only_when_a_provision_names_it() {
+    let unnamed = Case::new(Role::Housing).with(consent(
+        "c-all",
+        for_actor(provision(Kind::Permit), Role::Housing, None),
+    ));
+    let d = unnamed.decide(ResourceType::CarePlan, &plan(false));
+    let v = redacted(&d);
+    assert_eq!(concerns_of_plan(v), vec!["housing"]);
+    assert!(
+        v.get("description").is_some(),
+        "a permit naming no data shares the plan's text"
+    );
+
+    let mut p = for_actor(provision(Kind::Permit), Role::Housing, None);
+    p.domains = vec!["practical".into(), "emotional".into()];
+    let named = Case::new(Role::Housing).with(consent("c-named", p));
+    let d = named.decide(ResourceType::CarePlan, &plan(false));
+    assert_eq!(
+        concerns_of_plan(redacted(&d)),
+        vec!["housing", "worry-fear-anxiety"]
+    );
+}
+
+#[test]
+fn a_referral_reaches_housing_only_when_addressed_to_it() {
+    let v = vocab();
+    let referral = |performer: &str| {
+        json!({"resourceType": "ServiceRequest", "subject": {"reference": "Patient/p1"},
+            "performer": [{"reference": format!("Organization/{performer}")}],
+            "reasonCode": [{"coding": [{"system": v.concern_system, "code": "housing"}]}]})
+    };
+    let case = Case::new(Role::Housing).with(housing_practical_permit());
+    assert_eq!(
+        case.decide(ResourceType::ServiceRequest, &referral(HOUSING))
+            .access,
+        Access::Permit
+    );
+    let d = case.decide(ResourceType::ServiceRequest, &referral("org-other"));
+    assert_eq!((d.access, d.rule), (Access::Deny, Rule::OutsideRemit));
+}
+
+#[test]
+fn a_gp_sees_the_plans_shared_with_it_and_the_hnas_by_default() {
+    let gp = Case::new(Role::Gp);
+    let shared = gp.decide(ResourceType::CarePlan, &plan(true));
+    assert_eq!(shared.access, Access::Permit);
+    assert_eq!(shared.rule, Rule::PlanSharing { shared: true });
+    let unshared = gp.decide(ResourceType::CarePlan, &plan(false));
+    assert_eq!(unshared.access, Access::Deny);
+    assert_eq!(
+        gp.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Permit
+    );
+}
+
+#[test]
+fn a_gp_of_another_practice_sees_nothing_whatever_the_consent_says() {
+    let mut other = Case::new(Role::Gp).with(consent("c-all", provision(Kind::Permit)));
+    other.orgs = vec!["org-other-practice".into()];
+    let d = other.decide(ResourceType::CarePlan, &plan(true));
+    assert_eq!((d.access, d.rule), (Access::Deny, Rule::NoRelationship));
+}
+
+#[test]
+fn a_deny_of_a_domain_redacts_the_hna_for_health_care() {
+    let mut p = provision(Kind::Deny);
+    p.domains.push("emotional".into());
+    let d = Case::new(Role::LinkWorker)
+        .with(consent("c-private", p))
+        .decide(ResourceType::QuestionnaireResponse, &hna());
+    let v = redacted(&d);
+    let groups: Vec<&str> = v["item"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["linkId"].as_str())
+        .collect();
+    assert_eq!(
+        groups,
+        vec!["physical", "practical", "distress-thermometer"]
+    );
+    assert!(has_redacted_label(v));
+    assert_eq!(
+        d.withheld[0].element,
+        "QuestionnaireResponse.item[2].item[0]"
+    );
+    assert_eq!(d.withheld[0].rule.consent(), Some("c-private"));
+}
+
+#[test]
+fn nested_provisions_are_exceptions_and_deny_overrides_permit_across_consents() {
+    // Deny everything to GPs, except care plans.
+    let mut root = for_actor(provision(Kind::Deny), Role::Gp, None);
+    let mut except = provision(Kind::Permit);
+    except.classes.push(ResourceType::CarePlan);
+    except.path = "Consent.provision.provision[0]".into();
+    root.nested.push(except);
+    let gp = Case::new(Role::Gp).with(consent("c-nested", root));
+    assert_eq!(
+        gp.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Deny
+    );
+    let d = gp.decide(ResourceType::CarePlan, &plan(false));
+    assert_eq!(
+        d.access,
+        Access::Permit,
+        "the exception permits even an unshared plan"
+    );
+    assert_eq!(
+        d.rule,
+        Rule::Provision {
+            consent: "c-nested".into(),
+            path: "Consent.provision.provision[0]".into(),
+            kind: Kind::Permit
+        }
+    );
+    // A second consent denying care plans wins over the first's permit.
+    let mut deny = provision(Kind::Deny);
+    deny.classes.push(ResourceType::CarePlan);
+    let both = gp.with(consent("c-deny", deny));
+    let d = both.decide(ResourceType::CarePlan, &plan(true));
+    assert_eq!(d.access, Access::Deny);
+    assert_eq!(d.rule.consent(), Some("c-deny"));
+}
+
+#[test]
+fn period_and_purpose_narrow_a_provision() {
+    let mut expired = provision(Kind::Deny);
+    expired.period = Window {
+        from: None,
+        to: Some(NOW - 1),
+    };
+    let gp = Case::new(Role::Gp).with(consent("c-old", expired));
+    assert_eq!(
+        gp.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Permit
+    );
+
+    let mut research_only = provision(Kind::Deny);
+    research_only.purposes.push("HRESCH".into());
+    let gp = Case::new(Role::Gp).with(consent("c-research", research_only));
+    assert_eq!(
+        gp.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Permit
+    );
+}
+
+#[test]
+fn breaking_the_glass_needs_a_reason_a_health_care_role_and_a_relationship() {
+    let deny_all = || consent("c-deny", provision(Kind::Deny));
+    let mut btg = Case::new(Role::Gp).with(deny_all());
+    btg.purpose = "BTG";
+    assert_eq!(
+        btg.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Deny
+    );
+    btg.reason = Some("unconscious in A&E");
+    let d = btg.decide(ResourceType::QuestionnaireResponse, &hna());
+    assert_eq!(d.access, Access::Permit);
+    assert!(d.break_glass());
+
+    let mut housing = Case::new(Role::Housing).with(deny_all());
+    housing.purpose = "BTG";
+    housing.reason = Some("urgent");
+    assert_eq!(
+        housing.decide(ResourceType::CarePlan, &plan(true)).access,
+        Access::Deny
+    );
+
+    btg.orgs = vec!["org-elsewhere".into()];
+    assert_eq!(
+        btg.decide(ResourceType::QuestionnaireResponse, &hna())
+            .access,
+        Access::Deny
+    );
+}
+
+#[test]
+fn patients_auditors_systems_and_the_directory_are_decided_without_facts() {
+    use ResourceType::*;
+    let rule = |role, token: Option<&str>, t, p: Option<&str>| {
+        without_facts(role, token, t, p).map(|d| (d.visible(), d.rule))
+    };
+    assert_eq!(
+        rule(Role::System, None, CarePlan, None),
+        Some((true, Rule::System))
+    );
+    assert_eq!(
+        rule(Role::Housing, None, Organization, None),
+        Some((true, Rule::Directory))
+    );
+    assert_eq!(
+        rule(Role::Patient, Some("p1"), CarePlan, Some("p1")),
+        Some((true, Rule::OwnRecord))
+    );
+    assert_eq!(
+        rule(Role::Patient, Some("p1"), CarePlan, Some("p2")),
+        Some((false, Rule::NotOwnRecord))
+    );
+    assert_eq!(
+        rule(Role::Patient, Some("p1"), AuditEvent, Some("p1")),
+        Some((false, Rule::NotOwnRecord))
+    );
+    assert_eq!(
+        rule(Role::Auditor, None, AuditEvent, Some("p1")),
+        Some((true, Rule::AuditOnly))
+    );
+    assert_eq!(
+        rule(Role::Auditor, None, CarePlan, Some("p1")),
+        Some((false, Rule::AuditOnly))
+    );
+    assert_eq!(
+        rule(Role::Gp, None, AuditEvent, Some("p1")),
+        Some((false, Rule::AuditOnly))
+    );
+    assert_eq!(
+        rule(Role::Gp, None, QuestionnaireResponse, None),
+        Some((false, Rule::NoPatient))
+    );
+    assert_eq!(
+        rule(Role::Gp, None, QuestionnaireResponse, Some("p1")),
+        None
+    );
+}
+
+#[test]
+fn the_patient_of_each_type_is_read_from_its_reference() {
+    use super::decision::patient_of;
+    let r = |k: &str| json!({k: {"reference": "Patient/p9"}});
+    assert_eq!(
+        patient_of(ResourceType::CarePlan, &r("subject")).as_deref(),
+        Some("p9")
+    );
+    assert_eq!(
+        patient_of(ResourceType::Task, &r("for")).as_deref(),
+        Some("p9")
+    );
+    assert_eq!(
+        patient_of(ResourceType::Consent, &r("patient")).as_deref(),
+        Some("p9")
+    );
+    assert_eq!(
+        patient_of(ResourceType::Patient, &json!({"id": "p9"})).as_deref(),
+        Some("p9")
+    );
+    assert_eq!(
+        patient_of(
+            ResourceType::CarePlan,
+            &json!({"subject": {"reference": "Group/1"}})
+        ),
+        None
+    );
+    let two = json!({"target": [{"reference": "Patient/a"}, {"reference": "Patient/b"}]});
+    assert_eq!(patient_of(ResourceType::Provenance, &two), None);
+}
+
+/// Generated consents: every property below holds for any of them.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ROLES: [Role; 5] = [
+        Role::LinkWorker,
+        Role::Cns,
+        Role::Gp,
+        Role::Housing,
+        Role::SocialCare,
+    ];
+    const CLASSES: [ResourceType; 3] = [
+        ResourceType::CarePlan,
+        ResourceType::QuestionnaireResponse,
+        ResourceType::ServiceRequest,
+    ];
+    const DOMAINS: [&str; 3] = ["practical", "emotional", "physical"];
+    const PURPOSES: [&str; 2] = ["TREAT", "HRESCH"];
+
+    fn leaf() -> impl Strategy<Value = Provision> {
+        (
+            any::<bool>(),
+            proptest::option::of(0..ROLES.len()),
+            proptest::option::of(0..CLASSES.len()),
+            proptest::option::of(0..DOMAINS.len()),
+            proptest::option::of(0..PURPOSES.len()),
+        )
+            .prop_map(|(permit, role, class, domain, purpose)| {
+                let mut p = provision(if permit { Kind::Permit } else { Kind::Deny });
+                if let Some(r) = role {
+                    p.actors.push(Actor {
+                        role: Some(ROLES[r]),
+                        organization: None,
+                    });
+                }
+                p.classes.extend(class.map(|c| CLASSES[c]));
+                p.domains.extend(domain.map(|d| DOMAINS[d].to_owned()));
+                p.purposes.extend(purpose.map(|x| PURPOSES[x].to_owned()));
+                p
+            })
+    }
+
+    fn tree() -> impl Strategy<Value = Provision> {
+        (leaf(), proptest::collection::vec(leaf(), 0..3)).prop_map(|(mut root, nested)| {
+            root.nested = nested;
+            root
+        })
+    }
+
+    fn consents() -> impl Strategy<Value = Vec<ConsentRecord>> {
+        proptest::collection::vec(tree(), 0..4).prop_map(|trees| {
+            trees
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| consent(&format!("c{i}"), t))
+                .collect()
+        })
+    }
+
+    /// Every (role, purpose, class, domain) the generated consents can speak about, with whether
+    /// it is visible.
+    fn visible(consents: &[ConsentRecord]) -> Vec<bool> {
+        let rel = relationships();
+        let policy = Policy::default();
+        let mut out = Vec::new();
+        for role in ROLES {
+            let orgs = vec![org_of(role).to_owned()];
+            for purpose in PURPOSES {
+                let recipient = Recipient {
+                    role,
+                    ods: None,
+                    organizations: &orgs,
+                    purpose,
+                    break_glass_reason: None,
+                };
+                for class in CLASSES {
+                    for domain in DOMAINS.iter().map(Some).chain([None]) {
+                        let content = Content {
+                            class,
+                            domain: domain.copied(),
+                            concern: None,
+                        };
+                        let facts = Facts {
+                            relationships: &rel,
+                            consents,
+                        };
+                        out.push(verdict(&recipient, content, facts, &policy, None, NOW).permit);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn never_more(before: &[bool], after: &[bool]) -> bool {
+        before.iter().zip(after).all(|(b, a)| *b || !*a)
+    }
+
+    proptest! {
+        #[test]
+        fn adding_a_deny_consent_never_reveals_more(cs in consents(), extra in tree()) {
+            let mut deny = extra;
+            deny.kind = Kind::Deny;
+            for n in &mut deny.nested { n.kind = Kind::Deny; }
+            let before = visible(&cs);
+            let mut more = cs.clone();
+            more.push(consent("c-new", deny));
+            prop_assert!(never_more(&before, &visible(&more)));
+        }
+
+        #[test]
+        fn adding_a_nested_deny_never_reveals_more(cs in consents(), extra in leaf(), at in 0usize..4) {
+            prop_assume!(!cs.is_empty());
+            let mut deny = extra;
+            deny.kind = Kind::Deny;
+            let before = visible(&cs);
+            let mut more = cs.clone();
+            let i = at % more.len();
+            more[i].root.nested.insert(0, deny);
+            prop_assert!(never_more(&before, &visible(&more)));
+        }
+
+        #[test]
+        fn withdrawing_a_permit_consent_never_reveals_more(cs in consents(), at in 0usize..4) {
+            prop_assume!(!cs.is_empty());
+            let i = at % cs.len();
+            prop_assume!(cs[i].root.kind == Kind::Permit && cs[i].root.nested.iter().all(|n| n.kind == Kind::Permit));
+            let before = visible(&cs);
+            let mut fewer = cs.clone();
+            fewer[i].active = false;
+            prop_assert!(never_more(&before, &visible(&fewer)));
+        }
+
+        #[test]
+        fn nothing_reaches_an_unrelated_organisation(cs in consents()) {
+            let rel = Relationships::default();
+            let policy = Policy::default();
+            let orgs = vec![PRACTICE.to_owned()];
+            for role in ROLES {
+                let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
+                let facts = Facts { relationships: &rel, consents: &cs };
+                let content = Content { class: ResourceType::CarePlan, domain: Some("practical"), concern: None };
+                prop_assert!(!verdict(&recipient, content, facts, &policy, None, NOW).permit);
+            }
+        }
+
+        #[test]
+        fn sensitive_domains_stay_in_health_care_unless_named(cs in consents()) {
+            let rel = relationships();
+            let policy = Policy::default();
+            for role in [Role::Housing, Role::SocialCare] {
+                let orgs = vec![org_of(role).to_owned()];
+                let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
+                let facts = Facts { relationships: &rel, consents: &cs };
+                let content = Content { class: ResourceType::CarePlan, domain: Some("emotional"), concern: None };
+                let named = cs.iter().any(|c| names_emotional(&c.root));
+                prop_assert!(named || !verdict(&recipient, content, facts, &policy, None, NOW).permit);
+            }
+        }
+    }
+
+    fn names_emotional(p: &Provision) -> bool {
+        p.domains.iter().any(|d| d == "emotional") || p.nested.iter().any(names_emotional)
+    }
+}
