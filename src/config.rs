@@ -16,6 +16,7 @@
 //! | canonical base of the conformance artefacts (profiles, HNA Questionnaire, code systems) | `canonical_base` | `CAREBRIDGE_CANONICAL_BASE` | `https://fhir.carebridge.uk` |
 //! | lowest concern severity `$extract` turns into a care-plan activity | `extract_threshold` | `CAREBRIDGE_EXTRACT_THRESHOLD` | `4` |
 //! | bearer tokens (issuer, audience, algorithms, keys, claim names) | `[auth]` | `CAREBRIDGE_AUTH_*` | none; see [`crate::auth::settings`] |
+//! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub struct Settings {
     pub extract_threshold: i64,
     /// Bearer token settings, when configured.
     pub auth: Option<AuthSettings>,
+    /// The consent engine's deployment policy (read from its file at start-up).
+    pub consent_policy: crate::consent::Policy,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -67,6 +70,7 @@ struct RawSettings {
     canonical_base: Option<String>,
     extract_threshold: Option<i64>,
     auth: Option<RawAuth>,
+    consent_policy: Option<String>,
 }
 
 /// Why the configuration was refused.
@@ -133,6 +137,7 @@ impl Settings {
                 "MAX_SEARCH_RESULTS" => raw.max_search_results = Some(number()?),
                 "WORKERS" => raw.workers = Some(number()?),
                 "CANONICAL_BASE" => raw.canonical_base = Some(value.clone()),
+                "CONSENT_POLICY" => raw.consent_policy = Some(value.clone()),
                 "EXTRACT_THRESHOLD" => {
                     raw.extract_threshold = Some(i64::try_from(number()?).unwrap_or(i64::MAX))
                 }
@@ -250,6 +255,10 @@ impl RawSettings {
             canonical_base,
             extract_threshold,
             auth: self.auth.map(RawAuth::validate).transpose()?,
+            consent_policy: match &self.consent_policy {
+                Some(path) => crate::consent::Policy::load(Path::new(path))?,
+                None => crate::consent::Policy::default(),
+            },
         })
     }
 }

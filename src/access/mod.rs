@@ -1,7 +1,9 @@
-//! What the consent engine decides on besides the token and the Consents: the care relationships
-//! between organisations and a patient, derived from stored resources (design.md section 3).
-//! Reading them is SQL; deciding with them is the consent engine's, which stays pure.
+//! Access control between the REST interactions and the store: what feeds the consent engine (care
+//! relationships, the patient's consents, the caller's organisations) is read here, with SQL; the
+//! deciding is the consent engine's, which stays pure.
 
+pub mod gate;
 pub mod relationships;
 
-pub use relationships::{Relationship, Relationships, relationships};
+pub use gate::Gate;
+pub use relationships::{Relationship, related, relationships, restrict};

@@ -61,10 +61,13 @@ pub enum MintError {
     Argument(String),
 }
 
-/// The default scopes of a role: read and search in its context.
+/// The default scopes of a role: read and search in its context, and consent writes for the roles
+/// that record them.
 fn default_scope(role: Role) -> &'static str {
     match role {
-        Role::Patient => "patient/*.rs",
+        // The person and their link worker record sharing decisions (Consent create and update).
+        Role::Patient => "patient/*.rs patient/Consent.cu",
+        Role::LinkWorker => "user/*.rs user/Consent.cu",
         Role::System => "system/*.cruds",
         _ => "user/*.rs",
     }

@@ -100,6 +100,25 @@ pub struct Principal {
     pub expires: i64,
 }
 
+impl Principal {
+    /// The gateway itself, for jobs it runs (imports, sample data): a system caller with every
+    /// scope. Never built from a request.
+    pub fn system() -> Self {
+        let scopes = vec!["system/*.cruds".to_owned()];
+        Principal {
+            subject: "carebridge".into(),
+            role: Role::System,
+            organization: None,
+            fhir_user: None,
+            grants: Grants::new(&scopes),
+            scopes,
+            purpose: DEFAULT_PURPOSE.into(),
+            patient: None,
+            expires: i64::MAX,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 //! 5. The default: the plan's own sharing choice for a GP reading a PCSP plan, otherwise the
 //!    deployment policy's default for the role; sensitive domains never by default outside health care.
 
-use crate::access::{Relationship, Relationships};
+use crate::access::Relationship;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
 
@@ -55,8 +55,9 @@ impl Recipient<'_> {
 /// What the engine knows of the patient.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
-    /// Care relationships, by organisation.
-    pub relationships: &'a Relationships,
+    /// Whether the recipient's organisation has a care relationship with the patient of a kind
+    /// its role needs ([`needed_relationships`]).
+    pub related: bool,
     /// The patient's sharing consents (any status; only active ones apply).
     pub consents: &'a [ConsentRecord],
 }
@@ -185,7 +186,7 @@ pub struct Verdict {
 
 /// The relationships that let `role` see anything of a patient (design.md section 3).
 pub fn needed_relationships(role: Role) -> &'static [Relationship] {
-    use Relationship::*;
+    use crate::search::CareLink::*;
     match role {
         Role::LinkWorker => &[ManagingOrganization, CareTeam],
         Role::Cns => &[CareTeam, ReferralRequester, ReferralPerformer],
@@ -193,15 +194,6 @@ pub fn needed_relationships(role: Role) -> &'static [Relationship] {
         Role::Housing | Role::SocialCare => &[PlanActivityPerformer, ReferralPerformer],
         Role::Patient | Role::Auditor | Role::System => &[],
     }
-}
-
-/// Whether the recipient's organisation is related to the patient as its role needs.
-pub fn related(recipient: &Recipient<'_>, relationships: &Relationships) -> bool {
-    let needed = needed_relationships(recipient.role);
-    recipient
-        .organizations
-        .iter()
-        .any(|org| needed.iter().any(|r| relationships.has(org, *r)))
 }
 
 /// Whether the recipient breaks the glass with a reason and may.
@@ -224,7 +216,7 @@ pub fn verdict(
     plan_shared: Option<bool>,
     now: i64,
 ) -> Verdict {
-    if !related(recipient, facts.relationships) {
+    if !facts.related {
         return Verdict {
             permit: false,
             rule: Rule::NoRelationship,

@@ -6,7 +6,6 @@ use super::decide::{Content, verdict};
 use super::decision::{decide, without_facts};
 use super::record::{Actor, Kind, OrgRef, Provision, Window};
 use super::*;
-use crate::access::{Relationship, Relationships};
 use crate::auth::Role;
 use crate::fhir::ResourceType;
 
@@ -14,14 +13,6 @@ const NOW: i64 = 1_790_000_000_000; // 2026-09-21
 const HOUSING: &str = "org-housing";
 const PRACTICE: &str = "org-practice";
 const LINK: &str = "org-link";
-
-fn relationships() -> Relationships {
-    let mut r = Relationships::default();
-    r.insert(PRACTICE, Relationship::RegisteredPractice);
-    r.insert(LINK, Relationship::ManagingOrganization);
-    r.insert(HOUSING, Relationship::PlanActivityPerformer);
-    r
-}
 
 fn org_of(role: Role) -> &'static str {
     match role {
@@ -33,6 +24,7 @@ fn org_of(role: Role) -> &'static str {
 
 struct Case {
     role: Role,
+    related: bool,
     orgs: Vec<String>,
     purpose: &'static str,
     reason: Option<&'static str>,
@@ -43,6 +35,7 @@ impl Case {
     fn new(role: Role) -> Self {
         Case {
             role,
+            related: true,
             orgs: vec![org_of(role).to_owned()],
             purpose: "TREAT",
             reason: None,
@@ -63,13 +56,12 @@ impl Case {
             purpose: self.purpose,
             break_glass_reason: self.reason,
         };
-        let rel = relationships();
         let policy = Policy::default();
         let vocab = Vocabulary::default();
         let ctx = Context {
             recipient: &recipient,
             facts: Facts {
-                relationships: &rel,
+                related: self.related,
                 consents: &self.consents,
             },
             policy: &policy,
@@ -313,7 +305,7 @@ fn a_gp_sees_the_plans_shared_with_it_and_the_hnas_by_default() {
 #[test]
 fn a_gp_of_another_practice_sees_nothing_whatever_the_consent_says() {
     let mut other = Case::new(Role::Gp).with(consent("c-all", provision(Kind::Permit)));
-    other.orgs = vec!["org-other-practice".into()];
+    other.related = false;
     let d = other.decide(ResourceType::CarePlan, &plan(true));
     assert_eq!((d.access, d.rule), (Access::Deny, Rule::NoRelationship));
 }
@@ -428,7 +420,7 @@ fn breaking_the_glass_needs_a_reason_a_health_care_role_and_a_relationship() {
         Access::Deny
     );
 
-    btg.orgs = vec!["org-elsewhere".into()];
+    btg.related = false;
     assert_eq!(
         btg.decide(ResourceType::QuestionnaireResponse, &hna())
             .access,
@@ -579,7 +571,6 @@ mod properties {
     /// Every (role, purpose, class, domain) the generated consents can speak about, with whether
     /// it is visible.
     fn visible(consents: &[ConsentRecord]) -> Vec<bool> {
-        let rel = relationships();
         let policy = Policy::default();
         let mut out = Vec::new();
         for role in ROLES {
@@ -600,7 +591,7 @@ mod properties {
                             concern: None,
                         };
                         let facts = Facts {
-                            relationships: &rel,
+                            related: true,
                             consents,
                         };
                         out.push(verdict(&recipient, content, facts, &policy, None, NOW).permit);
@@ -652,12 +643,11 @@ mod properties {
 
         #[test]
         fn nothing_reaches_an_unrelated_organisation(cs in consents()) {
-            let rel = Relationships::default();
             let policy = Policy::default();
             let orgs = vec![PRACTICE.to_owned()];
             for role in ROLES {
                 let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
-                let facts = Facts { relationships: &rel, consents: &cs };
+                let facts = Facts { related: false, consents: &cs };
                 let content = Content { class: ResourceType::CarePlan, domain: Some("practical"), concern: None };
                 prop_assert!(!verdict(&recipient, content, facts, &policy, None, NOW).permit);
             }
@@ -665,12 +655,11 @@ mod properties {
 
         #[test]
         fn sensitive_domains_stay_in_health_care_unless_named(cs in consents()) {
-            let rel = relationships();
             let policy = Policy::default();
             for role in [Role::Housing, Role::SocialCare] {
                 let orgs = vec![org_of(role).to_owned()];
                 let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
-                let facts = Facts { relationships: &rel, consents: &cs };
+                let facts = Facts { related: true, consents: &cs };
                 let content = Content { class: ResourceType::CarePlan, domain: Some("emotional"), concern: None };
                 let named = cs.iter().any(|c| names_emotional(&c.root));
                 prop_assert!(named || !verdict(&recipient, content, facts, &policy, None, NOW).permit);

@@ -231,7 +231,31 @@ pub async fn check(
         ResourceType::CarePlan if claims_pcsp(engine.canonical(), resource) => {
             check_care_plan(engine, resource, pending).await
         }
+        ResourceType::Consent => check_consent(engine, resource),
         _ => Ok(()),
+    }
+}
+
+/// A sharing consent (scope `patient-privacy`) must be one the consent engine can read exactly
+/// (`consent::record`); consents of other scopes govern nothing here and are stored as they are.
+fn check_consent(engine: &Engine, consent: &Value) -> Result<(), Error> {
+    let privacy = consent
+        .get("scope")
+        .and_then(|s| s.get("coding"))
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("code").and_then(Value::as_str) == Some(crate::consent::record::PRIVACY_SCOPE)
+            })
+        });
+    if !privacy {
+        return Ok(());
+    }
+    match crate::consent::record::parse(consent, &engine.consent().vocab) {
+        Ok(_) => Ok(()),
+        Err(e) => refuse(vec![
+            OutcomeIssue::error("business-rule", e.message).at(e.expression),
+        ]),
     }
 }
 

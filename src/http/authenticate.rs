@@ -4,12 +4,8 @@
 //! the handlers (bundles check their entries' scopes there) and consent. Scopes are checked here
 //! for every other route (see [`super::authorise`]).
 //!
-//! Interim rule, until consent enforcement (issue 4) decides per role what each may see: `system`
-//! tokens are served within their scopes; every other role may only read and search the directory
-//! (organisations, practitioners, their roles and the conformance resources, which hold no patient
-//! data and which design.md lets any authenticated caller read), and gets 403 for anything else.
-//! Denying is the fail-closed choice while no consent filter stands between those roles and
-//! clinical records.
+//! What each role may do besides reading through consent is checked here too
+//! ([`super::access::role_permits`]).
 
 use std::sync::Arc;
 
@@ -21,7 +17,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Data;
 
 use super::{FHIR_PATH, authorise};
-use crate::auth::{Principal, Role, Verifier};
+use crate::auth::{Principal, Verifier};
 use crate::error::Error;
 
 /// Paths served without a token.
@@ -63,17 +59,7 @@ pub async fn authenticate(
     let fhir_path = req.path().strip_prefix(FHIR_PATH).unwrap_or("");
     let conditional = req.headers().contains_key("if-none-exist");
     let needs = authorise::needs(req.method().as_str(), fhir_path, conditional);
-    if principal.role != Role::System
-        && !needs
-            .as_deref()
-            .is_some_and(authorise::directory_reads_only)
-    {
-        return Err(Error::Forbidden(format!(
-            "The '{}' role may read the directory only: clinical records are served to it once consent enforcement is in place",
-            principal.role
-        ))
-        .into());
-    }
+    super::access::role_permits(&principal, req.request(), fhir_path, needs.as_deref())?;
     if let Some(needs) = &needs {
         authorise::check(&principal, needs)?;
     }

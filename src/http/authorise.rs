@@ -77,25 +77,6 @@ pub fn needs(method: &str, path: &str, conditional_create: bool) -> Option<Vec<N
     }
 }
 
-/// Directory resources: no patient data, readable by any authenticated caller (design.md section 3).
-pub const DIRECTORY: &[&str] = &[
-    "Organization",
-    "Practitioner",
-    "PractitionerRole",
-    "Questionnaire",
-    "StructureDefinition",
-    "CodeSystem",
-    "ValueSet",
-];
-
-/// Whether every need is a read or search of a directory type.
-pub fn directory_reads_only(needs: &[Need]) -> bool {
-    !needs.is_empty()
-        && needs
-            .iter()
-            .all(|(t, i)| matches!(i, Read | Search) && DIRECTORY.contains(&t.as_str()))
-}
-
 /// 403 unless `principal` is granted every need.
 pub fn check(principal: &Principal, needs: &[Need]) -> Result<(), Error> {
     let context = Context::of(principal.role);
@@ -174,15 +155,6 @@ mod tests {
         );
         assert_eq!(need("/", "POST"), None);
         assert_eq!(need("/metadata", "GET"), None);
-    }
-
-    #[test]
-    fn only_reads_of_the_directory_are_directory_reads() {
-        assert!(directory_reads_only(&[("Organization".into(), Search)]));
-        assert!(directory_reads_only(&[("CodeSystem".into(), Read)]));
-        assert!(!directory_reads_only(&[("Organization".into(), Create)]));
-        assert!(!directory_reads_only(&[("CarePlan".into(), Read)]));
-        assert!(!directory_reads_only(&[]));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 
+use super::access::{check_consent_write, gate};
 use super::request::{
     check_accept, if_match, if_none_exist, json_body, prefer, query_pairs, search_form,
 };
 use super::response::to_http;
 use crate::error::Error;
+use crate::fhir::ResourceType;
 use crate::rest::{Engine, parse_type};
 
 type Result = std::result::Result<HttpResponse, Error>;
@@ -21,8 +23,9 @@ fn reply(engine: &Engine, r: crate::rest::Reply) -> Result {
 pub async fn search(engine: Data<Engine>, path: Path<String>, req: HttpRequest) -> Result {
     check_accept(&req)?;
     let rtype = parse_type(&path)?;
+    let gate = gate(&req, &engine)?;
     let r = engine
-        .search(rtype, &query_pairs(&req), prefer(&req).lenient)
+        .search(rtype, &query_pairs(&req), prefer(&req).lenient, &gate)
         .await?;
     reply(&engine, r)
 }
@@ -37,7 +40,10 @@ pub async fn search_post(
     check_accept(&req)?;
     let rtype = parse_type(&path)?;
     let pairs = search_form(&req, &body)?;
-    let r = engine.search(rtype, &pairs, prefer(&req).lenient).await?;
+    let gate = gate(&req, &engine)?;
+    let r = engine
+        .search(rtype, &pairs, prefer(&req).lenient, &gate)
+        .await?;
     reply(&engine, r)
 }
 
@@ -51,6 +57,9 @@ pub async fn create(
     check_accept(&req)?;
     let rtype = parse_type(&path)?;
     let resource = json_body(&req, &body)?;
+    if rtype == ResourceType::Consent {
+        check_consent_write(&engine, &gate(&req, &engine)?, &resource, None).await?;
+    }
     let r = engine
         .create(
             rtype,
@@ -93,7 +102,9 @@ pub async fn conditional_delete(
 pub async fn read(engine: Data<Engine>, path: Path<(String, String)>, req: HttpRequest) -> Result {
     check_accept(&req)?;
     let (t, id) = path.into_inner();
-    let r = engine.read(parse_type(&t)?, &id).await?;
+    let r = engine
+        .read(parse_type(&t)?, &id, &gate(&req, &engine)?)
+        .await?;
     reply(&engine, r)
 }
 
@@ -105,7 +116,9 @@ pub async fn vread(
 ) -> Result {
     check_accept(&req)?;
     let (t, id, v) = path.into_inner();
-    let r = engine.vread(parse_type(&t)?, &id, &v).await?;
+    let r = engine
+        .vread(parse_type(&t)?, &id, &v, &gate(&req, &engine)?)
+        .await?;
     reply(&engine, r)
 }
 
@@ -120,6 +133,9 @@ pub async fn update(
     let (t, id) = path.into_inner();
     let rtype = parse_type(&t)?;
     let resource = json_body(&req, &body)?;
+    if rtype == ResourceType::Consent {
+        check_consent_write(&engine, &gate(&req, &engine)?, &resource, Some(&id)).await?;
+    }
     let r = engine
         .update(rtype, &id, resource, if_match(&req)?, prefer(&req).return_)
         .await?;
@@ -146,7 +162,12 @@ pub async fn instance_history(
     check_accept(&req)?;
     let (t, id) = path.into_inner();
     let r = engine
-        .history(Some(parse_type(&t)?), Some(&id), &query_pairs(&req))
+        .history(
+            Some(parse_type(&t)?),
+            Some(&id),
+            &query_pairs(&req),
+            &gate(&req, &engine)?,
+        )
         .await?;
     reply(&engine, r)
 }
@@ -155,7 +176,12 @@ pub async fn instance_history(
 pub async fn type_history(engine: Data<Engine>, path: Path<String>, req: HttpRequest) -> Result {
     check_accept(&req)?;
     let r = engine
-        .history(Some(parse_type(&path)?), None, &query_pairs(&req))
+        .history(
+            Some(parse_type(&path)?),
+            None,
+            &query_pairs(&req),
+            &gate(&req, &engine)?,
+        )
         .await?;
     reply(&engine, r)
 }
@@ -163,7 +189,9 @@ pub async fn type_history(engine: Data<Engine>, path: Path<String>, req: HttpReq
 /// `GET _history`.
 pub async fn system_history(engine: Data<Engine>, req: HttpRequest) -> Result {
     check_accept(&req)?;
-    let r = engine.history(None, None, &query_pairs(&req)).await?;
+    let r = engine
+        .history(None, None, &query_pairs(&req), &gate(&req, &engine)?)
+        .await?;
     reply(&engine, r)
 }
 
@@ -172,8 +200,12 @@ pub async fn bundle(engine: Data<Engine>, req: HttpRequest, body: Bytes) -> Resu
     check_accept(&req)?;
     let b = json_body(&req, &body)?;
     let principal = super::authorise::principal(&req)?;
-    super::authorise::check(&principal, &super::authorise::bundle_needs(&b))?;
-    let r = engine.bundle(b, prefer(&req).return_).await?;
+    let needs = super::authorise::bundle_needs(&b);
+    super::authorise::check(&principal, &needs)?;
+    super::access::bundle_permitted(&principal, &needs)?;
+    let r = engine
+        .bundle(b, prefer(&req).return_, &gate(&req, &engine)?)
+        .await?;
     reply(&engine, r)
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes under the FHIR base path `/fhir`, health probes at the root, and the
 //! middleware that makes every error an OperationOutcome.
 
+mod access;
 mod authenticate;
 mod authorise;
 pub mod capability;

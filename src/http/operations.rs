@@ -18,7 +18,10 @@ pub async fn extract_type(
 ) -> Result<HttpResponse, Error> {
     check_accept(&req)?;
     let params = json_body(&req, &body)?;
-    let r = engine.extract(None, params, &query_pairs(&req)).await?;
+    let gate = super::access::gate(&req, &engine)?;
+    let r = engine
+        .extract(None, params, &query_pairs(&req), &gate)
+        .await?;
     Ok(to_http(r, engine.base_url()))
 }
 
@@ -35,8 +38,9 @@ pub async fn extract_instance(
     } else {
         json_body(&req, &body)?
     };
+    let gate = super::access::gate(&req, &engine)?;
     let r = engine
-        .extract(Some(&path), params, &query_pairs(&req))
+        .extract(Some(&path), params, &query_pairs(&req), &gate)
         .await?;
     Ok(to_http(r, engine.base_url()))
 }

@@ -15,6 +15,7 @@ use super::bundle::BundleWriter;
 use super::references::{reference_pointers, resolve_conditional_in, rewrite_at};
 use super::write::{create_in, delete_in, matches_in, update_in};
 use super::{Body, Engine, Reply, Return, parse_if_match};
+use crate::access::Gate;
 use crate::error::Error;
 use crate::fhir::instant::format_instant;
 use crate::fhir::validate::{IdRule, validate};
@@ -59,7 +60,7 @@ impl Engine {
     /// each written entry's response as it would a single write: the resource, nothing, or an
     /// `OperationOutcome` in `response.outcome`. Bulk writers such as the importer ask for
     /// nothing and so never pay for echoing what they sent.
-    pub async fn bundle(&self, mut body: Value, ret: Return) -> Result<Reply, Error> {
+    pub async fn bundle(&self, mut body: Value, ret: Return, gate: &Gate) -> Result<Reply, Error> {
         if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
             return Err(Error::BadRequest(
                 "POST to the base URL takes a Bundle of type batch or transaction".into(),
@@ -83,9 +84,9 @@ impl Engine {
                     .enumerate()
                     .map(|(i, e)| self.parse_entry(i, e))
                     .collect::<Result<Vec<_>, _>>()?;
-                self.transaction(entries, ret).await
+                self.transaction(entries, ret, gate).await
             }
-            "batch" => Ok(self.batch(raw_entries, ret).await),
+            "batch" => Ok(self.batch(raw_entries, ret, gate).await),
             _ => Err(Error::BadRequest(
                 "Bundle.type must be batch or transaction".into(),
             )),
@@ -156,12 +157,15 @@ impl Engine {
     }
 
     /// Runs one entry on its own (batch entries and transaction GETs).
-    async fn run_entry(&self, e: Entry, ret: Return) -> Result<Reply, Error> {
+    async fn run_entry(&self, e: Entry, ret: Return, gate: &Gate) -> Result<Reply, Error> {
         match (e.method, e.id, e.rest, e.query) {
-            (Method::Get, Some(i), None, _) => self.read(e.rtype, &i).await,
+            (Method::Get, Some(i), None, _) => self.read(e.rtype, &i, gate).await,
             (Method::Get, Some(i), Some(rest), _) => match rest.strip_prefix("_history") {
-                Some("") => self.history(Some(e.rtype), Some(&i), &[]).await,
-                Some(v) => self.vread(e.rtype, &i, v.trim_start_matches('/')).await,
+                Some("") => self.history(Some(e.rtype), Some(&i), &[], gate).await,
+                Some(v) => {
+                    self.vread(e.rtype, &i, v.trim_start_matches('/'), gate)
+                        .await
+                }
                 None => Err(Error::NoRoute),
             },
             (Method::Get, None, _, q) => {
@@ -169,7 +173,7 @@ impl Engine {
                     form_urlencoded::parse(q.unwrap_or_default().as_bytes())
                         .into_owned()
                         .collect();
-                self.search(e.rtype, &pairs, false).await
+                self.search(e.rtype, &pairs, false, gate).await
             }
             (Method::Post, None, None, _) => {
                 self.create(
@@ -194,11 +198,11 @@ impl Engine {
         }
     }
 
-    async fn batch(&self, raw: Vec<Value>, ret: Return) -> Reply {
+    async fn batch(&self, raw: Vec<Value>, ret: Return, gate: &Gate) -> Reply {
         let mut bundle = BundleWriter::new("batch-response", None, &[]);
         for (i, e) in raw.into_iter().enumerate() {
             let result = match self.parse_entry(i, e) {
-                Ok(entry) => self.run_entry(entry, ret).await,
+                Ok(entry) => self.run_entry(entry, ret, gate).await,
                 Err(err) => Err(err),
             };
             self.response_entry(&mut bundle, result);
@@ -279,11 +283,17 @@ impl Engine {
             .enumerate()
             .map(|(i, e)| self.parse_entry(i, e))
             .collect::<Result<Vec<_>, _>>()?;
-        self.run_transaction(entries, ret).await
+        self.run_transaction(entries, ret, &self.system_gate())
+            .await
     }
 
-    async fn transaction(&self, entries: Vec<Entry>, ret: Return) -> Result<Reply, Error> {
-        let replies = self.run_transaction(entries, ret).await?;
+    async fn transaction(
+        &self,
+        entries: Vec<Entry>,
+        ret: Return,
+        gate: &Gate,
+    ) -> Result<Reply, Error> {
+        let replies = self.run_transaction(entries, ret, gate).await?;
         let mut bundle = BundleWriter::new("transaction-response", None, &[]);
         for r in replies {
             self.response_entry(&mut bundle, r);
@@ -295,6 +305,7 @@ impl Engine {
         &self,
         entries: Vec<Entry>,
         ret: Return,
+        gate: &Gate,
     ) -> Result<Vec<Result<Reply, Error>>, Error> {
         let mut full_urls = HashSet::new();
         for e in &entries {
@@ -353,7 +364,7 @@ impl Engine {
         }
         for e in gets {
             let i = e.index;
-            replies[i] = Some(self.run_entry(e, ret).await);
+            replies[i] = Some(self.run_entry(e, ret, gate).await);
         }
         Ok(replies
             .into_iter()

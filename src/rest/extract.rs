@@ -144,6 +144,7 @@ impl Engine {
         id: Option<&str>,
         params: Value,
         query: &[(String, String)],
+        gate: &crate::access::Gate,
     ) -> Result<Reply, Error> {
         let p = Params::parse(params, query, id.is_none())?;
         let threshold = p.threshold.unwrap_or(self.extract_threshold);
@@ -157,7 +158,7 @@ impl Engine {
             }
             (Some(id), None) => {
                 let stored = self
-                    .read(ResourceType::QuestionnaireResponse, id)
+                    .read(ResourceType::QuestionnaireResponse, id, gate)
                     .await?
                     .body
                     .map(super::Body::into_value)

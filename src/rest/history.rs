@@ -1,11 +1,16 @@
 //! Instance, type and system history (`_history`), newest first, with `_since` and `_count`.
 //! Pages follow a cursor (the version row of the last entry), so versions written while a client pages
 //! never shift what it has yet to see.
+//!
+//! Consent: instance history is served to a caller who may see the resource (otherwise 404, as for
+//! a missing one), each version passing the gate on its own. Type and system history are open to
+//! system callers only: filtering them would leave pages with gaps that count hidden versions.
 
 use serde_json::json;
 
 use super::bundle::BundleWriter;
 use super::{Engine, Reply};
+use crate::access::Gate;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::fhir::instant::{format_instant, http_date};
@@ -19,7 +24,13 @@ impl Engine {
         rtype: Option<ResourceType>,
         id: Option<&str>,
         pairs: &[(String, String)],
+        gate: &Gate,
     ) -> Result<Reply, Error> {
+        if id.is_none() && !gate.unrestricted() {
+            return Err(Error::Forbidden(
+                "Type and system history are open to system callers only; ask for one resource's history".into(),
+            ));
+        }
         let mut filter = HistoryFilter {
             rtype,
             id: id.map(str::to_owned),
@@ -54,13 +65,25 @@ impl Engine {
                 }
             }
         }
-        if let (Some(t), Some(i)) = (rtype, id)
-            && self.store.backend().read(t, i).await?.is_none()
-        {
-            return Err(Error::NotFound {
+        if let (Some(t), Some(i)) = (rtype, id) {
+            let not_found = || Error::NotFound {
                 rtype: t,
                 id: i.to_owned(),
-            });
+            };
+            let current = self
+                .store
+                .backend()
+                .read(t, i)
+                .await?
+                .ok_or_else(not_found)?;
+            let visible = if current.deleted {
+                self.saw_before_deletion(&current, gate).await?
+            } else {
+                gate.admit(&current).await?.is_some()
+            };
+            if !visible {
+                return Err(not_found());
+            }
         }
         let mut page = self
             .store
@@ -115,13 +138,20 @@ impl Engine {
                 "request": {"method": method, "url": url},
                 "response": {"status": status, "etag": format!("W/\"{}\"", r.version), "lastModified": format_instant(r.last_updated)},
             });
-            let body = (!r.deleted).then_some(r.body.as_str());
+            let body = if r.deleted {
+                None
+            } else {
+                match gate.admit(r).await? {
+                    Some(b) => Some(b.into_string()),
+                    None => continue,
+                }
+            };
             bundle.entry(
                 &format!(
                     "{}/{}/{}/_history/{}",
                     self.base_url, r.rtype, r.id, r.version
                 ),
-                body,
+                body.as_deref(),
                 fields,
             );
         }

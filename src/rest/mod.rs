@@ -29,6 +29,8 @@ use serde_json::Value;
 
 pub use prefer::{Prefer, Return, parse_if_match};
 
+use crate::access::Gate;
+use crate::access::gate::ConsentSettings;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, operation_outcome};
@@ -150,6 +152,8 @@ pub struct Engine {
     max_search_results: usize,
     /// State of the HNA/PCSP write rules (the compiled-Questionnaire cache), shared by clones.
     hna_rules: std::sync::Arc<crate::hna::rules::Rules>,
+    /// The consent engine's policy and vocabulary.
+    consent: ConsentSettings,
 }
 
 impl Engine {
@@ -164,7 +168,37 @@ impl Engine {
             max_page_size: settings.max_page_size,
             max_search_results: settings.max_search_results,
             hna_rules: std::sync::Arc::default(),
+            consent: ConsentSettings {
+                policy: std::sync::Arc::new(settings.consent_policy.clone()),
+                vocab: std::sync::Arc::new(crate::consent::Vocabulary::new(
+                    &crate::hna::Canonical::new(&settings.canonical_base),
+                )),
+            },
         }
+    }
+
+    /// The consent engine's settings.
+    pub fn consent(&self) -> &ConsentSettings {
+        &self.consent
+    }
+
+    /// The access gate of one request by `principal`.
+    pub fn gate(
+        &self,
+        principal: std::sync::Arc<crate::auth::Principal>,
+        break_glass_reason: Option<String>,
+    ) -> Gate {
+        Gate::new(
+            principal,
+            break_glass_reason,
+            self.consent.clone(),
+            self.store.clone(),
+        )
+    }
+
+    /// A gate for the gateway's own jobs (imports, sample data, tests): a system caller.
+    pub fn system_gate(&self) -> Gate {
+        self.gate(std::sync::Arc::new(crate::auth::Principal::system()), None)
     }
 
     /// The HNA/PCSP rules' state.

@@ -6,14 +6,26 @@
 //! offset: a resource created after the search began does not shift later pages, nothing is skipped or
 //! repeated, and a resource deleted since is left out. Snapshots expire after an hour (410 then).
 //! A search pages through at most `max_search_results` rows; beyond that the bundle carries a warning.
+//!
+//! Consent (`access::Gate`) applies before paging: the query is narrowed in SQL to what the caller
+//! could be related to, then every row is decided before the first page is cut, so `total`,
+//! `_summary=count`, page sizes and links only ever count what the caller may see. The snapshot
+//! holds the visible rows only and is bound to the caller (another caller presenting its key finds
+//! it expired); later pages are decided again, so a consent withdrawn while paging applies at once.
+//! Included resources pass the same gate. Chained parameters through patient data are refused to
+//! every caller but `system` (a chain would test hidden data); searching by a patient's
+//! identifier (`patient:identifier=`) stays open, as the identifier is what a recipient already
+//! holds to ask about that person.
 
 use serde_json::{Map, Value, json};
 
 use super::bundle::BundleWriter;
-use super::{Engine, Reply};
+use super::{Body, Engine, Reply};
+use crate::access::Gate;
+use crate::consent::decision::is_directory;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
-use crate::search::{self, SearchQuery, Summary};
+use crate::search::{self, Filter, Predicate, SearchQuery, Summary};
 use crate::store::{RowId, StoredResource};
 
 const SUBSETTED: &str =
@@ -26,8 +38,13 @@ impl Engine {
         rtype: ResourceType,
         pairs: &[(String, String)],
         lenient: bool,
+        gate: &Gate,
     ) -> Result<Reply, Error> {
-        let q = search::parse(rtype, pairs, self.parse_options(lenient))?;
+        let mut q = search::parse(rtype, pairs, self.parse_options(lenient))?;
+        if !gate.unrestricted() {
+            refuse_hidden_chains(&q)?;
+        }
+        let possible = gate.narrow(&mut q).await?;
         let snapshot_key = pairs
             .iter()
             .find(|(k, _)| k == "_getpages")
@@ -39,8 +56,19 @@ impl Engine {
             None => 0,
         };
         let backend = self.store.backend();
+        if !possible {
+            let links = [("self", self.link(&q, None, None))];
+            return Ok(Reply::raw(
+                BundleWriter::new("searchset", Some(0), &links).finish(),
+            ));
+        }
         if q.summary == Summary::Count {
-            let total = backend.count(&q).await?;
+            let total = if gate.unrestricted() {
+                backend.count(&q).await?
+            } else {
+                let rows = backend.search(&q, self.max_search_results + 1).await?;
+                u64::try_from(self.visible_rows(rows, gate).await?.len()).unwrap_or(u64::MAX)
+            };
             let links = [("self", self.link(&q, None, None))];
             return Ok(Reply::raw(
                 BundleWriter::new("searchset", Some(total), &links).finish(),
@@ -48,10 +76,13 @@ impl Engine {
         }
         let mut rows = match &snapshot_key {
             Some(key) => backend
-                .load_snapshot(key)
+                .load_snapshot(&snapshot_name(key, gate))
                 .await?
                 .ok_or(Error::SearchExpired)?,
-            None => backend.search(&q, self.max_search_results + 1).await?,
+            None => {
+                let rows = backend.search(&q, self.max_search_results + 1).await?;
+                self.visible_rows(rows, gate).await?
+            }
         };
         let truncated = rows.len() > self.max_search_results;
         rows.truncate(self.max_search_results);
@@ -62,14 +93,24 @@ impl Engine {
             Some(k) => Some(k),
             None if rows.len() > q.count && q.count > 0 => {
                 let k = uuid::Uuid::new_v4().simple().to_string();
-                backend.save_snapshot(&k, &rows).await?;
+                backend
+                    .save_snapshot(&snapshot_name(&k, gate), &rows)
+                    .await?;
                 Some(k)
             }
             None => None,
         };
         let page: Vec<RowId> = rows[start..end].to_vec();
-        let matches = backend.fetch(&page).await?;
-        let included = self.includes(&q, &page, &matches).await?;
+        let mut matches = Vec::with_capacity(page.len());
+        let mut bodies = Vec::with_capacity(page.len());
+        for (rid, r) in backend.fetch(&page).await? {
+            if let Some(body) = gate.admit(&r).await? {
+                matches.push((rid, r));
+                bodies.push(body);
+            }
+        }
+        let shown_rows: Vec<RowId> = matches.iter().map(|(rid, _)| *rid).collect();
+        let included = self.includes(&q, &shown_rows, &matches).await?;
 
         // The first page's self link is the search itself; later pages link to their snapshot page.
         let self_link = match &key {
@@ -90,8 +131,8 @@ impl Engine {
         }
         let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
         let mut bundle = BundleWriter::new("searchset", Some(total), &links);
-        for (_, r) in &matches {
-            let shaped = shape(r, &q)?;
+        for ((_, r), body) in matches.iter().zip(bodies) {
+            let shaped = shape(body, &q)?;
             bundle.entry(
                 &self.full_url(r),
                 Some(&shaped),
@@ -99,11 +140,13 @@ impl Engine {
             );
         }
         for r in &included {
-            bundle.entry(
-                &self.full_url(r),
-                Some(&r.body),
-                json!({"search": {"mode": "include"}}),
-            );
+            if let Some(body) = gate.admit(r).await? {
+                bundle.entry(
+                    &self.full_url(r),
+                    Some(&body.into_string()),
+                    json!({"search": {"mode": "include"}}),
+                );
+            }
         }
         if truncated {
             let warning = OutcomeIssue {
@@ -123,6 +166,22 @@ impl Engine {
             );
         }
         Ok(Reply::raw(bundle.finish()))
+    }
+
+    /// The rows among `rows` the caller may see (all of them for an unrestricted caller).
+    async fn visible_rows(&self, rows: Vec<RowId>, gate: &Gate) -> Result<Vec<RowId>, Error> {
+        if gate.unrestricted() {
+            return Ok(rows);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(500) {
+            for (rid, r) in self.store.backend().fetch(chunk).await? {
+                if is_directory(r.rtype) || gate.decide(&r).await?.visible() {
+                    out.push(rid);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `_include` and `_revinclude` targets of a page, without duplicates or repeats of matches.
@@ -182,8 +241,45 @@ impl Engine {
     }
 }
 
-/// Applies `_summary` and `_elements` to a stored resource, marking it SUBSETTED when cut.
-fn shape(r: &StoredResource, q: &SearchQuery) -> Result<String, Error> {
+/// The stored name of a snapshot: its key bound to the caller, so that a key is useless to anyone
+/// else (their lookup finds nothing: 410, as for an expired search).
+fn snapshot_name(key: &str, gate: &Gate) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let p = gate.principal();
+    if gate.unrestricted() {
+        return key.to_owned();
+    }
+    let mut h = DefaultHasher::new();
+    (
+        &p.subject,
+        p.role.code(),
+        &p.organization,
+        &p.patient,
+        &p.purpose,
+    )
+        .hash(&mut h);
+    format!("{key}.{:016x}", h.finish())
+}
+
+/// 403 for a chained parameter whose target holds patient data: the chain would match on content
+/// the caller may not see.
+fn refuse_hidden_chains(q: &SearchQuery) -> Result<(), Error> {
+    for Filter(alternatives) in &q.filters {
+        for p in alternatives {
+            if let Predicate::Chain { param, target, .. } = p
+                && !is_directory(*target)
+            {
+                return Err(Error::Forbidden(format!(
+                    "Chained search through {target} ('{param}.') is only open to system callers: search by the patient's id or identifier instead"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies `_summary` and `_elements` to a resource, marking it SUBSETTED when cut.
+fn shape(body: Body, q: &SearchQuery) -> Result<String, Error> {
     let keep: Option<Vec<&str>> = match (&q.elements, q.summary) {
         (Some(elements), _) => Some(
             elements
@@ -193,11 +289,15 @@ fn shape(r: &StoredResource, q: &SearchQuery) -> Result<String, Error> {
         ),
         (None, Summary::Text) => Some(vec!["text"]),
         (None, Summary::Data) => None,
-        (None, _) => return Ok(r.body.clone()),
+        (None, _) => return Ok(body.into_string()),
     };
-    let Value::Object(full) =
-        serde_json::from_str::<Value>(&r.body).map_err(|e| Error::Internal(e.to_string()))?
-    else {
+    let full = match body {
+        Body::Raw(text) => {
+            serde_json::from_str::<Value>(&text).map_err(|e| Error::Internal(e.to_string()))?
+        }
+        Body::Json(v) => v,
+    };
+    let Value::Object(full) = full else {
         return Err(Error::Internal("stored resource is not an object".into()));
     };
     let mut out = Map::new();

@@ -95,6 +95,71 @@ pub enum Predicate {
         target: ResourceType,
         inner: Box<Predicate>,
     },
+    /// Never from a client: resources of patients with whom one of `organizations` has one of the
+    /// care relationships `links`, the patient found through `patient_param` (`_id` for Patient).
+    /// Access control adds it to searches, so that paging and totals only ever see related records.
+    Related {
+        patient_param: &'static str,
+        organizations: Vec<String>,
+        links: Vec<CareLink>,
+    },
+}
+
+/// A care relationship between an organisation and a patient (design.md section 3), as the
+/// search index records it. Retracted sources (`entered-in-error`, an `inactive` care team) and
+/// deleted ones count for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CareLink {
+    /// The patient's registered GP practice (`Patient.generalPractitioner`).
+    RegisteredPractice,
+    /// The organisation managing the patient's record (`Patient.managingOrganization`).
+    ManagingOrganization,
+    /// A member of the patient's care team (`CareTeam.participant.member`).
+    CareTeam,
+    /// Performs an activity of the patient's care plan (`CarePlan.activity.detail.performer`).
+    PlanActivityPerformer,
+    /// Sent a referral for the patient (`ServiceRequest.requester`).
+    ReferralRequester,
+    /// Received a referral for the patient (`ServiceRequest.performer`).
+    ReferralPerformer,
+}
+
+impl CareLink {
+    /// Every kind.
+    pub const ALL: [CareLink; 6] = [
+        CareLink::RegisteredPractice,
+        CareLink::ManagingOrganization,
+        CareLink::CareTeam,
+        CareLink::PlanActivityPerformer,
+        CareLink::ReferralRequester,
+        CareLink::ReferralPerformer,
+    ];
+
+    /// A code for explanations.
+    pub fn code(self) -> &'static str {
+        match self {
+            CareLink::RegisteredPractice => "registered-practice",
+            CareLink::ManagingOrganization => "managing-organization",
+            CareLink::CareTeam => "care-team",
+            CareLink::PlanActivityPerformer => "plan-activity-performer",
+            CareLink::ReferralRequester => "referral-requester",
+            CareLink::ReferralPerformer => "referral-performer",
+        }
+    }
+
+    /// Where the index records it: the type holding the reference, the organisation parameter, and
+    /// the statuses that retract it.
+    pub fn source(self) -> (ResourceType, &'static str, &'static [&'static str]) {
+        use ResourceType::*;
+        match self {
+            CareLink::RegisteredPractice => (Patient, "general-practitioner", &[]),
+            CareLink::ManagingOrganization => (Patient, "organization", &[]),
+            CareLink::CareTeam => (CareTeam, "participant", &["entered-in-error", "inactive"]),
+            CareLink::PlanActivityPerformer => (CarePlan, "performer", &["entered-in-error"]),
+            CareLink::ReferralRequester => (ServiceRequest, "requester", &["entered-in-error"]),
+            CareLink::ReferralPerformer => (ServiceRequest, "performer", &["entered-in-error"]),
+        }
+    }
 }
 
 /// Alternatives (comma-separated values): any one matches.

@@ -10,11 +10,11 @@
 use super::HistoryFilter;
 use crate::fhir::ResourceType;
 use crate::search::date::Range;
+use crate::search::{CareLink, Include, registry};
 use crate::search::{
     Filter, IndexEntry, IndexValue, Predicate, Prefix, SearchQuery, SortBy, StringMatch,
     SystemMatch,
 };
-use crate::search::{Include, registry};
 
 /// Columns selected for a current resource: `rid, rtype, id, version, last_updated, deleted, body`.
 pub const CURRENT: &str = "SELECT r.rid, r.rtype, r.id, r.version, r.last_updated, r.deleted, v.body \
@@ -172,6 +172,7 @@ fn is_selective(p: &Predicate) -> bool {
             | Predicate::Reference { .. }
             | Predicate::RefIdentifier { .. }
             | Predicate::Chain { .. }
+            | Predicate::Related { .. }
     )
 }
 
@@ -353,6 +354,86 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             predicate(sql, target.as_str(), inner, &inner_alias);
             sql.push("))");
         }
+        Predicate::Related {
+            patient_param,
+            organizations,
+            links,
+        } => related(sql, rtype, alias, patient_param, organizations, links),
+    }
+}
+
+/// `Predicate::Related`: the searched resource's patient is among the patients related to the
+/// organisations (a union of one subquery per kind of relationship, each over the index tables).
+fn related(
+    sql: &mut Sql,
+    rtype: &str,
+    alias: &str,
+    patient_param: &'static str,
+    organizations: &[String],
+    links: &[CareLink],
+) {
+    if organizations.is_empty() || links.is_empty() {
+        sql.push("1 = 0");
+        return;
+    }
+    if patient_param == "_id" {
+        sql.push(&format!("{alias}.id IN ("));
+    } else {
+        sql.push(&format!(
+            "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
+        ));
+        sql.text(rtype);
+        sql.push(" AND x.param = ");
+        sql.text(registry::stored_reference(rtype, patient_param).0);
+        sql.push(" AND x.target_type = 'Patient' AND x.target_id IN (");
+    }
+    for (i, link) in links.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ");
+        }
+        let (source, param, retracted) = link.source();
+        let orgs = |sql: &mut Sql| {
+            sql.push("(SELECT y.rid FROM sp_ref y WHERE y.rtype = ");
+            sql.text(source.as_str());
+            sql.push(" AND y.param = ");
+            sql.text(param);
+            sql.push(" AND y.target_type = 'Organization' AND y.target_id IN (");
+            for (j, o) in organizations.iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.text(o);
+            }
+            sql.push("))");
+        };
+        if source == ResourceType::Patient {
+            sql.push("SELECT p.id FROM resources p WHERE p.deleted = 0 AND p.rid IN ");
+            orgs(sql);
+        } else {
+            sql.push("SELECT s.target_id FROM sp_ref s WHERE s.rtype = ");
+            sql.text(source.as_str());
+            sql.push(" AND s.param = ");
+            sql.text(registry::stored_reference(source.as_str(), "patient").0);
+            sql.push(" AND s.target_type = 'Patient' AND s.rid IN ");
+            orgs(sql);
+            if !retracted.is_empty() {
+                sql.push(" AND s.rid NOT IN (SELECT t.rid FROM sp_token t WHERE t.rtype = ");
+                sql.text(source.as_str());
+                sql.push(" AND t.param = 'status' AND t.code IN (");
+                for (j, st) in retracted.iter().enumerate() {
+                    if j > 0 {
+                        sql.push(", ");
+                    }
+                    sql.text(st);
+                }
+                sql.push("))");
+            }
+        }
+    }
+    if patient_param == "_id" {
+        sql.push(")");
+    } else {
+        sql.push("))");
     }
 }
 

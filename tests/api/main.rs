@@ -15,6 +15,7 @@ mod resources;
 mod auth;
 mod bundles;
 mod conformance;
+mod consent;
 mod create;
 mod delete;
 mod errors;

@@ -1,5 +1,7 @@
 //! Relationships read from a real store, written through the engine as a client would.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -97,22 +99,89 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         .await
         .expect("deleted");
 
-    let r = relationships(e.store(), &patient).await.expect("read");
-    assert!(r.has(&practice, Relationship::RegisteredPractice));
-    assert!(r.has(&trust, Relationship::ManagingOrganization));
-    assert!(r.has(&link, Relationship::CareTeam));
-    assert!(r.has(&housing, Relationship::PlanActivityPerformer));
-    assert!(r.has(&hospital, Relationship::ReferralRequester));
-    assert!(r.has(&welfare, Relationship::ReferralPerformer));
-    assert!(r.of(&stranger).is_empty(), "{:?}", r.of(&stranger));
-    assert!(!r.has(&housing, Relationship::CareTeam));
-    // Another patient has none of them.
+    use Relationship::*;
+    let expect = [
+        (&practice, RegisteredPractice),
+        (&trust, ManagingOrganization),
+        (&link, CareTeam),
+        (&housing, PlanActivityPerformer),
+        (&hospital, ReferralRequester),
+        (&welfare, ReferralPerformer),
+    ];
+    for (org, link) in expect {
+        let found = relationships(e.store(), &patient, std::slice::from_ref(org))
+            .await
+            .expect("read");
+        assert_eq!(found, BTreeSet::from([link]), "{link:?}");
+    }
+    let strangers = [stranger];
+    assert!(
+        relationships(e.store(), &patient, &strangers)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let all = [practice.clone(), housing.clone()];
+    assert!(
+        related(e.store(), &patient, &all, &[PlanActivityPerformer])
+            .await
+            .expect("read")
+    );
+    assert!(
+        !related(e.store(), &patient, &all, &[CareTeam])
+            .await
+            .expect("read")
+    );
+    // Another patient has none of them, and an unknown patient none either.
     let other = create(
         &e,
         ResourceType::Patient,
         json!({"resourceType": "Patient"}),
     )
     .await;
-    let none = relationships(e.store(), &other).await.expect("read");
-    assert_eq!(none, Relationships::default());
+    let everyone = [practice, trust, link, housing, hospital, welfare];
+    assert!(
+        relationships(e.store(), &other, &everyone)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        relationships(e.store(), "no-such", &everyone)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_retracted_care_team_counts_for_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = engine(&dir).await;
+    let org = create(
+        &e,
+        ResourceType::Organization,
+        json!({"resourceType": "Organization"}),
+    )
+    .await;
+    let patient = create(
+        &e,
+        ResourceType::Patient,
+        json!({"resourceType": "Patient"}),
+    )
+    .await;
+    create(
+        &e,
+        ResourceType::CareTeam,
+        json!({"resourceType": "CareTeam", "status": "inactive",
+            "subject": {"reference": format!("Patient/{patient}")},
+            "participant": [{"member": org_ref(&org)}]}),
+    )
+    .await;
+    let orgs = [org];
+    assert!(
+        !related(e.store(), &patient, &orgs, &[Relationship::CareTeam])
+            .await
+            .expect("read")
+    );
 }

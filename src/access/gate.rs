@@ -1,0 +1,298 @@
+//! The gate every resource passes on its way out (design.md section 1): one per request, it knows
+//! the caller, reads what the consent engine needs (the caller's organisations, the patient's care
+//! relationships and consents) afresh from the store, and caches it only for the request, so a
+//! withdrawn consent or a changed relationship applies at the next request.
+//!
+//! What it offers the read paths:
+//! - [`Gate::admit`]: the body a caller may see of one stored resource (as stored, redacted), or
+//!   nothing, in which case the caller must be answered exactly as if the resource did not exist;
+//! - [`Gate::scope`]: how to narrow a search in SQL before paging (to the caller's own record, to
+//!   patients its organisation is related to, or to nothing), so that totals and pages never count
+//!   what the caller could not be related to; `admit` then removes what consent withholds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::relationships::{related, restrict};
+use crate::auth::{Principal, Role};
+use crate::consent::decide::needed_relationships;
+use crate::consent::decision::{self, Access, Decision, is_directory, patient_of, patient_param};
+use crate::consent::record::ODS_SYSTEM;
+use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabulary};
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::fhir::instant::now_ms;
+use crate::search::{Filter, ParseOptions, Predicate, SearchQuery};
+use crate::store::{Store, StoredResource};
+
+/// How a search must be narrowed for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Not at all (system tokens, the directory, auditors on the audit trail).
+    All,
+    /// To these patients' resources (a patient's own record).
+    Patient(String),
+    /// To patients related to the caller's organisations as its role needs.
+    Related,
+    /// Nothing can be visible.
+    Nothing,
+}
+
+/// What the engine knows of one patient during a request.
+#[derive(Debug)]
+struct PatientFacts {
+    related: bool,
+    consents: Vec<ConsentRecord>,
+}
+
+/// The deployment's consent settings, shared by every request.
+#[derive(Debug, Clone)]
+pub struct ConsentSettings {
+    /// The deployment policy.
+    pub policy: Arc<Policy>,
+    /// The codes the engine recognises.
+    pub vocab: Arc<Vocabulary>,
+}
+
+/// One request's access control.
+pub struct Gate {
+    principal: Arc<Principal>,
+    break_glass_reason: Option<String>,
+    settings: ConsentSettings,
+    store: Store,
+    organizations: tokio::sync::OnceCell<Vec<String>>,
+    facts: Mutex<HashMap<String, Arc<PatientFacts>>>,
+}
+
+impl Gate {
+    /// The gate for `principal` (with the reason it gave for breaking the glass, if any).
+    pub fn new(
+        principal: Arc<Principal>,
+        break_glass_reason: Option<String>,
+        settings: ConsentSettings,
+        store: Store,
+    ) -> Self {
+        Gate {
+            principal,
+            break_glass_reason,
+            settings,
+            store,
+            organizations: tokio::sync::OnceCell::new(),
+            facts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Whether nothing is filtered for this caller (a `system` token): the read paths then serve
+    /// stored JSON untouched.
+    pub fn unrestricted(&self) -> bool {
+        self.principal.role == Role::System
+    }
+
+    /// The ids of the Organization resources carrying the caller's ODS code.
+    pub async fn organizations(&self) -> Result<&[String], Error> {
+        let orgs = self
+            .organizations
+            .get_or_try_init(|| async {
+                let Some(code) = self.principal.organization.as_deref() else {
+                    return Ok::<_, Error>(Vec::new());
+                };
+                let pairs = vec![("identifier".to_owned(), format!("{ODS_SYSTEM}|{code}"))];
+                let ids = self.ids(ResourceType::Organization, &pairs).await?;
+                Ok(ids)
+            })
+            .await?;
+        Ok(orgs)
+    }
+
+    /// Ids of the live resources matching a search (server-built parameters).
+    async fn ids(
+        &self,
+        rtype: ResourceType,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<String>, Error> {
+        let q = crate::search::parse(rtype, pairs, one_page())?;
+        let backend = self.store.backend();
+        let rows = backend.search(&q, 1000).await?;
+        Ok(backend
+            .fetch(&rows)
+            .await?
+            .into_iter()
+            .map(|(_, r)| r.id)
+            .collect())
+    }
+
+    /// How a search of `rtype` is narrowed for this caller.
+    pub fn scope(&self, rtype: ResourceType) -> Scope {
+        let p = &self.principal;
+        if p.role == Role::System || is_directory(rtype) {
+            return Scope::All;
+        }
+        match p.role {
+            Role::Auditor if rtype == ResourceType::AuditEvent => Scope::All,
+            Role::Auditor => Scope::Nothing,
+            _ if rtype == ResourceType::AuditEvent => Scope::Nothing,
+            Role::Patient => match &p.patient {
+                Some(id) => Scope::Patient(id.clone()),
+                None => Scope::Nothing,
+            },
+            Role::Housing | Role::SocialCare
+                if !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) =>
+            {
+                Scope::Nothing
+            }
+            _ => Scope::Related,
+        }
+    }
+
+    /// Narrows `query` to what the caller could possibly see; `false` when nothing can be.
+    pub async fn narrow(&self, query: &mut SearchQuery) -> Result<bool, Error> {
+        let param = patient_param(query.rtype);
+        match (self.scope(query.rtype), param) {
+            (Scope::All, _) => Ok(true),
+            (Scope::Nothing, _) | (_, None) => Ok(false),
+            (Scope::Patient(id), Some(param)) => {
+                let p = if param == "_id" {
+                    Predicate::Id(id)
+                } else {
+                    Predicate::Reference {
+                        param,
+                        rtype: Some(ResourceType::Patient),
+                        id,
+                    }
+                };
+                query.filters.push(Filter(vec![p]));
+                Ok(true)
+            }
+            (Scope::Related, Some(param)) => {
+                let orgs = self.organizations().await?.to_vec();
+                if orgs.is_empty() {
+                    return Ok(false);
+                }
+                restrict(
+                    query,
+                    param,
+                    &orgs,
+                    needed_relationships(self.principal.role),
+                );
+                Ok(true)
+            }
+        }
+    }
+
+    /// What the caller may see of `r`: its body as stored, a redacted body, or `None` (invisible:
+    /// answer as for a missing resource).
+    pub async fn admit(&self, r: &StoredResource) -> Result<Option<crate::rest::Body>, Error> {
+        use crate::rest::Body;
+        if self.unrestricted() || is_directory(r.rtype) {
+            return Ok(Some(Body::Raw(r.body.clone())));
+        }
+        let d = self.decide(r).await?;
+        Ok(match d.access {
+            Access::Permit => Some(Body::Raw(r.body.clone())),
+            Access::Redacted(v) => Some(Body::Json(v)),
+            Access::Deny => None,
+        })
+    }
+
+    /// The consent engine's decision on `r` for this caller.
+    pub async fn decide(&self, r: &StoredResource) -> Result<Decision, Error> {
+        let value: Value = serde_json::from_str(&r.body)
+            .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
+        let patient = patient_of(r.rtype, &value);
+        let p = &self.principal;
+        if let Some(d) =
+            decision::without_facts(p.role, p.patient.as_deref(), r.rtype, patient.as_deref())
+        {
+            return Ok(d);
+        }
+        let Some(patient) = patient else {
+            return Err(Error::Internal("patient data without a patient".into()));
+        };
+        let facts = self.facts(&patient).await?;
+        let orgs = self.organizations().await?;
+        let recipient = Recipient {
+            role: p.role,
+            ods: p.organization.as_deref(),
+            organizations: orgs,
+            purpose: &p.purpose,
+            break_glass_reason: self.break_glass_reason.as_deref(),
+        };
+        let ctx = Context {
+            recipient: &recipient,
+            facts: Facts {
+                related: facts.related,
+                consents: &facts.consents,
+            },
+            policy: &self.settings.policy,
+            vocab: &self.settings.vocab,
+            now: now_ms(),
+        };
+        Ok(decision::decide(&ctx, r.rtype, &value))
+    }
+
+    /// The facts of `patient`, read once per request.
+    async fn facts(&self, patient: &str) -> Result<Arc<PatientFacts>, Error> {
+        if let Some(f) = self.facts.lock().ok().and_then(|m| m.get(patient).cloned()) {
+            return Ok(f);
+        }
+        let orgs = self.organizations().await?;
+        let related = related(
+            &self.store,
+            patient,
+            orgs,
+            needed_relationships(self.principal.role),
+        )
+        .await?;
+        let consents = if related {
+            consents_of(&self.store, patient, &self.settings.vocab).await?
+        } else {
+            Vec::new()
+        };
+        let f = Arc::new(PatientFacts { related, consents });
+        if let Ok(mut m) = self.facts.lock() {
+            m.insert(patient.to_owned(), Arc::clone(&f));
+        }
+        Ok(f)
+    }
+}
+
+/// The active sharing consents of `patient`.
+pub async fn consents_of(
+    store: &Store,
+    patient: &str,
+    vocab: &Vocabulary,
+) -> Result<Vec<ConsentRecord>, Error> {
+    let pairs = vec![
+        ("patient".to_owned(), format!("Patient/{patient}")),
+        ("status".to_owned(), "active".to_owned()),
+    ];
+    let q = crate::search::parse(ResourceType::Consent, &pairs, one_page())?;
+    let backend = store.backend();
+    let rows = backend.search(&q, usize::MAX).await?;
+    let mut out = Vec::new();
+    for chunk in rows.chunks(500) {
+        for (_, r) in backend.fetch(chunk).await? {
+            if let Ok(v) = serde_json::from_str::<Value>(&r.body)
+                && let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab)
+            {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn one_page() -> ParseOptions {
+    ParseOptions {
+        lenient: false,
+        default_count: 1,
+        max_count: 1,
+    }
+}
