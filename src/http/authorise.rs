@@ -10,6 +10,7 @@
 //! - `QuestionnaireResponse/$extract`: `r` on QuestionnaireResponse and `r` on CarePlan, and at
 //!   instance level `c` on CarePlan too (it may store the draft);
 //! - `$hna-outcomes`: `s` on QuestionnaireResponse, Patient, CarePlan and Organization;
+//! - `$consent-explain`: `s` on Consent;
 //! - a batch or transaction: what each entry needs; one entry not granted refuses the whole bundle
 //!   (fail closed, and a transaction could not be half done anyway).
 
@@ -47,6 +48,7 @@ pub fn needs(method: &str, path: &str, conditional_create: bool) -> Option<Vec<N
             .map(|t| ((*t).to_owned(), Search))
             .collect(),
         ),
+        ("GET", ["$consent-explain"]) => Some(vec![("Consent".to_owned(), Search)]),
         ("POST", ["QuestionnaireResponse", "$extract"]) => Some(vec![
             ("QuestionnaireResponse".to_owned(), Read),
             ("CarePlan".to_owned(), Read),

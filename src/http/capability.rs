@@ -50,7 +50,7 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
                     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                     "code": "SMART-on-FHIR"
                 }]}],
-                "description": "Every interaction but this statement needs a bearer token (SMART scopes); see /.well-known/smart-configuration."
+                "description": "Every interaction but this statement needs a bearer token (SMART scopes); see /.well-known/smart-configuration. Every resource served passes the patient's Consent (design.md section 4): hidden resources answer as missing, searches and totals count only what the caller may see, redacted resources carry meta.security REDACTED."
             },
             "resource": resources,
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],

@@ -57,6 +57,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                         .default_service(not_allowed()),
                 )
                 .service(
+                    web::resource("/$consent-explain")
+                        .route(web::get().to(operations::consent_explain))
+                        .default_service(not_allowed()),
+                )
+                .service(
                     web::resource("/QuestionnaireResponse/$extract")
                         .route(web::post().to(operations::extract_type))
                         .default_service(not_allowed()),

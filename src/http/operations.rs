@@ -10,6 +10,24 @@ use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
 use crate::rest::Engine;
 
+/// `GET [base]/$consent-explain?resource=&role=&organization=...` (auditors and system callers).
+pub async fn consent_explain(
+    engine: Data<Engine>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    check_accept(&req)?;
+    let q = crate::access::explain::Question::from_query(&query_pairs(&req))?;
+    let answer = crate::access::explain::explain(&engine, &q).await?;
+    let reply = crate::rest::Reply {
+        status: actix_web::http::StatusCode::OK,
+        body: Some(crate::rest::Body::Json(answer)),
+        location: None,
+        version: None,
+        last_modified: None,
+    };
+    Ok(to_http(reply, engine.base_url()))
+}
+
 /// `POST [base]/QuestionnaireResponse/$extract` with a Parameters body.
 pub async fn extract_type(
     engine: Data<Engine>,

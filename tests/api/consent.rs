@@ -419,3 +419,65 @@ async fn breaking_the_glass_needs_a_reason_and_reads_through_a_deny() {
         .await;
     bob.assert_status(404);
 }
+
+#[tokio::test]
+async fn explain_names_the_rule_and_the_consent_that_decided() {
+    let w = world().await;
+    let created = w.app.create(&w.housing_consent("active")).await;
+    created.assert_status(201);
+    let consent = created.id();
+    let auditor = w.token("auditor", None, None);
+    let ask = |role: &str, org: &str, resource: &str| {
+        format!(
+            "$consent-explain?role={role}&organization={org}&resource={resource}&patient={}",
+            w.ann
+        )
+    };
+    let param = |v: &Value, name: &str| -> Vec<Value> {
+        v["parameter"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["name"] == name)
+            .cloned()
+            .collect()
+    };
+    let plan = format!("CarePlan/{}", w.shared_plan);
+    let r = w.get_as(&auditor, &ask("housing", "H0001", &plan)).await;
+    r.assert_status(200);
+    let v = r.json();
+    assert_eq!(param(&v, "decision")[0]["valueCode"], "redacted");
+    assert_eq!(param(&v, "rule")[0]["valueCode"], "consent-provision");
+    assert_eq!(
+        param(&v, "consent")[0]["valueReference"]["reference"],
+        format!("Consent/{consent}")
+    );
+    assert_eq!(
+        param(&v, "relationship")[0]["valueCode"],
+        "plan-activity-performer"
+    );
+    let withheld: Vec<String> = param(&v, "withheld")
+        .iter()
+        .map(|w| w["part"][1]["valueCode"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        withheld,
+        vec!["sensitive-domain", "outside-remit", "policy-default"]
+    );
+    // A GP of another practice: no relationship.
+    let v = w.get_as(&auditor, &ask("gp", "B82002", &plan)).await.json();
+    assert_eq!(param(&v, "decision")[0]["valueCode"], "deny");
+    assert_eq!(param(&v, "rule")[0]["valueCode"], "no-relationship");
+    // Only auditors (and systems) may ask; a bad question names its parameter.
+    let gp = w.token("gp", Some("A81001"), None);
+    w.get_as(&gp, &ask("gp", "A81001", &plan))
+        .await
+        .assert_status(403);
+    let bad = w
+        .get_as(
+            &auditor,
+            "$consent-explain?role=landlord&resource=CarePlan/x",
+        )
+        .await;
+    assert_outcome(&bad, 400, "invalid", None);
+}
