@@ -44,16 +44,18 @@ pub enum Scope {
 #[derive(Debug)]
 struct PatientFacts {
     related: bool,
-    consents: Vec<ConsentRecord>,
+    consents: Arc<Vec<ConsentRecord>>,
 }
 
-/// The deployment's consent settings, shared by every request.
-#[derive(Debug, Clone)]
+/// The deployment's consent settings and the facts cache, shared by every request.
+#[derive(Clone)]
 pub struct ConsentSettings {
     /// The deployment policy.
     pub policy: Arc<Policy>,
     /// The codes the engine recognises.
     pub vocab: Arc<Vocabulary>,
+    /// Facts read from the store, kept while the store does not change.
+    pub cache: Arc<super::cache::FactsCache>,
 }
 
 /// One request's access control.
@@ -62,7 +64,8 @@ pub struct Gate {
     break_glass_reason: Option<String>,
     settings: ConsentSettings,
     store: Store,
-    organizations: tokio::sync::OnceCell<Vec<String>>,
+    generation: tokio::sync::OnceCell<String>,
+    organizations: tokio::sync::OnceCell<Arc<Vec<String>>>,
     facts: Mutex<HashMap<String, Arc<PatientFacts>>>,
 }
 
@@ -79,6 +82,7 @@ impl Gate {
             break_glass_reason,
             settings,
             store,
+            generation: tokio::sync::OnceCell::new(),
             organizations: tokio::sync::OnceCell::new(),
             facts: Mutex::new(HashMap::new()),
         }
@@ -95,20 +99,36 @@ impl Gate {
         self.principal.role == Role::System
     }
 
+    /// The store's generation when this request first asked (read before any fact, so that what
+    /// is cached under it is at least that fresh).
+    async fn generation(&self) -> Result<&str, Error> {
+        let g = self
+            .generation
+            .get_or_try_init(|| async { Ok::<_, Error>(self.store.backend().generation().await?) })
+            .await?;
+        Ok(g)
+    }
+
     /// The ids of the Organization resources carrying the caller's ODS code.
     pub async fn organizations(&self) -> Result<&[String], Error> {
         let orgs = self
             .organizations
             .get_or_try_init(|| async {
                 let Some(code) = self.principal.organization.as_deref() else {
-                    return Ok::<_, Error>(Vec::new());
+                    return Ok::<_, Error>(Arc::new(Vec::new()));
                 };
+                let generation = self.generation().await?;
+                let cache = &self.settings.cache;
+                if let Some(ids) = cache.organizations(generation, code) {
+                    return Ok(ids);
+                }
                 let pairs = vec![("identifier".to_owned(), format!("{ODS_SYSTEM}|{code}"))];
-                let ids = self.ids(ResourceType::Organization, &pairs).await?;
+                let ids = Arc::new(self.ids(ResourceType::Organization, &pairs).await?);
+                cache.put_organizations(generation, code, Arc::clone(&ids));
                 Ok(ids)
             })
             .await?;
-        Ok(orgs)
+        Ok(orgs.as_slice())
     }
 
     /// Ids of the live resources matching a search (server-built parameters).
@@ -243,17 +263,26 @@ impl Gate {
             return Ok(f);
         }
         let orgs = self.organizations().await?;
-        let related = related(
-            &self.store,
-            patient,
-            orgs,
-            needed_relationships(self.principal.role),
-        )
-        .await?;
-        let consents = if related {
-            consents_of(&self.store, patient, &self.settings.vocab).await?
+        let generation = self.generation().await?;
+        let cache = &self.settings.cache;
+        let links = needed_relationships(self.principal.role);
+        let key = format!("{patient}|{}|{}", orgs.join(","), self.principal.role);
+        let related = match cache.related(generation, &key) {
+            Some(r) => r,
+            None => {
+                let r = related(&self.store, patient, orgs, links).await?;
+                cache.put_related(generation, &key, r);
+                r
+            }
+        };
+        let consents = if !related {
+            Arc::new(Vec::new())
+        } else if let Some(c) = cache.consents(generation, patient) {
+            c
         } else {
-            Vec::new()
+            let c = Arc::new(consents_of(&self.store, patient, &self.settings.vocab).await?);
+            cache.put_consents(generation, patient, Arc::clone(&c));
+            c
         };
         let f = Arc::new(PatientFacts { related, consents });
         if let Ok(mut m) = self.facts.lock() {
@@ -279,9 +308,9 @@ pub async fn consents_of(
     let mut out = Vec::new();
     for chunk in rows.chunks(500) {
         for (_, r) in backend.fetch(chunk).await? {
-            if let Ok(v) = serde_json::from_str::<Value>(&r.body)
-                && let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab)
-            {
+            let v: Value = serde_json::from_str(&r.body)
+                .map_err(|e| Error::Internal(format!("stored Consent is not JSON: {e}")))?;
+            if let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab) {
                 out.push(c);
             }
         }

@@ -2,6 +2,7 @@
 //! relationships, the patient's consents, the caller's organisations) is read here, with SQL; the
 //! deciding is the consent engine's, which stays pure.
 
+pub mod cache;
 pub mod explain;
 pub mod gate;
 pub mod relationships;

@@ -318,6 +318,15 @@ impl Redaction {
         }
     }
 
+    /// Nothing withheld: the resource as stored.
+    fn permit(self) -> Decision {
+        Decision {
+            access: Access::Permit,
+            rule: self.shown_by.unwrap_or(self.base.rule),
+            withheld: Vec::new(),
+        }
+    }
+
     fn finish(self, mut resource: Map<String, Value>, frame: &[&str], parts: &str) -> Decision {
         let Some(rule) = self.shown_by else {
             return Decision {
@@ -365,43 +374,67 @@ fn redact_hna(
     vocab: &Vocabulary,
     judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
 ) -> Decision {
+    let empty = Vec::new();
+    let items = resource
+        .get("item")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    // Decide first, on borrowed data: a permitted response is served as stored, never copied.
+    let mut r = Redaction::new(base.clone());
+    let mut keep: Vec<Vec<bool>> = Vec::with_capacity(items.len());
+    for (g, item) in items.iter().enumerate() {
+        let domain = link_id(item).filter(|d| vocab.is_domain(d));
+        let Some(domain) = domain else {
+            keep.push(vec![
+                r.keep(format!("QuestionnaireResponse.item[{g}]"), base.clone()),
+            ]);
+            continue;
+        };
+        let children = item.get("item").and_then(Value::as_array).unwrap_or(&empty);
+        keep.push(
+            children
+                .iter()
+                .enumerate()
+                .map(|(i, child)| {
+                    let concern = link_id(child).filter(|c| vocab.domain_of_concern(c).is_some());
+                    let path = format!("QuestionnaireResponse.item[{g}].item[{i}]");
+                    r.keep(path, judge(Some(domain), concern))
+                })
+                .collect(),
+        );
+    }
+    if r.withheld.is_empty() && base.permit {
+        return r.permit();
+    }
     let Value::Object(mut out) = resource.clone() else {
         return Decision::whole(false, Rule::NoPatient);
     };
-    let mut r = Redaction::new(base.clone());
-    let items = match out.remove("item") {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(),
-    };
-    let mut kept = Vec::new();
-    for (g, mut item) in items.into_iter().enumerate() {
-        let link = link_id(&item);
-        let Some(domain) = link.filter(|d| vocab.is_domain(d)).map(str::to_owned) else {
-            let path = format!("QuestionnaireResponse.item[{g}]");
-            if r.keep(path, base.clone()) {
+    if let Some(Value::Array(items)) = out.get_mut("item") {
+        let mut kept = Vec::new();
+        for (mut item, flags) in std::mem::take(items).into_iter().zip(keep) {
+            let group = link_id(&item).is_some_and(|d| vocab.is_domain(d));
+            if !group {
+                if flags.first().copied().unwrap_or(false) {
+                    kept.push(item);
+                }
+                continue;
+            }
+            let children = match item.get_mut("item") {
+                Some(Value::Array(children)) => std::mem::take(children),
+                _ => Vec::new(),
+            };
+            let left: Vec<Value> = children
+                .into_iter()
+                .zip(flags)
+                .filter_map(|(c, k)| k.then_some(c))
+                .collect();
+            if !left.is_empty() {
+                item["item"] = Value::Array(left);
                 kept.push(item);
             }
-            continue;
-        };
-        let children = match item.get_mut("item") {
-            Some(Value::Array(children)) => std::mem::take(children),
-            _ => Vec::new(),
-        };
-        let mut kept_children = Vec::new();
-        for (i, child) in children.into_iter().enumerate() {
-            let concern = link_id(&child).filter(|c| vocab.domain_of_concern(c).is_some());
-            let v = judge(Some(&domain), concern);
-            let path = format!("QuestionnaireResponse.item[{g}].item[{i}]");
-            if r.keep(path, v) {
-                kept_children.push(child);
-            }
         }
-        if !kept_children.is_empty() {
-            item["item"] = Value::Array(kept_children);
-            kept.push(item);
-        }
+        *items = kept;
     }
-    out.insert("item".into(), Value::Array(kept));
     r.finish(out, HNA_FRAME, "item")
 }
 
@@ -412,22 +445,21 @@ fn redact_plan(
     ours: impl Fn(&Value) -> bool,
     judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
 ) -> Decision {
-    let Value::Object(mut out) = resource.clone() else {
-        return Decision::whole(false, Rule::NoPatient);
-    };
-    let mut r = Redaction::new(base);
-    let activities = match out.remove("activity") {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
-    let mut kept = Vec::new();
-    for (i, a) in activities.into_iter().enumerate() {
+    let empty = Vec::new();
+    let activities = resource
+        .get("activity")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut r = Redaction::new(base.clone());
+    let mut keep = Vec::with_capacity(activities.len());
+    for (i, a) in activities.iter().enumerate() {
         let path = format!("CarePlan.activity[{i}]");
-        if !ours(&a) {
+        if !ours(a) {
             r.withheld.push(Withheld {
                 element: path,
                 rule: Rule::OutsideRemit,
             });
+            keep.push(false);
             continue;
         }
         let detail = a.get("detail");
@@ -441,12 +473,21 @@ fn redact_plan(
             .filter_map(|e| e.get("valueCoding")?.get("code")?.as_str())
             .find(|d| vocab.is_domain(d))
             .or(concern.map(|(d, _)| d));
-        let v = judge(domain, concern.map(|(_, c)| c));
-        if r.keep(path, v) {
-            kept.push(a);
-        }
+        keep.push(r.keep(path, judge(domain, concern.map(|(_, c)| c))));
     }
-    out.insert("activity".into(), Value::Array(kept));
+    if r.withheld.is_empty() && base.permit {
+        return r.permit();
+    }
+    let Value::Object(mut out) = resource.clone() else {
+        return Decision::whole(false, Rule::NoPatient);
+    };
+    if let Some(Value::Array(list)) = out.get_mut("activity") {
+        *list = std::mem::take(list)
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(a, k)| k.then_some(a))
+            .collect();
+    }
     r.finish(out, PLAN_FRAME, "activity")
 }
 

@@ -173,6 +173,7 @@ impl Engine {
                 vocab: std::sync::Arc::new(crate::consent::Vocabulary::new(
                     &crate::hna::Canonical::new(&settings.canonical_base),
                 )),
+                cache: std::sync::Arc::default(),
             },
         }
     }

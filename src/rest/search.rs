@@ -17,6 +17,8 @@
 //! identifier (`patient:identifier=`) stays open, as the identifier is what a recipient already
 //! holds to ask about that person.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use super::bundle::BundleWriter;
@@ -27,6 +29,9 @@ use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
 use crate::search::{self, Filter, Predicate, SearchQuery, Summary};
 use crate::store::{RowId, StoredResource};
+
+/// Decided rows: the resource and the body the caller may see.
+type Decided = HashMap<RowId, (StoredResource, Body)>;
 
 const SUBSETTED: &str =
     r#"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}"#;
@@ -67,13 +72,17 @@ impl Engine {
                 backend.count(&q).await?
             } else {
                 let rows = backend.search(&q, self.max_search_results + 1).await?;
-                u64::try_from(self.visible_rows(rows, gate).await?.len()).unwrap_or(u64::MAX)
+                let (visible, _) = self.visible_rows(rows, gate, 0).await?;
+                u64::try_from(visible.len()).unwrap_or(u64::MAX)
             };
             let links = [("self", self.link(&q, None, None))];
             return Ok(Reply::raw(
                 BundleWriter::new("searchset", Some(total), &links).finish(),
             ));
         }
+        // Rows already decided (the first page of a filtered search), so they are not fetched and
+        // decided twice.
+        let mut decided = HashMap::new();
         let mut rows = match &snapshot_key {
             Some(key) => backend
                 .load_snapshot(&snapshot_name(key, gate))
@@ -81,7 +90,11 @@ impl Engine {
                 .ok_or(Error::SearchExpired)?,
             None => {
                 let rows = backend.search(&q, self.max_search_results + 1).await?;
-                self.visible_rows(rows, gate).await?
+                let (visible, bodies) = self
+                    .visible_rows(rows, gate, offset.saturating_add(q.count))
+                    .await?;
+                decided = bodies;
+                visible
             }
         };
         let truncated = rows.len() > self.max_search_results;
@@ -103,10 +116,19 @@ impl Engine {
         let page: Vec<RowId> = rows[start..end].to_vec();
         let mut matches = Vec::with_capacity(page.len());
         let mut bodies = Vec::with_capacity(page.len());
-        for (rid, r) in backend.fetch(&page).await? {
-            if let Some(body) = gate.admit(&r).await? {
-                matches.push((rid, r));
-                bodies.push(body);
+        if page.iter().all(|rid| decided.contains_key(rid)) {
+            for rid in &page {
+                if let Some((r, body)) = decided.remove(rid) {
+                    matches.push((*rid, r));
+                    bodies.push(body);
+                }
+            }
+        } else {
+            for (rid, r) in backend.fetch(&page).await? {
+                if let Some(body) = gate.admit(&r).await? {
+                    matches.push((rid, r));
+                    bodies.push(body);
+                }
             }
         }
         let shown_rows: Vec<RowId> = matches.iter().map(|(rid, _)| *rid).collect();
@@ -168,20 +190,30 @@ impl Engine {
         Ok(Reply::raw(bundle.finish()))
     }
 
-    /// The rows among `rows` the caller may see (all of them for an unrestricted caller).
-    async fn visible_rows(&self, rows: Vec<RowId>, gate: &Gate) -> Result<Vec<RowId>, Error> {
+    /// The rows among `rows` the caller may see (all of them for an unrestricted caller), with the
+    /// resources and bodies of the first `keep` of them, decided once.
+    async fn visible_rows(
+        &self,
+        rows: Vec<RowId>,
+        gate: &Gate,
+        keep: usize,
+    ) -> Result<(Vec<RowId>, Decided), Error> {
+        let mut kept = HashMap::new();
         if gate.unrestricted() {
-            return Ok(rows);
+            return Ok((rows, kept));
         }
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(500) {
             for (rid, r) in self.store.backend().fetch(chunk).await? {
-                if is_directory(r.rtype) || gate.decide(&r).await?.visible() {
+                if let Some(body) = gate.admit(&r).await? {
                     out.push(rid);
+                    if kept.len() < keep {
+                        kept.insert(rid, (r, body));
+                    }
                 }
             }
         }
-        Ok(out)
+        Ok((out, kept))
     }
 
     /// `_include` and `_revinclude` targets of a page, without duplicates or repeats of matches.

@@ -189,6 +189,10 @@ pub trait Backend: Send + Sync {
     async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// A token that changes whenever a write commits, in this process or another sharing the
+    /// database (never goes back to an earlier value while the database lives). Caches of what
+    /// was read from the store are keyed by it, so nothing cached outlives a committed change.
+    async fn generation(&self) -> Result<String, StoreError>;
     /// Tunes the backend for a batch job that reads much of the database once (reports): SQLite then
     /// memory-maps the file on its read connections instead of copying each page. Not used by the
     /// server, whose resident memory it would inflate.

@@ -42,6 +42,7 @@ store_tests!(
     resources::fetch_keeps_order_and_leaves_out_deleted,
     resources::snapshots_save_and_load,
     resources::migrations_are_idempotent,
+    resources::generation_changes_with_every_commit,
     history::instance_history_is_newest_first,
     history::type_and_system_history_page_with_cursors,
     history::since_limits_history,

@@ -309,6 +309,23 @@ impl Backend for PostgresBackend {
         Ok(csv.first().map(|s| schema::rows_from_csv(s)))
     }
 
+    /// The current snapshot (`xmin:xmax:in-progress`): any commit removes a transaction from it or
+    /// moves its bounds, whichever gateway made it. A sequence maximum would not do: PostgreSQL
+    /// commits out of sequence order, so a late commit below the maximum would go unseen.
+    async fn generation(&self) -> Result<String, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .simple_query("SELECT txid_current_snapshot()::text")
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .ok_or_else(|| StoreError::Database("no snapshot".into()))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         client

@@ -369,6 +369,17 @@ impl Backend for SqliteBackend {
         ))
     }
 
+    /// The newest version row: SQLite commits one writer at a time and numbers version rows in
+    /// the writing transaction, so every commit that writes anything raises it.
+    async fn generation(&self) -> Result<String, StoreError> {
+        self.read(|c| {
+            let max: i64 = c
+                .prepare_cached("SELECT COALESCE(MAX(vid), 0) FROM versions")?
+                .query_row([], |r| r.get(0))?;
+            Ok(max.to_string())
+        })
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
             Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))

@@ -1,0 +1,103 @@
+//! What the gate reads from the store about callers and patients (organisation ids by ODS code,
+//! care relationships, parsed consents), kept between requests for as long as the store has not
+//! changed. Every entry belongs to one store generation ([`crate::store::Backend::generation`]):
+//! a request asks for the generation first, and the cache serves and accepts entries only for
+//! that generation, dropping everything when it moves. A withdrawn consent or a new referral is
+//! a committed write, so it is seen at the next request, whichever gateway process wrote it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::consent::ConsentRecord;
+
+/// Entries beyond which the cache starts afresh (a bound on memory; reads then refill it).
+const CAPACITY: usize = 100_000;
+
+#[derive(Default)]
+struct Entries {
+    generation: String,
+    organizations: HashMap<String, Arc<Vec<String>>>,
+    related: HashMap<String, bool>,
+    consents: HashMap<String, Arc<Vec<ConsentRecord>>>,
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        self.organizations.len() + self.related.len() + self.consents.len()
+    }
+}
+
+/// The shared cache (one per engine).
+#[derive(Default)]
+pub struct FactsCache {
+    entries: Mutex<Entries>,
+}
+
+impl FactsCache {
+    fn with<T>(&self, generation: &str, f: impl FnOnce(&mut Entries) -> T) -> Option<T> {
+        let mut e = self.entries.lock().ok()?;
+        // Another generation (generations are not ordered: PostgreSQL's are snapshots): whatever is
+        // held describes another state of the store. A request still on an older generation thus
+        // empties the cache once; entries are only ever served to the generation they were read in.
+        if e.generation != generation || e.len() > CAPACITY {
+            *e = Entries {
+                generation: generation.to_owned(),
+                ..Entries::default()
+            };
+        }
+        Some(f(&mut e))
+    }
+
+    /// The Organization ids of ODS code `ods`, if cached for `generation`.
+    pub fn organizations(&self, generation: &str, ods: &str) -> Option<Arc<Vec<String>>> {
+        self.with(generation, |e| e.organizations.get(ods).cloned())
+            .flatten()
+    }
+
+    /// Caches the Organization ids of `ods`.
+    pub fn put_organizations(&self, generation: &str, ods: &str, ids: Arc<Vec<String>>) {
+        self.with(generation, |e| e.organizations.insert(ods.to_owned(), ids));
+    }
+
+    /// Whether the relationship question `key` was answered yes, if cached.
+    pub fn related(&self, generation: &str, key: &str) -> Option<bool> {
+        self.with(generation, |e| e.related.get(key).copied())
+            .flatten()
+    }
+
+    /// Caches an answer to relationship question `key`.
+    pub fn put_related(&self, generation: &str, key: &str, related: bool) {
+        self.with(generation, |e| e.related.insert(key.to_owned(), related));
+    }
+
+    /// The consents of `patient`, if cached.
+    pub fn consents(&self, generation: &str, patient: &str) -> Option<Arc<Vec<ConsentRecord>>> {
+        self.with(generation, |e| e.consents.get(patient).cloned())
+            .flatten()
+    }
+
+    /// Caches the consents of `patient`.
+    pub fn put_consents(&self, generation: &str, patient: &str, c: Arc<Vec<ConsentRecord>>) {
+        self.with(generation, |e| e.consents.insert(patient.to_owned(), c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_live_for_one_generation_only() {
+        let c = FactsCache::default();
+        c.put_related("7", "p1|o1|gp", true);
+        assert_eq!(c.related("7", "p1|o1|gp"), Some(true));
+        assert_eq!(
+            c.related("8", "p1|o1|gp"),
+            None,
+            "a write moved the generation"
+        );
+        // An answer read under the old generation, arriving late, is not kept for the new one.
+        c.put_related("7", "p1|o1|gp", true);
+        assert_eq!(c.related("8", "p1|o1|gp"), None);
+    }
+}
