@@ -99,6 +99,11 @@ impl Gate {
         self.principal.role == Role::System
     }
 
+    /// Sets the generation a resource of this request was read at, when none was read before.
+    pub fn seed_generation(&self, generation: String) {
+        let _ = self.generation.set(generation);
+    }
+
     /// The store's generation when this request first asked (read before any fact, so that what
     /// is cached under it is at least that fresh).
     async fn generation(&self) -> Result<&str, Error> {

@@ -16,7 +16,14 @@ use crate::store::StoredResource;
 impl Engine {
     /// `GET [type]/[id]`: 404 when unknown or hidden, 410 when deleted.
     pub async fn read(&self, rtype: ResourceType, id: &str, gate: &Gate) -> Result<Reply, Error> {
-        let r = self.store.backend().read(rtype, id).await?;
+        let backend = self.store.backend();
+        let r = if gate.unrestricted() {
+            backend.read(rtype, id).await?
+        } else {
+            let (r, generation) = backend.read_at_generation(rtype, id).await?;
+            gate.seed_generation(generation);
+            r
+        };
         self.serve(rtype, id, r, gate).await
     }
 

@@ -193,6 +193,17 @@ pub trait Backend: Send + Sync {
     /// database (never goes back to an earlier value while the database lives). Caches of what
     /// was read from the store are keyed by it, so nothing cached outlives a committed change.
     async fn generation(&self) -> Result<String, StoreError>;
+    /// [`Backend::read`] together with the generation it was read at, from one snapshot where the
+    /// backend can (reads that go on to consult facts cached by generation). The default asks for
+    /// the generation first, so that it is never newer than the resource.
+    async fn read_at_generation(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+    ) -> Result<(Option<StoredResource>, String), StoreError> {
+        let generation = self.generation().await?;
+        Ok((self.read(rtype, id).await?, generation))
+    }
     /// Tunes the backend for a batch job that reads much of the database once (reports): SQLite then
     /// memory-maps the file on its read connections instead of copying each page. Not used by the
     /// server, whose resident memory it would inflate.

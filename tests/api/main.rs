@@ -16,6 +16,7 @@ mod auth;
 mod bundles;
 mod conformance;
 mod consent;
+mod consent_matrix;
 mod create;
 mod delete;
 mod errors;
