@@ -19,11 +19,22 @@ struct Entries {
     organizations: HashMap<String, Arc<Vec<String>>>,
     related: HashMap<String, bool>,
     consents: HashMap<String, Arc<Vec<ConsentRecord>>>,
+    decisions: HashMap<String, Verdict>,
+}
+
+/// A cached whole-resource decision: visible as stored, or invisible, until an instant (the next
+/// start or end of a consent period, when the same facts could decide otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Visible as stored (`true`) or invisible.
+    pub visible: bool,
+    /// Epoch milliseconds after which the decision must be made again.
+    pub valid_until: i64,
 }
 
 impl Entries {
     fn len(&self) -> usize {
-        self.organizations.len() + self.related.len() + self.consents.len()
+        self.organizations.len() + self.related.len() + self.consents.len() + self.decisions.len()
     }
 }
 
@@ -76,6 +87,19 @@ impl FactsCache {
             .flatten()
     }
 
+    /// The decision on resource version and caller `key`, if cached and still valid at `now`.
+    pub fn decision(&self, generation: &str, key: &str, now: i64) -> Option<bool> {
+        self.with(generation, |e| e.decisions.get(key).copied())
+            .flatten()
+            .filter(|v| now < v.valid_until)
+            .map(|v| v.visible)
+    }
+
+    /// Caches a decision.
+    pub fn put_decision(&self, generation: &str, key: &str, v: Verdict) {
+        self.with(generation, |e| e.decisions.insert(key.to_owned(), v));
+    }
+
     /// Caches the consents of `patient`.
     pub fn put_consents(&self, generation: &str, patient: &str, c: Arc<Vec<ConsentRecord>>) {
         self.with(generation, |e| e.consents.insert(patient.to_owned(), c));
@@ -99,5 +123,18 @@ mod tests {
         // An answer read under the old generation, arriving late, is not kept for the new one.
         c.put_related("7", "p1|o1|gp", true);
         assert_eq!(c.related("8", "p1|o1|gp"), None);
+    }
+
+    #[test]
+    fn a_decision_expires_when_a_consent_period_could_change_it() {
+        let c = FactsCache::default();
+        let v = Verdict {
+            visible: true,
+            valid_until: 1_000,
+        };
+        c.put_decision("1", "CarePlan/x/1|gp", v);
+        assert_eq!(c.decision("1", "CarePlan/x/1|gp", 999), Some(true));
+        assert_eq!(c.decision("1", "CarePlan/x/1|gp", 1_000), None);
+        assert_eq!(c.decision("2", "CarePlan/x/1|gp", 0), None);
     }
 }

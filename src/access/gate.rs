@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::relationships::{related, restrict};
 use crate::auth::{Principal, Role};
-use crate::consent::decide::needed_relationships;
+use crate::consent::decide::{BREAK_GLASS, needed_relationships};
 use crate::consent::decision::{self, Access, Decision, is_directory, patient_of, patient_param};
 use crate::consent::record::ODS_SYSTEM;
 use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabulary};
@@ -218,7 +218,45 @@ impl Gate {
         if self.unrestricted() || is_directory(r.rtype) {
             return Ok(Some(Body::Raw(r.body.clone())));
         }
-        let d = self.decide(r).await?;
+        // Whole decisions (not redactions, not broken glass) are cached per version and caller for
+        // the store generation, until a consent period could change them.
+        let p = &self.principal;
+        let cacheable = p.purpose != BREAK_GLASS;
+        let generation = self.generation().await?.to_owned();
+        let key = format!(
+            "{}/{}/{}|{}|{}|{}|{}",
+            r.rtype,
+            r.id,
+            r.version,
+            p.role,
+            p.organization.as_deref().unwrap_or(""),
+            p.purpose,
+            p.patient.as_deref().unwrap_or("")
+        );
+        let now = now_ms();
+        let cache = &self.settings.cache;
+        if cacheable && let Some(visible) = cache.decision(&generation, &key, now) {
+            return Ok(visible.then(|| Body::Raw(r.body.clone())));
+        }
+        let (d, valid_until) = self.decide_until(r, now).await?;
+        let whole = match d.access {
+            Access::Permit => Some(true),
+            Access::Deny => Some(false),
+            Access::Redacted(_) => None,
+        };
+        if cacheable
+            && !d.break_glass()
+            && let Some(visible) = whole
+        {
+            cache.put_decision(
+                &generation,
+                &key,
+                super::cache::Verdict {
+                    visible,
+                    valid_until,
+                },
+            );
+        }
         Ok(match d.access {
             Access::Permit => Some(Body::Raw(r.body.clone())),
             Access::Redacted(v) => Some(Body::Json(v)),
@@ -228,6 +266,11 @@ impl Gate {
 
     /// The consent engine's decision on `r` for this caller.
     pub async fn decide(&self, r: &StoredResource) -> Result<Decision, Error> {
+        Ok(self.decide_until(r, now_ms()).await?.0)
+    }
+
+    /// The decision at `now`, and the instant until which the same facts give the same decision.
+    async fn decide_until(&self, r: &StoredResource, now: i64) -> Result<(Decision, i64), Error> {
         let value: Value = serde_json::from_str(&r.body)
             .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
         let patient = patient_of(r.rtype, &value);
@@ -235,7 +278,7 @@ impl Gate {
         if let Some(d) =
             decision::without_facts(p.role, p.patient.as_deref(), r.rtype, patient.as_deref())
         {
-            return Ok(d);
+            return Ok((d, i64::MAX));
         }
         let Some(patient) = patient else {
             return Err(Error::Internal("patient data without a patient".into()));
@@ -257,9 +300,15 @@ impl Gate {
             },
             policy: &self.settings.policy,
             vocab: &self.settings.vocab,
-            now: now_ms(),
+            now,
         };
-        Ok(decision::decide(&ctx, r.rtype, &value))
+        let valid_until = facts
+            .consents
+            .iter()
+            .filter_map(|c| c.root.next_change(now))
+            .min()
+            .unwrap_or(i64::MAX);
+        Ok((decision::decide(&ctx, r.rtype, &value), valid_until))
     }
 
     /// The facts of `patient`, read once per request.

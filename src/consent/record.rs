@@ -99,6 +99,17 @@ pub struct Provision {
 }
 
 impl Provision {
+    /// The first instant after `now` at which this provision or one nested in it starts or stops
+    /// applying.
+    pub fn next_change(&self, now: i64) -> Option<i64> {
+        let own = [self.period.from, self.period.to]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now);
+        own.chain(self.nested.iter().filter_map(|n| n.next_change(now)))
+            .min()
+    }
+
     /// Whether the provision names data (domains or concerns).
     pub fn names_data(&self) -> bool {
         !self.domains.is_empty() || !self.concerns.is_empty()

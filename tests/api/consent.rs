@@ -481,3 +481,23 @@ async fn explain_names_the_rule_and_the_consent_that_decided() {
         .await;
     assert_outcome(&bad, 400, "invalid", None);
 }
+
+#[tokio::test]
+async fn a_consent_period_that_ends_changes_the_next_decision() {
+    let w = world().await;
+    let gp = w.token("gp", Some("A81001"), None);
+    let path = format!("CarePlan/{}", w.shared_plan);
+    w.get_as(&gp, &path).await.assert_status(200);
+    // Ann denies her GP for the next two seconds; the decision made now must not outlive that.
+    let end = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let mut deny = w.housing_consent("active");
+    deny["provision"] = json!({"type": "deny",
+        "period": {"end": end.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
+        "actor": [{"role": {"coding": [{"system": format!("{CANON}/CodeSystem/sharing-role"), "code": "gp"}]},
+            "reference": {"display": "any GP practice"}}]});
+    w.app.create(&deny).await.assert_status(201);
+    w.get_as(&gp, &path).await.assert_status(404);
+    w.get_as(&gp, &path).await.assert_status(404);
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    w.get_as(&gp, &path).await.assert_status(200);
+}

@@ -120,3 +120,20 @@ fn a_stored_consent_that_cannot_be_read_denies_everything() {
     research["scope"] = json!({"coding": [{"code": "research"}]});
     assert_eq!(ConsentRecord::from_stored("c1", &research, &v), None);
 }
+
+#[test]
+fn the_next_change_is_the_nearest_period_bound_ahead() {
+    let v = vocab();
+    let c = consent(
+        json!({"type": "deny", "period": {"start": "2026-01-01", "end": "2027-01-01"},
+        "provision": [{"type": "permit", "period": {"end": "2026-06-01"}}]}),
+    );
+    let r = parse(&c, &v).expect("parsed");
+    let jan = parse_range("2026-01-01").expect("date").lo;
+    let jun = parse_range("2026-06-01").expect("date").hi;
+    let next_year = parse_range("2027-01-01").expect("date").hi;
+    assert_eq!(r.root.next_change(jan - 1), Some(jan));
+    assert_eq!(r.root.next_change(jan), Some(jun));
+    assert_eq!(r.root.next_change(jun), Some(next_year));
+    assert_eq!(r.root.next_change(next_year), None);
+}
