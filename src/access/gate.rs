@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::relationships::{related, restrict};
+use crate::auth::scopes::{Context as ScopeContext, Interaction, ScopeAccess};
 use crate::auth::{Principal, Role};
 use crate::consent::decide::{BREAK_GLASS, needed_relationships};
 use crate::consent::decision::{self, Access, Decision, is_directory, patient_of, patient_param};
@@ -93,10 +94,38 @@ impl Gate {
         &self.principal
     }
 
-    /// Whether nothing is filtered for this caller (a `system` token): the read paths then serve
-    /// stored JSON untouched.
+    /// Whether nothing is filtered for this caller (a `system` token without scope constraints):
+    /// the read paths then serve stored JSON untouched.
     pub fn unrestricted(&self) -> bool {
-        self.principal.role == Role::System
+        self.principal.role == Role::System && !self.principal.grants.constrained()
+    }
+
+    /// Whether `r` lies within the caller's SMART scope constraints for `interaction` (always, for
+    /// unconstrained scopes). A constraint is a search: `r` must be among its matches. One that is
+    /// not a valid search matches nothing.
+    async fn in_scope(&self, r: &StoredResource, interaction: Interaction) -> Result<bool, Error> {
+        let grants = &self.principal.grants;
+        if !grants.constrained() {
+            return Ok(true);
+        }
+        let context = ScopeContext::of(self.principal.role);
+        match grants.access(context, r.rtype.as_str(), interaction) {
+            ScopeAccess::All => Ok(true),
+            ScopeAccess::Nothing => Ok(false),
+            ScopeAccess::Matching(sets) => {
+                for set in sets {
+                    let mut pairs = vec![("_id".to_owned(), r.id.clone())];
+                    pairs.extend(set);
+                    let Ok(q) = crate::search::parse(r.rtype, &pairs, one_page()) else {
+                        continue;
+                    };
+                    if !self.store.backend().search(&q, 1).await?.is_empty() {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+        }
     }
 
     /// Sets the generation a resource of this request was read at, when none was read before.
@@ -214,8 +243,24 @@ impl Gate {
     /// What the caller may see of `r`: its body as stored, a redacted body, or `None` (invisible:
     /// answer as for a missing resource).
     pub async fn admit(&self, r: &StoredResource) -> Result<Option<crate::rest::Body>, Error> {
+        self.admit_as(r, Interaction::Read).await
+    }
+
+    /// [`Gate::admit`] for a resource served by `interaction` (search matches are checked against
+    /// the caller's search scopes, everything else against its read scopes).
+    pub async fn admit_as(
+        &self,
+        r: &StoredResource,
+        interaction: Interaction,
+    ) -> Result<Option<crate::rest::Body>, Error> {
         use crate::rest::Body;
-        if self.unrestricted() || is_directory(r.rtype) {
+        if self.unrestricted() {
+            return Ok(Some(Body::Raw(r.body.clone())));
+        }
+        if !self.in_scope(r, interaction).await? {
+            return Ok(None);
+        }
+        if self.principal.role == Role::System || is_directory(r.rtype) {
             return Ok(Some(Body::Raw(r.body.clone())));
         }
         // Whole decisions (not redactions, not broken glass) are cached per version and caller for

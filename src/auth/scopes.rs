@@ -6,9 +6,12 @@
 //! Scopes that are not resource scopes (`openid`, `fhirUser`, `launch`, `offline_access`, ...) are
 //! ignored here.
 //!
-//! Decision: a scope with `?param=value` constraints grants only what its constraints allow, and
-//! until every read path can apply them (the consent work's filtered search), a constrained grant
-//! does not satisfy a check on its own: fail closed rather than serve what the constraint excludes.
+//! A scope with `?param=value` constraints grants reads and searches of only the resources that
+//! match its search parameters ([`Grants::access`] gives the constraint sets; the access gate
+//! checks every resource served against them, before paging, so totals and pages count only
+//! matches; a resource outside them answers as a missing one). Constrained create, update and
+//! delete scopes grant nothing: checking what a write would make against a search would need the
+//! write first, so they fail closed.
 
 use super::principal::Role;
 
@@ -137,15 +140,14 @@ impl Scope {
         })
     }
 
-    /// Whether this scope alone, unconstrained, grants `interaction` on `resource_type` in `context`.
-    fn grants(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
+    /// Whether this scope, constraints aside, grants `interaction` on `resource_type` in `context`.
+    fn covers(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
         self.context == context
             && self
                 .resource_type
                 .as_deref()
                 .is_none_or(|t| t == resource_type)
             && self.permissions & interaction.bit() != 0
-            && self.constraints.is_empty()
     }
 }
 
@@ -188,12 +190,53 @@ impl Grants {
         }
     }
 
-    /// Whether an unconstrained scope of `context` grants `interaction` on `resource_type`.
+    /// Whether a scope of `context` grants `interaction` on `resource_type`, whatever its
+    /// constraints (the gate applies them to what is served).
     pub fn allows(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| s.grants(context, resource_type, interaction))
+        self.access(context, resource_type, interaction) != ScopeAccess::Nothing
     }
+
+    /// What the scopes grant of `interaction` on `resource_type`.
+    pub fn access(
+        &self,
+        context: Context,
+        resource_type: &str,
+        interaction: Interaction,
+    ) -> ScopeAccess {
+        let covering = self
+            .scopes
+            .iter()
+            .filter(|s| s.covers(context, resource_type, interaction));
+        let mut sets = Vec::new();
+        for s in covering {
+            if s.constraints.is_empty() {
+                return ScopeAccess::All;
+            }
+            sets.push(s.constraints.clone());
+        }
+        let readable = matches!(interaction, Interaction::Read | Interaction::Search);
+        if sets.is_empty() || !readable {
+            ScopeAccess::Nothing
+        } else {
+            ScopeAccess::Matching(sets)
+        }
+    }
+
+    /// Whether any scope carries constraints (such a caller's reads are always checked).
+    pub fn constrained(&self) -> bool {
+        self.scopes.iter().any(|s| !s.constraints.is_empty())
+    }
+}
+
+/// What scopes grant of one interaction on one type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeAccess {
+    /// Nothing.
+    Nothing,
+    /// Every resource.
+    All,
+    /// Resources matching any one of these search-parameter sets.
+    Matching(Vec<Vec<(String, String)>>),
 }
 
 #[cfg(test)]
@@ -254,22 +297,43 @@ mod tests {
         }
     }
 
-    /// Constrained scopes do not satisfy a check on their own until they can be applied.
+    /// A constrained scope grants reads and searches of what matches it; an unconstrained one
+    /// grants everything; constrained writes grant nothing.
     #[test]
-    fn constrained_scopes_fail_closed() {
-        let s = ["system/Observation.rs?category=laboratory"];
+    fn constrained_scopes_grant_only_matching_reads() {
+        let lab = "system/CarePlan.crus?category=assess-plan";
         assert_eq!(
-            Scope::parse(s[0]).map(|x| x.constraints),
-            Some(vec![("category".to_owned(), "laboratory".to_owned())])
+            Scope::parse(lab).map(|x| x.constraints),
+            Some(vec![("category".to_owned(), "assess-plan".to_owned())])
         );
-        assert!(!allows(&s, "Observation", Search));
-        assert!(allows(
-            &[
-                "system/Observation.rs?category=laboratory",
-                "system/Observation.rs"
-            ],
-            "Observation",
-            Search
-        ));
+        let g = Grants::new(&[lab]);
+        let set = vec![("category".to_owned(), "assess-plan".to_owned())];
+        assert_eq!(
+            g.access(Context::System, "CarePlan", Search),
+            ScopeAccess::Matching(vec![set.clone()])
+        );
+        assert_eq!(
+            g.access(Context::System, "CarePlan", Read),
+            ScopeAccess::Matching(vec![set])
+        );
+        assert_eq!(
+            g.access(Context::System, "CarePlan", Create),
+            ScopeAccess::Nothing
+        );
+        assert_eq!(
+            g.access(Context::System, "CarePlan", Update),
+            ScopeAccess::Nothing
+        );
+        assert_eq!(
+            g.access(Context::System, "Patient", Read),
+            ScopeAccess::Nothing
+        );
+        assert!(g.constrained());
+        let both = Grants::new(&[lab, "system/CarePlan.rs"]);
+        assert_eq!(
+            both.access(Context::System, "CarePlan", Read),
+            ScopeAccess::All
+        );
+        assert!(!Grants::new(&["system/*.rs"]).constrained());
     }
 }

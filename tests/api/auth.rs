@@ -118,13 +118,9 @@ async fn other_roles_write_nothing_and_run_no_population_figures() {
         directory.assert_status(200);
         assert_eq!(directory.total(), Some(1), "{role}");
         app.send(get("metadata")).await.assert_status(200);
+        let org = json!({"resourceType": "Organization", "name": "X"});
         let write = app
-            .send(
-                app.anonymous(Method::POST, "Organization")
-                    .bearer_auth(&t)
-                    .header("content-type", "application/fhir+json")
-                    .body(json!({"resourceType": "Organization", "name": "X"}).to_string()),
-            )
+            .send_json_as(&t, Method::POST, "Organization", &org)
             .await;
         assert_outcome(&write, 403, "forbidden", None);
         let outcomes = app
@@ -224,4 +220,39 @@ async fn the_smart_configuration_is_public_and_names_the_issuer() {
         );
         assert!(doc.get("token_endpoint").is_none(), "none configured");
     }
+}
+
+/// `?param=value` scopes: reads and searches serve only what matches, counted before paging; a
+/// resource outside them answers as missing; constrained writes grant nothing.
+#[tokio::test]
+async fn a_constrained_scope_serves_only_what_matches_it() {
+    let app = spawn_app().await;
+    let female = app
+        .create_id(&json!({"resourceType": "Patient", "gender": "female"}))
+        .await;
+    let male = app
+        .create_id(&json!({"resourceType": "Patient", "gender": "male"}))
+        .await;
+    let t = scoped("system/Patient.rs?gender=female");
+    let get = |p: &str| app.anonymous(Method::GET, p).bearer_auth(&t);
+    let found = app.send(get("Patient")).await;
+    found.assert_status(200);
+    assert_eq!(found.match_ids(), vec![female.clone()]);
+    assert_eq!(found.total(), Some(1));
+    assert_eq!(
+        app.send(get("Patient?_summary=count")).await.total(),
+        Some(1)
+    );
+    app.send(get(&format!("Patient/{female}")))
+        .await
+        .assert_status(200);
+    app.send(get(&format!("Patient/{male}")))
+        .await
+        .assert_status(404);
+    let w = scoped("system/Patient.c?gender=female");
+    let patient = json!({"resourceType": "Patient", "gender": "female"});
+    let create = app
+        .send_json_as(&w, Method::POST, "Patient", &patient)
+        .await;
+    assert_outcome(&create, 403, "forbidden", None);
 }

@@ -114,15 +114,7 @@ impl World {
     }
 
     async fn write_as(&self, token: &str, method: Method, path: &str, body: &Value) -> Resp {
-        self.app
-            .send(
-                self.app
-                    .anonymous(method, path)
-                    .bearer_auth(token)
-                    .header("content-type", "application/fhir+json")
-                    .body(body.to_string()),
-            )
-            .await
+        self.app.send_json_as(token, method, path, body).await
     }
 
     fn housing_consent(&self, status: &str) -> Value {

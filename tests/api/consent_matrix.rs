@@ -249,14 +249,7 @@ async fn every_role_in_every_consent_state_sees_what_the_rules_say() {
             // batch: the entry answers as the read did
             let batch = json!({"resourceType": "Bundle", "type": "batch",
                 "entry": [{"request": {"method": "GET", "url": format!("CarePlan/{shared}")}}]});
-            let b = app
-                .send(
-                    app.anonymous(Method::POST, "")
-                        .bearer_auth(&token)
-                        .header("content-type", "application/fhir+json")
-                        .body(batch.to_string()),
-                )
-                .await;
+            let b = app.send_json_as(&token, Method::POST, "", &batch).await;
             b.assert_status(200);
             let entry = &b.json()["entry"][0];
             let ok = entry["response"]["status"]

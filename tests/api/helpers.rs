@@ -447,6 +447,23 @@ impl TestApp {
         self.send(rb).await
     }
 
+    /// `method path` with a FHIR JSON body, sent with `token` instead of the app's own.
+    pub async fn send_json_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Resp {
+        self.send(
+            self.anonymous(method, path)
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
     /// `POST [type]` with the resource (its type taken from `resourceType`).
     pub async fn create(&self, resource: &Value) -> Resp {
         self.create_with(resource, &[]).await
