@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod outcomes;
 pub mod rest;
+pub mod sample;
 pub mod search;
 pub mod startup;
 pub mod store;

@@ -54,6 +54,9 @@ enum Command {
     Profiles(carebridge::hna::profiles::ProfilesArgs),
     /// Prints a development token for a role (needs the configured HS256 secret).
     Token(carebridge::auth::mint::TokenArgs),
+    /// Loads a small sample world (organisations, patients, HNAs, plans, consents) and prints a
+    /// development token for each role.
+    Sample(carebridge::sample::SampleArgs),
 }
 
 #[actix_web::main]
@@ -74,6 +77,7 @@ async fn main() -> ExitCode {
         Command::Outcomes(args) => carebridge::outcomes::run(args).await,
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
         Command::Token(args) => carebridge::auth::mint::run(args),
+        Command::Sample(args) => carebridge::sample::run(args).await,
     }
 }
 

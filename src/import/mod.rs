@@ -23,9 +23,7 @@ use fields::{Parsed, Reject};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::Settings;
 use crate::rest::Engine;
-use crate::store::Store;
 
 /// Assessments per transaction Bundle: large enough to amortise a commit (measured on 10k HNAs:
 /// 50 per bundle 2,251 HNAs/s, 200 2,626, 1,000 3,333), small enough that a failed bundle's
@@ -191,20 +189,11 @@ impl fmt::Display for Summary {
 /// Runs `carebridge import`: exit 0 unless the file, the configuration or the store fails
 /// (rejected rows are reported, not fatal).
 pub async fn run(args: ImportArgs) -> ExitCode {
-    let settings = match Settings::load(args.config.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("carebridge import: configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let store = match Store::open(&settings.database_url).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("carebridge import: cannot open the store: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (settings, store) =
+        match crate::startup::command_setup("import", args.config.as_deref()).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
     let engine = Engine::new(store.clone(), &settings);
     let mut opts = Options::new(args.format, &args.file);
     if let Some(r) = args.rejects {

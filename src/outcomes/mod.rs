@@ -24,7 +24,6 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::config::Settings;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::hna::Canonical;
@@ -190,12 +189,9 @@ impl Request {
 
 /// Runs the report from the command line; the database comes from the settings, as for `serve`.
 pub async fn run(args: OutcomesArgs) -> ExitCode {
-    let settings = match Settings::load(args.config.as_deref()) {
+    let settings = match crate::startup::command_settings("outcomes", args.config.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("carebridge outcomes: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let request = Request {
         organization: args.organization,
@@ -206,12 +202,9 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
         eprintln!("carebridge outcomes: {e}");
         return ExitCode::from(2);
     }
-    let store = match Store::open(&settings.database_url).await {
+    let store = match crate::startup::command_store("outcomes", &settings).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("carebridge outcomes: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     store.backend().prefer_bulk_reads();
     let canonical = Canonical::new(&settings.canonical_base);

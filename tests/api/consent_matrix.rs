@@ -198,6 +198,12 @@ async fn every_role_in_every_consent_state_sees_what_the_rules_say() {
                 expect(sees.0),
                 "read shared plan: {who}"
             );
+            let vread = get(format!("CarePlan/{shared}/_history/1")).await;
+            assert_eq!(
+                concerns_at(&vread),
+                expect(sees.0),
+                "vread shared plan: {who}"
+            );
             let read_private = get(format!("CarePlan/{private}")).await;
             assert_eq!(
                 concerns_at(&read_private),

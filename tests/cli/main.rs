@@ -90,3 +90,36 @@ fn token_uses_the_development_secret_without_auth_settings() {
     let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(verifier.verify(&token).map(|p| p.role), Ok(Role::System));
 }
+
+#[test]
+fn sample_loads_a_world_and_prints_a_token_per_role() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("sample.db").display());
+    let env = [("CAREBRIDGE_DATABASE_URL", db.as_str())];
+    let out = carebridge(&["sample"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "GP",
+        "OTHER_GP",
+        "LINK_WORKER",
+        "CNS",
+        "HOUSING",
+        "WELFARE",
+        "ANN",
+        "AUDITOR",
+    ] {
+        assert!(
+            text.contains(&format!("export {var}=ey")),
+            "{var} in {text}"
+        );
+    }
+    // Development mode: the tokens are signed with the secret kept beside the store.
+    assert!(dir.path().join("dev-token-secret").exists());
+    // Running it again changes nothing and still succeeds.
+    assert!(carebridge(&["sample"], &env).status.success());
+}

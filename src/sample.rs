@@ -1,0 +1,376 @@
+//! `carebridge sample`: a small world for trying every sharing role in minutes. It writes, through
+//! the same interactions and validation as any client, six organisations, three patients, HNAs,
+//! PCSP care plans, a care team, a referral and two consents, then prints a development token per
+//! role. Every write is a conditional create on a sample identifier, so running it again changes
+//! nothing.
+//!
+//! | who | ODS | sees |
+//! |---|---|---|
+//! | GP, Riverside Surgery | A81001 | Ann's and Cara's plans shared with the GP; Ann's HNA, not Cara's (she denied it) |
+//! | GP, Hillview Practice | B82002 | nothing of Bob's plan (not shared with the GP), Bob's HNA |
+//! | link worker | L0001 | everything of all three (managing organisation) |
+//! | CNS, City Hospital | RH001 | Ann's record (care team) |
+//! | housing officer | H0001 | Ann's housing activity only (her consent) |
+//! | welfare adviser (social care) | W0001 | Ann's money activity and the referral to it |
+//! | Ann (patient) | | her own record |
+//! | auditor | | the directory only |
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use crate::auth::mint::token_for;
+use crate::consent::record::ODS_SYSTEM;
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::hna::Canonical;
+use crate::rest::{Engine, Return};
+
+/// Arguments of `carebridge sample`.
+#[derive(Debug, clap::Args)]
+pub struct SampleArgs {
+    /// Configuration file (the same as `serve`'s).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// The ids the sample world was written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct World {
+    /// Patient ids: Ann, Bob, Cara.
+    pub patients: [String; 3],
+    /// Ann's care plan (shared with her GP).
+    pub ann_plan: String,
+}
+
+/// The organisations: ODS code, name and role in the story.
+pub const ORGANISATIONS: [(&str, &str); 6] = [
+    ("A81001", "Riverside Surgery"),
+    ("B82002", "Hillview Practice"),
+    ("L0001", "Macmillan link service"),
+    ("RH001", "City Hospital cancer centre"),
+    ("H0001", "Northside Housing"),
+    ("W0001", "Welfare rights service"),
+];
+
+/// Writes the world (again, harmlessly) and returns its ids.
+pub async fn load(engine: &Engine) -> Result<World, Error> {
+    crate::hna::profiles::install(engine).await?;
+    let w = Writer {
+        engine,
+        canonical: engine.canonical().clone(),
+    };
+    let mut org = std::collections::HashMap::new();
+    for (code, name) in ORGANISATIONS {
+        let id = w
+            .put(
+                ResourceType::Organization,
+                json!({"resourceType": "Organization", "name": name,
+                    "identifier": [{"system": ODS_SYSTEM, "value": code}]}),
+                &format!("identifier={ODS_SYSTEM}|{code}"),
+            )
+            .await?;
+        org.insert(code, id);
+    }
+    let o = |code: &str| json!({"reference": format!("Organization/{}", org[code])});
+    let mut patients = Vec::new();
+    for (i, (name, practice)) in [("Ann", "A81001"), ("Bob", "B82002"), ("Cara", "A81001")]
+        .into_iter()
+        .enumerate()
+    {
+        let nhs = test_nhs_number(i);
+        let id = w
+            .put(
+                ResourceType::Patient,
+                json!({"resourceType": "Patient",
+                    "identifier": [{"system": crate::fhir::nhs_number::SYSTEM, "value": nhs}],
+                    "name": [{"family": "Example", "given": [name]}],
+                    "generalPractitioner": [o(practice)],
+                    "managingOrganization": o("L0001")}),
+                &format!("identifier={}|{nhs}", crate::fhir::nhs_number::SYSTEM),
+            )
+            .await?;
+        patients.push(id);
+    }
+    let subject = |i: usize| json!({"reference": format!("Patient/{}", patients[i])});
+    w.put_sample(
+        ResourceType::CareTeam,
+        "care-team-ann",
+        json!({"resourceType": "CareTeam", "status": "active", "subject": subject(0),
+            "participant": [{"member": o("RH001")}, {"member": o("L0001")}]}),
+    )
+    .await?;
+    let mut hnas = Vec::new();
+    for i in 0..3 {
+        hnas.push(w.hna(i, subject(i), o("L0001")).await?);
+    }
+    let activity = |domain: &str, concern: &str, action: &str, performer: Value| {
+        let c = &w.canonical;
+        json!({"detail": {
+            "extension": [{"url": c.domain_extension(),
+                "valueCoding": {"system": c.domain_system(), "code": domain}}],
+            "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}],
+            "status": "in-progress",
+            "code": {"coding": [{"system": c.action_type_system(), "code": action}]},
+            "performer": [performer]}})
+    };
+    let ann_plan = w
+        .plan(
+            "plan-ann",
+            subject(0),
+            &hnas[0],
+            o("L0001"),
+            &["gp"],
+            vec![
+                activity("practical", "housing", "referral", o("H0001")),
+                activity("practical", "money-finance", "referral", o("W0001")),
+                activity("emotional", "worry-fear-anxiety", "discussion", o("RH001")),
+                activity("physical", "breathing", "information-advice", o("RH001")),
+            ],
+        )
+        .await?;
+    w.plan(
+        "plan-bob",
+        subject(1),
+        &hnas[1],
+        o("L0001"),
+        &[],
+        vec![activity("physical", "fatigue", "signposting", o("L0001"))],
+    )
+    .await?;
+    w.plan(
+        "plan-cara",
+        subject(2),
+        &hnas[2],
+        o("L0001"),
+        &["gp"],
+        vec![activity("physical", "pain", "referral", o("A81001"))],
+    )
+    .await?;
+    w.put_sample(
+        ResourceType::ServiceRequest,
+        "referral-ann-welfare",
+        json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "subject": subject(0), "requester": o("RH001"), "performer": [o("W0001")],
+            "reasonCode": [{"coding": [{"system": w.canonical.concern_system(), "code": "money-finance"}]}]}),
+    )
+    .await?;
+    let role = |code: &str| json!({"coding": [{"system": w.canonical.url("CodeSystem/sharing-role"), "code": code}]});
+    w.consent(
+        "consent-ann-practical",
+        subject(0),
+        json!({"type": "permit",
+            "actor": [{"role": role("housing"), "reference": o("H0001")},
+                      {"role": role("social-care"), "reference": o("W0001")}],
+            "securityLabel": [{"system": w.canonical.domain_system(), "code": "practical"}]}),
+    )
+    .await?;
+    w.consent(
+        "consent-cara-no-hna-to-gp",
+        subject(2),
+        json!({"type": "deny",
+            "actor": [{"role": role("gp"), "reference": {"display": "any GP practice"}}],
+            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "QuestionnaireResponse"}]}),
+    )
+    .await?;
+    let [ann, bob, cara] = <[String; 3]>::try_from(patients)
+        .map_err(|_| Error::Internal("three sample patients".into()))?;
+    Ok(World {
+        patients: [ann, bob, cara],
+        ann_plan,
+    })
+}
+
+/// Conditional creates on sample identifiers.
+struct Writer<'a> {
+    engine: &'a Engine,
+    canonical: Canonical,
+}
+
+impl Writer<'_> {
+    fn system(&self) -> String {
+        self.canonical.url("Id/sample")
+    }
+
+    /// Creates `body` unless `criteria` matches; returns the id either way.
+    async fn put(&self, rtype: ResourceType, body: Value, criteria: &str) -> Result<String, Error> {
+        let reply = self
+            .engine
+            .create(rtype, body, Some(criteria), Return::Minimal)
+            .await?;
+        reply
+            .location
+            .as_deref()
+            .and_then(|l| l.split('/').nth(1))
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Internal("a create without a location".into()))
+    }
+
+    /// `put` with the sample identifier `key`.
+    async fn put_sample(
+        &self,
+        rtype: ResourceType,
+        key: &str,
+        mut body: Value,
+    ) -> Result<String, Error> {
+        let system = self.system();
+        let identifier = json!({"system": system, "value": key});
+        // One identifier on a QuestionnaireResponse (0..1), a list everywhere else.
+        body["identifier"] = if rtype == ResourceType::QuestionnaireResponse {
+            identifier
+        } else {
+            json!([identifier])
+        };
+        self.put(rtype, body, &format!("identifier={system}|{key}"))
+            .await
+    }
+
+    async fn hna(&self, i: usize, subject: Value, author: Value) -> Result<String, Error> {
+        let c = &self.canonical;
+        let coding =
+            |system: String, code: &str| json!([{"valueCoding": {"system": system, "code": code}}]);
+        let scores = [[7, 8, 9], [3, 2, 8], [2, 6, 5]][i % 3];
+        let body = json!({"resourceType": "QuestionnaireResponse",
+        "meta": {"profile": [c.hna_profile()]},
+        "questionnaire": c.questionnaire(), "status": "completed",
+        "subject": subject, "author": author, "authored": "2026-10-01T10:00:00Z",
+        "item": [
+            {"linkId": "physical", "item": [{"linkId": "breathing", "answer": [{"valueInteger": scores[0]}]}]},
+            {"linkId": "practical", "item": [{"linkId": "housing", "answer": [{"valueInteger": scores[1]}]},
+                                             {"linkId": "money-finance", "answer": [{"valueInteger": scores[1]}]}]},
+            {"linkId": "emotional", "item": [{"linkId": "worry-fear-anxiety", "answer": [{"valueInteger": scores[2]}]}]},
+            {"linkId": "distress-thermometer", "answer": [{"valueInteger": scores[2]}]},
+            {"linkId": "what-matters-most", "answer": [{"valueString": "Staying in my own home"}]},
+            {"linkId": "point-of-pathway", "answer": coding(c.pathway_system(), "start-of-treatment")},
+            {"linkId": "setting", "answer": coding(c.setting_system(), "community")},
+            {"linkId": "completed-by", "answer": coding(c.completed_by_system(), "together")}
+        ]});
+        self.put_sample(
+            ResourceType::QuestionnaireResponse,
+            &format!("hna-{i}"),
+            body,
+        )
+        .await
+    }
+
+    async fn plan(
+        &self,
+        key: &str,
+        subject: Value,
+        hna: &str,
+        author: Value,
+        shared_with: &[&str],
+        activities: Vec<Value>,
+    ) -> Result<String, Error> {
+        let c = &self.canonical;
+        let mut body = json!({"resourceType": "CarePlan",
+            "meta": {"profile": [c.pcsp_profile()]},
+            "status": "active", "intent": "plan",
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": crate::hna::SNOMED_CARE_PLAN}]}],
+            "title": "Personalised care and support plan",
+            "description": "Distress 7/10. What matters most: staying in my own home",
+            "subject": subject, "author": author,
+            "supportingInfo": [{"reference": format!("QuestionnaireResponse/{hna}")}],
+            "activity": activities});
+        if !shared_with.is_empty() {
+            body["extension"] = Value::Array(
+                shared_with
+                    .iter()
+                    .map(|k| json!({"url": c.shared_with_extension(), "valueCode": k}))
+                    .collect(),
+            );
+        }
+        self.put_sample(ResourceType::CarePlan, key, body).await
+    }
+
+    async fn consent(&self, key: &str, patient: Value, provision: Value) -> Result<String, Error> {
+        let body = json!({"resourceType": "Consent", "status": "active",
+            "meta": {"profile": [self.canonical.consent_profile()]},
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": patient, "dateTime": "2026-10-01T10:30:00Z",
+            "provision": provision});
+        self.put_sample(ResourceType::Consent, key, body).await
+    }
+}
+
+/// The `n`th valid NHS number of the test range (999 000 0000 onwards), skipping numbers whose
+/// check digit would be 10.
+fn test_nhs_number(n: usize) -> String {
+    (9_990_000_000u64..)
+        .step_by(10)
+        .filter_map(|base| {
+            let digits: Vec<u64> = base
+                .to_string()
+                .chars()
+                .take(9)
+                .filter_map(|c| c.to_digit(10).map(u64::from))
+                .collect();
+            let sum: u64 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+            let check = (11 - sum % 11) % 11;
+            (check < 10).then(|| format!("{}{check}", base / 10))
+        })
+        .nth(n)
+        .unwrap_or_default()
+}
+
+/// Runs `carebridge sample`.
+pub async fn run(args: SampleArgs) -> ExitCode {
+    let (settings, store) =
+        match crate::startup::command_setup("sample", args.config.as_deref()).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+    let engine = Engine::new(store, &settings);
+    let world = match load(&engine).await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("carebridge sample: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let auth = match settings.auth {
+        Some(a) => a,
+        None => {
+            match crate::auth::dev::settings(&crate::auth::dev::secret_dir(&settings.database_url))
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("carebridge sample: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    println!("# Sample world loaded. Tokens for 60 minutes (paste into a shell):");
+    let roles: [(&str, &str, Option<&str>, Option<&str>); 8] = [
+        ("GP", "gp", Some("A81001"), None),
+        ("OTHER_GP", "gp", Some("B82002"), None),
+        ("LINK_WORKER", "link-worker", Some("L0001"), None),
+        ("CNS", "cns", Some("RH001"), None),
+        ("HOUSING", "housing", Some("H0001"), None),
+        ("WELFARE", "social-care", Some("W0001"), None),
+        ("ANN", "patient", None, Some(world.patients[0].as_str())),
+        ("AUDITOR", "auditor", None, None),
+    ];
+    for (var, role, org, patient) in roles {
+        match token_for(&auth, role, org, patient) {
+            Ok(t) => println!("export {var}={t}"),
+            Err(e) => eprintln!("carebridge sample: cannot mint a {role} token: {e}"),
+        }
+    }
+    println!("# Then, for example:");
+    println!(
+        "#   curl -H \"Authorization: Bearer $HOUSING\" {}/CarePlan/{}",
+        settings.base_url, world.ann_plan
+    );
+    println!(
+        "#   curl -H \"Authorization: Bearer $GP\" '{}/CarePlan?_summary=count'",
+        settings.base_url
+    );
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests;
