@@ -65,7 +65,18 @@ const HEALTH: Sees = (Some(ALL4), Some(PAIN), true, true);
 
 #[tokio::test]
 async fn every_role_in_every_consent_state_sees_what_the_rules_say() {
-    let app = spawn_app().await;
+    matrix(spawn_app().await).await;
+}
+
+/// The same matrix on PostgreSQL (its SQL for relationships and its generation-keyed caches).
+#[tokio::test]
+async fn the_matrix_holds_on_postgres() {
+    if let Some(app) = spawn_app_on_postgres().await {
+        matrix(app).await;
+    }
+}
+
+async fn matrix(app: TestApp) {
     let mut ids = std::collections::HashMap::new();
     for code in ["A81001", "B82002", "L0001", "RH001", "H0001", "W0001"] {
         ids.insert(code, app.create_id(&org(code)).await);

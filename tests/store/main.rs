@@ -57,6 +57,7 @@ store_tests!(
     search::count_matches,
     search::include_and_revinclude,
     search::deleted_resources_leave_search,
+    search::related_predicate_finds_related_patients_only,
     transactions::failing_job_rolls_back_everything,
     transactions::conflicting_version_rolls_back,
     transactions::transaction_sees_its_own_writes,

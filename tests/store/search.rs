@@ -382,3 +382,141 @@ pub async fn deleted_resources_leave_search(db: Db) {
     );
     assert_eq!(ids(&store, Patient, "_id=p3").await, Vec::<String>::new());
 }
+
+/// The care-relationship predicate access control adds to searches: every kind of relationship,
+/// retracted ones excluded, through the patient parameter or a Patient's own id.
+pub async fn related_predicate_finds_related_patients_only(db: Db) {
+    use carebridge::fhir::ResourceType::{self, Organization, ServiceRequest};
+    use carebridge::search::{CareLink, Filter, Predicate, SearchQuery};
+    let store = db.open().await;
+    for o in ["gp", "team", "housing", "old"] {
+        create(&store, Organization, o, T0, json!({"name": o})).await;
+    }
+    let org = |o: &str| json!({"reference": format!("Organization/{o}")});
+    let pat = |p: &str| json!({"reference": format!("Patient/{p}")});
+    create(
+        &store,
+        Patient,
+        "a",
+        T0,
+        json!({"generalPractitioner": [org("gp")]}),
+    )
+    .await;
+    create(&store, Patient, "b", T0, json!({})).await;
+    create(&store, Patient, "c", T0, json!({})).await;
+    create(
+        &store,
+        ResourceType::CareTeam,
+        "t",
+        T0,
+        json!({"status": "active", "subject": pat("b"), "participant": [{"member": org("team")}]}),
+    )
+    .await;
+    create(
+        &store,
+        ResourceType::CareTeam,
+        "t-old",
+        T0,
+        json!({"status": "inactive", "subject": pat("c"), "participant": [{"member": org("old")}]}),
+    )
+    .await;
+    create(
+        &store,
+        CarePlan,
+        "cp-a",
+        T0,
+        json!({"status": "active", "intent": "plan", "subject": pat("a")}),
+    )
+    .await;
+    create(
+        &store,
+        CarePlan,
+        "cp-b",
+        T0,
+        json!({"status": "active", "intent": "plan", "subject": pat("b"),
+        "activity": [{"detail": {"status": "scheduled", "performer": [org("housing")]}}]}),
+    )
+    .await;
+    create(
+        &store,
+        CarePlan,
+        "cp-c",
+        T0,
+        json!({"status": "active", "intent": "plan", "subject": pat("c")}),
+    )
+    .await;
+    create(
+        &store,
+        ServiceRequest,
+        "sr",
+        T0,
+        json!({"status": "entered-in-error", "intent": "order",
+        "subject": pat("c"), "performer": [org("housing")]}),
+    )
+    .await;
+    let find = |rtype, param: &'static str, orgs: &[&str], links: &[CareLink]| {
+        let mut q = SearchQuery::all(rtype, 100);
+        q.filters.push(Filter(vec![Predicate::Related {
+            patient_param: param,
+            organizations: orgs.iter().map(|o| (*o).to_owned()).collect(),
+            links: links.to_vec(),
+        }]));
+        let store = store.clone();
+        async move {
+            let rows = store.backend().search(&q, 100).await.expect("search");
+            let mut ids: Vec<String> = store
+                .backend()
+                .fetch(&rows)
+                .await
+                .expect("fetch")
+                .into_iter()
+                .map(|(_, r)| r.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    use CareLink::*;
+    assert_eq!(
+        find(CarePlan, "patient", &["gp"], &[RegisteredPractice]).await,
+        vec!["cp-a"]
+    );
+    assert_eq!(
+        find(Patient, "_id", &["gp"], &[RegisteredPractice]).await,
+        vec!["a"]
+    );
+    assert_eq!(
+        find(CarePlan, "patient", &["team"], &[CareLink::CareTeam]).await,
+        vec!["cp-b"]
+    );
+    assert_eq!(
+        find(Patient, "_id", &["old"], &[CareLink::CareTeam]).await,
+        Vec::<String>::new(),
+        "inactive team"
+    );
+    assert_eq!(
+        find(
+            CarePlan,
+            "patient",
+            &["housing"],
+            &[PlanActivityPerformer, ReferralPerformer]
+        )
+        .await,
+        vec!["cp-b"],
+        "the entered-in-error referral to c counts for nothing"
+    );
+    assert_eq!(
+        find(
+            CarePlan,
+            "patient",
+            &["gp", "team"],
+            &[RegisteredPractice, CareLink::CareTeam]
+        )
+        .await,
+        vec!["cp-a", "cp-b"]
+    );
+    assert_eq!(
+        find(CarePlan, "patient", &[], &[RegisteredPractice]).await,
+        Vec::<String>::new()
+    );
+}
