@@ -394,66 +394,46 @@ pub async fn related_predicate_finds_related_patients_only(db: Db) {
     }
     let org = |o: &str| json!({"reference": format!("Organization/{o}")});
     let pat = |p: &str| json!({"reference": format!("Patient/{p}")});
-    create(
-        &store,
-        Patient,
-        "a",
-        T0,
-        json!({"generalPractitioner": [org("gp")]}),
-    )
-    .await;
-    create(&store, Patient, "b", T0, json!({})).await;
-    create(&store, Patient, "c", T0, json!({})).await;
-    create(
-        &store,
-        ResourceType::CareTeam,
-        "t",
-        T0,
-        json!({"status": "active", "subject": pat("b"), "participant": [{"member": org("team")}]}),
-    )
-    .await;
-    create(
-        &store,
-        ResourceType::CareTeam,
-        "t-old",
-        T0,
-        json!({"status": "inactive", "subject": pat("c"), "participant": [{"member": org("old")}]}),
-    )
-    .await;
-    create(
-        &store,
-        CarePlan,
-        "cp-a",
-        T0,
-        json!({"status": "active", "intent": "plan", "subject": pat("a")}),
-    )
-    .await;
-    create(
-        &store,
-        CarePlan,
-        "cp-b",
-        T0,
-        json!({"status": "active", "intent": "plan", "subject": pat("b"),
-        "activity": [{"detail": {"status": "scheduled", "performer": [org("housing")]}}]}),
-    )
-    .await;
-    create(
-        &store,
-        CarePlan,
-        "cp-c",
-        T0,
-        json!({"status": "active", "intent": "plan", "subject": pat("c")}),
-    )
-    .await;
-    create(
-        &store,
-        ServiceRequest,
-        "sr",
-        T0,
-        json!({"status": "entered-in-error", "intent": "order",
-        "subject": pat("c"), "performer": [org("housing")]}),
-    )
-    .await;
+    let resources = [
+        (Patient, "a", json!({"generalPractitioner": [org("gp")]})),
+        (Patient, "b", json!({})),
+        (Patient, "c", json!({})),
+        (
+            ResourceType::CareTeam,
+            "t",
+            json!({"status": "active", "subject": pat("b"), "participant": [{"member": org("team")}]}),
+        ),
+        (
+            ResourceType::CareTeam,
+            "t-old",
+            json!({"status": "inactive", "subject": pat("c"), "participant": [{"member": org("old")}]}),
+        ),
+        (
+            CarePlan,
+            "cp-a",
+            json!({"status": "active", "intent": "plan", "subject": pat("a")}),
+        ),
+        (
+            CarePlan,
+            "cp-b",
+            json!({"status": "active", "intent": "plan", "subject": pat("b"),
+                "activity": [{"detail": {"status": "scheduled", "performer": [org("housing")]}}]}),
+        ),
+        (
+            CarePlan,
+            "cp-c",
+            json!({"status": "active", "intent": "plan", "subject": pat("c")}),
+        ),
+        (
+            ServiceRequest,
+            "sr",
+            json!({"status": "entered-in-error", "intent": "order",
+                "subject": pat("c"), "performer": [org("housing")]}),
+        ),
+    ];
+    for (rtype, id, body) in resources {
+        create(&store, rtype, id, T0, body).await;
+    }
     let find = |rtype, param: &'static str, orgs: &[&str], links: &[CareLink]| {
         let mut q = SearchQuery::all(rtype, 100);
         q.filters.push(Filter(vec![Predicate::Related {
