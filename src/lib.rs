@@ -1,6 +1,7 @@
 //! carebridge: a FHIR R4 gateway for personalised cancer care. See README.md for the architecture.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod consent;

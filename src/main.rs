@@ -57,6 +57,8 @@ enum Command {
     /// Loads a small sample world (organisations, patients, HNAs, plans, consents) and prints a
     /// development token for each role.
     Sample(carebridge::sample::SampleArgs),
+    /// The tamper-evident audit log: `verify` checks its hash chain.
+    Audit(carebridge::audit::log::AuditArgs),
 }
 
 #[actix_web::main]
@@ -78,6 +80,7 @@ async fn main() -> ExitCode {
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
         Command::Token(args) => carebridge::auth::mint::run(args),
         Command::Sample(args) => carebridge::sample::run(args).await,
+        Command::Audit(args) => carebridge::audit::log::run(args).await,
     }
 }
 

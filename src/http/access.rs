@@ -9,6 +9,7 @@
 //!   a write cannot probe for hidden ids).
 //! - Type and system history, `$hna-outcomes` (figures over every patient) are for system callers;
 //!   `$consent-explain` for auditors and system callers.
+//! - AuditEvent is append-only: update and delete are 405 for every caller, `system` included.
 //! - Purpose of use `BTG` needs a reason in the `X-Break-Glass-Reason` header; without one the
 //!   request is refused outright rather than served as an ordinary one.
 
@@ -52,6 +53,7 @@ pub fn role_permits(
             "Breaking the glass (purpose of use BTG) needs a reason in the X-Break-Glass-Reason header".into(),
         ));
     }
+    append_only(needs.unwrap_or_default())?;
     if principal.role == Role::System {
         return Ok(());
     }
@@ -84,6 +86,18 @@ fn writes_permitted(principal: &Principal, needs: &[Need]) -> Result<(), Error> 
         Ok(())
     } else {
         Err(forbidden(principal, "write this"))
+    }
+}
+
+/// 405 for an update or delete of AuditEvent, by anyone: the audit trail is append-only.
+pub fn append_only(needs: &[Need]) -> Result<(), Error> {
+    let rewrites_audit = needs
+        .iter()
+        .any(|(t, i)| t == "AuditEvent" && matches!(i, Interaction::Update | Interaction::Delete));
+    if rewrites_audit {
+        Err(Error::MethodNotAllowed)
+    } else {
+        Ok(())
     }
 }
 

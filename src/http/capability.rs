@@ -101,16 +101,23 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
                 .map(move |d| format!("{source}:{}", d.name))
         })
         .collect();
+    // The audit trail is append-only: no update or delete of AuditEvent, by anyone.
+    let append_only = t == ResourceType::AuditEvent;
+    let interactions: Vec<Value> = TYPE_INTERACTIONS
+        .iter()
+        .filter(|c| !(append_only && matches!(**c, "update" | "delete")))
+        .map(|c| json!({"code": c}))
+        .collect();
     without_empty_arrays(json!({
         "type": t.as_str(),
         "supportedProfile": supported_profiles(t, canonical),
-        "interaction": TYPE_INTERACTIONS.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
+        "interaction": interactions,
         "versioning": "versioned-update",
         "readHistory": true,
-        "updateCreate": true,
+        "updateCreate": !append_only,
         "conditionalCreate": true,
-        "conditionalUpdate": true,
-        "conditionalDelete": "single",
+        "conditionalUpdate": !append_only,
+        "conditionalDelete": if append_only { "not-supported" } else { "single" },
         "conditionalRead": "not-supported",
         "referencePolicy": ["literal", "logical", "local"],
         "searchInclude": includes,

@@ -202,6 +202,7 @@ pub async fn bundle(engine: Data<Engine>, req: HttpRequest, body: Bytes) -> Resu
     let principal = super::authorise::principal(&req)?;
     let needs = super::authorise::bundle_needs(&b);
     super::authorise::check(&principal, &needs)?;
+    super::access::append_only(&needs)?;
     super::access::bundle_permitted(&principal, &needs)?;
     let r = engine
         .bundle(b, prefer(&req).return_, &gate(&req, &engine)?)

@@ -114,6 +114,22 @@ pub trait Tx {
     /// Serialises transactions that take the same key until commit (conditional creates on a shared
     /// database); a no-op where there is a single writer.
     fn lock(&mut self, key: &str) -> Result<(), StoreError>;
+    /// Appends an event to the audit log, chained to the last one (`audit::chain`); returns its
+    /// sequence number. Appends are serialised across every process sharing the database.
+    fn append_audit(&mut self, recorded: i64, body: &str) -> Result<u64, StoreError>;
+}
+
+/// One stored audit-log row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// Recording time, epoch milliseconds.
+    pub recorded: i64,
+    /// The chain hash.
+    pub hash: String,
+    /// The event text.
+    pub body: String,
 }
 
 /// A write job: runs inside one transaction; an `Err` rolls it back.
@@ -189,6 +205,8 @@ pub trait Backend: Send + Sync {
     async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Audit-log rows after sequence number `after`, in sequence order, at most `limit`.
+    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
     /// A token that changes whenever a write commits, in this process or another sharing the
     /// database (never goes back to an earlier value while the database lives). Caches of what
     /// was read from the store are keyed by it, so nothing cached outlives a committed change.

@@ -63,6 +63,15 @@ DELETE FROM sp_ref WHERE param = 'patient' AND rtype IN (
     'CareTeam', 'QuestionnaireResponse', 'CarePlan', 'Goal', 'Condition', 'ServiceRequest', 'Task'
 );
 "#,
+    // 3: the hash-chained audit log (audit::chain): append-only, in sequence order.
+    r#"
+CREATE TABLE audit_log (
+    seq BIGINT NOT NULL PRIMARY KEY,
+    recorded BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// One migration's SQL for a backend.

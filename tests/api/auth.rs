@@ -256,3 +256,47 @@ async fn a_constrained_scope_serves_only_what_matches_it() {
         .await;
     assert_outcome(&create, 403, "forbidden", None);
 }
+
+/// The audit trail is append-only for every caller: update and delete of AuditEvent are 405, alone
+/// or in a bundle, and the CapabilityStatement does not offer them.
+#[tokio::test]
+async fn audit_events_cannot_be_updated_or_deleted() {
+    let app = spawn_app().await;
+    let event = json!({"resourceType": "AuditEvent",
+        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
+        "recorded": "2026-11-24T10:00:00Z",
+        "agent": [{"requestor": true, "who": {"display": "a system"}}],
+        "source": {"observer": {"display": "carebridge"}}});
+    let id = app.create_id(&event).await;
+    let mut changed = event.clone();
+    changed["id"] = json!(id);
+    let put = app.update(&changed).await;
+    assert_outcome(&put, 405, "not-supported", None);
+    assert_outcome(
+        &app.delete("AuditEvent", &id).await,
+        405,
+        "not-supported",
+        None,
+    );
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "DELETE", "url": format!("AuditEvent/{id}")}}]});
+    assert_outcome(&app.bundle(&bundle).await, 405, "not-supported", None);
+    app.read("AuditEvent", &id).await.assert_status(200);
+    let metadata = app.get("metadata").await.json();
+    let audit = metadata["rest"][0]["resource"]
+        .as_array()
+        .and_then(|r| r.iter().find(|t| t["type"] == "AuditEvent"))
+        .cloned()
+        .unwrap_or_default();
+    let codes: Vec<&str> = audit["interaction"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert!(
+        !codes.contains(&"update") && !codes.contains(&"delete"),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"read"));
+}

@@ -123,3 +123,35 @@ fn sample_loads_a_world_and_prints_a_token_per_role() {
     // Running it again changes nothing and still succeeds.
     assert!(carebridge(&["sample"], &env).status.success());
 }
+
+#[tokio::test]
+async fn audit_verify_passes_an_intact_log_and_names_the_first_altered_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.db");
+    let db = format!("sqlite://{}", path.display());
+    {
+        let store = carebridge::store::Store::open(&db).await.expect("store");
+        for i in 0..5 {
+            carebridge::audit::log::append(&store, 1_790_000_000_000 + i, format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        store.backend().close().await.expect("closed");
+    }
+    let env = [("CAREBRIDGE_DATABASE_URL", db.as_str())];
+    let intact = carebridge(&["audit", "verify"], &env);
+    let text = String::from_utf8_lossy(&intact.stdout);
+    assert!(intact.status.success(), "{text}");
+    assert!(text.contains("5 events verified"), "{text}");
+
+    // Someone with database access edits one event.
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute("UPDATE audit_log SET body = '{\"n\":99}' WHERE seq = 3", [])
+        .expect("tampered");
+    drop(conn);
+    let broken = carebridge(&["audit", "verify"], &env);
+    let text = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{text}");
+    assert!(text.contains("BROKEN at event 3"), "{text}");
+    assert!(text.contains("2 events before it verified"), "{text}");
+}

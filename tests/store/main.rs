@@ -43,6 +43,7 @@ store_tests!(
     resources::snapshots_save_and_load,
     resources::migrations_are_idempotent,
     resources::generation_changes_with_every_commit,
+    resources::audit_appends_make_one_verifiable_chain,
     history::instance_history_is_newest_first,
     history::type_and_system_history_page_with_cursors,
     history::since_limits_history,

@@ -23,7 +23,8 @@ use self::codec::{Values, db_error};
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param};
 use super::{
-    Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob, WriteMethod,
+    AuditRow, Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob,
+    WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -307,6 +308,29 @@ impl Backend for PostgresBackend {
             .await?;
         let csv: Vec<String> = codec::first(&rows)?;
         Ok(csv.first().map(|s| schema::rows_from_csv(s)))
+    }
+
+    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = self
+            .query_typed(
+                "SELECT seq, recorded, hash, body FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[Type::INT8, Type::INT8],
+                &[
+                    &i64::try_from(after).unwrap_or(i64::MAX),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    seq: u64::try_from(r.try_get::<_, i64>(0).map_err(db_error)?).unwrap_or(0),
+                    recorded: r.try_get(1).map_err(db_error)?,
+                    hash: r.try_get(2).map_err(db_error)?,
+                    body: r.try_get(3).map_err(db_error)?,
+                })
+            })
+            .collect()
     }
 
     /// The current snapshot (`xmin:xmax:in-progress`): any commit removes a transaction from it or

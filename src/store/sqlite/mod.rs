@@ -18,7 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_fro
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param, Sql};
 use super::{
-    Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob, WriteMethod,
+    AuditRow, Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob,
+    WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -408,6 +409,29 @@ impl Backend for SqliteBackend {
             Some((r, generation)) => Ok((Some(r), generation.to_string())),
             None => Ok((None, Backend::generation(self).await?)),
         }
+    }
+
+    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, recorded, hash, body FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    i64::try_from(after).unwrap_or(i64::MAX),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| {
+                    Ok(AuditRow {
+                        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        recorded: r.get(1)?,
+                        hash: r.get(2)?,
+                        body: r.get(3)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

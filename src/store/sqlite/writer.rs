@@ -189,6 +189,30 @@ impl Tx for SqliteTx<'_> {
     fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
         Ok(())
     }
+
+    fn append_audit(&mut self, recorded: i64, body: &str) -> Result<u64, StoreError> {
+        // The single writer serialises appends; the last row is read inside the same transaction.
+        let last: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (prev_seq, prev_hash) =
+            last.unwrap_or_else(|| (0, crate::audit::chain::GENESIS.to_owned()));
+        let seq = u64::try_from(prev_seq).unwrap_or(0) + 1;
+        let hash = crate::audit::chain::hash(&prev_hash, seq, recorded, body);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (seq, recorded, hash, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                i64::try_from(seq).unwrap_or(i64::MAX),
+                recorded,
+                hash,
+                body
+            ])?;
+        Ok(seq)
+    }
 }
 
 impl SqliteTx<'_> {
