@@ -1,0 +1,81 @@
+//! How long `carebridge audit verify` takes over a large log (issue 5: 1M events in under 5 s).
+//!
+//!     cargo bench --bench audit_verify             # 1,000,000 events
+//!     AUDIT_EVENTS=100000 cargo bench --bench audit_verify
+//!
+//! Fills a fresh SQLite store with chained events of a realistic size (a BALP-shaped AuditEvent of
+//! about 1.2 kB), in transactions of 10,000, then times the verification the command runs
+//! (`audit::log::verify`), three times, and prints each and the median.
+
+use std::time::Instant;
+
+use carebridge::audit::log::{Verdict, verify};
+use carebridge::store::Store;
+
+const BATCH: u64 = 10_000;
+
+fn event(n: u64) -> String {
+    format!(
+        concat!(
+            r#"{{"resourceType":"AuditEvent","type":{{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"}},"#,
+            r#""subtype":[{{"system":"http://hl7.org/fhir/restful-interaction","code":"read"}}],"action":"R","recorded":"2026-11-24T10:00:00.{:03}Z","#,
+            r#""outcome":"0","agent":[{{"type":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}}]}},"#,
+            r#""who":{{"identifier":{{"system":"https://fhir.carebridge.uk/Id/subject","value":"user-{}"}}}},"requestor":true,"#,
+            r#""role":[{{"coding":[{{"system":"https://fhir.carebridge.uk/CodeSystem/sharing-role","code":"gp"}}]}}],"#,
+            r#""purposeOfUse":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}}]}}]}}],"#,
+            r#""source":{{"observer":{{"display":"carebridge"}},"type":[{{"system":"http://terminology.hl7.org/CodeSystem/security-source-type","code":"4"}}]}},"#,
+            r#""entity":[{{"what":{{"reference":"Patient/{}"}},"type":{{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"1"}}}},"#,
+            r#"{{"what":{{"reference":"CarePlan/{}/_history/1"}},"type":{{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"2"}}}}]}}"#
+        ),
+        n % 1000,
+        n % 5000,
+        uuid::Uuid::from_u64_pair(n, 1).simple(),
+        uuid::Uuid::from_u64_pair(n, 2).simple()
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let total: u64 = std::env::var("AUDIT_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let store = Store::open(&url).await.expect("store");
+    let fill = Instant::now();
+    let mut n = 0;
+    while n < total {
+        let upto = (n + BATCH).min(total);
+        store
+            .transaction(move |tx| {
+                for i in n..upto {
+                    let recorded = 1_790_000_000_000 + i64::try_from(i).unwrap_or(0);
+                    tx.append_audit(recorded, &event(i))?;
+                }
+                Ok::<_, carebridge::store::StoreError>(())
+            })
+            .await
+            .expect("appended");
+        n = upto;
+    }
+    println!(
+        "filled {total} events ({} bytes each) in {:.1} s",
+        event(0).len(),
+        fill.elapsed().as_secs_f64()
+    );
+    let mut times = Vec::new();
+    for run in 1..=3 {
+        let started = Instant::now();
+        let verdict = verify(&store).await.expect("verified");
+        let secs = started.elapsed().as_secs_f64();
+        match verdict {
+            Verdict::Intact(v) => assert_eq!(v.count, total),
+            broken => panic!("the chain broke: {broken:?}"),
+        }
+        println!("verify run {run}: {secs:.2} s");
+        times.push(secs);
+    }
+    times.sort_by(f64::total_cmp);
+    println!("verify median: {:.2} s for {total} events", times[1]);
+}
