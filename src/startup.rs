@@ -98,7 +98,6 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(http::outcome_errors())
                 .wrap(actix_web::middleware::from_fn(http::authenticate))
-                .wrap(actix_web::middleware::from_fn(http::audit))
                 .configure(http::routes)
         })
         .listen(listener)

@@ -2,7 +2,6 @@
 //! middleware that makes every error an OperationOutcome.
 
 mod access;
-mod audit;
 mod authenticate;
 mod authorise;
 pub mod capability;
@@ -16,7 +15,6 @@ mod smart;
 
 use actix_web::web::{self, ServiceConfig};
 
-pub use audit::audit;
 pub use authenticate::authenticate;
 pub use errors::outcome_errors;
 pub use response::FHIR_JSON;

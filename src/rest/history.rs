@@ -142,10 +142,7 @@ impl Engine {
                 None
             } else {
                 match gate.admit(r).await? {
-                    Some(b) => {
-                        gate.disclose(r);
-                        Some(b.into_string())
-                    }
+                    Some(b) => Some(b.into_string()),
                     None => continue,
                 }
             };

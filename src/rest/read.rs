@@ -66,7 +66,6 @@ impl Engine {
             });
         }
         let body = gate.admit(&r).await?.ok_or_else(not_found)?;
-        gate.disclose(&r);
         Ok(Reply::resource(StatusCode::OK, &r, Some(body)))
     }
 

@@ -34,8 +34,6 @@ pub struct TestApp {
     pub token: String,
     /// The server's token settings, to mint other tokens ([`TestApp::token_for`]).
     pub auth: AuthSettings,
-    /// The server's database, for tests that inspect what it stored (the audit log).
-    pub database_url: String,
     /// Versions the server wrote at start-up (its conformance artefacts), left out of
     /// [`TestApp::version_count`].
     baseline: usize,
@@ -91,7 +89,6 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         .auth
         .clone()
         .expect("test settings configure [auth]");
-    let database_url = settings.database_url.clone();
     let app = Application::build(settings)
         .await
         .unwrap_or_else(|e| panic!("the server failed to start: {e}"));
@@ -110,7 +107,6 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         client,
         token,
         auth,
-        database_url,
         baseline: 0,
         _db: db,
     };
@@ -408,21 +404,6 @@ impl TestApp {
     /// A request to `path` without any token.
     pub fn anonymous(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path))
-    }
-
-    /// The audit log as stored, oldest first (a second connection to the server's database).
-    pub async fn audit_events(&self) -> Vec<Value> {
-        let store = carebridge::store::Store::open(&self.database_url)
-            .await
-            .expect("the database opens");
-        let rows = store
-            .backend()
-            .audit_rows(0, 100_000)
-            .await
-            .expect("audit rows");
-        rows.iter()
-            .map(|r| serde_json::from_str(&r.body).expect("stored events are JSON"))
-            .collect()
     }
 
     /// A token for another role of this server.

@@ -12,7 +12,6 @@
 mod helpers;
 mod resources;
 
-mod audit;
 mod auth;
 mod bundles;
 mod conformance;
