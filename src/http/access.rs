@@ -8,7 +8,7 @@
 //!   the patient's own; an update must name a consent the caller can see (no update-as-create, so
 //!   a write cannot probe for hidden ids).
 //! - Type and system history, `$hna-outcomes` (figures over every patient) are for system callers;
-//!   `$consent-explain` for auditors and system callers.
+//!   `$consent-explain` and `$audit-verify` for auditors and system callers.
 //! - AuditEvent is append-only: update and delete are 405 for every caller, `system` included.
 //! - Purpose of use `BTG` needs a reason in the `X-Break-Glass-Reason` header; without one the
 //!   request is refused outright rather than served as an ordinary one.
@@ -61,11 +61,14 @@ pub fn role_permits(
     if operation.starts_with("$hna-outcomes") {
         return Err(forbidden(principal, "run $hna-outcomes"));
     }
-    if operation.starts_with("$consent-explain") {
+    if operation.starts_with("$consent-explain") || operation.starts_with("$audit-verify") {
         return if principal.role == Role::Auditor {
             Ok(())
         } else {
-            Err(forbidden(principal, "ask for consent explanations"))
+            Err(forbidden(
+                principal,
+                "run this information-governance operation",
+            ))
         };
     }
     needs.map_or(Ok(()), |n| writes_permitted(principal, n))

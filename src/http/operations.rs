@@ -1,5 +1,6 @@
-//! Handlers of the FHIR operations: `QuestionnaireResponse/$extract` (HL7 SDC; instance and type level)
-//! and `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport).
+//! Handlers of the FHIR operations: `QuestionnaireResponse/$extract` (HL7 SDC; instance and type level),
+//! `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport), `$consent-explain` and
+//! `$audit-verify` (the audit log's hash chain, as `carebridge audit verify` checks it).
 
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
@@ -21,6 +22,44 @@ pub async fn consent_explain(
     let reply = crate::rest::Reply {
         status: actix_web::http::StatusCode::OK,
         body: Some(crate::rest::Body::Json(answer)),
+        location: None,
+        version: None,
+        last_modified: None,
+    };
+    Ok(to_http(reply, engine.base_url()))
+}
+
+/// `GET [base]/$audit-verify` (auditors and system callers): a Parameters resource with `intact`,
+/// `verified` (events), `head-sequence` and `head-hash`, and for a broken chain `broken-at` (the
+/// first event at fault) and `reason`.
+pub async fn audit_verify(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
+    use crate::audit::log::{Verdict, verify};
+    use serde_json::json;
+    check_accept(&req)?;
+    // R4 integers are 32-bit: a larger count is given as a decimal rather than clamped.
+    let number = |name: &str, n: u64| match i32::try_from(n) {
+        Ok(i) => json!({"name": name, "valueInteger": i}),
+        Err(_) => json!({"name": name, "valueDecimal": n}),
+    };
+    let (v, broken) = match verify(engine.store()).await? {
+        Verdict::Intact(v) => (v, None),
+        Verdict::Broken { before, at } => (before, Some(at)),
+    };
+    let mut params = vec![
+        json!({"name": "intact", "valueBoolean": broken.is_none()}),
+        number("verified", v.count),
+        number("head-sequence", v.head_seq),
+        json!({"name": "head-hash", "valueString": v.head_hash}),
+    ];
+    if let Some(at) = broken {
+        params.push(number("broken-at", at.seq()));
+        params.push(json!({"name": "reason", "valueString": at.to_string()}));
+    }
+    let reply = crate::rest::Reply {
+        status: actix_web::http::StatusCode::OK,
+        body: Some(crate::rest::Body::Json(
+            json!({"resourceType": "Parameters", "parameter": params}),
+        )),
         location: None,
         version: None,
         last_modified: None,

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub token: String,
     /// The server's token settings, to mint other tokens ([`TestApp::token_for`]).
     pub auth: AuthSettings,
+    /// The server's database, for tests that reach past the API (the audit log).
+    pub database_url: String,
     /// Versions the server wrote at start-up (its conformance artefacts), left out of
     /// [`TestApp::version_count`].
     baseline: usize,
@@ -89,6 +91,7 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         .auth
         .clone()
         .expect("test settings configure [auth]");
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings)
         .await
         .unwrap_or_else(|e| panic!("the server failed to start: {e}"));
@@ -107,6 +110,7 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         client,
         token,
         auth,
+        database_url,
         baseline: 0,
         _db: db,
     };

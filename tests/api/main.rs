@@ -12,6 +12,7 @@
 mod helpers;
 mod resources;
 
+mod audit;
 mod auth;
 mod bundles;
 mod conformance;
