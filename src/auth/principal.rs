@@ -54,6 +54,20 @@ impl Role {
         }
     }
 
+    /// What the role is, for people (the sharing-role CodeSystem's displays).
+    pub fn display(self) -> &'static str {
+        match self {
+            Role::LinkWorker => "Community link worker or care coordinator",
+            Role::Cns => "Hospital clinical nurse specialist",
+            Role::Gp => "GP practice staff",
+            Role::Housing => "Housing provider officer",
+            Role::SocialCare => "Welfare rights or social care",
+            Role::Patient => "The person themself",
+            Role::Auditor => "Information governance (audit only)",
+            Role::System => "An integrated system acting for its organisation",
+        }
+    }
+
     /// Roles that act for an organisation, whose tokens must name it (`org`).
     pub fn needs_organization(self) -> bool {
         !matches!(self, Role::Patient | Role::Auditor)

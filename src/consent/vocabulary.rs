@@ -27,7 +27,7 @@ impl Vocabulary {
         Vocabulary {
             domain_system: canonical.domain_system(),
             concern_system: canonical.concern_system(),
-            role_system: canonical.url("CodeSystem/sharing-role"),
+            role_system: canonical.sharing_role_system(),
             domain_extension: canonical.domain_extension(),
             shared_with_extension: canonical.shared_with_extension(),
             pcsp_profile: canonical.pcsp_profile(),

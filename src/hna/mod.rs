@@ -159,6 +159,11 @@ impl Canonical {
         self.url("StructureDefinition/sharing-consent")
     }
 
+    /// The sharing roles of the token contract (`Consent.provision.actor.role`, audit agents).
+    pub fn sharing_role_system(&self) -> String {
+        self.url("CodeSystem/sharing-role")
+    }
+
     /// The shared-with extension on PCSP care plans.
     pub fn shared_with_extension(&self) -> String {
         self.url(SHARED_WITH_EXTENSION)

@@ -66,9 +66,27 @@ pub fn terminology(c: &Canonical) -> Vec<Value> {
             },
             COMPLETED_BY,
         ),
+        simple(
+            System {
+                url: c.sharing_role_system(),
+                name: "SharingRole",
+                title: "carebridge sharing roles",
+                description: "The roles of the token contract, which decide what a recipient may see: \
+                              named by Consent provision actors and recorded on audit agents.",
+            },
+            &sharing_roles(),
+        ),
     ];
     let value_sets: Vec<Value> = systems.iter().map(|cs| value_set(c, cs)).collect();
     systems.into_iter().chain(value_sets).collect()
+}
+
+/// The sharing roles as (code, display).
+fn sharing_roles() -> Vec<(&'static str, &'static str)> {
+    crate::auth::Role::ALL
+        .iter()
+        .map(|r| (r.code(), r.display()))
+        .collect()
 }
 
 fn concern_system(c: &Canonical) -> Value {
@@ -215,13 +233,13 @@ mod tests {
     }
 
     #[test]
-    fn six_code_systems_each_with_a_value_set_including_it() {
+    fn seven_code_systems_each_with_a_value_set_including_it() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = terminology(&c);
         let (systems, sets): (Vec<&Value>, Vec<&Value>) =
             all.iter().partition(|r| r["resourceType"] == "CodeSystem");
-        assert_eq!(systems.len(), 6);
-        assert_eq!(sets.len(), 6);
+        assert_eq!(systems.len(), 7);
+        assert_eq!(sets.len(), 7);
         for (cs, vs) in systems.iter().zip(&sets) {
             assert_eq!(vs["compose"]["include"][0]["system"], cs["url"]);
             assert_eq!(cs["id"], vs["id"]);
