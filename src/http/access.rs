@@ -8,7 +8,7 @@
 //!   the patient's own; an update must name a consent the caller can see (no update-as-create, so
 //!   a write cannot probe for hidden ids).
 //! - Type and system history, `$hna-outcomes` (figures over every patient) are for system callers;
-//!   `$consent-explain` and `$audit-verify` for auditors and system callers.
+//!   `$consent-explain`, `$audit-verify` and `$audit-export` for auditors and system callers.
 //! - AuditEvent is append-only: update and delete are 405 for every caller, `system` included.
 //! - Purpose of use `BTG` needs a reason in the `X-Break-Glass-Reason` header; without one the
 //!   request is refused outright rather than served as an ordinary one.
@@ -61,7 +61,8 @@ pub fn role_permits(
     if operation.starts_with("$hna-outcomes") {
         return Err(forbidden(principal, "run $hna-outcomes"));
     }
-    if operation.starts_with("$consent-explain") || operation.starts_with("$audit-verify") {
+    let governance = ["$consent-explain", "$audit-verify", "$audit-export"];
+    if governance.iter().any(|op| operation.starts_with(op)) {
         return if principal.role == Role::Auditor {
             Ok(())
         } else {

@@ -10,7 +10,7 @@
 //! - `QuestionnaireResponse/$extract`: `r` on QuestionnaireResponse and `r` on CarePlan, and at
 //!   instance level `c` on CarePlan too (it may store the draft);
 //! - `$hna-outcomes`: `s` on QuestionnaireResponse, Patient, CarePlan and Organization;
-//! - `$consent-explain`: `s` on Consent; `$audit-verify`: `s` on AuditEvent;
+//! - `$consent-explain`: `s` on Consent; `$audit-verify` and `$audit-export`: `s` on AuditEvent;
 //! - a batch or transaction: what each entry needs; one entry not granted refuses the whole bundle
 //!   (fail closed, and a transaction could not be half done anyway).
 
@@ -49,7 +49,9 @@ pub fn needs(method: &str, path: &str, conditional_create: bool) -> Option<Vec<N
             .collect(),
         ),
         ("GET", ["$consent-explain"]) => Some(vec![("Consent".to_owned(), Search)]),
-        ("GET", ["$audit-verify"]) => Some(vec![("AuditEvent".to_owned(), Search)]),
+        ("GET", ["$audit-verify" | "$audit-export"]) => {
+            Some(vec![("AuditEvent".to_owned(), Search)])
+        }
         ("POST", ["QuestionnaireResponse", "$extract"]) => Some(vec![
             ("QuestionnaireResponse".to_owned(), Read),
             ("CarePlan".to_owned(), Read),

@@ -57,6 +57,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                         .default_service(not_allowed()),
                 )
                 .service(
+                    web::resource("/$audit-export")
+                        .route(web::get().to(operations::audit_export))
+                        .default_service(not_allowed()),
+                )
+                .service(
                     web::resource("/$audit-verify")
                         .route(web::get().to(operations::audit_verify))
                         .default_service(not_allowed()),

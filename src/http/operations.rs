@@ -67,6 +67,58 @@ pub async fn audit_verify(engine: Data<Engine>, req: HttpRequest) -> Result<Http
     Ok(to_http(reply, engine.base_url()))
 }
 
+/// `GET [base]/$audit-export?start=&end=` (auditors and system callers): the events recorded in
+/// the period as `application/fhir+ndjson`, oldest first, streamed page by page. A page that
+/// cannot be read ends the stream early (and is logged); the client sees a short export rather
+/// than a half-written line.
+pub async fn audit_export(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
+    use crate::audit::log::{Period, export_page};
+    let pairs = query_pairs(&req);
+    let one = |name: &str| -> Result<Option<String>, Error> {
+        let mut found = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
+        let v = found.next();
+        if found.next().is_some() {
+            return Err(Error::BadRequest(format!("'{name}' may be given once")));
+        }
+        Ok(v)
+    };
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, _)| !matches!(k.as_str(), "start" | "end" | "_format"))
+    {
+        return Err(Error::BadRequest(format!(
+            "Unknown parameter '{}'",
+            k.chars().take(64).collect::<String>()
+        )));
+    }
+    let period = Period::parse(one("start")?.as_deref(), one("end")?.as_deref())
+        .map_err(Error::BadRequest)?;
+    let store = engine.store().clone();
+    let pages = futures_util::stream::unfold(Some(0u64), move |after| {
+        let store = store.clone();
+        async move {
+            let after = after?;
+            match export_page(&store, period, after).await {
+                Ok(Some((text, last))) => Some((
+                    Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(text)),
+                    Some(last),
+                )),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export stopped early");
+                    None
+                }
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/fhir+ndjson")
+        .streaming(pages))
+}
+
 /// `POST [base]/QuestionnaireResponse/$extract` with a Parameters body.
 pub async fn extract_type(
     engine: Data<Engine>,

@@ -55,3 +55,71 @@ async fn audit_verify_reports_the_chain_and_the_first_altered_event() {
         .await;
     assert_outcome(&refused, 403, "forbidden", None);
 }
+
+#[tokio::test]
+async fn audit_export_gives_the_period_as_ndjson_to_auditors() {
+    let app = spawn_app_on_sqlite().await;
+    let store = carebridge::store::Store::open(&app.database_url)
+        .await
+        .expect("store");
+    let day = |d: &str| {
+        carebridge::search::date::parse_range(d)
+            .map(|r| r.lo + 3_600_000)
+            .unwrap_or_default()
+    };
+    for (i, d) in [
+        "2026-10-31",
+        "2026-11-01",
+        "2026-11-15",
+        "2026-11-30",
+        "2026-12-01",
+    ]
+    .iter()
+    .enumerate()
+    {
+        carebridge::audit::log::append(
+            &store,
+            day(d),
+            format!("{{\"resourceType\":\"AuditEvent\",\"n\":{i}}}"),
+        )
+        .await
+        .expect("appended");
+    }
+    let auditor = app.token_for("auditor", None, None);
+    let r = app
+        .send(
+            app.anonymous(Method::GET, "$audit-export?start=2026-11-01&end=2026-11-30")
+                .bearer_auth(&auditor),
+        )
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.header("content-type"), Some("application/fhir+ndjson"));
+    let lines: Vec<Value> = r
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON resource per line"))
+        .collect();
+    let ns: Vec<i64> = lines.iter().filter_map(|l| l["n"].as_i64()).collect();
+    assert_eq!(
+        ns,
+        vec![1, 2, 3],
+        "the whole of the last day, nothing outside the period"
+    );
+    assert_eq!(
+        lines[0]["id"], "2",
+        "each event carries its sequence number as id"
+    );
+
+    let bad = app
+        .send(
+            app.anonymous(Method::GET, "$audit-export?start=soon")
+                .bearer_auth(&auditor),
+        )
+        .await;
+    assert_outcome(&bad, 400, "invalid", None);
+    let gp = app.token_for("gp", Some("A81001"), None);
+    let refused = app
+        .send(app.anonymous(Method::GET, "$audit-export").bearer_auth(&gp))
+        .await;
+    assert_outcome(&refused, 403, "forbidden", None);
+}

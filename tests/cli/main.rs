@@ -155,3 +155,36 @@ async fn audit_verify_passes_an_intact_log_and_names_the_first_altered_event() {
     assert!(text.contains("BROKEN at event 3"), "{text}");
     assert!(text.contains("2 events before it verified"), "{text}");
 }
+
+#[tokio::test]
+async fn audit_export_writes_the_period_as_ndjson() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("audit.db").display());
+    {
+        let store = carebridge::store::Store::open(&db).await.expect("store");
+        let nov = carebridge::search::date::parse_range("2026-11-10")
+            .expect("date")
+            .lo;
+        for (i, t) in [nov - 86_400_000 * 30, nov, nov + 1].iter().enumerate() {
+            carebridge::audit::log::append(&store, *t, format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        store.backend().close().await.expect("closed");
+    }
+    let env = [("CAREBRIDGE_DATABASE_URL", db.as_str())];
+    let out = carebridge(&["audit", "export", "--start", "2026-11"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().all(|l| l.contains("\"id\"")), "{text}");
+    let bad = carebridge(
+        &["audit", "export", "--start", "2026-12", "--end", "2026-11"],
+        &env,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
