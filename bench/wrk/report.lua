@@ -26,6 +26,12 @@ function M.ids(dir, kind)
   return ids
 end
 
+-- A GET of `path` as FHIR JSON, with the Authorization header wrk was given (-H).
+function M.get(path)
+  return wrk.format("GET", path, { ["Accept"] = "application/fhir+json",
+    ["Authorization"] = wrk.headers["Authorization"] })
+end
+
 function M.slurp(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("*a")

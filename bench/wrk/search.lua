@@ -18,6 +18,5 @@ end
 
 function request()
   n = n % #paths + 1
-  return wrk.format("GET", paths[n], { ["Accept"] = "application/fhir+json",
-    ["Authorization"] = wrk.headers["Authorization"] })
+  return report.get(paths[n])
 end

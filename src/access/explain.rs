@@ -20,6 +20,7 @@ use crate::auth::{Principal, Role};
 use crate::consent::decision::{Access, patient_of};
 use crate::error::Error;
 use crate::rest::Engine;
+use crate::rest::parameters::QueryInputs;
 
 /// The question asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +42,19 @@ pub struct Question {
 impl Question {
     /// Reads the question from query parameters (400 naming the parameter at fault).
     pub fn from_query(pairs: &[(String, String)]) -> Result<Question, Error> {
-        let get = |name: &str| -> Result<Option<String>, Error> {
-            let mut found = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
-            let v = found.next().cloned();
-            if found.next().is_some() {
-                return Err(Error::BadRequest(format!("'{name}' may be given once")));
-            }
-            Ok(v.filter(|s| !s.trim().is_empty()))
-        };
+        let q = QueryInputs::new(
+            "$consent-explain",
+            pairs,
+            &[
+                "resource",
+                "role",
+                "organization",
+                "purpose",
+                "patient",
+                "break-glass-reason",
+            ],
+        )?;
+        let get = |name: &str| q.get(name);
         let resource = get("resource")?
             .ok_or_else(|| Error::BadRequest("'resource' (Type/id) is required".into()))?;
         let role_text =
@@ -60,21 +66,6 @@ impl Question {
         if role.needs_organization() && organization.is_none() {
             return Err(Error::BadRequest(format!(
                 "'organization' (ODS code) is required for the '{role}' role"
-            )));
-        }
-        let known = [
-            "resource",
-            "role",
-            "organization",
-            "purpose",
-            "patient",
-            "break-glass-reason",
-            "_format",
-        ];
-        if let Some((k, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            return Err(Error::BadRequest(format!(
-                "Unknown parameter '{}'",
-                k.chars().take(64).collect::<String>()
             )));
         }
         Ok(Question {

@@ -171,15 +171,8 @@ impl Gate {
         rtype: ResourceType,
         pairs: &[(String, String)],
     ) -> Result<Vec<String>, Error> {
-        let q = crate::search::parse(rtype, pairs, one_page())?;
-        let backend = self.store.backend();
-        let rows = backend.search(&q, 1000).await?;
-        Ok(backend
-            .fetch(&rows)
-            .await?
-            .into_iter()
-            .map(|(_, r)| r.id)
-            .collect())
+        let found = matching(&self.store, rtype, pairs).await?;
+        Ok(found.into_iter().map(|r| r.id).collect())
     }
 
     /// How a search of `rtype` is narrowed for this caller.
@@ -267,7 +260,7 @@ impl Gate {
         // the store generation, until a consent period could change them.
         let p = &self.principal;
         let cacheable = p.purpose != BREAK_GLASS;
-        let generation = self.generation().await?.to_owned();
+        let generation = self.generation().await?;
         let key = format!(
             "{}/{}/{}|{}|{}|{}|{}",
             r.rtype,
@@ -280,7 +273,7 @@ impl Gate {
         );
         let now = now_ms();
         let cache = &self.settings.cache;
-        if cacheable && let Some(visible) = cache.decision(&generation, &key, now) {
+        if cacheable && let Some(visible) = cache.decision(generation, &key, now) {
             return Ok(visible.then(|| Body::Raw(r.body.clone())));
         }
         let (d, valid_until) = self.decide_until(r, now).await?;
@@ -294,7 +287,7 @@ impl Gate {
             && let Some(visible) = whole
         {
             cache.put_decision(
-                &generation,
+                generation,
                 &key,
                 super::cache::Verdict {
                     visible,
@@ -401,18 +394,29 @@ pub async fn consents_of(
         ("patient".to_owned(), format!("Patient/{patient}")),
         ("status".to_owned(), "active".to_owned()),
     ];
-    let q = crate::search::parse(ResourceType::Consent, &pairs, one_page())?;
+    let mut out = Vec::new();
+    for r in matching(store, ResourceType::Consent, &pairs).await? {
+        let v: Value = serde_json::from_str(&r.body)
+            .map_err(|e| Error::Internal(format!("stored Consent is not JSON: {e}")))?;
+        if let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Every live resource matching a server-built search, fetched in chunks.
+async fn matching(
+    store: &Store,
+    rtype: ResourceType,
+    pairs: &[(String, String)],
+) -> Result<Vec<StoredResource>, Error> {
+    let q = crate::search::parse(rtype, pairs, one_page())?;
     let backend = store.backend();
     let rows = backend.search(&q, usize::MAX).await?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
-        for (_, r) in backend.fetch(chunk).await? {
-            let v: Value = serde_json::from_str(&r.body)
-                .map_err(|e| Error::Internal(format!("stored Consent is not JSON: {e}")))?;
-            if let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab) {
-                out.push(c);
-            }
-        }
+        out.extend(backend.fetch(chunk).await?.into_iter().map(|(_, r)| r));
     }
     Ok(out)
 }

@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::decide::{Content, Facts, Recipient, Rule, Verdict, verdict};
 use super::policy::Policy;
+use super::record::array;
 use super::vocabulary::Vocabulary;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
@@ -374,11 +375,7 @@ fn redact_hna(
     vocab: &Vocabulary,
     judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
 ) -> Decision {
-    let empty = Vec::new();
-    let items = resource
-        .get("item")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
+    let items = array(resource, "item");
     // Decide first, on borrowed data: a permitted response is served as stored, never copied.
     let mut r = Redaction::new(base.clone());
     let mut keep: Vec<Vec<bool>> = Vec::with_capacity(items.len());
@@ -390,7 +387,7 @@ fn redact_hna(
             ]);
             continue;
         };
-        let children = item.get("item").and_then(Value::as_array).unwrap_or(&empty);
+        let children = array(item, "item");
         keep.push(
             children
                 .iter()
@@ -445,11 +442,7 @@ fn redact_plan(
     ours: impl Fn(&Value) -> bool,
     judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
 ) -> Decision {
-    let empty = Vec::new();
-    let activities = resource
-        .get("activity")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
+    let activities = array(resource, "activity");
     let mut r = Redaction::new(base.clone());
     let mut keep = Vec::with_capacity(activities.len());
     for (i, a) in activities.iter().enumerate() {

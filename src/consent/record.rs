@@ -99,6 +99,21 @@ pub struct Provision {
 }
 
 impl Provision {
+    /// A provision of `kind` at `path` with no criteria: it covers everything, everyone, always.
+    pub fn unconditional(kind: Kind, path: &str) -> Self {
+        Provision {
+            kind,
+            period: Window::default(),
+            actors: Vec::new(),
+            classes: Vec::new(),
+            domains: Vec::new(),
+            concerns: Vec::new(),
+            purposes: Vec::new(),
+            nested: Vec::new(),
+            path: path.to_owned(),
+        }
+    }
+
     /// The first instant after `now` at which this provision or one nested in it starts or stops
     /// applying.
     pub fn next_change(&self, now: i64) -> Option<i64> {
@@ -157,23 +172,14 @@ impl ConsentRecord {
             ConsentRecord {
                 id: id.to_owned(),
                 active: consent.get("status").and_then(Value::as_str) == Some("active"),
-                root: Provision {
-                    kind: Kind::Deny,
-                    period: Window::default(),
-                    actors: Vec::new(),
-                    classes: Vec::new(),
-                    domains: Vec::new(),
-                    concerns: Vec::new(),
-                    purposes: Vec::new(),
-                    nested: Vec::new(),
-                    path: "Consent".into(),
-                },
+                root: Provision::unconditional(Kind::Deny, "Consent"),
             }
         }))
     }
 }
 
-fn has_privacy_scope(consent: &Value) -> bool {
+/// Whether a Consent is a sharing consent (scope `patient-privacy`), the kind the engine reads.
+pub fn has_privacy_scope(consent: &Value) -> bool {
     codings(consent.get("scope")).any(|(_, code)| code == PRIVACY_SCOPE)
 }
 
@@ -191,7 +197,8 @@ fn codings(cc: Option<&Value>) -> impl Iterator<Item = (&str, &str)> {
         })
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+/// The elements of array `key` of `v` (none when absent or not an array).
+pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map(Vec::as_slice)

@@ -73,17 +73,7 @@ impl Case {
 }
 
 fn provision(kind: Kind) -> Provision {
-    Provision {
-        kind,
-        period: Window::default(),
-        actors: Vec::new(),
-        classes: Vec::new(),
-        domains: Vec::new(),
-        concerns: Vec::new(),
-        purposes: Vec::new(),
-        nested: Vec::new(),
-        path: "Consent.provision".into(),
-    }
+    Provision::unconditional(kind, "Consent.provision")
 }
 
 fn for_actor(mut p: Provision, role: Role, org: Option<&str>) -> Provision {

@@ -239,15 +239,7 @@ pub async fn check(
 /// A sharing consent (scope `patient-privacy`) must be one the consent engine can read exactly
 /// (`consent::record`); consents of other scopes govern nothing here and are stored as they are.
 fn check_consent(engine: &Engine, consent: &Value) -> Result<(), Error> {
-    let privacy = consent
-        .get("scope")
-        .and_then(|s| s.get("coding"))
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("code").and_then(Value::as_str) == Some(crate::consent::record::PRIVACY_SCOPE)
-            })
-        });
+    let privacy = crate::consent::record::has_privacy_scope(consent);
     if !privacy {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport), `$consent-explain` and
 //! `$audit-verify` (the audit log's hash chain, as `carebridge audit verify` checks it).
 
+use actix_web::http::StatusCode;
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 
@@ -9,7 +10,8 @@ use super::request::{check_accept, json_body, query_pairs};
 use super::response::to_http;
 use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
-use crate::rest::Engine;
+use crate::rest::parameters::QueryInputs;
+use crate::rest::{Engine, Reply};
 
 /// `GET [base]/$consent-explain?resource=&role=&organization=...` (auditors and system callers).
 pub async fn consent_explain(
@@ -19,14 +21,10 @@ pub async fn consent_explain(
     check_accept(&req)?;
     let q = crate::access::explain::Question::from_query(&query_pairs(&req))?;
     let answer = crate::access::explain::explain(&engine, &q).await?;
-    let reply = crate::rest::Reply {
-        status: actix_web::http::StatusCode::OK,
-        body: Some(crate::rest::Body::Json(answer)),
-        location: None,
-        version: None,
-        last_modified: None,
-    };
-    Ok(to_http(reply, engine.base_url()))
+    Ok(to_http(
+        Reply::json(StatusCode::OK, answer),
+        engine.base_url(),
+    ))
 }
 
 /// `GET [base]/$audit-verify` (auditors and system callers): a Parameters resource with `intact`,
@@ -55,16 +53,11 @@ pub async fn audit_verify(engine: Data<Engine>, req: HttpRequest) -> Result<Http
         params.push(number("broken-at", at.seq()));
         params.push(json!({"name": "reason", "valueString": at.to_string()}));
     }
-    let reply = crate::rest::Reply {
-        status: actix_web::http::StatusCode::OK,
-        body: Some(crate::rest::Body::Json(
-            json!({"resourceType": "Parameters", "parameter": params}),
-        )),
-        location: None,
-        version: None,
-        last_modified: None,
-    };
-    Ok(to_http(reply, engine.base_url()))
+    let parameters = json!({"resourceType": "Parameters", "parameter": params});
+    Ok(to_http(
+        Reply::json(StatusCode::OK, parameters),
+        engine.base_url(),
+    ))
 }
 
 /// `GET [base]/$audit-export?start=&end=` (auditors and system callers): the events recorded in
@@ -74,27 +67,8 @@ pub async fn audit_verify(engine: Data<Engine>, req: HttpRequest) -> Result<Http
 pub async fn audit_export(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
     use crate::audit::log::{Period, export_page};
     let pairs = query_pairs(&req);
-    let one = |name: &str| -> Result<Option<String>, Error> {
-        let mut found = pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone());
-        let v = found.next();
-        if found.next().is_some() {
-            return Err(Error::BadRequest(format!("'{name}' may be given once")));
-        }
-        Ok(v)
-    };
-    if let Some((k, _)) = pairs
-        .iter()
-        .find(|(k, _)| !matches!(k.as_str(), "start" | "end" | "_format"))
-    {
-        return Err(Error::BadRequest(format!(
-            "Unknown parameter '{}'",
-            k.chars().take(64).collect::<String>()
-        )));
-    }
-    let period = Period::parse(one("start")?.as_deref(), one("end")?.as_deref())
+    let q = QueryInputs::new("$audit-export", &pairs, &["start", "end"])?;
+    let period = Period::parse(q.get("start")?.as_deref(), q.get("end")?.as_deref())
         .map_err(Error::BadRequest)?;
     let store = engine.store().clone();
     let pages = futures_util::stream::unfold(Some(0u64), move |after| {

@@ -113,8 +113,8 @@ impl Reply {
         }
     }
 
-    /// A reply with only a body.
-    fn json(status: StatusCode, body: Value) -> Self {
+    /// A reply with only a body (operations that build their answer).
+    pub fn json(status: StatusCode, body: Value) -> Self {
         Reply {
             status,
             body: Some(Body::Json(body)),

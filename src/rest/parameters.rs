@@ -61,6 +61,38 @@ pub fn body_parameters<'a>(operation: &str, body: &'a Value) -> Result<&'a [Valu
     Ok(list)
 }
 
+/// The query parameters of an operation that takes its inputs from the query alone: 400 for a
+/// parameter it does not have (`_format` and `_pretty` aside), and each read at most once.
+pub struct QueryInputs<'a> {
+    pairs: &'a [(String, String)],
+}
+
+impl<'a> QueryInputs<'a> {
+    /// Checks `pairs` against the operation's parameter names.
+    pub fn new(
+        operation: &str,
+        pairs: &'a [(String, String)],
+        known: &[&str],
+    ) -> Result<Self, Error> {
+        match pairs
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()) && !is_format(k))
+        {
+            Some((k, _)) => Err(unknown(operation, k)),
+            None => Ok(QueryInputs { pairs }),
+        }
+    }
+
+    /// The value of `name`, if given (blank counts as not given); 400 when given twice.
+    pub fn get(&self, name: &str) -> Result<Option<String>, Error> {
+        let mut value = None;
+        for (_, v) in self.pairs.iter().filter(|(k, _)| k == name) {
+            once(name, &mut value, v.clone())?;
+        }
+        Ok(value.filter(|s| !s.trim().is_empty()))
+    }
+}
+
 /// The name of a parameter element that [`body_parameters`] returned.
 pub fn name_of(param: &Value) -> &str {
     param.get("name").and_then(Value::as_str).unwrap_or("")
@@ -104,6 +136,23 @@ mod tests {
             body_parameters("$x", &empty).map(<[Value]>::len).ok(),
             Some(0)
         );
+    }
+
+    #[test]
+    fn query_inputs_are_known_and_given_once() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let ok = pairs(&[("a", "1"), ("_format", "json"), ("b", " ")]);
+        let q = QueryInputs::new("$x", &ok, &["a", "b"]).expect("known");
+        assert_eq!(q.get("a").ok(), Some(Some("1".to_owned())));
+        assert_eq!(q.get("b").ok(), Some(None), "blank is not given");
+        assert!(QueryInputs::new("$x", &pairs(&[("c", "1")]), &["a"]).is_err());
+        let twice = pairs(&[("a", "1"), ("a", "2")]);
+        let q = QueryInputs::new("$x", &twice, &["a"]).expect("known");
+        assert!(q.get("a").is_err());
     }
 
     #[test]

@@ -49,6 +49,15 @@ impl Sql {
     fn text(&mut self, s: &str) {
         self.bind(Param::Text(s.to_owned()));
     }
+    /// Comma-separated text parameters (the inside of an `IN (...)`).
+    fn texts<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(item);
+        }
+    }
     fn int(&mut self, i: i64) {
         self.bind(Param::Int(i));
     }
@@ -313,12 +322,7 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             let types = identifier_targets(rtype, param);
             let identified = |sql: &mut Sql, cols: &str| {
                 sql.push(&format!("(SELECT {cols} FROM resources t WHERE t.deleted = 0 AND t.rid IN (SELECT k.rid FROM sp_token k WHERE k.rtype IN ("));
-                for (i, t) in types.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.text(t.as_str());
-                }
+                sql.texts(types.iter().map(|t| t.as_str()));
                 sql.push(") AND k.param = 'identifier' AND k.code = ");
                 sql.text(code);
                 system_condition(sql, "k", system);
@@ -398,12 +402,7 @@ fn related(
             sql.push(" AND y.param = ");
             sql.text(param);
             sql.push(" AND y.target_type = 'Organization' AND y.target_id IN (");
-            for (j, o) in organizations.iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.text(o);
-            }
+            sql.texts(organizations.iter().map(String::as_str));
             sql.push("))");
         };
         if source == ResourceType::Patient {
@@ -420,12 +419,7 @@ fn related(
                 sql.push(" AND s.rid NOT IN (SELECT t.rid FROM sp_token t WHERE t.rtype = ");
                 sql.text(source.as_str());
                 sql.push(" AND t.param = 'status' AND t.code IN (");
-                for (j, st) in retracted.iter().enumerate() {
-                    if j > 0 {
-                        sql.push(", ");
-                    }
-                    sql.text(st);
-                }
+                sql.texts(retracted.iter().copied());
                 sql.push("))");
             }
         }

@@ -6,9 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-const CANON: &str = "https://fhir.carebridge.uk";
+use crate::sharing::*;
 
 /// Two practices, a link-worker service, a housing provider; Ann registered at the first practice
 /// and managed by the link service, Bob at the other practice. Ann's plan (shared with her GP)
@@ -22,37 +20,6 @@ struct World {
     shared_plan: String,
     private_plan: String,
     bob_plan: String,
-}
-
-fn org(name: &str, code: &str) -> Value {
-    json!({"resourceType": "Organization", "name": name,
-        "identifier": [{"system": ODS, "value": code}]})
-}
-
-fn activity(domain: &str, concern: &str, performer: Option<&str>) -> Value {
-    let mut detail = json!({
-        "extension": [{"url": format!("{CANON}/StructureDefinition/concern-domain"),
-            "valueCoding": {"system": format!("{CANON}/CodeSystem/hna-domain"), "code": domain}}],
-        "reasonCode": [{"coding": [{"system": format!("{CANON}/CodeSystem/hna-concern"), "code": concern}]}],
-        "status": "not-started"
-    });
-    if let Some(p) = performer {
-        detail["performer"] = json!([{"reference": format!("Organization/{p}")}]);
-    }
-    json!({"detail": detail})
-}
-
-fn plan(patient: &str, shared: bool, activities: Vec<Value>) -> Value {
-    let mut p = json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
-        "subject": {"reference": format!("Patient/{patient}")},
-        "description": "Distress 7/10; what matters most: my children",
-        "activity": activities});
-    if shared {
-        p["extension"] = json!([{"url": format!("{CANON}/StructureDefinition/pcsp-shared-with"), "valueCode": "gp"}]);
-    } else {
-        p["extension"] = json!([{"url": format!("{CANON}/StructureDefinition/pcsp-shared-with"), "valueCode": "cns"}]);
-    }
-    p
 }
 
 async fn world() -> World {
@@ -77,7 +44,7 @@ async fn world() -> World {
     let shared_plan = app
         .create_id(&plan(
             &ann,
-            true,
+            "gp",
             vec![
                 activity("practical", "housing", Some(&housing)),
                 activity("emotional", "worry-fear-anxiety", Some(&housing)),
@@ -86,10 +53,10 @@ async fn world() -> World {
         ))
         .await;
     let private_plan = app
-        .create_id(&plan(&ann, false, vec![activity("physical", "pain", None)]))
+        .create_id(&plan(&ann, "cns", vec![activity("physical", "pain", None)]))
         .await;
     let bob_plan = app
-        .create_id(&plan(&bob, true, vec![activity("physical", "pain", None)]))
+        .create_id(&plan(&bob, "gp", vec![activity("physical", "pain", None)]))
         .await;
     World {
         app,
@@ -118,27 +85,15 @@ impl World {
     }
 
     fn housing_consent(&self, status: &str) -> Value {
-        json!({
-            "resourceType": "Consent", "status": status,
-            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-            "patient": {"reference": format!("Patient/{}", self.ann)},
-            "provision": {"type": "permit",
-                "actor": [{"role": {"coding": [{"system": format!("{CANON}/CodeSystem/sharing-role"), "code": "housing"}]},
-                           "reference": {"reference": format!("Organization/{}", self.housing)}}],
-                "securityLabel": [{"system": format!("{CANON}/CodeSystem/hna-domain"), "code": "practical"}]}
-        })
+        let mut c = consent(
+            &self.ann,
+            json!({"type": "permit",
+                "actor": [role_actor("housing", Some(&self.housing))],
+                "securityLabel": [{"system": format!("{CANON}/CodeSystem/hna-domain"), "code": "practical"}]}),
+        );
+        c["status"] = json!(status);
+        c
     }
-}
-
-fn concerns(plan: &Value) -> Vec<String> {
-    plan["activity"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["detail"]["reasonCode"][0]["coding"][0]["code"].as_str())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn redacted(v: &Value) -> bool {
@@ -359,10 +314,10 @@ async fn patients_see_their_own_record_and_auditors_nothing_clinical() {
 async fn breaking_the_glass_needs_a_reason_and_reads_through_a_deny() {
     let w = world().await;
     // Ann denies her GP everything.
-    let mut deny = w.housing_consent("active");
-    deny["provision"] = json!({"type": "deny",
-        "actor": [{"role": {"coding": [{"system": format!("{CANON}/CodeSystem/sharing-role"), "code": "gp"}]},
-            "reference": {"display": "any GP practice"}}]});
+    let deny = consent(
+        &w.ann,
+        json!({"type": "deny", "actor": [role_actor("gp", None)]}),
+    );
     w.app.create(&deny).await.assert_status(201);
     let gp = w.token("gp", Some("A81001"), None);
     let path = format!("CarePlan/{}", w.shared_plan);
@@ -482,11 +437,12 @@ async fn a_consent_period_that_ends_changes_the_next_decision() {
     w.get_as(&gp, &path).await.assert_status(200);
     // Ann denies her GP for the next two seconds; the decision made now must not outlive that.
     let end = chrono::Utc::now() + chrono::Duration::seconds(2);
-    let mut deny = w.housing_consent("active");
-    deny["provision"] = json!({"type": "deny",
-        "period": {"end": end.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
-        "actor": [{"role": {"coding": [{"system": format!("{CANON}/CodeSystem/sharing-role"), "code": "gp"}]},
-            "reference": {"display": "any GP practice"}}]});
+    let deny = consent(
+        &w.ann,
+        json!({"type": "deny",
+            "period": {"end": end.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
+            "actor": [role_actor("gp", None)]}),
+    );
     w.app.create(&deny).await.assert_status(201);
     w.get_as(&gp, &path).await.assert_status(404);
     w.get_as(&gp, &path).await.assert_status(404);

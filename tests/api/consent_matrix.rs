@@ -5,43 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-const CANON: &str = "https://fhir.carebridge.uk";
-
-fn org(code: &str) -> Value {
-    json!({"resourceType": "Organization", "name": code, "identifier": [{"system": ODS, "value": code}]})
-}
-
-fn reference(t: &str, id: &str) -> Value {
-    json!({"reference": format!("{t}/{id}")})
-}
-
-fn activity(domain: &str, concern: &str, performer: Option<&str>) -> Value {
-    let mut detail = json!({
-        "extension": [{"url": format!("{CANON}/StructureDefinition/concern-domain"),
-            "valueCoding": {"system": format!("{CANON}/CodeSystem/hna-domain"), "code": domain}}],
-        "reasonCode": [{"coding": [{"system": format!("{CANON}/CodeSystem/hna-concern"), "code": concern}]}],
-        "status": "not-started"});
-    if let Some(p) = performer {
-        detail["performer"] = json!([reference("Organization", p)]);
-    }
-    json!({"detail": detail})
-}
-
-fn plan(patient: &str, shared_with: &str, activities: Vec<Value>) -> Value {
-    json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
-        "subject": reference("Patient", patient),
-        "extension": [{"url": format!("{CANON}/StructureDefinition/pcsp-shared-with"), "valueCode": shared_with}],
-        "description": "what matters most", "activity": activities})
-}
-
-fn consent(patient: &str, provision: Value) -> Value {
-    json!({"resourceType": "Consent", "status": "active",
-        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": reference("Patient", patient), "provision": provision})
-}
+use crate::sharing::*;
 
 /// What one role sees in one consent state: the concerns of the shared plan's activities and of
 /// the private plan's (`None`: the plan is invisible), and whether Ann's record and the welfare
@@ -79,7 +43,7 @@ async fn the_matrix_holds_on_postgres() {
 async fn matrix(app: TestApp) {
     let mut ids = std::collections::HashMap::new();
     for code in ["A81001", "B82002", "L0001", "RH001", "H0001", "W0001"] {
-        ids.insert(code, app.create_id(&org(code)).await);
+        ids.insert(code, app.create_id(&org(code, code)).await);
     }
     let o = |code: &str| ids[code].clone();
     let ann = app
@@ -119,8 +83,7 @@ async fn matrix(app: TestApp) {
                   {"role": {"coding": [{"code": "PRCP"}]}, "reference": reference("Organization", &o("W0001"))}],
         "securityLabel": [{"system": format!("{CANON}/CodeSystem/hna-domain"), "code": "practical"}]});
     let deny_gp_plans = json!({"type": "deny",
-        "actor": [{"role": {"coding": [{"system": format!("{CANON}/CodeSystem/sharing-role"), "code": "gp"}]},
-                   "reference": {"display": "any GP practice"}}],
+        "actor": [role_actor("gp", None)],
         "class": [{"code": "CarePlan"}]});
     let mut withdrawn = consent(&ann, permit_practical.clone());
     withdrawn["status"] = json!("inactive");
@@ -284,14 +247,4 @@ async fn matrix(app: TestApp) {
             assert_eq!(latest, expect(sees.0), "history: {who}");
         }
     }
-}
-
-fn concerns(plan: &Value) -> Vec<String> {
-    plan["activity"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["detail"]["reasonCode"][0]["coding"][0]["code"].as_str())
-        .map(str::to_owned)
-        .collect()
 }

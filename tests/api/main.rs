@@ -11,6 +11,7 @@
 #[macro_use]
 mod helpers;
 mod resources;
+mod sharing;
 
 mod audit;
 mod auth;

@@ -110,23 +110,7 @@ impl<'a> Object<'a, '_> {
     /// Writes the value of `key`: compared with the input's, under the key's path.
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Stop> {
         let input = self.enter(key);
-        let nested = matches!(input, Some(Value::Object(_) | Value::Array(_)));
-        if !nested {
-            // Nothing below to compare; primitives are not compared. Still written, so that a
-            // value the model cannot write is refused as before.
-            return value.serialize(Mirror {
-                input: None,
-                found: self.found,
-            });
-        }
-        let len = self.found.path.len();
-        push_key(&mut self.found.path, key);
-        let result = value.serialize(Mirror {
-            input,
-            found: self.found,
-        });
-        self.found.path.truncate(len);
-        result
+        below(self.found, input, |path| push_key(path, key), value)
     }
 
     /// Reports the input keys nothing was written for.
@@ -157,21 +141,27 @@ impl Array<'_, '_> {
         let i = self.next;
         self.next += 1;
         let input = self.input.and_then(|a| a.get(i));
-        if !matches!(input, Some(Value::Object(_) | Value::Array(_))) {
-            return value.serialize(Mirror {
-                input: None,
-                found: self.found,
-            });
-        }
-        let len = self.found.path.len();
-        push_index(&mut self.found.path, i);
-        let result = value.serialize(Mirror {
-            input,
-            found: self.found,
-        });
-        self.found.path.truncate(len);
-        result
+        below(self.found, input, |path| push_index(path, i), value)
     }
+}
+
+/// Writes `value` against `input`, one level down: under the path segment `segment` appends when
+/// the input has something below to compare. Primitives are not compared, but still written, so
+/// that a value the model cannot write is refused as before.
+fn below<T: Serialize + ?Sized>(
+    found: &mut Found,
+    input: Option<&Value>,
+    segment: impl FnOnce(&mut String),
+    value: &T,
+) -> Result<(), Stop> {
+    if !matches!(input, Some(Value::Object(_) | Value::Array(_))) {
+        return value.serialize(Mirror { input: None, found });
+    }
+    let len = found.path.len();
+    segment(&mut found.path);
+    let result = value.serialize(Mirror { input, found });
+    found.path.truncate(len);
+    result
 }
 
 /// Map keys: serde_json writes strings, and numbers and booleans as their text.
