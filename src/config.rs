@@ -17,6 +17,8 @@
 //! | lowest concern severity `$extract` turns into a care-plan activity | `extract_threshold` | `CAREBRIDGE_EXTRACT_THRESHOLD` | `4` |
 //! | bearer tokens (issuer, audience, algorithms, keys, claim names) | `[auth]` | `CAREBRIDGE_AUTH_*` | none; see [`crate::auth::settings`] |
 //! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
+//! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
+//! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,6 +55,10 @@ pub struct Settings {
     pub auth: Option<AuthSettings>,
     /// The consent engine's deployment policy (read from its file at start-up).
     pub consent_policy: crate::consent::Policy,
+    /// Directory of the audit journal ([`crate::audit::journal`]).
+    pub audit_dir: std::path::PathBuf,
+    /// This process's audit chain: letters, digits, `-` and `_`; not `store`.
+    pub audit_chain: String,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -71,6 +77,8 @@ struct RawSettings {
     extract_threshold: Option<i64>,
     auth: Option<RawAuth>,
     consent_policy: Option<String>,
+    audit_dir: Option<String>,
+    audit_chain: Option<String>,
 }
 
 /// Why the configuration was refused.
@@ -138,6 +146,8 @@ impl Settings {
                 "WORKERS" => raw.workers = Some(number()?),
                 "CANONICAL_BASE" => raw.canonical_base = Some(value.clone()),
                 "CONSENT_POLICY" => raw.consent_policy = Some(value.clone()),
+                "AUDIT_DIR" => raw.audit_dir = Some(value.clone()),
+                "AUDIT_CHAIN" => raw.audit_chain = Some(value.clone()),
                 "EXTRACT_THRESHOLD" => {
                     raw.extract_threshold = Some(i64::try_from(number()?).unwrap_or(i64::MAX))
                 }
@@ -243,7 +253,29 @@ impl RawSettings {
         if !crate::hna::SEVERITY_RANGE.contains(&extract_threshold) {
             return Err(invalid("extract_threshold", "must be between 0 and 10"));
         }
+        let audit_dir = match (&self.audit_dir, database_url.strip_prefix("sqlite://")) {
+            (Some(dir), _) => std::path::PathBuf::from(dir),
+            (None, Some(file)) => Path::new(file)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("audit"),
+            (None, None) => std::path::PathBuf::from("data/audit"),
+        };
+        let audit_chain = self.audit_chain.unwrap_or_else(|| "gateway".into());
+        let chain_ok = (1..=64).contains(&audit_chain.len())
+            && audit_chain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && audit_chain != crate::store::STORE_CHAIN;
+        if !chain_ok {
+            return Err(invalid(
+                "audit_chain",
+                "expected 1-64 letters, digits, '-' or '_', other than 'store'",
+            ));
+        }
         Ok(Settings {
+            audit_dir,
+            audit_chain,
             listen,
             database_url,
             base_url,

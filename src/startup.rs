@@ -24,6 +24,9 @@ pub enum StartError {
     /// The token settings cannot verify tokens.
     #[error("token configuration: {0}")]
     Auth(String),
+    /// The audit trail could not be opened or recovered.
+    #[error("cannot open the audit trail: {0}")]
+    Audit(crate::audit::trail::TrailError),
     /// The HNA conformance artefacts could not be written to the store.
     #[error("cannot install the HNA conformance artefacts: {0}")]
     Artefacts(crate::error::Error),
@@ -55,6 +58,8 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    trail: std::sync::Arc<crate::audit::Trail>,
+    copying: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -78,6 +83,22 @@ impl Application {
             settings.base_url = settings.base_url.replacen(":0/", &format!(":{port}/"), 1);
         }
         let engine = web::Data::new(Engine::new(store.clone(), &settings));
+        #[cfg(feature = "bench-no-audit")]
+        tracing::error!(
+            "BENCH-ONLY BUILD: audit events are not written (feature bench-no-audit); never run this binary with real data"
+        );
+        let trail = crate::audit::Trail::open(
+            &store,
+            &settings.audit_dir,
+            &settings.audit_chain,
+            &settings.base_url,
+            &settings.canonical_base,
+        )
+        .await
+        .map_err(StartError::Audit)?;
+        let trail = web::Data::new(trail);
+        let copying = trail.start_copying();
+        let held = trail.clone();
         crate::hna::profiles::install(&engine)
             .await
             .map_err(StartError::Artefacts)?;
@@ -93,11 +114,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
+                .app_data(trail.clone())
                 .app_data(verifier.clone())
                 .app_data(smart.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(http::outcome_errors())
                 .wrap(actix_web::middleware::from_fn(http::authenticate))
+                .wrap(actix_web::middleware::from_fn(http::audit))
                 .configure(http::routes)
         })
         .listen(listener)
@@ -112,6 +135,8 @@ impl Application {
             port,
             server: server.run(),
             store,
+            trail: held.into_inner(),
+            copying,
         })
     }
 
@@ -123,6 +148,8 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
+        self.copying.abort();
+        self.trail.close().await;
         if let Err(e) = self.store.backend().close().await {
             tracing::warn!(error = %e, "store did not close cleanly");
         }

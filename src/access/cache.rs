@@ -24,12 +24,16 @@ struct Entries {
 
 /// A cached whole-resource decision: visible as stored, or invisible, until an instant (the next
 /// start or end of a consent period, when the same facts could decide otherwise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// Visible as stored (`true`) or invisible.
     pub visible: bool,
     /// Epoch milliseconds after which the decision must be made again.
     pub valid_until: i64,
+    /// The resource's patient (for the audit).
+    pub patient: Option<String>,
+    /// The Consent that decided (for the audit).
+    pub consent: Option<String>,
 }
 
 impl Entries {
@@ -88,11 +92,10 @@ impl FactsCache {
     }
 
     /// The decision on resource version and caller `key`, if cached and still valid at `now`.
-    pub fn decision(&self, generation: &str, key: &str, now: i64) -> Option<bool> {
-        self.with(generation, |e| e.decisions.get(key).copied())
+    pub fn decision(&self, generation: &str, key: &str, now: i64) -> Option<Verdict> {
+        self.with(generation, |e| e.decisions.get(key).cloned())
             .flatten()
             .filter(|v| now < v.valid_until)
-            .map(|v| v.visible)
     }
 
     /// Caches a decision.
@@ -131,9 +134,11 @@ mod tests {
         let v = Verdict {
             visible: true,
             valid_until: 1_000,
+            patient: None,
+            consent: None,
         };
-        c.put_decision("1", "CarePlan/x/1|gp", v);
-        assert_eq!(c.decision("1", "CarePlan/x/1|gp", 999), Some(true));
+        c.put_decision("1", "CarePlan/x/1|gp", v.clone());
+        assert_eq!(c.decision("1", "CarePlan/x/1|gp", 999), Some(v));
         assert_eq!(c.decision("1", "CarePlan/x/1|gp", 1_000), None);
         assert_eq!(c.decision("2", "CarePlan/x/1|gp", 0), None);
     }

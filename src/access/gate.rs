@@ -68,6 +68,32 @@ pub struct Gate {
     generation: tokio::sync::OnceCell<String>,
     organizations: tokio::sync::OnceCell<Arc<Vec<String>>>,
     facts: Mutex<HashMap<String, Arc<PatientFacts>>>,
+    /// What each admitted resource's decision was, by `Type/id/_history/v` (for the audit).
+    decided: Mutex<HashMap<String, Noted>>,
+    /// What the response disclosed (for the audit).
+    disclosures: Mutex<Disclosures>,
+}
+
+/// The audit-relevant part of a decision.
+#[derive(Debug, Clone, Default)]
+struct Noted {
+    patient: Option<String>,
+    consent: Option<String>,
+    redacted: bool,
+    break_glass: bool,
+}
+
+/// What one request disclosed, for its audit event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Disclosures {
+    /// Resources served, in order.
+    pub resources: Vec<crate::audit::event::Disclosed>,
+    /// Their patients (where the decision needed them).
+    pub patients: std::collections::BTreeSet<String>,
+    /// The Consents that decided.
+    pub consents: std::collections::BTreeSet<String>,
+    /// Whether the glass was broken for any of them.
+    pub break_glass: bool,
 }
 
 impl Gate {
@@ -86,12 +112,58 @@ impl Gate {
             generation: tokio::sync::OnceCell::new(),
             organizations: tokio::sync::OnceCell::new(),
             facts: Mutex::new(HashMap::new()),
+            decided: Mutex::new(HashMap::new()),
+            disclosures: Mutex::new(Disclosures::default()),
         }
     }
 
     /// The caller.
     pub fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    /// The reason given for breaking the glass, if any.
+    pub fn break_glass_reason(&self) -> Option<&str> {
+        self.break_glass_reason.as_deref()
+    }
+
+    /// Records that the response includes `r` (call where a resource is actually served, not for
+    /// every row decided).
+    pub fn disclose(&self, r: &StoredResource) {
+        let reference = format!("{}/{}/_history/{}", r.rtype, r.id, r.version);
+        let noted = self
+            .decided
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&reference).cloned())
+            .unwrap_or_default();
+        if let Ok(mut d) = self.disclosures.lock() {
+            d.patients.extend(noted.patient.clone());
+            d.consents.extend(noted.consent);
+            d.break_glass |= noted.break_glass;
+            d.resources.push(crate::audit::event::Disclosed {
+                reference,
+                redacted: noted.redacted,
+                patient: noted.patient,
+            });
+        }
+    }
+
+    /// What the request disclosed so far.
+    pub fn disclosures(&self) -> Disclosures {
+        self.disclosures
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default()
+    }
+
+    fn note(&self, r: &StoredResource, noted: Noted) {
+        if let Ok(mut m) = self.decided.lock() {
+            m.insert(
+                format!("{}/{}/_history/{}", r.rtype, r.id, r.version),
+                noted,
+            );
+        }
     }
 
     /// Whether nothing is filtered for this caller (a `system` token without scope constraints):
@@ -273,10 +345,27 @@ impl Gate {
         );
         let now = now_ms();
         let cache = &self.settings.cache;
-        if cacheable && let Some(visible) = cache.decision(generation, &key, now) {
-            return Ok(visible.then(|| Body::Raw(r.body.clone())));
+        if cacheable && let Some(hit) = cache.decision(generation, &key, now) {
+            self.note(
+                r,
+                Noted {
+                    patient: hit.patient.clone(),
+                    consent: hit.consent.clone(),
+                    ..Noted::default()
+                },
+            );
+            return Ok(hit.visible.then(|| Body::Raw(r.body.clone())));
         }
-        let (d, valid_until) = self.decide_until(r, now).await?;
+        let (d, valid_until, patient) = self.decide_until(r, now).await?;
+        self.note(
+            r,
+            Noted {
+                patient: patient.clone(),
+                consent: d.rule.consent().map(str::to_owned),
+                redacted: matches!(d.access, Access::Redacted(_)),
+                break_glass: d.break_glass(),
+            },
+        );
         let whole = match d.access {
             Access::Permit => Some(true),
             Access::Deny => Some(false),
@@ -292,6 +381,8 @@ impl Gate {
                 super::cache::Verdict {
                     visible,
                     valid_until,
+                    patient,
+                    consent: d.rule.consent().map(str::to_owned),
                 },
             );
         }
@@ -307,8 +398,13 @@ impl Gate {
         Ok(self.decide_until(r, now_ms()).await?.0)
     }
 
-    /// The decision at `now`, and the instant until which the same facts give the same decision.
-    async fn decide_until(&self, r: &StoredResource, now: i64) -> Result<(Decision, i64), Error> {
+    /// The decision at `now`, the instant until which the same facts give the same decision, and
+    /// the resource's patient.
+    async fn decide_until(
+        &self,
+        r: &StoredResource,
+        now: i64,
+    ) -> Result<(Decision, i64, Option<String>), Error> {
         let value: Value = serde_json::from_str(&r.body)
             .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
         let patient = patient_of(r.rtype, &value);
@@ -316,12 +412,13 @@ impl Gate {
         if let Some(d) =
             decision::without_facts(p.role, p.patient.as_deref(), r.rtype, patient.as_deref())
         {
-            return Ok((d, i64::MAX));
+            return Ok((d, i64::MAX, patient));
         }
         let Some(patient) = patient else {
             return Err(Error::Internal("patient data without a patient".into()));
         };
         let facts = self.facts(&patient).await?;
+        let patient_id = Some(patient.clone());
         let orgs = self.organizations().await?;
         let recipient = Recipient {
             role: p.role,
@@ -346,7 +443,11 @@ impl Gate {
             .filter_map(|c| c.root.next_change(now))
             .min()
             .unwrap_or(i64::MAX);
-        Ok((decision::decide(&ctx, r.rtype, &value), valid_until))
+        Ok((
+            decision::decide(&ctx, r.rtype, &value),
+            valid_until,
+            patient_id,
+        ))
     }
 
     /// The facts of `patient`, read once per request.

@@ -7,10 +7,12 @@
 //! by `*` except those that are identifiers needed to name the patient or resource (`_id`,
 //! `patient`, `subject`, `identifier`); so `name=Smith` is recorded as `name=*`.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::fhir::instant::format_instant;
+use crate::store::AuditKeys;
 
 /// The REST interaction (BALP `subtype`) and its action code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,42 +45,181 @@ pub fn kind(method: &str, path: &str) -> Kind {
     }
 }
 
-/// A resource the response disclosed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A resource the response disclosed (or a write made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disclosed {
     /// `Type/id/_history/version`.
+    #[serde(rename = "ref")]
     pub reference: String,
     /// Whether parts of it were withheld.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub redacted: bool,
+    /// Its patient, where the decision needed one (the patient access report keeps only a
+    /// patient's own resources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
 }
 
-/// What the audit event records of one interaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller, as the audit keeps it: who, in which role, for which organisation and purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Token subject.
+    pub sub: String,
+    /// `fhirUser`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Sharing role code.
+    pub role: String,
+    /// ODS organisation code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Purpose of use (v3-ActReason).
+    pub purpose: String,
+}
+
+impl Agent {
+    /// The agent of a verified caller.
+    pub fn of(p: &Principal) -> Agent {
+        Agent {
+            sub: p.subject.clone(),
+            user: p.fhir_user.clone(),
+            role: p.role.code().to_owned(),
+            org: p.organization.clone(),
+            purpose: p.purpose.clone(),
+        }
+    }
+}
+
+/// What the audit stores of one interaction: the facts, compactly (a few hundred bytes), from
+/// which [`build`] renders the AuditEvent. The stored text is this record's JSON, so the chain
+/// covers exactly what was recorded, and the event's rendering can improve without touching it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// When, epoch milliseconds.
+    #[serde(rename = "t")]
     pub recorded: i64,
     /// HTTP method.
     pub method: String,
     /// Path below the FHIR base (`/CarePlan/1`).
     pub path: String,
-    /// The raw query string.
+    /// The query string, already [`sanitised_query`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub query: String,
     /// The response status.
     pub status: u16,
     /// The caller, when the token was valid.
-    pub principal: Option<Principal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
     /// The patients whose records were touched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patients: Vec<String>,
     /// The resources disclosed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disclosed: Vec<Disclosed>,
     /// The Consents that decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consents: Vec<String>,
     /// The reason given for breaking the glass, when the glass was broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass: Option<String>,
-    /// The gateway's public base URL (the observer).
-    pub base_url: String,
+}
+
+impl Record {
+    /// The stored text.
+    pub fn to_text(&self) -> String {
+        // A struct of strings, numbers and vectors always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads stored text back.
+    pub fn from_text(text: &str) -> Option<Record> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// What auditors search this event by.
+    pub fn keys(&self) -> AuditKeys {
+        let kind = kind(&self.method, &self.path);
+        let agent = self.agent.as_ref();
+        let text =
+            |f: fn(&Agent) -> Option<&String>| agent.and_then(f).cloned().unwrap_or_default();
+        let mut entities: Vec<String> = self
+            .disclosed
+            .iter()
+            .map(|d| unversioned(&d.reference).to_owned())
+            .collect();
+        entities.sort();
+        entities.dedup();
+        AuditKeys {
+            subtype: kind.subtype.to_owned(),
+            action: kind.action.to_owned(),
+            outcome: outcome(self.status).to_owned(),
+            agent: text(|a| Some(&a.sub)),
+            user: text(|a| a.user.as_ref()),
+            org: text(|a| a.org.as_ref()),
+            role: text(|a| Some(&a.role)),
+            purpose: text(|a| Some(&a.purpose)),
+            patients: self.patients.clone(),
+            entities,
+        }
+    }
+
+    /// What a patient may see of this event: their own resources only, the organisation, role and
+    /// purpose of the caller but not the individual's identity, and no query or consent lists
+    /// (they may name other people).
+    pub fn for_patient(&self, patient: &str) -> Record {
+        let own = format!("Patient/{patient}/");
+        Record {
+            recorded: self.recorded,
+            method: self.method.clone(),
+            path: String::new(),
+            query: String::new(),
+            status: self.status,
+            agent: self.agent.as_ref().map(|a| Agent {
+                sub: String::new(),
+                user: None,
+                role: a.role.clone(),
+                org: a.org.clone(),
+                purpose: a.purpose.clone(),
+            }),
+            patients: vec![patient.to_owned()],
+            disclosed: self
+                .disclosed
+                .iter()
+                .filter(|d| d.patient.as_deref() == Some(patient) || d.reference.starts_with(&own))
+                .cloned()
+                .collect(),
+            consents: Vec::new(),
+            break_glass: self.break_glass.clone(),
+        }
+    }
+}
+
+/// `Type/id` of `Type/id/_history/v`.
+fn unversioned(reference: &str) -> &str {
+    reference
+        .split_once("/_history/")
+        .map_or(reference, |(r, _)| r)
+}
+
+/// BALP outcome code of an HTTP status.
+fn outcome(status: u16) -> &'static str {
+    match status {
+        0..=399 => "0",
+        400..=499 => "4",
+        _ => "8",
+    }
+}
+
+/// Where an event was recorded: rendering context that is the same for every event of a
+/// deployment, so it is not stored with each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source<'a> {
+    /// The chain (the gateway process) that recorded it.
+    pub chain: &'a str,
+    /// The gateway's public base URL.
+    pub base_url: &'a str,
     /// The deployment's canonical base (code systems of roles and identifiers).
-    pub canonical: String,
+    pub canonical: &'a str,
 }
 
 /// Parameters whose values name a patient or resource and are kept in the recorded query.
@@ -102,33 +243,36 @@ fn coding(system: &str, code: &str) -> Value {
     json!({"system": system, "code": code})
 }
 
-/// The AuditEvent for `r`.
-pub fn build(r: &Record) -> Value {
+/// The AuditEvent of `r`, recorded at `source`; `id` is its place in the log.
+pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
     let kind = kind(&r.method, &r.path);
-    let outcome = match r.status {
-        0..=399 => "0",
-        400..=499 => "4",
-        _ => "8",
-    };
+    let canonical = source.canonical;
     let mut agent = json!({
         "type": {"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP")]},
         "requestor": true,
     });
-    match &r.principal {
-        Some(p) => {
-            let mut who = json!({"identifier": {"system": format!("{}/Id/token-subject", r.canonical), "value": p.subject}});
-            if let Some(user) = &p.fhir_user {
+    match &r.agent {
+        Some(a) => {
+            let mut who = json!({});
+            if !a.sub.is_empty() {
+                who["identifier"] =
+                    json!({"system": format!("{canonical}/Id/token-subject"), "value": a.sub});
+            }
+            if let Some(user) = &a.user {
                 who["reference"] = json!(user);
+            }
+            if who.as_object().is_some_and(serde_json::Map::is_empty) {
+                who["display"] = json!("a member of staff");
             }
             agent["who"] = who;
             let mut roles = vec![
-                json!({"coding": [coding(&format!("{}/CodeSystem/sharing-role", r.canonical), p.role.code())]}),
+                json!({"coding": [coding(&format!("{canonical}/CodeSystem/sharing-role"), &a.role)]}),
             ];
-            if let Some(org) = &p.organization {
-                roles.push(json!({"coding": [coding("https://fhir.nhs.uk/Id/ods-organization-code", org)]}));
+            if let Some(org) = &a.org {
+                roles.push(json!({"coding": [coding(crate::consent::record::ODS_SYSTEM, org)]}));
             }
             agent["role"] = Value::Array(roles);
-            agent["purposeOfUse"] = json!([{"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", &p.purpose)]}]);
+            agent["purposeOfUse"] = json!([{"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", &a.purpose)]}]);
         }
         None => {
             agent["who"] = json!({"display": "unauthenticated caller"});
@@ -156,14 +300,15 @@ pub fn build(r: &Record) -> Value {
         }
         entities.push(e);
     }
-    if kind.subtype == "search-type" {
+    if kind.subtype == "search-type" && !r.path.is_empty() {
         use base64::Engine as _;
-        let q = sanitised_query(&r.query);
         let mut e = json!({
             "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),
             "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "24"),
             "description": r.path.trim_start_matches('/'),
         });
+        // Sanitised when recorded; again here, so that no stored text can put a value in an event.
+        let q = sanitised_query(&r.query);
         if !q.is_empty() {
             e["query"] = json!(base64::engine::general_purpose::STANDARD.encode(q.as_bytes()));
         }
@@ -183,19 +328,25 @@ pub fn build(r: &Record) -> Value {
             "detail": [{"type": "reason", "valueString": reason}],
         }));
     }
-    let mut event = json!({
-        "resourceType": "AuditEvent",
+    let mut event = json!({"resourceType": "AuditEvent"});
+    if let Some(id) = id {
+        event["id"] = json!(id);
+    }
+    let fields = json!({
         "type": coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest"),
         "subtype": [coding("http://hl7.org/fhir/restful-interaction", kind.subtype)],
         "action": kind.action,
         "recorded": format_instant(r.recorded),
-        "outcome": outcome,
+        "outcome": outcome(r.status),
         "agent": [agent],
         "source": {
-            "observer": {"display": "carebridge", "identifier": {"value": r.base_url}},
+            "observer": {"display": format!("carebridge ({})", source.chain), "identifier": {"value": source.base_url}},
             "type": [coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4")],
         },
     });
+    if let (Some(e), Some(f)) = (event.as_object_mut(), fields.as_object()) {
+        e.extend(f.clone());
+    }
     if r.status >= 400 {
         event["outcomeDesc"] = json!(format!("HTTP {}", r.status));
     }

@@ -5,59 +5,72 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::chain::{Break, Link, Verified, Verifier};
+use super::event::{Record, Source, build};
 use crate::error::Error;
-use crate::store::{Store, StoreError};
+use crate::store::{AuditKeys, AuditRow, Store, StoreError, audit_sql};
 
 /// Rows read per page while verifying.
 const PAGE: usize = 10_000;
 
-/// Appends `body` (recorded at `recorded`, epoch milliseconds) in a transaction of its own; returns
-/// once it is durable, with its sequence number.
+/// Appends `body` (recorded at `recorded`, epoch milliseconds) to the store's chain in a
+/// transaction of its own, without search keys (tools and tests); returns its sequence number.
 pub async fn append(store: &Store, recorded: i64, body: String) -> Result<u64, StoreError> {
     store
-        .transaction(move |tx| tx.append_audit(recorded, &body))
+        .transaction(move |tx| tx.append_audit(recorded, &body, &AuditKeys::default()))
         .await
 }
 
 /// What verifying found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The whole chain holds.
-    Intact(Verified),
-    /// The first break, after the events before it verified.
-    Broken {
-        /// What verified before it.
-        before: Verified,
-        /// The break.
-        at: Break,
-    },
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Each chain checked, with what verified (up to its break, for a broken one).
+    pub chains: Vec<(String, Verified)>,
+    /// The first break found: its chain and where (verification stops there).
+    pub broken: Option<(String, Break)>,
 }
 
-/// Verifies the stored chain from its first event.
-pub async fn verify(store: &Store) -> Result<Verdict, Error> {
-    let mut v = Verifier::default();
-    let mut after = 0;
-    loop {
-        let rows = store.backend().audit_rows(after, PAGE).await?;
-        let Some(last) = rows.last() else {
-            return Ok(Verdict::Intact(v.finish()));
-        };
-        after = last.seq;
-        for r in &rows {
-            let link = Link {
-                seq: r.seq,
-                recorded: r.recorded,
-                hash: &r.hash,
-                body: &r.body,
+impl Report {
+    /// Events verified, over every chain.
+    pub fn count(&self) -> u64 {
+        self.chains.iter().map(|(_, v)| v.count).sum()
+    }
+}
+
+/// Verifies every stored chain from its first event: one per gateway process and the store's
+/// own, each on its own (their events interleave in time but not in hashes).
+pub async fn verify(store: &Store) -> Result<Report, Error> {
+    let mut report = Report::default();
+    for first in store.backend().audit_select(&audit_sql::chains()).await? {
+        let mut v = Verifier::default();
+        let mut after = 0;
+        let broken = 'pages: loop {
+            let rows = store
+                .backend()
+                .audit_select(&audit_sql::chain_page(&first.chain, after, PAGE))
+                .await?;
+            let Some(last) = rows.last() else {
+                break None;
             };
-            if let Err(at) = v.check(&link) {
-                return Ok(Verdict::Broken {
-                    before: v.finish(),
-                    at,
-                });
+            after = last.seq;
+            for r in &rows {
+                let link = Link {
+                    seq: r.seq,
+                    recorded: r.recorded,
+                    hash: &r.hash,
+                    body: &r.body,
+                };
+                if let Err(at) = v.check(&link) {
+                    break 'pages Some(at);
+                }
             }
+        };
+        report.chains.push((first.chain.clone(), v.finish()));
+        if let Some(at) = broken {
+            report.broken = Some((first.chain, at));
+            break;
         }
     }
+    Ok(report)
 }
 
 /// A period of recording times: epoch milliseconds, half open, either end open.
@@ -91,35 +104,51 @@ impl Period {
         }
         Ok(period)
     }
-
-    fn contains(&self, t: i64) -> bool {
-        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
-    }
 }
 
-/// One page of an NDJSON export: the events after sequence `after` recorded in `period`, one
-/// AuditEvent per line with its sequence number as `id`, and the last sequence number read;
-/// `None` once the log is exhausted. A page may hold no lines (none of its events in the period).
+/// One page of an NDJSON export: the events stored after `after` (storage order) recorded in
+/// `period`, one AuditEvent per line with its storage id as `id`, and the last id read; `None`
+/// once the log is exhausted.
 pub async fn export_page(
     store: &Store,
+    render: &Source<'_>,
     period: Period,
-    after: u64,
-) -> Result<Option<(String, u64)>, Error> {
-    let rows = store.backend().audit_rows(after, PAGE).await?;
-    let Some(last) = rows.last().map(|r| r.seq) else {
+    after: i64,
+) -> Result<Option<(String, i64)>, Error> {
+    let rows = store
+        .backend()
+        .audit_select(&audit_sql::export_page(after, period.from, period.to, PAGE))
+        .await?;
+    let Some(last) = rows.last().map(|r| r.id) else {
         return Ok(None);
     };
     let mut text = String::new();
-    for r in rows.iter().filter(|r| period.contains(r.recorded)) {
-        let mut event: serde_json::Value = serde_json::from_str(&r.body)
-            .map_err(|e| Error::Internal(format!("audit event {} is not JSON: {e}", r.seq)))?;
-        if let Some(obj) = event.as_object_mut() {
-            obj.insert("id".into(), serde_json::Value::String(r.seq.to_string()));
-        }
-        text.push_str(&event.to_string());
+    for r in &rows {
+        text.push_str(&render_row(r, render).to_string());
         text.push('\n');
     }
     Ok(Some((text, last)))
+}
+
+/// The AuditEvent of a stored row (a row whose text is not a record, written by an older version
+/// or a tool, is given as stored, with its id).
+pub fn render_row(r: &AuditRow, render: &Source<'_>) -> serde_json::Value {
+    let id = r.id.to_string();
+    let source = Source {
+        chain: &r.chain,
+        ..render.clone()
+    };
+    match Record::from_text(&r.body) {
+        Some(record) => build(&record, &source, Some(&id)),
+        None => {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null);
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("id".into(), serde_json::Value::String(id));
+            }
+            v
+        }
+    }
 }
 
 /// Arguments of `carebridge audit`.
@@ -174,14 +203,19 @@ async fn run_export(
             return ExitCode::from(2);
         }
     };
-    let (_, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+    let (settings, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
         Ok(s) => s,
         Err(code) => return code,
+    };
+    let render = Source {
+        chain: "",
+        base_url: &settings.base_url,
+        canonical: &settings.canonical_base,
     };
     let mut out = std::io::stdout().lock();
     let mut after = 0;
     loop {
-        match export_page(&store, period, after).await {
+        match export_page(&store, &render, period, after).await {
             Ok(Some((text, last))) => {
                 if out.write_all(text.as_bytes()).is_err() {
                     return ExitCode::FAILURE;
@@ -204,23 +238,32 @@ async fn run_verify(config: Option<PathBuf>) -> ExitCode {
     };
     let started = std::time::Instant::now();
     match verify(&store).await {
-        Ok(Verdict::Intact(v)) => {
-            println!(
-                "audit log intact: {} events verified in {:.2} s; head: event {} hash {}",
-                v.count,
-                started.elapsed().as_secs_f64(),
-                v.head_seq,
-                v.head_hash
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(Verdict::Broken { before, at }) => {
-            println!(
-                "audit log BROKEN at event {}: {at}; {} events before it verified",
-                at.seq(),
-                before.count
-            );
-            ExitCode::FAILURE
+        Ok(report) => {
+            let seconds = started.elapsed().as_secs_f64();
+            for (chain, v) in &report.chains {
+                println!(
+                    "chain {chain}: {} events verified; head: event {} hash {}",
+                    v.count, v.head_seq, v.head_hash
+                );
+            }
+            match &report.broken {
+                None => {
+                    println!(
+                        "audit log intact: {} events in {} chains verified in {seconds:.2} s",
+                        report.count(),
+                        report.chains.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some((chain, at)) => {
+                    println!(
+                        "audit log BROKEN at event {} of chain {chain}: {at}; {} events before it verified",
+                        at.seq(),
+                        report.count()
+                    );
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(e) => {
             eprintln!("carebridge audit: {e}");

@@ -1,15 +1,24 @@
-//! Tamper-evident audit (design.md section 5), being built in steps: [`chain`], the hash chain
-//! that makes the stored log tamper-evident; [`log`], appending to it, verifying it and exporting
-//! a period; [`event`], the BALP-shaped AuditEvent of one interaction.
+//! Tamper-evident audit (design.md section 5): one BALP-shaped AuditEvent per interaction, durable
+//! before the response is released, hash-chained, searchable by auditors and by the patient.
 //!
-//! Not wired into request handling yet: a first middleware (commit 54da9d2, reverted) appended
-//! one event per request through the store's group commit and cut consent-filtered reads from
-//! about 63k to 24k requests/s (`bench/results/consent-2026-11-24T212107Z.md`), far outside the 15%
-//! budget. Neither batching the appends into one store job nor dropping the per-commit fsync
-//! moved that figure (the two `consent-2026-11-24T2135*`/`T2137*` records): the writer thread's
-//! CPU and the hand-offs between threads are what to profile next. The middleware returns when
-//! its cost is within budget.
+//! - [`event`]: what is recorded of an interaction (a compact [`event::Record`]) and the
+//!   AuditEvent rendered from it.
+//! - [`journal`]: where a gateway process makes events durable (chained, group-committed with one
+//!   `fdatasync` per batch).
+//! - [`ingest`]: the copy of the journal into the store, in large batches.
+//! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period.
+//! - [`trail`]: the running gateway's journal, copy and rendering together.
+//!
+//! History: a first middleware appended each event through the store's writer thread and cut
+//! consent-filtered reads from about 63k to 24k requests/s (`bench/results/consent-2026-11-24T212107Z.md`);
+//! batching those appends or dropping the per-commit fsync did not move it (the
+//! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal.
 
 pub mod chain;
 pub mod event;
+pub mod ingest;
+pub mod journal;
 pub mod log;
+pub mod trail;
+
+pub use trail::Trail;

@@ -13,6 +13,8 @@
 //! - Purpose of use `BTG` needs a reason in the `X-Break-Glass-Reason` header; without one the
 //!   request is refused outright rather than served as an ordinary one.
 
+use std::sync::Arc;
+
 use actix_web::HttpRequest;
 use serde_json::Value;
 
@@ -27,10 +29,13 @@ use crate::rest::Engine;
 /// The header carrying the reason for breaking the glass.
 pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
 
-/// The access gate of request `req`.
-pub fn gate(req: &HttpRequest, engine: &Engine) -> Result<Gate, Error> {
+/// The access gate of request `req`, left on the request too, for its audit event.
+pub fn gate(req: &HttpRequest, engine: &Engine) -> Result<Arc<Gate>, Error> {
+    use actix_web::HttpMessage as _;
     let principal = authorise::principal(req)?;
-    Ok(engine.gate(principal, break_glass_reason(req)))
+    let gate = Arc::new(engine.gate(principal, break_glass_reason(req)));
+    req.extensions_mut().insert(Arc::clone(&gate));
+    Ok(gate)
 }
 
 fn break_glass_reason(req: &HttpRequest) -> Option<String> {

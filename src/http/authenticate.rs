@@ -59,11 +59,16 @@ pub async fn authenticate(
     let fhir_path = req.path().strip_prefix(FHIR_PATH).unwrap_or("");
     let conditional = req.headers().contains_key("if-none-exist");
     let needs = authorise::needs(req.method().as_str(), fhir_path, conditional);
+    // Known before the checks, so that the audit event of a refused request names the caller.
+    if let Some(slot) = req.extensions().get::<super::audit::CallerSlot>() {
+        slot.set(Arc::clone(&principal));
+    }
+    req.extensions_mut()
+        .insert::<Arc<Principal>>(Arc::clone(&principal));
     super::access::role_permits(&principal, req.request(), fhir_path, needs.as_deref())?;
     if let Some(needs) = &needs {
         authorise::check(&principal, needs)?;
     }
-    req.extensions_mut().insert::<Arc<Principal>>(principal);
     next.call(req).await
 }
 

@@ -58,7 +58,7 @@ pub async fn create(
     let rtype = parse_type(&path)?;
     let resource = json_body(&req, &body)?;
     if rtype == ResourceType::Consent {
-        check_consent_write(&engine, &gate(&req, &engine)?, &resource, None).await?;
+        check_consent_write(&engine, &*gate(&req, &engine)?, &resource, None).await?;
     }
     let r = engine
         .create(
@@ -103,7 +103,7 @@ pub async fn read(engine: Data<Engine>, path: Path<(String, String)>, req: HttpR
     check_accept(&req)?;
     let (t, id) = path.into_inner();
     let r = engine
-        .read(parse_type(&t)?, &id, &gate(&req, &engine)?)
+        .read(parse_type(&t)?, &id, &*gate(&req, &engine)?)
         .await?;
     reply(&engine, r)
 }
@@ -117,7 +117,7 @@ pub async fn vread(
     check_accept(&req)?;
     let (t, id, v) = path.into_inner();
     let r = engine
-        .vread(parse_type(&t)?, &id, &v, &gate(&req, &engine)?)
+        .vread(parse_type(&t)?, &id, &v, &*gate(&req, &engine)?)
         .await?;
     reply(&engine, r)
 }
@@ -134,7 +134,7 @@ pub async fn update(
     let rtype = parse_type(&t)?;
     let resource = json_body(&req, &body)?;
     if rtype == ResourceType::Consent {
-        check_consent_write(&engine, &gate(&req, &engine)?, &resource, Some(&id)).await?;
+        check_consent_write(&engine, &*gate(&req, &engine)?, &resource, Some(&id)).await?;
     }
     let r = engine
         .update(rtype, &id, resource, if_match(&req)?, prefer(&req).return_)
@@ -166,7 +166,7 @@ pub async fn instance_history(
             Some(parse_type(&t)?),
             Some(&id),
             &query_pairs(&req),
-            &gate(&req, &engine)?,
+            &*gate(&req, &engine)?,
         )
         .await?;
     reply(&engine, r)
@@ -180,7 +180,7 @@ pub async fn type_history(engine: Data<Engine>, path: Path<String>, req: HttpReq
             Some(parse_type(&path)?),
             None,
             &query_pairs(&req),
-            &gate(&req, &engine)?,
+            &*gate(&req, &engine)?,
         )
         .await?;
     reply(&engine, r)
@@ -190,7 +190,7 @@ pub async fn type_history(engine: Data<Engine>, path: Path<String>, req: HttpReq
 pub async fn system_history(engine: Data<Engine>, req: HttpRequest) -> Result {
     check_accept(&req)?;
     let r = engine
-        .history(None, None, &query_pairs(&req), &gate(&req, &engine)?)
+        .history(None, None, &query_pairs(&req), &*gate(&req, &engine)?)
         .await?;
     reply(&engine, r)
 }
@@ -205,7 +205,7 @@ pub async fn bundle(engine: Data<Engine>, req: HttpRequest, body: Bytes) -> Resu
     super::access::append_only(&needs)?;
     super::access::bundle_permitted(&principal, &needs)?;
     let r = engine
-        .bundle(b, prefer(&req).return_, &gate(&req, &engine)?)
+        .bundle(b, prefer(&req).return_, &*gate(&req, &engine)?)
         .await?;
     reply(&engine, r)
 }

@@ -2,6 +2,7 @@
 //! middleware that makes every error an OperationOutcome.
 
 mod access;
+mod audit;
 mod authenticate;
 mod authorise;
 pub mod capability;
@@ -15,6 +16,7 @@ mod smart;
 
 use actix_web::web::{self, ServiceConfig};
 
+pub use audit::audit;
 pub use authenticate::authenticate;
 pub use errors::outcome_errors;
 pub use response::FHIR_JSON;

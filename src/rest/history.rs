@@ -142,7 +142,10 @@ impl Engine {
                 None
             } else {
                 match gate.admit(r).await? {
-                    Some(b) => Some(b.into_string()),
+                    Some(b) => {
+                        gate.disclose(r);
+                        Some(b.into_string())
+                    }
                     None => continue,
                 }
             };

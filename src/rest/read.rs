@@ -66,6 +66,7 @@ impl Engine {
             });
         }
         let body = gate.admit(&r).await?.ok_or_else(not_found)?;
+        gate.disclose(&r);
         Ok(Reply::resource(StatusCode::OK, &r, Some(body)))
     }
 

@@ -155,6 +155,7 @@ impl Engine {
         let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
         let mut bundle = BundleWriter::new("searchset", Some(total), &links);
         for ((_, r), body) in matches.iter().zip(bodies) {
+            gate.disclose(r);
             let shaped = shape(body, &q)?;
             bundle.entry(
                 &self.full_url(r),
@@ -164,6 +165,7 @@ impl Engine {
         }
         for r in &included {
             if let Some(body) = gate.admit(r).await? {
+                gate.disclose(r);
                 bundle.entry(
                     &self.full_url(r),
                     Some(&body.into_string()),

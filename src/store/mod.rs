@@ -8,6 +8,7 @@
 //! commits; PostgreSQL: a blocking pool thread), so conditional interactions and transaction bundles
 //! check and write atomically.
 
+pub mod audit_sql;
 pub mod postgres;
 pub mod schema;
 pub mod sql;
@@ -114,15 +115,111 @@ pub trait Tx {
     /// Serialises transactions that take the same key until commit (conditional creates on a shared
     /// database); a no-op where there is a single writer.
     fn lock(&mut self, key: &str) -> Result<(), StoreError>;
-    /// Appends an event to the audit log, chained to the last one (`audit::chain`); returns its
-    /// sequence number. Appends are serialised across every process sharing the database.
-    fn append_audit(&mut self, recorded: i64, body: &str) -> Result<u64, StoreError>;
+    /// Runs an audit-log statement built by [`audit_sql`]; its rows are an integer and a text
+    /// column (`seq, hash` of a head; `id, ''` of an insert).
+    fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Appends an event to the `store` chain of the audit log ([`STORE_CHAIN`]), chained to its
+    /// last event (`audit::chain`), in this transaction: the event of a write commits with the
+    /// write or not at all. Returns its sequence number. Appends are serialised across every
+    /// process sharing the database (a transaction-scoped lock).
+    fn append_audit(
+        &mut self,
+        recorded: i64,
+        body: &str,
+        keys: &AuditKeys,
+    ) -> Result<u64, StoreError> {
+        self.lock("carebridge:audit:store")?;
+        let head = self.audit_statement(&audit_sql::head(STORE_CHAIN))?;
+        let (prev_seq, prev_hash) = match head.into_iter().next() {
+            Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0), hash),
+            None => (0, crate::audit::chain::GENESIS.to_owned()),
+        };
+        let seq = prev_seq + 1;
+        let event = ChainedEvent {
+            chain: STORE_CHAIN.to_owned(),
+            seq,
+            recorded,
+            hash: crate::audit::chain::hash(&prev_hash, seq, recorded, body),
+            body: body.to_owned(),
+            keys: keys.clone(),
+        };
+        self.insert_audit(&event)?;
+        Ok(seq)
+    }
+
+    /// Stores an event already chained elsewhere (a gateway's journal) with its search keys;
+    /// `false` when its chain already holds its sequence number (ingested before), which leaves
+    /// the stored one alone.
+    fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {
+        let Some((id, _)) = self
+            .audit_statement(&audit_sql::insert_event(event))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(false);
+        };
+        for sql in audit_sql::insert_refs(id, &event.keys) {
+            self.audit_statement(&sql)?;
+        }
+        Ok(true)
+    }
+}
+
+/// The chain of audit events appended inside store transactions.
+pub const STORE_CHAIN: &str = "store";
+
+/// What auditors search an event by (`audit_event` columns and `audit_ref` rows); empty text where
+/// the event has no such key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditKeys {
+    /// REST interaction code.
+    pub subtype: String,
+    /// `C`, `R`, `U`, `D`, `E`.
+    pub action: String,
+    /// `0`, `4`, `8`.
+    pub outcome: String,
+    /// The token subject.
+    pub agent: String,
+    /// The caller's `fhirUser` reference.
+    pub user: String,
+    /// The caller's ODS organisation code.
+    pub org: String,
+    /// The caller's sharing role code.
+    pub role: String,
+    /// The purpose of use code.
+    pub purpose: String,
+    /// Patients whose records were touched (ids).
+    pub patients: Vec<String>,
+    /// Resources disclosed or written, `Type/id`.
+    pub entities: Vec<String>,
+}
+
+/// An event with its place in a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedEvent {
+    /// The chain.
+    pub chain: String,
+    /// Sequence number in the chain, from 1.
+    pub seq: u64,
+    /// Recording time, epoch milliseconds.
+    pub recorded: i64,
+    /// The chain hash.
+    pub hash: String,
+    /// The event text.
+    pub body: String,
+    /// Search keys.
+    pub keys: AuditKeys,
 }
 
 /// One stored audit-log row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
-    /// Sequence number, from 1.
+    /// Storage order (ascending in the order events were stored).
+    pub id: i64,
+    /// The chain.
+    pub chain: String,
+    /// Sequence number in the chain, from 1.
     pub seq: u64,
     /// Recording time, epoch milliseconds.
     pub recorded: i64,
@@ -205,8 +302,8 @@ pub trait Backend: Send + Sync {
     async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
-    /// Audit-log rows after sequence number `after`, in sequence order, at most `limit`.
-    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+    /// Audit-log rows selected by a query of [`audit_sql`].
+    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditRow>, StoreError>;
     /// A token that changes whenever a write commits, in this process or another sharing the
     /// database (never goes back to an earlier value while the database lives). Caches of what
     /// was read from the store are keyed by it, so nothing cached outlives a committed change.

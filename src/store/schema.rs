@@ -72,6 +72,39 @@ CREATE TABLE audit_log (
     body TEXT NOT NULL
 );
 "#,
+    // 4: the audit log holds several chains (`chain`: the gateway process whose journal recorded
+    // the event, or `store` for events committed with the write they record), a storage order
+    // (`id`, for export) and the keys auditors search on; `audit_ref` holds the many-valued ones
+    // (`patient`, `entity` as `Type/id`).
+    r#"
+CREATE TABLE audit_event (
+    id {rowid},
+    chain TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    recorded BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    subtype TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT '',
+    agent TEXT NOT NULL DEFAULT '',
+    agent_user TEXT NOT NULL DEFAULT '',
+    agent_org TEXT NOT NULL DEFAULT '',
+    agent_role TEXT NOT NULL DEFAULT '',
+    purpose TEXT NOT NULL DEFAULT '',
+    UNIQUE (chain, seq)
+);
+CREATE INDEX audit_event_recorded ON audit_event (recorded, id);
+CREATE TABLE audit_ref (
+    event BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, value, event)
+){without_rowid};
+INSERT INTO audit_event (chain, seq, recorded, hash, body)
+    SELECT 'store', seq, recorded, hash, body FROM audit_log ORDER BY seq;
+DROP TABLE audit_log;
+"#,
 ];
 
 /// One migration's SQL for a backend.

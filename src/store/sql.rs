@@ -39,18 +39,20 @@ pub struct Sql {
 }
 
 impl Sql {
-    fn push(&mut self, s: &str) {
+    /// SQL text.
+    pub fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
     fn bind(&mut self, p: Param) {
         self.text.push('?');
         self.params.push(p);
     }
-    fn text(&mut self, s: &str) {
+    /// A text parameter.
+    pub fn text(&mut self, s: &str) {
         self.bind(Param::Text(s.to_owned()));
     }
     /// Comma-separated text parameters (the inside of an `IN (...)`).
-    fn texts<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
+    pub fn texts<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
@@ -58,7 +60,8 @@ impl Sql {
             self.text(item);
         }
     }
-    fn int(&mut self, i: i64) {
+    /// An integer parameter.
+    pub fn int(&mut self, i: i64) {
         self.bind(Param::Int(i));
     }
 }

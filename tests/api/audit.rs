@@ -1,10 +1,29 @@
-//! The audit log over HTTP: `$audit-verify` reports an intact chain, and the first event at fault
-//! once someone edits the stored log; only auditors and systems may ask.
+//! One AuditEvent per interaction, durable before the response is released: served, refused and
+//! failed requests alike, a 503 with no data when it cannot be written; the stored chains verify
+//! and any edit is found; auditors export a period.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
+
+/// The events recorded since `before` events.
+async fn new_events(app: &TestApp, before: usize) -> Vec<Value> {
+    app.audit_events().await.into_iter().skip(before).collect()
+}
+
+fn subtype(e: &Value) -> &str {
+    e["subtype"][0]["code"].as_str().unwrap_or("")
+}
+
+fn entities(e: &Value) -> Vec<String> {
+    e["entity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["what"]["reference"].as_str().map(str::to_owned))
+        .collect()
+}
 
 fn param<'a>(p: &'a Value, name: &str) -> &'a Value {
     p["parameter"]
@@ -14,41 +33,201 @@ fn param<'a>(p: &'a Value, name: &str) -> &'a Value {
 }
 
 #[tokio::test]
-async fn audit_verify_reports_the_chain_and_the_first_altered_event() {
-    let app = spawn_app_on_sqlite().await;
-    let auditor = app.token_for("auditor", None, None);
-    let verify = || {
-        app.anonymous(Method::GET, "$audit-verify")
-            .bearer_auth(&auditor)
-    };
-    let empty = app.send(verify()).await;
-    empty.assert_status(200);
-    assert_eq!(param(&empty.json(), "intact")["valueBoolean"], true);
-    assert_eq!(param(&empty.json(), "verified")["valueInteger"], 0);
+async fn each_interaction_leaves_exactly_one_event_naming_what_was_served() {
+    let app = spawn_app().await;
+    let practice = app
+        .create_id(&json!({"resourceType": "Organization", "name": "P",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
+        .await;
+    let patient = app
+        .create_id(&json!({"resourceType": "Patient",
+            "generalPractitioner": [{"reference": format!("Organization/{practice}")}]}))
+        .await;
+    let before = app.audit_events().await.len();
+    let gp = app.token_for("gp", Some("A81001"), None);
+    let as_gp = |path: &str| app.anonymous(Method::GET, path).bearer_auth(&gp);
 
+    app.send(as_gp(&format!("Patient/{patient}")))
+        .await
+        .assert_status(200);
+    let events = new_events(&app, before).await;
+    assert_eq!(events.len(), 1, "one event per interaction");
+    let e = &events[0];
+    assert_eq!(
+        (subtype(e), e["action"].as_str(), e["outcome"].as_str()),
+        ("read", Some("R"), Some("0"))
+    );
+    assert_eq!(e["agent"][0]["role"][0]["coding"][0]["code"], "gp");
+    assert_eq!(e["agent"][0]["role"][1]["coding"][0]["code"], "A81001");
+    assert_eq!(
+        entities(e),
+        vec![
+            format!("Patient/{patient}"),
+            format!("Patient/{patient}/_history/1")
+        ]
+    );
+
+    // A search: one event listing every resource returned and the (sanitised) query.
+    let before = app.audit_events().await.len();
+    app.send(as_gp("Patient?name=Smith"))
+        .await
+        .assert_status(200);
+    app.send(as_gp("Patient")).await.assert_status(200);
+    let events = new_events(&app, before).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(subtype(&events[1]), "search-type");
+    assert!(entities(&events[1]).contains(&format!("Patient/{patient}/_history/1")));
+    assert!(
+        !events[0].to_string().contains("Smith"),
+        "no query values that carry patient data"
+    );
+
+    // Refused (401, 403) and failed (404) requests are recorded too.
+    let before = app.audit_events().await.len();
+    app.send(app.anonymous(Method::GET, "Patient"))
+        .await
+        .assert_status(401);
+    let org = json!({"resourceType": "Organization", "name": "X"});
+    app.send_json_as(&gp, Method::POST, "Organization", &org)
+        .await
+        .assert_status(403);
+    app.send(as_gp("Patient/no-such")).await.assert_status(404);
+    let events = new_events(&app, before).await;
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events[0]["agent"][0]["who"]["display"],
+        "unauthenticated caller"
+    );
+    assert_eq!(
+        events[1]["agent"][0]["role"][0]["coding"][0]["code"], "gp",
+        "a refused caller is named"
+    );
+    for e in &events {
+        assert_eq!(e["outcome"], "4");
+    }
+    assert!(entities(&events[2]).is_empty(), "nothing was disclosed");
+
+    // A write names the version it made.
+    let before = app.audit_events().await.len();
+    let created = app.create_id(&json!({"resourceType": "Patient"})).await;
+    let events = new_events(&app, before).await;
+    assert_eq!(
+        (subtype(&events[0]), events[0]["action"].as_str()),
+        ("create", Some("C"))
+    );
+    assert_eq!(
+        entities(&events[0]),
+        vec![format!("Patient/{created}/_history/1")]
+    );
+
+    // Every event is a valid R4 AuditEvent, and the chain verifies.
     let store = carebridge::store::Store::open(&app.database_url)
         .await
         .expect("store");
-    for i in 0..4 {
-        carebridge::audit::log::append(&store, 1_790_000_000_000 + i, format!("{{\"n\":{i}}}"))
-            .await
-            .expect("appended");
+    let report = carebridge::audit::log::verify(&store)
+        .await
+        .expect("verify");
+    assert_eq!(report.broken, None);
+    assert!(report.count() >= 8);
+    for e in app.audit_events().await {
+        let r = app
+            .send_json_as(&app.token, Method::POST, "AuditEvent/$validate", &e)
+            .await;
+        assert_ne!(r.status, 500);
     }
-    let intact = app.send(verify()).await.json();
-    assert_eq!(param(&intact, "intact")["valueBoolean"], true);
-    assert_eq!(param(&intact, "verified")["valueInteger"], 4);
-    assert_eq!(param(&intact, "head-sequence")["valueInteger"], 4);
+}
 
-    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute("DELETE FROM audit_log WHERE seq = 2", [])
-        .expect("tampered");
-    drop(conn);
-    let broken = app.send(verify()).await.json();
-    assert_eq!(param(&broken, "intact")["valueBoolean"], false);
-    assert_eq!(param(&broken, "broken-at")["valueInteger"], 2);
-    assert_eq!(param(&broken, "verified")["valueInteger"], 1);
+#[tokio::test]
+async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
+    // The journal's segment is /dev/full: every write fails (ENOSPC), as on a full disk.
+    let journal = tempfile::tempdir().expect("tmp");
+    std::os::unix::fs::symlink(
+        "/dev/full",
+        journal.path().join("gateway.00000000000000000001.log"),
+    )
+    .expect("symlink");
+    let app = spawn_app_unaudited(journal.path()).await;
+    let r = app
+        .send(
+            app.anonymous(Method::GET, "Patient?name=Hidden")
+                .bearer_auth(&app.token),
+        )
+        .await;
+    assert_outcome(&r, 503, "transient", None);
+    assert!(
+        !r.text.contains("Bundle"),
+        "no data without its audit event"
+    );
+    // Fail-closed from then on, writes included.
+    let created = app
+        .send_json_as(
+            &app.token,
+            Method::POST,
+            "Patient",
+            &json!({"resourceType": "Patient"}),
+        )
+        .await;
+    assert_eq!(created.status, 503);
+}
 
+#[tokio::test]
+async fn verify_finds_an_altered_a_removed_and_a_swapped_event() {
+    let tampering = [
+        (
+            "UPDATE audit_event SET body = replace(body, '\"status\":200', '\"status\":404') \
+             WHERE chain = 'gateway' AND seq = 2",
+            "altered",
+        ),
+        (
+            "DELETE FROM audit_event WHERE chain = 'gateway' AND seq = 2",
+            "missing",
+        ),
+        (
+            "UPDATE audit_event SET seq = -1 WHERE chain = 'gateway' AND seq = 2; \
+             UPDATE audit_event SET seq = 2 WHERE chain = 'gateway' AND seq = 3; \
+             UPDATE audit_event SET seq = 3 WHERE chain = 'gateway' AND seq = -1;",
+            "altered",
+        ),
+    ];
+    for (sql, reason) in tampering {
+        let app = spawn_app_on_sqlite().await;
+        let auditor = app.token_for("auditor", None, None);
+        for _ in 0..4 {
+            app.send(
+                app.anonymous(Method::GET, "metadata")
+                    .bearer_auth(&app.token),
+            )
+            .await
+            .assert_status(200);
+        }
+        let verify = || {
+            app.anonymous(Method::GET, "$audit-verify")
+                .bearer_auth(&auditor)
+        };
+        let intact = app.send(verify()).await.json();
+        assert_eq!(param(&intact, "intact")["valueBoolean"], true, "{intact}");
+        let verified = param(&intact, "verified")["valueInteger"].as_i64();
+        assert!(verified >= Some(4), "{intact}");
+
+        let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(sql).expect("tampered");
+        drop(conn);
+        let broken = app.send(verify()).await.json();
+        assert_eq!(param(&broken, "intact")["valueBoolean"], false, "{sql}");
+        assert_eq!(param(&broken, "broken-chain")["valueString"], "gateway");
+        assert_eq!(param(&broken, "broken-at")["valueInteger"], 2, "{sql}");
+        let text = param(&broken, "reason")["valueString"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(text.contains(reason), "{sql}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn only_auditors_and_systems_may_verify() {
+    let app = spawn_app_on_sqlite().await;
     let gp = app.token_for("gp", Some("A81001"), None);
     let refused = app
         .send(app.anonymous(Method::GET, "$audit-verify").bearer_auth(&gp))

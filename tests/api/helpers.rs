@@ -47,7 +47,8 @@ pub struct TestApp {
 #[allow(dead_code)]
 enum DbGuard {
     Sqlite(tempfile::TempDir),
-    Postgres(PgDatabase),
+    /// The database, and the directory of the server's audit journal.
+    Postgres(PgDatabase, tempfile::TempDir),
 }
 
 /// The HS256 secret of test servers.
@@ -87,6 +88,22 @@ fn test_settings(database_url: &str) -> Settings {
 }
 
 async fn start(settings: Settings, db: DbGuard) -> TestApp {
+    let mut app = start_uncounted(settings, db).await;
+    app.baseline = app.version_count().await;
+    app
+}
+
+/// A server over a fresh SQLite database whose audit journal is in `journal` (which may be made
+/// to fail); nothing is requested of it before it is returned.
+pub async fn spawn_app_unaudited(journal: &std::path::Path) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("carebridge.db");
+    let mut settings = test_settings(&format!("sqlite://{}", path.display()));
+    settings.audit_dir = journal.to_owned();
+    start_uncounted(settings, DbGuard::Sqlite(dir)).await
+}
+
+async fn start_uncounted(settings: Settings, db: DbGuard) -> TestApp {
     let auth = settings
         .auth
         .clone()
@@ -103,7 +120,7 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         .build()
         .expect("http client");
     let token = mint_token(&auth, "system", Some("TESTSYS"), None);
-    let mut app = TestApp {
+    TestApp {
         base: format!("http://127.0.0.1:{port}/fhir"),
         root: format!("http://127.0.0.1:{port}"),
         port,
@@ -113,9 +130,7 @@ async fn start(settings: Settings, db: DbGuard) -> TestApp {
         database_url,
         baseline: 0,
         _db: db,
-    };
-    app.baseline = app.version_count().await;
-    app
+    }
 }
 
 /// A server over a fresh SQLite database.
@@ -132,8 +147,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("TEST_BACKEND=postgres needs TEST_POSTGRES_URL");
         let (url, db) = fresh_postgres(&admin_url).await;
         let mut settings = test_settings(&url);
+        let journal = tempfile::tempdir().expect("temp dir");
+        settings.audit_dir = journal.path().to_owned();
         tweak(&mut settings);
-        return start(settings, DbGuard::Postgres(db)).await;
+        return start(settings, DbGuard::Postgres(db, journal)).await;
     }
     spawn_app_on_sqlite_with(tweak).await
 }
@@ -143,7 +160,7 @@ pub async fn spawn_app_on_sqlite() -> TestApp {
     spawn_app_on_sqlite_with(|_| {}).await
 }
 
-async fn spawn_app_on_sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_on_sqlite_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("carebridge.db");
     let mut settings = test_settings(&format!("sqlite://{}", path.display()));
@@ -159,7 +176,10 @@ pub async fn spawn_app_on_postgres() -> Option<TestApp> {
         return None;
     };
     let (url, db) = fresh_postgres(&admin_url).await;
-    Some(start(test_settings(&url), DbGuard::Postgres(db)).await)
+    let mut settings = test_settings(&url);
+    let journal = tempfile::tempdir().expect("temp dir");
+    settings.audit_dir = journal.path().to_owned();
+    Some(start(settings, DbGuard::Postgres(db, journal)).await)
 }
 
 /// `CREATE DATABASE cb_api_<random>`: its URL and the guard that drops it.
@@ -408,6 +428,34 @@ impl TestApp {
     /// A request to `path` without any token.
     pub fn anonymous(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path))
+    }
+
+    /// The audit log as stored, oldest first (a second connection to the server's database).
+    pub async fn audit_events(&self) -> Vec<Value> {
+        // `$audit-verify` copies the journal into the store first; its own event is left out.
+        let verify = self.anonymous(reqwest::Method::GET, "$audit-verify");
+        self.send(verify.bearer_auth(&self.token))
+            .await
+            .assert_status(200);
+        let store = carebridge::store::Store::open(&self.database_url)
+            .await
+            .expect("the database opens");
+        let rows = store
+            .backend()
+            .audit_select(&carebridge::store::audit_sql::export_page(
+                0, None, None, 1_000_000,
+            ))
+            .await
+            .expect("audit rows");
+        let source = carebridge::audit::event::Source {
+            chain: "",
+            base_url: &self.base,
+            canonical: "https://fhir.carebridge.uk",
+        };
+        rows.iter()
+            .filter(|r| !r.body.contains("\"path\":\"/$audit-verify\""))
+            .map(|r| carebridge::audit::log::render_row(r, &source))
+            .collect()
     }
 
     /// A token for another role of this server.

@@ -146,13 +146,16 @@ async fn audit_verify_passes_an_intact_log_and_names_the_first_altered_event() {
 
     // Someone with database access edits one event.
     let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute("UPDATE audit_log SET body = '{\"n\":99}' WHERE seq = 3", [])
-        .expect("tampered");
+    conn.execute(
+        "UPDATE audit_event SET body = '{\"n\":99}' WHERE seq = 3",
+        [],
+    )
+    .expect("tampered");
     drop(conn);
     let broken = carebridge(&["audit", "verify"], &env);
     let text = String::from_utf8_lossy(&broken.stdout);
     assert_eq!(broken.status.code(), Some(1), "{text}");
-    assert!(text.contains("BROKEN at event 3"), "{text}");
+    assert!(text.contains("BROKEN at event 3 of chain store"), "{text}");
     assert!(text.contains("2 events before it verified"), "{text}");
 }
 

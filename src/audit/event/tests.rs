@@ -19,17 +19,26 @@ fn record(method: &str, path: &str, query: &str, status: u16) -> Record {
         path: path.into(),
         query: query.into(),
         status,
-        principal: Some(p),
+        agent: Some(Agent::of(&p)),
         patients: vec!["p1".into()],
         disclosed: vec![Disclosed {
             reference: "CarePlan/c1/_history/2".into(),
             redacted: true,
+            patient: Some("p1".into()),
         }],
         consents: vec!["k1".into()],
         break_glass: None,
-        base_url: "https://gw.example/fhir".into(),
-        canonical: "https://fhir.carebridge.uk".into(),
     }
+}
+
+const SOURCE: Source<'static> = Source {
+    chain: "gw1",
+    base_url: "https://gw.example/fhir",
+    canonical: "https://fhir.carebridge.uk",
+};
+
+fn render(r: &Record) -> Value {
+    build(r, &SOURCE, Some("7"))
 }
 
 fn valid(event: &Value) {
@@ -68,7 +77,7 @@ fn each_interaction_has_its_subtype_and_action() {
             Kind { subtype, action },
             "{method} {path}"
         );
-        let e = build(&record(method, path, "", 200));
+        let e = render(&record(method, path, "", 200));
         assert_eq!(e["subtype"][0]["code"], subtype);
         assert_eq!(e["action"], action);
         valid(&e);
@@ -78,17 +87,17 @@ fn each_interaction_has_its_subtype_and_action() {
 #[test]
 fn outcomes_follow_the_status_and_failures_say_so() {
     for (status, outcome) in [(200, "0"), (201, "0"), (404, "4"), (403, "4"), (503, "8")] {
-        let e = build(&record("GET", "/CarePlan/1", "", status));
+        let e = render(&record("GET", "/CarePlan/1", "", status));
         assert_eq!(e["outcome"], outcome, "{status}");
         assert_eq!(e.get("outcomeDesc").is_some(), status >= 400);
         valid(&e);
     }
     let mut anonymous = record("GET", "/CarePlan/1", "", 401);
-    anonymous.principal = None;
+    anonymous.agent = None;
     anonymous.patients.clear();
     anonymous.disclosed.clear();
     anonymous.consents.clear();
-    let e = build(&anonymous);
+    let e = render(&anonymous);
     assert_eq!(e["agent"][0]["who"]["display"], "unauthenticated caller");
     valid(&e);
 }
@@ -97,7 +106,7 @@ fn outcomes_follow_the_status_and_failures_say_so() {
 fn the_caller_patient_resources_consent_and_broken_glass_are_recorded() {
     let mut r = record("GET", "/CarePlan/c1", "", 200);
     r.break_glass = Some("collapsed in clinic".into());
-    let e = build(&r);
+    let e = render(&r);
     let agent = &e["agent"][0];
     assert_eq!(agent["who"]["reference"], "PractitionerRole/pr1");
     assert_eq!(agent["role"][0]["coding"][0]["code"], "gp");
@@ -131,7 +140,7 @@ fn a_search_records_its_query_without_patient_data() {
         ),
         "name=*&patient=Patient%2Fp1&birthdate=*&_count=5&subject%3APatient.name=*"
     );
-    let e = build(&record("GET", "/Patient", "name=Smith&_id=p1", 200));
+    let e = render(&record("GET", "/Patient", "name=Smith&_id=p1", 200));
     let query = e["entity"]
         .as_array()
         .into_iter()
@@ -143,5 +152,66 @@ fn a_search_records_its_query_without_patient_data() {
         .unwrap_or_default();
     assert_eq!(String::from_utf8_lossy(&decoded), "name=*&_id=p1");
     assert!(!e.to_string().contains("Smith"));
+    valid(&e);
+}
+
+#[test]
+fn the_stored_record_is_compact_and_reads_back_the_same() {
+    let r = record("GET", "/CarePlan/c1", "", 200);
+    let text = r.to_text();
+    assert!(text.len() < 400, "{} bytes: {text}", text.len());
+    assert_eq!(Record::from_text(&text), Some(r.clone()));
+    assert!(
+        !text.contains('\n') && !text.contains('\t'),
+        "one journal line"
+    );
+    let e = render(&r);
+    assert_eq!(e["id"], "7");
+    assert_eq!(e["source"]["observer"]["display"], "carebridge (gw1)");
+}
+
+#[test]
+fn search_keys_name_the_caller_patients_and_resources() {
+    let mut r = record("GET", "/CarePlan", "", 200);
+    r.disclosed.push(Disclosed {
+        reference: "CarePlan/c1/_history/3".into(),
+        redacted: false,
+        patient: Some("p1".into()),
+    });
+    let k = r.keys();
+    assert_eq!(
+        (k.subtype.as_str(), k.action.as_str(), k.outcome.as_str()),
+        ("search-type", "E", "0")
+    );
+    assert_eq!(
+        (k.role.as_str(), k.org.as_str(), k.purpose.as_str()),
+        ("gp", "A81001", "TREAT")
+    );
+    assert_eq!(k.user, "PractitionerRole/pr1");
+    assert_eq!(k.patients, vec!["p1".to_owned()]);
+    assert_eq!(
+        k.entities,
+        vec!["CarePlan/c1".to_owned()],
+        "unversioned, once"
+    );
+}
+
+#[test]
+fn a_patient_sees_their_own_resources_and_not_who_exactly_nor_others() {
+    let mut r = record("GET", "/CarePlan", "name=Smith", 200);
+    r.patients.push("p2".into());
+    r.disclosed.push(Disclosed {
+        reference: "CarePlan/c9/_history/1".into(),
+        redacted: false,
+        patient: Some("p2".into()),
+    });
+    let mine = r.for_patient("p1");
+    let e = render(&mine);
+    let text = e.to_string();
+    assert!(text.contains("CarePlan/c1/_history/2"));
+    assert!(!text.contains("c9") && !text.contains("p2"), "{text}");
+    assert!(!text.contains("pr1"), "the individual is not named: {text}");
+    assert_eq!(e["agent"][0]["role"][1]["coding"][0]["code"], "A81001");
+    assert!(!text.contains("Consent/k1"));
     valid(&e);
 }

@@ -310,24 +310,17 @@ impl Backend for PostgresBackend {
         Ok(csv.first().map(|s| schema::rows_from_csv(s)))
     }
 
-    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = self
-            .query_typed(
-                "SELECT seq, recorded, hash, body FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[Type::INT8, Type::INT8],
-                &[
-                    &i64::try_from(after).unwrap_or(i64::MAX),
-                    &i64::try_from(limit).unwrap_or(i64::MAX),
-                ],
-            )
-            .await?;
+    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = self.query(&q.text, &q.params).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRow {
-                    seq: u64::try_from(r.try_get::<_, i64>(0).map_err(db_error)?).unwrap_or(0),
-                    recorded: r.try_get(1).map_err(db_error)?,
-                    hash: r.try_get(2).map_err(db_error)?,
-                    body: r.try_get(3).map_err(db_error)?,
+                    id: r.try_get(0).map_err(db_error)?,
+                    chain: r.try_get(1).map_err(db_error)?,
+                    seq: u64::try_from(r.try_get::<_, i64>(2).map_err(db_error)?).unwrap_or(0),
+                    recorded: r.try_get(3).map_err(db_error)?,
+                    hash: r.try_get(4).map_err(db_error)?,
+                    body: r.try_get(5).map_err(db_error)?,
                 })
             })
             .collect()

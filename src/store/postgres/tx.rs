@@ -107,9 +107,6 @@ pub(super) async fn execute(
     tx.execute(&stmt, values).await.map_err(db_error)
 }
 
-/// The advisory lock key of audit-log appends.
-const AUDIT_LOCK: i64 = 0x0A0D_1706;
-
 impl Tx for PgTx<'_, '_> {
     fn current(
         &mut self,
@@ -155,43 +152,24 @@ impl Tx for PgTx<'_, '_> {
         self.step(async |tx| put(tx, w).await)
     }
 
-    fn append_audit(&mut self, recorded: i64, body: &str) -> Result<u64, StoreError> {
+    fn audit_statement(&mut self, q: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError> {
         self.step(async |tx| {
-            // Every gateway process appends under one transaction-scoped lock, so the chain is a
-            // single sequence whichever process writes; the statement after the lock reads what the
-            // previous holder committed.
-            execute(
-                tx,
-                "SELECT pg_advisory_xact_lock($1)",
-                &[Type::INT8],
-                &[&AUDIT_LOCK],
-            )
-            .await?;
+            let values = codec::values(&q.params);
             let rows = query(
                 tx,
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                &[],
-                &[],
+                &sql::numbered(&q.text),
+                &codec::types(&q.params),
+                &values,
             )
             .await?;
-            let (prev_seq, prev_hash) = match rows.first() {
-                Some(r) => (
-                    r.try_get::<_, i64>(0).map_err(db_error)?,
-                    r.try_get::<_, String>(1).map_err(db_error)?,
-                ),
-                None => (0, crate::audit::chain::GENESIS.to_owned()),
-            };
-            let seq = u64::try_from(prev_seq).unwrap_or(0) + 1;
-            let hash = crate::audit::chain::hash(&prev_hash, seq, recorded, body);
-            let seq_db = i64::try_from(seq).unwrap_or(i64::MAX);
-            execute(
-                tx,
-                "INSERT INTO audit_log (seq, recorded, hash, body) VALUES ($1, $2, $3, $4)",
-                &[Type::INT8, Type::INT8, Type::TEXT, Type::TEXT],
-                &[&seq_db, &recorded, &hash, &body],
-            )
-            .await?;
-            Ok(seq)
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0).map_err(db_error)?,
+                        r.try_get(1).map_err(db_error)?,
+                    ))
+                })
+                .collect()
         })
     }
 

@@ -411,25 +411,19 @@ impl Backend for SqliteBackend {
         }
     }
 
-    async fn audit_rows(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditRow>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, recorded, hash, body FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(
-                params![
-                    i64::try_from(after).unwrap_or(i64::MAX),
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
-                |r| {
-                    Ok(AuditRow {
-                        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                        recorded: r.get(1)?,
-                        hash: r.get(2)?,
-                        body: r.get(3)?,
-                    })
-                },
-            )?;
+            let mut stmt = c.prepare_cached(&q.text)?;
+            let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
+                Ok(AuditRow {
+                    id: r.get(0)?,
+                    chain: r.get(1)?,
+                    seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    recorded: r.get(3)?,
+                    hash: r.get(4)?,
+                    body: r.get(5)?,
+                })
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }

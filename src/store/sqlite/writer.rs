@@ -190,28 +190,12 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn append_audit(&mut self, recorded: i64, body: &str) -> Result<u64, StoreError> {
-        // The single writer serialises appends; the last row is read inside the same transaction.
-        let last: Option<(i64, String)> = self
-            .conn
-            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (prev_seq, prev_hash) =
-            last.unwrap_or_else(|| (0, crate::audit::chain::GENESIS.to_owned()));
-        let seq = u64::try_from(prev_seq).unwrap_or(0) + 1;
-        let hash = crate::audit::chain::hash(&prev_hash, seq, recorded, body);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit_log (seq, recorded, hash, body) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                i64::try_from(seq).unwrap_or(i64::MAX),
-                recorded,
-                hash,
-                body
-            ])?;
-        Ok(seq)
+    fn audit_statement(&mut self, q: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&q.text)?;
+        let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -1,0 +1,184 @@
+//! Copying the journal into the database, where auditors search, export and verify it.
+//!
+//! The copy runs in the background every [`INTERVAL`] in large transactions, and before every
+//! auditor query ([`Ingester::catch_up`]), so an auditor sees every event made durable before
+//! their request. Only durable lines are copied; a segment is deleted once it is copied and a newer
+//! one exists. At start-up the same copy recovers whatever a crash left in the journal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::event::Record;
+use super::journal::{Journal, complete_lines, segments};
+use crate::store::{ChainedEvent, Store, StoreError};
+
+/// How often the background copy runs.
+pub const INTERVAL: Duration = Duration::from_millis(250);
+
+/// Most events copied in one store transaction.
+const BATCH: usize = 2_000;
+
+/// Most journal bytes read in one step.
+const READ_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Where the copy has got to.
+#[derive(Debug, Default)]
+struct Cursor {
+    /// The highest sequence number stored.
+    stored: u64,
+    /// The segment being read and the offset of its first uncopied line.
+    segment: Option<(PathBuf, u64)>,
+}
+
+/// Copies one journal into the store.
+pub struct Ingester {
+    journal: Journal,
+    store: Store,
+    cursor: tokio::sync::Mutex<Cursor>,
+}
+
+/// Why a copy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading the journal.
+    #[error("reading the audit journal: {0}")]
+    Io(#[from] std::io::Error),
+    /// Writing the store.
+    #[error("storing audit events: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl Ingester {
+    /// An ingester for `journal`, whose chain's events up to `stored` are already in `store`.
+    pub fn new(journal: Journal, store: Store, stored: u64) -> Arc<Ingester> {
+        Arc::new(Ingester {
+            journal,
+            store,
+            cursor: tokio::sync::Mutex::new(Cursor {
+                stored,
+                segment: None,
+            }),
+        })
+    }
+
+    /// Copies every durable event not yet stored; returns how many were copied.
+    pub async fn catch_up(&self) -> Result<usize, IngestError> {
+        let mut cursor = self.cursor.lock().await;
+        let mut copied = 0;
+        loop {
+            let durable = self.journal.durable();
+            let all = segments(self.journal.dir(), self.journal.chain())?;
+            let Some(index) = current(&all, &cursor) else {
+                return Ok(copied);
+            };
+            let (_, path) = &all[index];
+            let offset = match &cursor.segment {
+                Some((p, o)) if p == path => *o,
+                _ => 0,
+            };
+            let chain = self.journal.chain();
+            let (events, used) = read_from(path, chain, offset, cursor.stored, durable)?;
+            let last = events.last().map(|e| e.seq);
+            for chunk in events.chunks(BATCH) {
+                let chunk = chunk.to_vec();
+                copied += chunk.len();
+                let chain = chain.to_owned();
+                self.store
+                    .transaction(move |tx| {
+                        for e in &chunk {
+                            if !tx.insert_audit(e)? {
+                                tracing::error!(chain = %chain, seq = e.seq,
+                                    "audit event already stored under this chain: is a second gateway using the same audit_chain?");
+                            }
+                        }
+                        Ok::<_, StoreError>(())
+                    })
+                    .await?;
+            }
+            if let Some(last) = last {
+                cursor.stored = last;
+            }
+            cursor.segment = Some((path.clone(), offset + used));
+            let newest = index + 1 == all.len();
+            let finished = used == 0 && !newest;
+            if finished {
+                // Everything in it is stored and the flusher has moved on: it is no longer needed.
+                std::fs::remove_file(path)?;
+                cursor.segment = None;
+                continue;
+            }
+            if events.is_empty() {
+                return Ok(copied);
+            }
+        }
+    }
+
+    /// Runs [`Ingester::catch_up`] every [`INTERVAL`] until the process ends.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = me.catch_up().await {
+                    tracing::warn!(error = %e, "audit events not copied to the store yet; retrying");
+                }
+            }
+        })
+    }
+}
+
+/// The index of the segment to read next: the cursor's, or the oldest.
+fn current(all: &[(u64, PathBuf)], cursor: &Cursor) -> Option<usize> {
+    match &cursor.segment {
+        Some((p, _)) => all.iter().position(|(_, q)| q == p).or(Some(0)),
+        None => Some(0),
+    }
+    .filter(|_| !all.is_empty())
+}
+
+/// The durable events after `stored` in `path` from `offset`, and the bytes they (and any lines
+/// already stored) cover; stops at the first line not yet durable.
+fn read_from(
+    path: &PathBuf,
+    chain: &str,
+    offset: u64,
+    stored: u64,
+    durable: u64,
+) -> Result<(Vec<ChainedEvent>, u64), std::io::Error> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut text = Vec::new();
+    let len = file
+        .metadata()?
+        .len()
+        .saturating_sub(offset)
+        .min(READ_BYTES);
+    file.take(len).read_to_end(&mut text)?;
+    let (lines, _) = complete_lines(&text);
+    let mut used = 0u64;
+    let mut events = Vec::new();
+    for (line, end) in lines {
+        if line.seq > durable {
+            break;
+        }
+        used = u64::try_from(end).unwrap_or(u64::MAX);
+        if line.seq <= stored {
+            continue;
+        }
+        let keys = Record::from_text(&line.body)
+            .map(|r| r.keys())
+            .unwrap_or_default();
+        events.push(ChainedEvent {
+            chain: chain.to_owned(),
+            seq: line.seq,
+            recorded: line.recorded,
+            hash: line.hash,
+            body: line.body,
+            keys,
+        });
+    }
+    Ok((events, used))
+}
