@@ -29,33 +29,13 @@ if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BENCH_BIN:-}" ]]; then
   cargo build --release --bin carebridge
 fi
 
+source bench/world.sh
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-consent.XXXXXX")"
-PID=""
-cleanup() { [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
+WORLD_PID=""
+cleanup() { [[ -n "$WORLD_PID" ]] && kill -TERM "$WORLD_PID" 2>/dev/null && wait "$WORLD_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-DB="$WORK/bench.db"
-export CAREBRIDGE_DATABASE_URL="sqlite://$DB"
-CAREBRIDGE_LISTEN="127.0.0.1:$PORT" CAREBRIDGE_BASE_URL="http://127.0.0.1:$PORT/fhir" CAREBRIDGE_LOG=warn \
-  "$BIN" serve >"$WORK/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-SYSTEM="$("$BIN" token --role system --org BENCH --minutes 600)"
-GP="$("$BIN" token --role gp --org P00001 --minutes 600)"
-log "seeding $PRACTICES practices x $PATIENTS patients"
-python3 bench/consent_seed.py "http://127.0.0.1:$PORT/fhir" "$SYSTEM" "$WORK" "$PRACTICES" "$PATIENTS" >&2
-
-run() {  # scenario, with or without the token
-  local s="$1" auth=()
-  [[ "$s" != healthz ]] && auth=(-H "Authorization: Bearer $GP")
-  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$WARMUP" "${auth[@]}" -s bench/wrk/paths.lua "http://127.0.0.1:$PORT" -- "$WORK" >/dev/null
-  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s bench/wrk/paths.lua "http://127.0.0.1:$PORT" -- "$WORK" | grep '^BENCH '
-}
-# Sanity: the GP reads a plan and its search counts only its registered patients' shared plans.
-first="$(head -n1 "$WORK/paths-read.txt")"
-curl -sf -H "Authorization: Bearer $GP" "http://127.0.0.1:$PORT$first" >/dev/null || { log "the GP cannot read $first"; exit 1; }
-total="$(curl -sf -H "Authorization: Bearer $GP" "http://127.0.0.1:$PORT/fhir/CarePlan?_summary=count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
-[[ "$total" == "$PATIENTS" ]] || { log "the GP's search counts $total plans, expected $PATIENTS"; exit 1; }
+start_world "$BIN" "$WORK"
+run() { wrk_scenario "$WORLD_PORT" "$WORK" "$1"; }
 
 OUT="bench/results/consent-$(date -u +%Y-%m-%dT%H%M%SZ).md"
 {

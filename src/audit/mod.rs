@@ -7,6 +7,7 @@
 //!   `fdatasync` per batch).
 //! - [`ingest`]: the copy of the journal into the store, in large batches.
 //! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period.
+//! - [`search`]: the auditors' search and the patient access report.
 //! - [`trail`]: the running gateway's journal, copy and rendering together.
 //!
 //! History: a first middleware appended each event through the store's writer thread and cut
@@ -19,6 +20,7 @@ pub mod event;
 pub mod ingest;
 pub mod journal;
 pub mod log;
+pub mod search;
 pub mod trail;
 
 pub use trail::Trail;

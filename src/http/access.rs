@@ -9,7 +9,8 @@
 //!   a write cannot probe for hidden ids).
 //! - Type and system history, `$hna-outcomes` (figures over every patient) are for system callers;
 //!   `$consent-explain`, `$audit-verify` and `$audit-export` for auditors and system callers.
-//! - AuditEvent is append-only: update and delete are 405 for every caller, `system` included.
+//! - AuditEvent is the gateway's own log: create, update and delete are 405 for every caller,
+//!   `system` included.
 //! - Purpose of use `BTG` needs a reason in the `X-Break-Glass-Reason` header; without one the
 //!   request is refused outright rather than served as an ordinary one.
 
@@ -98,11 +99,16 @@ fn writes_permitted(principal: &Principal, needs: &[Need]) -> Result<(), Error> 
     }
 }
 
-/// 405 for an update or delete of AuditEvent, by anyone: the audit trail is append-only.
+/// 405 for a create, update or delete of AuditEvent, by anyone: the audit trail is the gateway's
+/// own record, written by it alone and never changed.
 pub fn append_only(needs: &[Need]) -> Result<(), Error> {
-    let rewrites_audit = needs
-        .iter()
-        .any(|(t, i)| t == "AuditEvent" && matches!(i, Interaction::Update | Interaction::Delete));
+    let rewrites_audit = needs.iter().any(|(t, i)| {
+        t == "AuditEvent"
+            && matches!(
+                i,
+                Interaction::Create | Interaction::Update | Interaction::Delete
+            )
+    });
     if rewrites_audit {
         Err(Error::MethodNotAllowed)
     } else {

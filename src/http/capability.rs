@@ -76,7 +76,39 @@ fn supported_profiles(t: ResourceType, canonical: &Canonical) -> Vec<String> {
     }
 }
 
+/// AuditEvent: the gateway's own audit log, read and searched only (`crate::audit::search`).
+fn audit_event() -> Value {
+    let param = |name: &str, kind: &str| json!({"name": name, "type": kind});
+    json!({
+        "type": "AuditEvent",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "no-version",
+        "readHistory": false,
+        "updateCreate": false,
+        "conditionalCreate": false,
+        "conditionalUpdate": false,
+        "conditionalDelete": "not-supported",
+        "conditionalRead": "not-supported",
+        "searchParam": [
+            param("patient", "reference"),
+            param("entity", "reference"),
+            param("agent", "reference"),
+            param("agent-role", "token"),
+            param("organization", "token"),
+            param("purpose", "token"),
+            param("date", "date"),
+            param("action", "token"),
+            param("outcome", "token"),
+            param("type", "token"),
+            param("subtype", "token"),
+        ],
+    })
+}
+
 fn resource(t: ResourceType, canonical: &Canonical) -> Value {
+    if t == ResourceType::AuditEvent {
+        return audit_event();
+    }
     let params: Vec<Value> = registry::all_params(t)
         .map(|d| json!({"name": d.name, "type": d.kind.fhir_name()}))
         .chain([
@@ -91,6 +123,7 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
         .collect();
     let revincludes: Vec<String> = ResourceType::ALL
         .iter()
+        .filter(|source| **source != ResourceType::AuditEvent)
         .flat_map(|source| {
             registry::params_of(*source)
                 .iter()
@@ -101,11 +134,8 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
                 .map(move |d| format!("{source}:{}", d.name))
         })
         .collect();
-    // The audit trail is append-only: no update or delete of AuditEvent, by anyone.
-    let append_only = t == ResourceType::AuditEvent;
     let interactions: Vec<Value> = TYPE_INTERACTIONS
         .iter()
-        .filter(|c| !(append_only && matches!(**c, "update" | "delete")))
         .map(|c| json!({"code": c}))
         .collect();
     without_empty_arrays(json!({
@@ -114,10 +144,10 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
         "interaction": interactions,
         "versioning": "versioned-update",
         "readHistory": true,
-        "updateCreate": !append_only,
+        "updateCreate": true,
         "conditionalCreate": true,
-        "conditionalUpdate": !append_only,
-        "conditionalDelete": if append_only { "not-supported" } else { "single" },
+        "conditionalUpdate": true,
+        "conditionalDelete": "single",
         "conditionalRead": "not-supported",
         "referencePolicy": ["literal", "logical", "local"],
         "searchInclude": includes,

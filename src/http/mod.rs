@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod audit_log;
 mod authenticate;
 mod authorise;
 pub mod capability;
@@ -60,12 +61,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 )
                 .service(
                     web::resource("/$audit-export")
-                        .route(web::get().to(operations::audit_export))
+                        .route(web::get().to(audit_log::audit_export))
                         .default_service(not_allowed()),
                 )
                 .service(
                     web::resource("/$audit-verify")
-                        .route(web::get().to(operations::audit_verify))
+                        .route(web::get().to(audit_log::audit_verify))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/AuditEvent")
+                        .route(web::get().to(audit_log::search))
+                        .default_service(not_allowed()),
+                )
+                .service(
+                    web::resource("/AuditEvent/{id}")
+                        .route(web::get().to(audit_log::read))
                         .default_service(not_allowed()),
                 )
                 .service(

@@ -1,8 +1,6 @@
 //! Handlers of the FHIR operations: `QuestionnaireResponse/$extract` (HL7 SDC; instance and type level),
-//! `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport), `$consent-explain` and
-//! `$audit-verify` (the audit log's hash chain, as `carebridge audit verify` checks it).
+//! `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport) and `$consent-explain`.
 
-use crate::audit::Trail;
 use actix_web::http::StatusCode;
 use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
@@ -11,7 +9,6 @@ use super::request::{check_accept, json_body, query_pairs};
 use super::response::to_http;
 use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
-use crate::rest::parameters::QueryInputs;
 use crate::rest::{Engine, Reply};
 
 /// `GET [base]/$consent-explain?resource=&role=&organization=...` (auditors and system callers).
@@ -26,96 +23,6 @@ pub async fn consent_explain(
         Reply::json(StatusCode::OK, answer),
         engine.base_url(),
     ))
-}
-
-/// `GET [base]/$audit-verify` (auditors and system callers): a Parameters resource with `intact`,
-/// `verified` (events, over every chain), a `chain` part per chain (`name`, `verified`,
-/// `head-sequence`, `head-hash`), and for a broken log `broken-chain`, `broken-at` (the first
-/// event at fault) and `reason`. Events made durable before the request are copied from the
-/// journal first, so they are covered.
-pub async fn audit_verify(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    use serde_json::json;
-    check_accept(&req)?;
-    catch_up(&trail).await?;
-    // R4 integers are 32-bit: a larger count is given as a decimal rather than clamped.
-    let number = |name: &str, n: u64| match i32::try_from(n) {
-        Ok(i) => json!({"name": name, "valueInteger": i}),
-        Err(_) => json!({"name": name, "valueDecimal": n}),
-    };
-    let report = crate::audit::log::verify(engine.store()).await?;
-    let mut params = vec![
-        json!({"name": "intact", "valueBoolean": report.broken.is_none()}),
-        number("verified", report.count()),
-    ];
-    for (chain, v) in &report.chains {
-        params.push(json!({"name": "chain", "part": [
-            {"name": "name", "valueString": chain},
-            number("verified", v.count),
-            number("head-sequence", v.head_seq),
-            {"name": "head-hash", "valueString": v.head_hash},
-        ]}));
-    }
-    if let Some((chain, at)) = &report.broken {
-        params.push(json!({"name": "broken-chain", "valueString": chain}));
-        params.push(number("broken-at", at.seq()));
-        params.push(json!({"name": "reason", "valueString": at.to_string()}));
-    }
-    let parameters = json!({"resourceType": "Parameters", "parameter": params});
-    Ok(to_http(
-        Reply::json(StatusCode::OK, parameters),
-        engine.base_url(),
-    ))
-}
-
-/// Copies the journal into the store before an auditor reads it.
-async fn catch_up(trail: &Trail) -> Result<(), Error> {
-    trail.catch_up().await.map(|_| ()).map_err(|e| {
-        tracing::error!(error = %e, "audit journal not copied before an audit query");
-        Error::Unavailable("The audit log cannot be read completely just now; try again".into())
-    })
-}
-
-/// `GET [base]/$audit-export?start=&end=` (auditors and system callers): the events recorded in
-/// the period as `application/fhir+ndjson`, in storage order, each with its storage id as `id`,
-/// streamed page by page. A page that cannot be read ends the stream early (and is logged); the
-/// client sees a short export rather than a half-written line.
-pub async fn audit_export(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    use crate::audit::log::{Period, export_page};
-    let pairs = query_pairs(&req);
-    let q = QueryInputs::new("$audit-export", &pairs, &["start", "end"])?;
-    let period = Period::parse(q.get("start")?.as_deref(), q.get("end")?.as_deref())
-        .map_err(Error::BadRequest)?;
-    catch_up(&trail).await?;
-    let store = engine.store().clone();
-    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
-        let store = store.clone();
-        let trail = trail.clone();
-        async move {
-            let after = after?;
-            match export_page(&store, &trail.source(""), period, after).await {
-                Ok(Some((text, last))) => Some((
-                    Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(text)),
-                    Some(last),
-                )),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit export stopped early");
-                    None
-                }
-            }
-        }
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("application/fhir+ndjson")
-        .streaming(pages))
 }
 
 /// `POST [base]/QuestionnaireResponse/$extract` with a Parameters body.

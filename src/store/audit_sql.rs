@@ -61,19 +61,32 @@ pub fn insert_event(e: &ChainedEvent) -> Sql {
     q
 }
 
+/// The `audit_ref` key of a patient or entity: FNV-1a (64 bits) of `kind:value`, stable across
+/// versions and platforms.
+pub fn ref_key(kind: &str, value: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in kind.bytes().chain([b':']).chain(value.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_be_bytes(h.to_be_bytes())
+}
+
 /// The `audit_ref` rows of event `id`.
 pub fn insert_refs(id: i64, k: &AuditKeys) -> Vec<Sql> {
-    let patients = k.patients.iter().map(|p| ("patient", p));
-    let entities = k.entities.iter().map(|e| ("entity", e));
-    patients
-        .chain(entities)
-        .map(|(kind, value)| {
+    let patients = k.patients.iter().map(|p| ref_key("patient", p));
+    let entities = k.entities.iter().map(|e| ref_key("entity", e));
+    let mut keys: Vec<i64> = patients.chain(entities).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|key| {
             let mut q = Sql::default();
-            q.push("INSERT INTO audit_ref (event, kind, value) VALUES (");
-            q.int(id);
+            q.push("INSERT INTO audit_ref (key, event) VALUES (");
+            q.int(key);
             q.push(", ");
-            q.texts([kind, value.as_str()]);
-            q.push(") ON CONFLICT DO NOTHING RETURNING event, ''");
+            q.int(id);
+            q.push(") RETURNING event, ''");
             q
         })
         .collect()
@@ -114,5 +127,125 @@ pub fn export_page(after: i64, from: Option<i64>, to: Option<i64>, limit: usize)
     }
     q.push(" ORDER BY e.id LIMIT ");
     q.int(i64::try_from(limit).unwrap_or(i64::MAX));
+    q
+}
+
+/// What an auditor's search can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// The token subject or the `fhirUser` reference.
+    Agent,
+    /// Sharing role code.
+    Role,
+    /// ODS organisation code.
+    Organization,
+    /// Purpose of use code.
+    Purpose,
+    /// Action code.
+    Action,
+    /// Outcome code.
+    Outcome,
+    /// REST interaction code.
+    Subtype,
+    /// Patient id (an `audit_ref` row).
+    Patient,
+    /// `Type/id` of a resource disclosed or written (an `audit_ref` row).
+    Entity,
+}
+
+/// An auditor's search: every condition holds (each is one of its values).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Conditions: a key and the values any of which it may have.
+    pub conditions: Vec<(Key, Vec<String>)>,
+    /// Recorded at or after (epoch ms).
+    pub from: Option<i64>,
+    /// Recorded before (epoch ms).
+    pub to: Option<i64>,
+    /// Newest first.
+    pub descending: bool,
+    /// Continue after this `(recorded, id)` in the order chosen.
+    pub after: Option<(i64, i64)>,
+    /// Most rows.
+    pub limit: usize,
+    /// Only the event stored as this id.
+    pub id: Option<i64>,
+}
+
+/// The rows of `f`, in its order.
+pub fn search(f: &Filter) -> Sql {
+    let mut q = Sql::default();
+    q.push(COLUMNS);
+    q.push(" WHERE 1 = 1");
+    if let Some(id) = f.id {
+        q.push(" AND e.id = ");
+        q.int(id);
+    }
+    for (key, values) in &f.conditions {
+        let column = match key {
+            Key::Agent => {
+                q.push(" AND (e.agent IN (");
+                q.texts(values.iter().map(String::as_str));
+                q.push(") OR e.agent_user IN (");
+                q.texts(values.iter().map(String::as_str));
+                q.push("))");
+                continue;
+            }
+            Key::Patient | Key::Entity => {
+                // By hash: the caller checks each event's record (`audit::search::matches`).
+                let kind = if *key == Key::Patient {
+                    "patient"
+                } else {
+                    "entity"
+                };
+                q.push(" AND e.id IN (SELECT r.event FROM audit_ref r WHERE r.key IN (");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.int(ref_key(kind, v));
+                }
+                q.push("))");
+                continue;
+            }
+            Key::Role => "e.agent_role",
+            Key::Organization => "e.agent_org",
+            Key::Purpose => "e.purpose",
+            Key::Action => "e.action",
+            Key::Outcome => "e.outcome",
+            Key::Subtype => "e.subtype",
+        };
+        q.push(" AND ");
+        q.push(column);
+        q.push(" IN (");
+        q.texts(values.iter().map(String::as_str));
+        q.push(")");
+    }
+    if let Some(from) = f.from {
+        q.push(" AND e.recorded >= ");
+        q.int(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND e.recorded < ");
+        q.int(to);
+    }
+    let (cmp, order) = if f.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((recorded, id)) = f.after {
+        q.push(&format!(" AND (e.recorded {cmp} "));
+        q.int(recorded);
+        q.push(" OR (e.recorded = ");
+        q.int(recorded);
+        q.push(&format!(" AND e.id {cmp} "));
+        q.int(id);
+        q.push("))");
+    }
+    q.push(&format!(
+        " ORDER BY e.recorded {order}, e.id {order} LIMIT "
+    ));
+    q.int(i64::try_from(f.limit).unwrap_or(i64::MAX));
     q
 }

@@ -302,3 +302,170 @@ async fn audit_export_gives_the_period_as_ndjson_to_auditors() {
         .await;
     assert_outcome(&refused, 403, "forbidden", None);
 }
+
+/// The `AuditEvent` search as `token`: the Bundle.
+async fn audit_search(app: &TestApp, token: &str, query: &str) -> Value {
+    let r = app
+        .send(
+            app.anonymous(Method::GET, &format!("AuditEvent?{query}"))
+                .bearer_auth(token),
+        )
+        .await;
+    r.assert_status(200);
+    r.json()
+}
+
+fn resources(bundle: &Value) -> Vec<Value> {
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn auditors_search_by_patient_agent_action_outcome_and_entity_with_paging() {
+    let app = spawn_app().await;
+    let practice = app
+        .create_id(&json!({"resourceType": "Organization", "name": "P",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
+        .await;
+    let registered = json!({"resourceType": "Patient",
+        "generalPractitioner": [{"reference": format!("Organization/{practice}")}]});
+    let ann = app.create_id(&registered).await;
+    let bob = app.create_id(&registered).await;
+    let gp = app.token_for("gp", Some("A81001"), None);
+    let get = |path: String| app.send(app.anonymous(Method::GET, &path).bearer_auth(&gp));
+    get(format!("Patient/{ann}")).await.assert_status(200);
+    get(format!("Patient/{ann}")).await.assert_status(200);
+    get(format!("Patient/{bob}")).await.assert_status(200);
+    get("Patient".into()).await.assert_status(200);
+    get("Patient/nobody".into()).await.assert_status(404);
+
+    let auditor = app.token_for("auditor", None, None);
+    let about_ann =
+        resources(&audit_search(&app, &auditor, &format!("patient=Patient/{ann}")).await);
+    assert_eq!(about_ann.len(), 3, "two reads and the search");
+    let reads =
+        resources(&audit_search(&app, &auditor, "agent-role=gp&subtype=read&outcome=0").await);
+    assert_eq!(reads.len(), 3, "{reads:#?}");
+    let at_practice =
+        resources(&audit_search(&app, &auditor, "organization=A81001&date=ge2026-01-01").await);
+    assert_eq!(at_practice.len(), 5, "every request the practice made");
+    let failed = resources(&audit_search(&app, &auditor, "outcome=4&agent-role=gp").await);
+    assert_eq!(failed.len(), 1);
+    let bob_entity = resources(
+        &audit_search(
+            &app,
+            &auditor,
+            &format!("entity=Patient/{bob}&agent-role=gp"),
+        )
+        .await,
+    );
+    assert_eq!(
+        bob_entity.len(),
+        2,
+        "his read and the search that returned him"
+    );
+    let none = resources(&audit_search(&app, &auditor, "date=lt2020-01-01").await);
+    assert!(none.is_empty());
+
+    // Paging: one at a time, oldest first, no repeats, to the end.
+    let mut seen = Vec::new();
+    let mut next = Some("agent-role=gp&subtype=read&_count=1&_sort=date".to_owned());
+    while let Some(q) = next {
+        let page = audit_search(&app, &auditor, &q).await;
+        seen.extend(resources(&page).into_iter().map(|e| e["recorded"].clone()));
+        next = page["link"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["relation"] == "next")
+            .and_then(|l| l["url"].as_str())
+            .and_then(|u| u.split_once('?').map(|(_, q)| q.to_owned()));
+    }
+    assert_eq!(seen.len(), 4, "three reads and the one of nobody");
+    let mut sorted = seen.clone();
+    sorted.sort_by_key(|v| v.as_str().unwrap_or_default().to_owned());
+    assert_eq!(seen, sorted, "oldest first");
+
+    let bad = app
+        .send(
+            app.anonymous(Method::GET, "AuditEvent?name=x")
+                .bearer_auth(&auditor),
+        )
+        .await;
+    assert_outcome(&bad, 400, "invalid", None);
+    let refused = app
+        .send(app.anonymous(Method::GET, "AuditEvent").bearer_auth(&gp))
+        .await;
+    assert_outcome(&refused, 403, "forbidden", None);
+}
+
+#[tokio::test]
+async fn a_patient_sees_who_accessed_their_record_and_nothing_of_others() {
+    let app = spawn_app().await;
+    let practice = app
+        .create_id(&json!({"resourceType": "Organization", "name": "P",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
+        .await;
+    let registered = json!({"resourceType": "Patient",
+        "generalPractitioner": [{"reference": format!("Organization/{practice}")}]});
+    let ann = app.create_id(&registered).await;
+    let bob = app.create_id(&registered).await;
+    let gp = app.token_for("gp", Some("A81001"), None);
+    for path in [
+        format!("Patient/{ann}"),
+        format!("Patient/{bob}"),
+        "Patient".into(),
+    ] {
+        app.send(app.anonymous(Method::GET, &path).bearer_auth(&gp))
+            .await
+            .assert_status(200);
+    }
+    let me = app.token_for("patient", None, Some(&ann));
+    for query in ["", &format!("patient=Patient/{bob}")] {
+        let bundle = audit_search(&app, &me, query).await;
+        // (Its links echo what she asked; the events are what must not name others.)
+        let text = Value::Array(resources(&bundle)).to_string();
+        assert!(
+            !text.contains(&bob),
+            "{query}: another patient's data: {text}"
+        );
+        let events = resources(&bundle);
+        assert!(!events.is_empty(), "{query}");
+        for e in &events {
+            assert!(e.to_string().contains(&ann));
+            assert_eq!(e["agent"][0]["role"][1]["coding"][0]["code"], "A81001");
+            assert!(
+                e["agent"][0]["who"].get("identifier").is_none(),
+                "the member of staff is not named"
+            );
+        }
+    }
+    let mine = resources(&audit_search(&app, &me, "").await);
+    assert_eq!(
+        mine.len(),
+        2,
+        "the read of her record and the search that returned it"
+    );
+    // Another patient's event is missing, not forbidden.
+    let auditor = app.token_for("auditor", None, None);
+    let bobs = resources(
+        &audit_search(
+            &app,
+            &auditor,
+            &format!("patient=Patient/{bob}&subtype=read"),
+        )
+        .await,
+    );
+    let id = bobs[0]["id"].as_str().unwrap_or_default().to_owned();
+    let r = app
+        .send(
+            app.anonymous(Method::GET, &format!("AuditEvent/{id}"))
+                .bearer_auth(&me),
+        )
+        .await;
+    r.assert_status(404);
+}

@@ -1,0 +1,34 @@
+# Sourced by the consent and audit benchmarks: a gateway on a fresh SQLite store, seeded with the
+# consent world (bench/consent_seed.py). Needs ROOT, PRACTICES, PATIENTS and a `log` function.
+
+# start_world BIN DIR: starts BIN serving DIR/bench.db on a free port, seeds it, checks the GP's
+# view; sets WORLD_PORT, WORLD_PID and GP (the token of role gp, org P00001).
+start_world() {
+  local bin="$1" dir="$2"
+  WORLD_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  CAREBRIDGE_DATABASE_URL="sqlite://$dir/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$WORLD_PORT" \
+    CAREBRIDGE_BASE_URL="http://127.0.0.1:$WORLD_PORT/fhir" CAREBRIDGE_LOG=warn \
+    "$bin" serve >"$dir/server.log" 2>&1 &
+  WORLD_PID=$!
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$WORLD_PORT/healthz" >/dev/null && break; sleep 0.1; done
+  local system
+  system="$(CAREBRIDGE_DATABASE_URL="sqlite://$dir/bench.db" "$bin" token --role system --org BENCH --minutes 600)"
+  GP="$(CAREBRIDGE_DATABASE_URL="sqlite://$dir/bench.db" "$bin" token --role gp --org P00001 --minutes 600)"
+  log "seeding $PRACTICES practices x $PATIENTS patients ($(basename "$bin"))"
+  python3 "$ROOT/bench/consent_seed.py" "http://127.0.0.1:$WORLD_PORT/fhir" "$system" "$dir" "$PRACTICES" "$PATIENTS" >&2
+  # Sanity: the GP reads a plan and its search counts only its registered patients' shared plans.
+  local first total
+  first="$(head -n1 "$dir/paths-read.txt")"
+  curl -sf -H "Authorization: Bearer $GP" "http://127.0.0.1:$WORLD_PORT$first" >/dev/null || { log "the GP cannot read $first"; return 1; }
+  total="$(curl -sf -H "Authorization: Bearer $GP" "http://127.0.0.1:$WORLD_PORT/fhir/CarePlan?_summary=count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+  [[ "$total" == "$PATIENTS" ]] || { log "the GP's search counts $total plans, expected $PATIENTS"; return 1; }
+}
+
+# wrk_scenario PORT DIR SCENARIO [TOKEN]: a warm-up, then the measured run with TOKEN (default:
+# $GP; each world has its own development secret, so its own tokens); prints the BENCH line.
+wrk_scenario() {
+  local port="$1" dir="$2" s="$3" token="${4:-$GP}" auth=()
+  [[ "$s" != healthz ]] && auth=(-H "Authorization: Bearer $token")
+  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$WARMUP" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "http://127.0.0.1:$port" -- "$dir" >/dev/null
+  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "http://127.0.0.1:$port" -- "$dir" | grep '^BENCH '
+}
