@@ -144,3 +144,108 @@ async fn acknowledged_writes_survive_kill_dash_nine() {
         &missing[..missing.len().min(5)]
     );
 }
+
+/// The `_id` values of every search the gateway recorded, read from `$audit-export`.
+async fn recorded_ids(client: &reqwest::Client, base: &str) -> std::collections::HashSet<String> {
+    use base64::Engine as _;
+    let text = client
+        .get(format!("{base}/fhir/$audit-export"))
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("export body");
+    let mut ids = std::collections::HashSet::new();
+    for line in text.lines() {
+        let event: Value = serde_json::from_str(line).expect("one event per line");
+        for e in event["entity"].as_array().into_iter().flatten() {
+            let Some(q) = e["query"].as_str() else {
+                continue;
+            };
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(q)
+                .expect("base64 query");
+            for (k, v) in form_urlencoded::parse(&decoded) {
+                if k == "_id" {
+                    ids.insert(v.into_owned());
+                }
+            }
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_answered_request_has_its_audit_event_after_kill_dash_nine() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("crash.db");
+    let gw = Gateway::start(&db, free_port()).await;
+    let client = client_for(dir.path());
+
+    // Eight readers search as fast as they can, each request tagged with its own `_id` (kept in
+    // the recorded query); each records the tags of the responses it received.
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (client, base) = (client.clone(), gw.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answered = Vec::new();
+            for i in 0..100_000 {
+                let tag = format!("r{w}-{i}");
+                let sent = client
+                    .get(format!("{base}/fhir/Patient?_id={tag}"))
+                    .send()
+                    .await;
+                let Ok(r) = sent else { break };
+                if r.status() != 200 || r.bytes().await.is_err() {
+                    break;
+                }
+                answered.push(tag);
+            }
+            answered
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    gw.kill9();
+    let mut answered = Vec::new();
+    for t in tasks {
+        answered.extend(t.await.expect("reader task"));
+    }
+    assert!(
+        answered.len() > 200,
+        "too few requests before the kill to prove anything: {}",
+        answered.len()
+    );
+
+    // The restart copies the journal into the store; the chain must verify and hold them all.
+    let gw = Gateway::start(&db, free_port()).await;
+    let verify: Value = client
+        .get(format!("{}/fhir/$audit-verify", gw.base))
+        .send()
+        .await
+        .expect("verify")
+        .json()
+        .await
+        .expect("parameters");
+    let intact = verify["parameter"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "intact"))
+        .map(|p| p["valueBoolean"].clone());
+    assert_eq!(intact, Some(Value::Bool(true)), "{verify}");
+    let recorded = recorded_ids(&client, &gw.base).await;
+    gw.kill9();
+    let missing: Vec<&String> = answered.iter().filter(|t| !recorded.contains(*t)).collect();
+    eprintln!(
+        "{} answered searches before SIGKILL; {} events recorded; {} answered without an event",
+        answered.len(),
+        recorded.len(),
+        missing.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {} answered requests have no audit event: {:?}",
+        missing.len(),
+        answered.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
