@@ -13,7 +13,11 @@
 //! History: a first middleware appended each event through the store's writer thread and cut
 //! consent-filtered reads from about 63k to 24k requests/s (`bench/results/consent-2026-11-24T212107Z.md`);
 //! batching those appends or dropping the per-commit fsync did not move it (the
-//! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal.
+//! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal, whose cost `bench/audit.sh`
+//! measures against a bench-only build without the durable write (`bench/results/audit-*`).
+//!
+//! Known gap: a write's event is journaled after the write commits, not in its transaction
+//! (`store::Tx::append_audit` is there for it); the response still waits for the event.
 
 pub mod chain;
 pub mod event;
