@@ -52,6 +52,7 @@ async fn main() {
                 for i in n..upto {
                     let recorded = 1_790_000_000_000 + i64::try_from(i).unwrap_or(0);
                     tx.append_audit(
+                        carebridge::store::STORE_CHAIN,
                         recorded,
                         &event(i),
                         &carebridge::store::AuditKeys::default(),

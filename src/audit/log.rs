@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::chain::{Break, Link, Verified, Verifier};
 use super::event::{Record, Source, build};
 use crate::error::Error;
-use crate::store::{AuditKeys, AuditRow, Store, StoreError, audit_sql};
+use crate::store::{AuditKeys, AuditRow, STORE_CHAIN, Store, StoreError, audit_sql};
 
 /// Rows read per page while verifying.
 const PAGE: usize = 10_000;
@@ -16,7 +16,7 @@ const PAGE: usize = 10_000;
 /// transaction of its own, without search keys (tools and tests); returns its sequence number.
 pub async fn append(store: &Store, recorded: i64, body: String) -> Result<u64, StoreError> {
     store
-        .transaction(move |tx| tx.append_audit(recorded, &body, &AuditKeys::default()))
+        .transaction(move |tx| tx.append_audit(STORE_CHAIN, recorded, &body, &AuditKeys::default()))
         .await
 }
 

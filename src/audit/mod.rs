@@ -8,6 +8,7 @@
 //! - [`ingest`]: the copy of the journal into the store, in large batches.
 //! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period.
 //! - [`search`]: the auditors' search and the patient access report.
+//! - [`write`]: the event of a write, committed in the write's own transaction.
 //! - [`trail`]: the running gateway's journal, copy and rendering together.
 //!
 //! History: a first middleware appended each event through the store's writer thread and cut
@@ -15,9 +16,6 @@
 //! batching those appends or dropping the per-commit fsync did not move it (the
 //! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal, whose cost `bench/audit.sh`
 //! measures against a bench-only build without the durable write (`bench/results/audit-*`).
-//!
-//! Known gap: a write's event is journaled after the write commits, not in its transaction
-//! (`store::Tx::append_audit` is there for it); the response still waits for the event.
 
 pub mod chain;
 pub mod event;
@@ -26,5 +24,6 @@ pub mod journal;
 pub mod log;
 pub mod search;
 pub mod trail;
+pub mod write;
 
 pub use trail::Trail;

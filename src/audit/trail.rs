@@ -77,6 +77,11 @@ impl Trail {
         })
     }
 
+    /// This process's chain.
+    pub fn chain(&self) -> &str {
+        self.journal.chain()
+    }
+
     /// Starts the background copy into the store.
     pub fn start_copying(&self) -> tokio::task::JoinHandle<()> {
         self.ingester.spawn()

@@ -13,7 +13,7 @@
 //! writes, the `Location` of the version written. The health probes and the SMART configuration
 //! are not audited: they carry no data.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::HttpMessage as _;
 use actix_web::body::{BoxBody, MessageBody};
@@ -25,27 +25,11 @@ use super::FHIR_PATH;
 use crate::access::Gate;
 use crate::audit::Trail;
 use crate::audit::event::{Agent, Disclosed, Record, sanitised_query};
+use crate::audit::write::{CallerSlot, Draft};
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::fhir::instant::now_ms;
 use crate::rest::Engine;
-
-/// Where authentication leaves the verified caller for the audit of a request it then refuses.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<Mutex<Option<Arc<Principal>>>>);
-
-impl CallerSlot {
-    /// Records the caller.
-    pub fn set(&self, principal: Arc<Principal>) {
-        if let Ok(mut s) = self.0.lock() {
-            *s = Some(principal);
-        }
-    }
-
-    fn get(&self) -> Option<Arc<Principal>> {
-        self.0.lock().ok().and_then(|s| s.clone())
-    }
-}
 
 /// The middleware (for `middleware::from_fn`).
 pub async fn audit(
@@ -78,7 +62,14 @@ pub async fn audit(
     // is left in this slot by authentication, for requests that end in its error.
     let slot = CallerSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let result = next.call(req).await;
+    let draft = Draft::new(
+        format!("{}.writes", trail.chain()),
+        method.clone(),
+        path.clone(),
+        query.clone(),
+        slot.clone(),
+    );
+    let result = crate::audit::write::scope(Arc::clone(&draft), next.call(req)).await;
     let (status, location) = match &result {
         Ok(res) => (
             res.status().as_u16(),
@@ -90,6 +81,10 @@ pub async fn audit(
         ),
         Err(e) => (e.as_response_error().status_code().as_u16(), None),
     };
+    if draft.recorded_status() == Some(status) {
+        // The write's transaction committed its event (`audit::write`).
+        return result.map(ServiceResponse::map_into_boxed_body);
+    }
     let (principal, gate) = match &result {
         Ok(res) => {
             let ext = res.request().extensions();

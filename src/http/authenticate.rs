@@ -60,7 +60,7 @@ pub async fn authenticate(
     let conditional = req.headers().contains_key("if-none-exist");
     let needs = authorise::needs(req.method().as_str(), fhir_path, conditional);
     // Known before the checks, so that the audit event of a refused request names the caller.
-    if let Some(slot) = req.extensions().get::<super::audit::CallerSlot>() {
+    if let Some(slot) = req.extensions().get::<crate::audit::write::CallerSlot>() {
         slot.set(Arc::clone(&principal));
     }
     req.extensions_mut()

@@ -249,6 +249,7 @@ impl Engine {
         let mut body = body;
         let new_id = id::new_id();
         let base = self.base_url.clone();
+        let draft = crate::audit::write::current();
         let (written, existed) = self
             .store
             .transaction(move |tx| {
@@ -275,7 +276,9 @@ impl Engine {
                     }
                 }
                 resolve_in(tx, &refs, &mut body)?;
-                Ok((create_in(tx, &base, rtype, &new_id, body)?, false))
+                let w = create_in(tx, &base, rtype, &new_id, body)?;
+                audit_in(tx, draft.as_deref(), 201, &w.resource)?;
+                Ok((w, false))
             })
             .await?;
         if existed {
@@ -313,11 +316,14 @@ impl Engine {
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
+        let draft = crate::audit::write::current();
         let w = self
             .store
             .transaction(move |tx| {
                 resolve_in(tx, &refs, &mut body)?;
-                update_in(tx, &base, rtype, &rid, body, if_match)
+                let w = update_in(tx, &base, rtype, &rid, body, if_match)?;
+                audit_in(tx, draft.as_deref(), updated_status(&w), &w.resource)?;
+                Ok::<_, Error>(w)
             })
             .await?;
         Ok(updated_reply(&w, ret))
@@ -341,6 +347,7 @@ impl Engine {
         let refs = self.conditional_references_of(&body)?;
         let base = self.base_url.clone();
         let mut body = body;
+        let draft = crate::audit::write::current();
         let w = self
             .store
             .transaction(move |tx| {
@@ -362,7 +369,9 @@ impl Engine {
                     }
                 };
                 resolve_in(tx, &refs, &mut body)?;
-                update_in(tx, &base, rtype, &target, body, None)
+                let w = update_in(tx, &base, rtype, &target, body, None)?;
+                audit_in(tx, draft.as_deref(), updated_status(&w), &w.resource)?;
+                Ok(w)
             })
             .await?;
         Ok(updated_reply(&w, ret))
@@ -376,9 +385,16 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<Reply, Error> {
         let id_owned = rid.to_owned();
+        let draft = crate::audit::write::current();
         let deleted = self
             .store
-            .transaction(move |tx| delete_in(tx, rtype, &id_owned, if_match))
+            .transaction(move |tx| {
+                let deleted = delete_in(tx, rtype, &id_owned, if_match)?;
+                if let Some(r) = &deleted {
+                    audit_in(tx, draft.as_deref(), 204, r)?;
+                }
+                Ok::<_, Error>(deleted)
+            })
             .await?;
         match deleted {
             None => Err(Error::NotFound {
@@ -396,14 +412,23 @@ impl Engine {
         criteria: &str,
     ) -> Result<Reply, Error> {
         let q = self.criteria(rtype, criteria)?;
+        let draft = crate::audit::write::current();
         let deleted = self
             .store
-            .transaction(move |tx| match matches_in(tx, &q)?.as_slice() {
-                [] => Ok(None),
-                [one] => delete_in(tx, rtype, &one.clone(), None),
-                _ => Err(Error::MultipleMatches(
-                    "The criteria matched more than one resource".into(),
-                )),
+            .transaction(move |tx| {
+                let deleted = match matches_in(tx, &q)?.as_slice() {
+                    [] => None,
+                    [one] => delete_in(tx, rtype, &one.clone(), None)?,
+                    _ => {
+                        return Err(Error::MultipleMatches(
+                            "The criteria matched more than one resource".into(),
+                        ));
+                    }
+                };
+                if let Some(r) = &deleted {
+                    audit_in(tx, draft.as_deref(), 204, r)?;
+                }
+                Ok(deleted)
             })
             .await?;
         Ok(match deleted {
@@ -425,6 +450,32 @@ fn resolve_in(
     let mut aliases = HashMap::new();
     resolve_conditional_in(tx, refs, &mut aliases)?;
     rewrite_references(body, &aliases)
+}
+
+/// The status of an update's answer: 201 when it created the resource.
+fn updated_status(w: &Written) -> u16 {
+    if w.created { 201 } else { 200 }
+}
+
+/// Appends the request's write event in the write's transaction (`audit::write`); a write
+/// outside a request (import, sample data) has none. If the event cannot be stored the write is
+/// not made.
+fn audit_in(
+    tx: &mut dyn Tx,
+    draft: Option<&crate::audit::write::Draft>,
+    status: u16,
+    written: &StoredResource,
+) -> Result<(), Error> {
+    let Some(d) = draft else {
+        return Ok(());
+    };
+    d.append_in(tx, status, written).map_err(|e| {
+        tracing::error!(error = %e, "write refused: its audit event could not be stored");
+        Error::Unavailable(
+            "The write could not be recorded in the audit trail, so it was not made; try again"
+                .into(),
+        )
+    })
 }
 
 fn updated_reply(w: &Written, ret: Return) -> Reply {

@@ -119,25 +119,26 @@ pub trait Tx {
     /// column (`seq, hash` of a head; `id, ''` of an insert).
     fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;
 
-    /// Appends an event to the `store` chain of the audit log ([`STORE_CHAIN`]), chained to its
-    /// last event (`audit::chain`), in this transaction: the event of a write commits with the
-    /// write or not at all. Returns its sequence number. Appends are serialised across every
-    /// process sharing the database (a transaction-scoped lock).
+    /// Appends an event to `chain` of the audit log, chained to its last event (`audit::chain`),
+    /// in this transaction: the event of a write commits with the write or not at all
+    /// (`audit::write`). Returns its sequence number. Appends to one chain are serialised across
+    /// every process sharing the database (a transaction-scoped lock).
     fn append_audit(
         &mut self,
+        chain: &str,
         recorded: i64,
         body: &str,
         keys: &AuditKeys,
     ) -> Result<u64, StoreError> {
-        self.lock("carebridge:audit:store")?;
-        let head = self.audit_statement(&audit_sql::head(STORE_CHAIN))?;
+        self.lock(&format!("carebridge:audit:{chain}"))?;
+        let head = self.audit_statement(&audit_sql::head(chain))?;
         let (prev_seq, prev_hash) = match head.into_iter().next() {
             Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0), hash),
             None => (0, crate::audit::chain::GENESIS.to_owned()),
         };
         let seq = prev_seq + 1;
         let event = ChainedEvent {
-            chain: STORE_CHAIN.to_owned(),
+            chain: chain.to_owned(),
             seq,
             recorded,
             hash: crate::audit::chain::hash(&prev_hash, seq, recorded, body),
@@ -166,7 +167,7 @@ pub trait Tx {
     }
 }
 
-/// The chain of audit events appended inside store transactions.
+/// The chain of audit events appended by tools (`audit::log::append`).
 pub const STORE_CHAIN: &str = "store";
 
 /// What auditors search an event by (`audit_event` columns and `audit_ref` rows); empty text where

@@ -119,6 +119,10 @@ async fn each_interaction_leaves_exactly_one_event_naming_what_was_served() {
         entities(&events[0]),
         vec![format!("Patient/{created}/_history/1")]
     );
+    assert_eq!(
+        events[0]["source"]["observer"]["display"], "carebridge (gateway.writes)",
+        "committed in the write's own transaction"
+    );
 
     // Every event is a valid R4 AuditEvent, and the chain verifies.
     let store = carebridge::store::Store::open(&app.database_url)
@@ -158,7 +162,7 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
         !r.text.contains("Bundle"),
         "no data without its audit event"
     );
-    // Fail-closed from then on, writes included.
+    // A write still works: its event commits with it, in the store, not in the journal.
     let created = app
         .send_json_as(
             &app.token,
@@ -167,7 +171,28 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
             &json!({"resourceType": "Patient"}),
         )
         .await;
-    assert_eq!(created.status, 503);
+    assert_eq!(created.status, 201);
+    let store = carebridge::store::Store::open(&app.database_url)
+        .await
+        .expect("store");
+    let writes = store
+        .backend()
+        .audit_select(&carebridge::store::audit_sql::chain_page(
+            "gateway.writes",
+            0,
+            10,
+        ))
+        .await
+        .expect("rows");
+    assert_eq!(writes.len(), 1, "the write has its event");
+    // Reads stay refused (fail-closed until restart).
+    let again = app
+        .send(
+            app.anonymous(Method::GET, "Patient")
+                .bearer_auth(&app.token),
+        )
+        .await;
+    assert_eq!(again.status, 503);
 }
 
 #[tokio::test]
@@ -468,4 +493,36 @@ async fn a_patient_sees_who_accessed_their_record_and_nothing_of_others() {
         )
         .await;
     r.assert_status(404);
+}
+
+#[tokio::test]
+async fn a_write_whose_event_cannot_be_stored_is_not_made() {
+    let app = spawn_app_on_sqlite().await;
+    let count = || async {
+        app.search("Patient", "_summary=count").await.json()["total"]
+            .as_i64()
+            .unwrap_or(-1)
+    };
+    let before = count().await;
+    // The store stops accepting write events (the journal still takes the rest).
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "CREATE TRIGGER writes_down BEFORE INSERT ON audit_event WHEN NEW.chain LIKE '%.writes' \
+         BEGIN SELECT RAISE(FAIL, 'audit down'); END;",
+    )
+    .expect("trigger");
+    drop(conn);
+    let r = app
+        .send_json_as(
+            &app.token,
+            Method::POST,
+            "Patient",
+            &json!({"resourceType": "Patient", "name": [{"family": "Unrecorded"}]}),
+        )
+        .await;
+    assert_outcome(&r, 503, "transient", None);
+    assert_eq!(count().await, before, "a refused write changes nothing");
+    let found = app.search("Patient", "family=Unrecorded").await.json();
+    assert_eq!(found["entry"].as_array().map(Vec::len).unwrap_or(0), 0);
 }
