@@ -333,6 +333,31 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_journal_lives_beside_the_embedded_store_unless_told() {
+        let beside = Settings::from_sources(
+            None,
+            &env(&[("CAREBRIDGE_DATABASE_URL", "sqlite:///var/lib/cb/store.db")]),
+        )
+        .expect("valid");
+        assert_eq!(
+            beside.audit_dir,
+            std::path::PathBuf::from("/var/lib/cb/audit")
+        );
+        assert_eq!(beside.audit_chain, "gateway");
+        let told = Settings::from_sources(
+            None,
+            &env(&[
+                ("CAREBRIDGE_DATABASE_URL", "postgres://u@h/db"),
+                ("CAREBRIDGE_AUDIT_DIR", "/journal"),
+                ("CAREBRIDGE_AUDIT_CHAIN", "gw-2"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(told.audit_dir, std::path::PathBuf::from("/journal"));
+        assert_eq!(told.audit_chain, "gw-2");
+    }
+
+    #[test]
     fn bad_settings_stop_start_up_with_their_name() {
         let cases = [
             ("CAREBRIDGE_LISTEN", "localhost"),
@@ -340,6 +365,8 @@ mod tests {
             ("CAREBRIDGE_BASE_URL", "ftp://x"),
             ("CAREBRIDGE_MAX_BODY_BYTES", "lots"),
             ("CAREBRIDGE_LISTN", "127.0.0.1:1"),
+            ("CAREBRIDGE_AUDIT_CHAIN", "store"),
+            ("CAREBRIDGE_AUDIT_CHAIN", "gw 1"),
         ];
         for (k, v) in cases {
             let err = Settings::from_sources(None, &env(&[(k, v)])).expect_err(k);
