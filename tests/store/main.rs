@@ -4,6 +4,7 @@
 //! (a temporary file) and a `postgres::` test (a fresh database on the server `TEST_POSTGRES_URL` names,
 //! dropped afterwards; skipped with a message when the variable is unset).
 
+mod audit;
 mod concurrency;
 mod fixtures;
 mod harness;
@@ -44,6 +45,7 @@ store_tests!(
     resources::migrations_are_idempotent,
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,
+    audit::copied_events_are_found_by_the_auditors_filters,
     history::instance_history_is_newest_first,
     history::type_and_system_history_page_with_cursors,
     history::since_limits_history,
