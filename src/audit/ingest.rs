@@ -93,7 +93,7 @@ impl Ingester {
                 _ => 0,
             };
             let chain = self.journal.chain();
-            let (events, used) =
+            let (events, used, len) =
                 read_from(path, chain, offset, cursor.stored, durable, most - copied)?;
             let last = events.last().map(|e| e.seq);
             for chunk in events.chunks(BATCH) {
@@ -117,14 +117,15 @@ impl Ingester {
             }
             cursor.segment = Some((path.clone(), offset + used));
             let newest = index + 1 == all.len();
-            let finished = used == 0 && !newest;
-            if finished {
-                // Everything in it is stored and the flusher has moved on: it is no longer needed.
+            if !newest && offset + used >= len {
+                // Read to its end, and the flusher has moved on to a newer segment (after syncing
+                // this one): everything in it is stored, so it is no longer needed.
                 std::fs::remove_file(path)?;
                 cursor.segment = None;
                 continue;
             }
-            if events.is_empty() || copied >= most {
+            // Nothing more to read for now (the rest is not yet durable), or enough for this turn.
+            if used == 0 || copied >= most {
                 return Ok(copied);
             }
         }
@@ -165,8 +166,8 @@ fn current(all: &[(u64, PathBuf)], cursor: &Cursor) -> Option<usize> {
     .filter(|_| !all.is_empty())
 }
 
-/// The durable events after `stored` in `path` from `offset`, and the bytes they (and any lines
-/// already stored) cover; stops at the first line not yet durable.
+/// The durable events after `stored` in `path` from `offset`, the bytes they (and any lines
+/// already stored) cover, and the file's length; stops at the first line not yet durable.
 fn read_from(
     path: &PathBuf,
     chain: &str,
@@ -174,16 +175,13 @@ fn read_from(
     stored: u64,
     durable: u64,
     most: usize,
-) -> Result<(Vec<ChainedEvent>, u64), std::io::Error> {
+) -> Result<(Vec<ChainedEvent>, u64, u64), std::io::Error> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut text = Vec::new();
-    let len = file
-        .metadata()?
-        .len()
-        .saturating_sub(offset)
-        .min(READ_BYTES);
+    let file_len = file.metadata()?.len();
+    let len = file_len.saturating_sub(offset).min(READ_BYTES);
     file.take(len).read_to_end(&mut text)?;
     let (mut lines, _) = complete_lines(&text);
     lines.truncate(most);
@@ -209,5 +207,49 @@ fn read_from(
             keys,
         });
     }
-    Ok((events, used))
+    Ok((events, used, file_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::journal::Head;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_durable_event_is_copied_once_and_copied_segments_go() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .expect("store");
+        let journal_dir = dir.path().join("audit");
+        let journal =
+            Journal::open_with(&journal_dir, "gw", Head::default(), 300).expect("journal");
+        for i in 0..30 {
+            journal
+                .append(i, &format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        let ingester = Ingester::new(journal.clone(), store.clone(), 0);
+        assert_eq!(
+            ingester.copy(7).await.expect("copied"),
+            7,
+            "a throttled turn"
+        );
+        assert_eq!(
+            ingester.catch_up().await.expect("copied"),
+            23,
+            "the rest, once"
+        );
+        assert_eq!(ingester.catch_up().await.expect("copied"), 0);
+        let left = segments(&journal_dir, "gw").expect("segments");
+        assert_eq!(
+            left.len(),
+            1,
+            "only the segment still being written remains"
+        );
+        let report = crate::audit::log::verify(&store).await.expect("verify");
+        assert_eq!((report.count(), report.broken), (30, None));
+        journal.close();
+    }
 }
