@@ -33,10 +33,28 @@ pub fn chain_page(chain: &str, after: u64, limit: usize) -> Sql {
 
 /// Inserts an event and returns `id, ''`; nothing when its chain already has its sequence number.
 pub fn insert_event(e: &ChainedEvent) -> Sql {
+    let mut q = insert_event_values(e, "INSERT INTO");
+    q.push(" ON CONFLICT (chain, seq) DO NOTHING RETURNING id, ''");
+    q
+}
+
+/// SQLite's form of [`insert_event`]: `INSERT OR IGNORE`, without `RETURNING` (the caller reads
+/// `changes()` and `last_insert_rowid()`). SQLite answers `RETURNING` through an ephemeral table
+/// whose page cache it creates and zeroes per statement: with it, copying an event cost about
+/// 119,000 instructions (callgrind, `bench/audit_instructions.sh`).
+pub fn insert_event_quiet(e: &ChainedEvent) -> Sql {
+    insert_event_values(e, "INSERT OR IGNORE INTO")
+}
+
+/// The `audit_ref` row of SQLite's [`insert_event_quiet`] path: `?1` key, `?2` event id.
+pub const INSERT_REF_QUIET: &str = "INSERT OR IGNORE INTO audit_ref (key, event) VALUES (?1, ?2)";
+
+fn insert_event_values(e: &ChainedEvent, verb: &str) -> Sql {
     let k = &e.keys;
     let mut q = Sql::default();
+    q.push(verb);
     q.push(
-        "INSERT INTO audit_event (chain, seq, recorded, hash, body, subtype, action, outcome, \
+        " audit_event (chain, seq, recorded, hash, body, subtype, action, outcome, \
          agent, agent_user, agent_org, agent_role, purpose) VALUES (",
     );
     q.text(&e.chain);
@@ -57,7 +75,7 @@ pub fn insert_event(e: &ChainedEvent) -> Sql {
         &k.role,
         &k.purpose,
     ]);
-    q.push(") ON CONFLICT (chain, seq) DO NOTHING RETURNING id, ''");
+    q.push(")");
     q
 }
 
@@ -72,14 +90,20 @@ pub fn ref_key(kind: &str, value: &str) -> i64 {
     i64::from_be_bytes(h.to_be_bytes())
 }
 
-/// The `audit_ref` rows of event `id`.
-pub fn insert_refs(id: i64, k: &AuditKeys) -> Vec<Sql> {
+/// The `audit_ref` keys of an event's patients and entities, each once.
+pub fn ref_keys(k: &AuditKeys) -> Vec<i64> {
     let patients = k.patients.iter().map(|p| ref_key("patient", p));
     let entities = k.entities.iter().map(|e| ref_key("entity", e));
     let mut keys: Vec<i64> = patients.chain(entities).collect();
     keys.sort_unstable();
     keys.dedup();
-    keys.into_iter()
+    keys
+}
+
+/// The `audit_ref` rows of event `id`.
+pub fn insert_refs(id: i64, k: &AuditKeys) -> Vec<Sql> {
+    ref_keys(k)
+        .into_iter()
         .map(|key| {
             let mut q = Sql::default();
             q.push("INSERT INTO audit_ref (key, event) VALUES (");

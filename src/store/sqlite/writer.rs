@@ -16,6 +16,7 @@ use super::{READ_CURRENT, resource_from_row};
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
 use crate::store::sql::{self, IndexRow};
+use crate::store::{ChainedEvent, audit_sql};
 use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
 /// Most jobs committed together.
@@ -188,6 +189,23 @@ impl Tx for SqliteTx<'_> {
 
     fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {
+        let q = audit_sql::insert_event_quiet(event);
+        let changed = self
+            .conn
+            .prepare_cached(&q.text)?
+            .execute(params_from_iter(q.params.iter()))?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let id = self.conn.last_insert_rowid();
+        let mut stmt = self.conn.prepare_cached(audit_sql::INSERT_REF_QUIET)?;
+        for key in audit_sql::ref_keys(&event.keys) {
+            stmt.execute(params![key, id])?;
+        }
+        Ok(true)
     }
 
     fn audit_statement(&mut self, q: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError> {
