@@ -17,10 +17,12 @@ use crate::store::{ChainedEvent, Store, StoreError};
 /// How often the background copy runs (each copy is one store transaction per [`BATCH`]).
 pub const INTERVAL: Duration = Duration::from_secs(1);
 
-/// Above this many events a second the copy is throttled. Copying costs the store about 20 us
-/// of CPU an event (two index entries each); at the load of the read benchmark (26k events a
-/// second) copying as fast as events came took 35-40% of read throughput (`bench/audit.sh`). Real
-/// deployments record hundreds of events a second, far below this, and copy everything at once.
+/// Above this many events a second the copy is throttled. Copying an event costs the store about
+/// 34,000 instructions (an event row and two index entries; `bench/audit_instructions.sh`); at the
+/// read benchmark's 26-32k events a second, copying as fast as events came took 24-30% of read
+/// throughput and put p99 latency up to 130 ms, against 3% throttled (`bench/audit.sh`, records of
+/// 2026-11-25). Real deployments record hundreds of events a second, far below this, and copy
+/// everything at once.
 pub const BUSY_EVENTS_PER_SECOND: u64 = 2_000;
 
 /// Events copied a second while busy (about 4% of a core).
