@@ -31,6 +31,7 @@ pub enum TrailError {
 /// A gateway's audit trail.
 pub struct Trail {
     journal: Journal,
+    writes_chain: Arc<str>,
     ingester: Arc<Ingester>,
     base_url: String,
     canonical: String,
@@ -70,6 +71,7 @@ impl Trail {
             );
         }
         Ok(Trail {
+            writes_chain: format!("{chain}.writes").into(),
             journal,
             ingester,
             base_url: base_url.to_owned(),
@@ -77,9 +79,9 @@ impl Trail {
         })
     }
 
-    /// This process's chain.
-    pub fn chain(&self) -> &str {
-        self.journal.chain()
+    /// This process's chain of write events, committed with the writes (`audit::write`).
+    pub fn writes_chain(&self) -> Arc<str> {
+        Arc::clone(&self.writes_chain)
     }
 
     /// Starts the background copy into the store.

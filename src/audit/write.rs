@@ -38,7 +38,7 @@ impl CallerSlot {
 
 /// What a request's write event will say, before the write is made.
 pub struct Draft {
-    chain: String,
+    chain: Arc<str>,
     method: String,
     path: String,
     query: String,
@@ -64,7 +64,7 @@ pub fn current() -> Option<Arc<Draft>> {
 impl Draft {
     /// A draft for a request, recorded on `chain`; `query` already sanitised.
     pub fn new(
-        chain: String,
+        chain: Arc<str>,
         method: String,
         path: String,
         query: String,
@@ -78,6 +78,15 @@ impl Draft {
             caller,
             recorded: AtomicU16::new(0),
         })
+    }
+
+    /// The request's method, path and query, for its journaled event: taken without copying when
+    /// no write holds the draft any more (the usual case once the handler is done).
+    pub fn into_request(self: Arc<Self>) -> (String, String, String) {
+        match Arc::try_unwrap(self) {
+            Ok(d) => (d.method, d.path, d.query),
+            Err(d) => (d.method.clone(), d.path.clone(), d.query.clone()),
+        }
     }
 
     /// The status a write's transaction recorded, if one did.

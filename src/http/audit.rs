@@ -56,17 +56,16 @@ pub async fn audit(
         .app_data::<Data<Trail>>()
         .cloned()
         .ok_or_else(|| Error::Internal("no audit trail configured".into()))?;
-    let method = req.method().as_str().to_owned();
-    let query = sanitised_query(req.query_string());
+    let writes = matches!(req.method().as_str(), "POST" | "PUT" | "DELETE");
     // The request itself cannot be kept across the call (routing needs it unshared); the caller
     // is left in this slot by authentication, for requests that end in its error.
     let slot = CallerSlot::default();
     req.extensions_mut().insert(slot.clone());
     let draft = Draft::new(
-        format!("{}.writes", trail.chain()),
-        method.clone(),
-        path.clone(),
-        query.clone(),
+        trail.writes_chain(),
+        req.method().as_str().to_owned(),
+        path,
+        sanitised_query(req.query_string()),
         slot.clone(),
     );
     let result = crate::audit::write::scope(Arc::clone(&draft), next.call(req)).await;
@@ -97,7 +96,6 @@ pub async fn audit(
     };
     let disclosures = gate.as_ref().map(|g| g.disclosures()).unwrap_or_default();
     let mut disclosed = disclosures.resources;
-    let writes = matches!(method.as_str(), "POST" | "PUT" | "DELETE");
     if writes
         && status < 300
         && let Some(l) = location
@@ -113,6 +111,7 @@ pub async fn audit(
             patient: None,
         });
     }
+    let (method, path, query) = draft.into_request();
     let record = Record {
         recorded: now_ms(),
         method,

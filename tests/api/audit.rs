@@ -337,6 +337,20 @@ async fn audit_search(app: &TestApp, token: &str, query: &str) -> Value {
     r.json()
 }
 
+/// Practice A81001 with two registered patients: their ids and a token of the practice's GP.
+async fn practice_with_two_patients(app: &TestApp) -> (String, String, String) {
+    let practice = app
+        .create_id(&json!({"resourceType": "Organization", "name": "P",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
+        .await;
+    let registered = json!({"resourceType": "Patient",
+        "generalPractitioner": [{"reference": format!("Organization/{practice}")}]});
+    let ann = app.create_id(&registered).await;
+    let bob = app.create_id(&registered).await;
+    let gp = app.token_for("gp", Some("A81001"), None);
+    (ann, bob, gp)
+}
+
 fn resources(bundle: &Value) -> Vec<Value> {
     bundle["entry"]
         .as_array()
@@ -349,15 +363,7 @@ fn resources(bundle: &Value) -> Vec<Value> {
 #[tokio::test]
 async fn auditors_search_by_patient_agent_action_outcome_and_entity_with_paging() {
     let app = spawn_app().await;
-    let practice = app
-        .create_id(&json!({"resourceType": "Organization", "name": "P",
-            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
-        .await;
-    let registered = json!({"resourceType": "Patient",
-        "generalPractitioner": [{"reference": format!("Organization/{practice}")}]});
-    let ann = app.create_id(&registered).await;
-    let bob = app.create_id(&registered).await;
-    let gp = app.token_for("gp", Some("A81001"), None);
+    let (ann, bob, gp) = practice_with_two_patients(&app).await;
     let get = |path: String| app.send(app.anonymous(Method::GET, &path).bearer_auth(&gp));
     get(format!("Patient/{ann}")).await.assert_status(200);
     get(format!("Patient/{ann}")).await.assert_status(200);
@@ -428,15 +434,7 @@ async fn auditors_search_by_patient_agent_action_outcome_and_entity_with_paging(
 #[tokio::test]
 async fn a_patient_sees_who_accessed_their_record_and_nothing_of_others() {
     let app = spawn_app().await;
-    let practice = app
-        .create_id(&json!({"resourceType": "Organization", "name": "P",
-            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]}))
-        .await;
-    let registered = json!({"resourceType": "Patient",
-        "generalPractitioner": [{"reference": format!("Organization/{practice}")}]});
-    let ann = app.create_id(&registered).await;
-    let bob = app.create_id(&registered).await;
-    let gp = app.token_for("gp", Some("A81001"), None);
+    let (ann, bob, gp) = practice_with_two_patients(&app).await;
     for path in [
         format!("Patient/{ann}"),
         format!("Patient/{bob}"),

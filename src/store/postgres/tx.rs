@@ -96,6 +96,18 @@ pub(super) async fn query(
     tx.query(&stmt, values).await.map_err(db_error)
 }
 
+/// Runs shared SQL (`?` placeholders, [`sql::Sql`]) in `tx`.
+async fn query_shared(tx: &Transaction<'_>, q: &sql::Sql) -> Result<Vec<Row>, StoreError> {
+    let values = codec::values(&q.params);
+    query(
+        tx,
+        &sql::numbered(&q.text),
+        &codec::types(&q.params),
+        &values,
+    )
+    .await
+}
+
 /// Like [`query`], for statements whose rows are not needed.
 pub(super) async fn execute(
     tx: &Transaction<'_>,
@@ -135,17 +147,7 @@ impl Tx for PgTx<'_, '_> {
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let q = sql::search_ids(search, limit);
-        self.step(async |tx| {
-            let values = codec::values(&q.params);
-            let rows = query(
-                tx,
-                &sql::numbered(&q.text),
-                &codec::types(&q.params),
-                &values,
-            )
-            .await?;
-            codec::first(&rows)
-        })
+        self.step(async |tx| codec::first(&query_shared(tx, &q).await?))
     }
 
     fn put(&mut self, w: &VersionWrite) -> Result<(), StoreError> {
@@ -154,14 +156,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn audit_statement(&mut self, q: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError> {
         self.step(async |tx| {
-            let values = codec::values(&q.params);
-            let rows = query(
-                tx,
-                &sql::numbered(&q.text),
-                &codec::types(&q.params),
-                &values,
-            )
-            .await?;
+            let rows = query_shared(tx, q).await?;
             rows.iter()
                 .map(|r| {
                     Ok((
