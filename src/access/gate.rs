@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::relationships::{related, restrict};
-use crate::auth::scopes::{Context as ScopeContext, Interaction, ScopeAccess};
+use crate::auth::scopes::{Context as ScopeContext, Permission, ScopeAccess};
 use crate::auth::{Principal, Role};
 use crate::consent::decide::{BREAK_GLASS, needed_relationships};
 use crate::consent::decision::{self, Access, Decision, is_directory, patient_of, patient_param};
@@ -172,16 +172,16 @@ impl Gate {
         self.principal.role == Role::System && !self.principal.grants.constrained()
     }
 
-    /// Whether `r` lies within the caller's SMART scope constraints for `interaction` (always, for
+    /// Whether `r` lies within the caller's SMART scope constraints for `permission` (always, for
     /// unconstrained scopes). A constraint is a search: `r` must be among its matches. One that is
     /// not a valid search matches nothing.
-    async fn in_scope(&self, r: &StoredResource, interaction: Interaction) -> Result<bool, Error> {
+    async fn in_scope(&self, r: &StoredResource, permission: Permission) -> Result<bool, Error> {
         let grants = &self.principal.grants;
         if !grants.constrained() {
             return Ok(true);
         }
         let context = ScopeContext::of(self.principal.role);
-        match grants.access(context, r.rtype.as_str(), interaction) {
+        match grants.access(context, r.rtype.as_str(), permission) {
             ScopeAccess::All => Ok(true),
             ScopeAccess::Nothing => Ok(false),
             ScopeAccess::Matching(sets) => {
@@ -308,21 +308,21 @@ impl Gate {
     /// What the caller may see of `r`: its body as stored, a redacted body, or `None` (invisible:
     /// answer as for a missing resource).
     pub async fn admit(&self, r: &StoredResource) -> Result<Option<crate::rest::Body>, Error> {
-        self.admit_as(r, Interaction::Read).await
+        self.admit_as(r, Permission::Read).await
     }
 
-    /// [`Gate::admit`] for a resource served by `interaction` (search matches are checked against
+    /// [`Gate::admit`] for a resource served by `permission` (search matches are checked against
     /// the caller's search scopes, everything else against its read scopes).
     pub async fn admit_as(
         &self,
         r: &StoredResource,
-        interaction: Interaction,
+        permission: Permission,
     ) -> Result<Option<crate::rest::Body>, Error> {
         use crate::rest::Body;
         if self.unrestricted() {
             return Ok(Some(Body::Raw(r.body.clone())));
         }
-        if !self.in_scope(r, interaction).await? {
+        if !self.in_scope(r, permission).await? {
             return Ok(None);
         }
         if self.principal.role == Role::System || is_directory(r.rtype) {

@@ -46,9 +46,9 @@ impl Context {
     }
 }
 
-/// One of the five SMART v2 permissions.
+/// One of the five SMART v2 permissions (`c`, `r`, `u`, `d`, `s`) a request may need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interaction {
+pub enum Permission {
     /// `c`.
     Create,
     /// `r`: read, vread, history of an instance.
@@ -61,25 +61,25 @@ pub enum Interaction {
     Search,
 }
 
-impl Interaction {
+impl Permission {
     fn bit(self) -> u8 {
         match self {
-            Interaction::Create => 1,
-            Interaction::Read => 2,
-            Interaction::Update => 4,
-            Interaction::Delete => 8,
-            Interaction::Search => 16,
+            Permission::Create => 1,
+            Permission::Read => 2,
+            Permission::Update => 4,
+            Permission::Delete => 8,
+            Permission::Search => 16,
         }
     }
 
     /// The permission letter.
     pub fn letter(self) -> char {
         match self {
-            Interaction::Create => 'c',
-            Interaction::Read => 'r',
-            Interaction::Update => 'u',
-            Interaction::Delete => 'd',
-            Interaction::Search => 's',
+            Permission::Create => 'c',
+            Permission::Read => 'r',
+            Permission::Update => 'u',
+            Permission::Delete => 'd',
+            Permission::Search => 's',
         }
     }
 }
@@ -91,7 +91,7 @@ pub struct Scope {
     pub context: Context,
     /// The resource type, `None` for `*`.
     pub resource_type: Option<String>,
-    /// Granted permissions (bits of [`Interaction`]).
+    /// Granted permissions (bits of [`Permission`]).
     permissions: u8,
     /// `?param=value` constraints, as given.
     pub constraints: Vec<(String, String)>,
@@ -115,9 +115,9 @@ impl Scope {
             _ => return None,
         };
         let permissions = match perms {
-            "read" => Interaction::Read.bit() | Interaction::Search.bit(),
+            "read" => Permission::Read.bit() | Permission::Search.bit(),
             "write" => {
-                Interaction::Create.bit() | Interaction::Update.bit() | Interaction::Delete.bit()
+                Permission::Create.bit() | Permission::Update.bit() | Permission::Delete.bit()
             }
             "*" => 31,
             v2 => v2_permissions(v2)?,
@@ -140,14 +140,14 @@ impl Scope {
         })
     }
 
-    /// Whether this scope, constraints aside, grants `interaction` on `resource_type` in `context`.
-    fn covers(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
+    /// Whether this scope, constraints aside, grants `permission` on `resource_type` in `context`.
+    fn covers(&self, context: Context, resource_type: &str, permission: Permission) -> bool {
         self.context == context
             && self
                 .resource_type
                 .as_deref()
                 .is_none_or(|t| t == resource_type)
-            && self.permissions & interaction.bit() != 0
+            && self.permissions & permission.bit() != 0
     }
 }
 
@@ -157,11 +157,11 @@ fn v2_permissions(letters: &str) -> Option<u8> {
     let mut last = None;
     for ch in letters.chars() {
         let (i, bit) = match ch {
-            'c' => (0, Interaction::Create.bit()),
-            'r' => (1, Interaction::Read.bit()),
-            'u' => (2, Interaction::Update.bit()),
-            'd' => (3, Interaction::Delete.bit()),
-            's' => (4, Interaction::Search.bit()),
+            'c' => (0, Permission::Create.bit()),
+            'r' => (1, Permission::Read.bit()),
+            'u' => (2, Permission::Update.bit()),
+            'd' => (3, Permission::Delete.bit()),
+            's' => (4, Permission::Search.bit()),
             _ => return None,
         };
         if last.is_some_and(|l| i <= l) {
@@ -190,23 +190,23 @@ impl Grants {
         }
     }
 
-    /// Whether a scope of `context` grants `interaction` on `resource_type`, whatever its
+    /// Whether a scope of `context` grants `permission` on `resource_type`, whatever its
     /// constraints (the gate applies them to what is served).
-    pub fn allows(&self, context: Context, resource_type: &str, interaction: Interaction) -> bool {
-        self.access(context, resource_type, interaction) != ScopeAccess::Nothing
+    pub fn allows(&self, context: Context, resource_type: &str, permission: Permission) -> bool {
+        self.access(context, resource_type, permission) != ScopeAccess::Nothing
     }
 
-    /// What the scopes grant of `interaction` on `resource_type`.
+    /// What the scopes grant of `permission` on `resource_type`.
     pub fn access(
         &self,
         context: Context,
         resource_type: &str,
-        interaction: Interaction,
+        permission: Permission,
     ) -> ScopeAccess {
         let covering = self
             .scopes
             .iter()
-            .filter(|s| s.covers(context, resource_type, interaction));
+            .filter(|s| s.covers(context, resource_type, permission));
         let mut sets = Vec::new();
         for s in covering {
             if s.constraints.is_empty() {
@@ -214,7 +214,7 @@ impl Grants {
             }
             sets.push(s.constraints.clone());
         }
-        let readable = matches!(interaction, Interaction::Read | Interaction::Search);
+        let readable = matches!(permission, Permission::Read | Permission::Search);
         if sets.is_empty() || !readable {
             ScopeAccess::Nothing
         } else {
@@ -228,7 +228,7 @@ impl Grants {
     }
 }
 
-/// What scopes grant of one interaction on one type.
+/// What scopes grant of one permission on one type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeAccess {
     /// Nothing.
@@ -242,9 +242,9 @@ pub enum ScopeAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Interaction::*;
+    use Permission::*;
 
-    fn allows(scopes: &[&str], rtype: &str, i: Interaction) -> bool {
+    fn allows(scopes: &[&str], rtype: &str, i: Permission) -> bool {
         Grants::new(scopes).allows(Context::System, rtype, i)
     }
 

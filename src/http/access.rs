@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::authorise::{self, Need};
 use crate::access::{Gate, related};
-use crate::auth::scopes::Interaction;
+use crate::auth::scopes::Permission;
 use crate::auth::{Principal, Role};
 use crate::consent::decide::{BREAK_GLASS, needed_relationships};
 use crate::error::Error;
@@ -88,10 +88,10 @@ fn writes_permitted(principal: &Principal, needs: &[Need]) -> Result<(), Error> 
     }
     let consent_writer = matches!(principal.role, Role::LinkWorker | Role::Patient);
     let consent_write =
-        matches!(needs, [(t, Interaction::Create | Interaction::Update)] if t == "Consent");
+        matches!(needs, [(t, Permission::Create | Permission::Update)] if t == "Consent");
     let reads_only = needs
         .iter()
-        .all(|(_, i)| matches!(i, Interaction::Read | Interaction::Search));
+        .all(|(_, i)| matches!(i, Permission::Read | Permission::Search));
     if reads_only || (consent_writer && consent_write) {
         Ok(())
     } else {
@@ -106,7 +106,7 @@ pub fn append_only(needs: &[Need]) -> Result<(), Error> {
         t == "AuditEvent"
             && matches!(
                 i,
-                Interaction::Create | Interaction::Update | Interaction::Delete
+                Permission::Create | Permission::Update | Permission::Delete
             )
     });
     if rewrites_audit {
@@ -121,7 +121,7 @@ pub fn append_only(needs: &[Need]) -> Result<(), Error> {
 pub fn bundle_permitted(principal: &Principal, needs: &[Need]) -> Result<(), Error> {
     let reads_only = needs
         .iter()
-        .all(|(_, i)| matches!(i, Interaction::Read | Interaction::Search));
+        .all(|(_, i)| matches!(i, Permission::Read | Permission::Search));
     if principal.role == Role::System || reads_only {
         Ok(())
     } else {

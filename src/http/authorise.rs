@@ -1,4 +1,4 @@
-//! SMART scope checks per interaction: which resource types and permissions a request needs, read
+//! SMART scope checks per permission: which resource types and permissions a request needs, read
 //! off its method and path (and, for bundles, off every entry's request), checked against the
 //! principal's grants. 403 before any handler runs, so a refused request changes nothing.
 //!
@@ -19,22 +19,22 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::auth::Principal;
-use crate::auth::scopes::{Context, Interaction};
+use crate::auth::scopes::{Context, Permission};
 use crate::error::Error;
 use crate::fhir::ResourceType;
 
-use Interaction::{Create, Delete, Read, Search, Update};
+use Permission::{Create, Delete, Read, Search, Update};
 
-/// One need: an interaction on a resource type (by name, as the path gives it).
-pub type Need = (String, Interaction);
+/// One need: an permission on a resource type (by name, as the path gives it).
+pub type Need = (String, Permission);
 
 /// What a request to `path` (below the FHIR base, e.g. `/Patient/1`) needs; `None` for paths the
 /// router answers without touching data (unknown routes, the bundle endpoint, checked per entry).
 pub fn needs(method: &str, path: &str, conditional_create: bool) -> Option<Vec<Need>> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let one = |t: &str, i: Interaction| Some(vec![(t.to_owned(), i)]);
+    let one = |t: &str, i: Permission| Some(vec![(t.to_owned(), i)]);
     let with_search =
-        |t: &str, i: Interaction| Some(vec![(t.to_owned(), i), (t.to_owned(), Search)]);
+        |t: &str, i: Permission| Some(vec![(t.to_owned(), i), (t.to_owned(), Search)]);
     match (method, parts.as_slice()) {
         (_, [""]) | (_, ["metadata"]) => None,
         ("GET" | "POST", ["$hna-outcomes"]) => Some(

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use super::bundle::BundleWriter;
 use super::{Body, Engine, Reply};
 use crate::access::Gate;
-use crate::auth::scopes::Interaction;
+use crate::auth::scopes::Permission;
 use crate::consent::decision::is_directory;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
@@ -126,7 +126,7 @@ impl Engine {
             }
         } else {
             for (rid, r) in backend.fetch(&page).await? {
-                if let Some(body) = gate.admit_as(&r, Interaction::Search).await? {
+                if let Some(body) = gate.admit_as(&r, Permission::Search).await? {
                     matches.push((rid, r));
                     bodies.push(body);
                 }
@@ -208,7 +208,7 @@ impl Engine {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(500) {
             for (rid, r) in self.store.backend().fetch(chunk).await? {
-                if let Some(body) = gate.admit_as(&r, Interaction::Search).await? {
+                if let Some(body) = gate.admit_as(&r, Permission::Search).await? {
                     out.push(rid);
                     if kept.len() < keep {
                         kept.insert(rid, (r, body));

@@ -6,7 +6,7 @@
 use super::date::{self, Range};
 use super::query::*;
 use super::registry::{self, ParamKind};
-use crate::fhir::{ResourceType, id};
+use crate::{ResourceType, id};
 
 /// Why a search could not be parsed. The message is safe to show the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

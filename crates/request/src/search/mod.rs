@@ -26,3 +26,21 @@ pub mod registry;
 pub use extract::{IndexEntry, IndexValue, extract, extract_with_base};
 pub use parse::{ParseOptions, SearchParseError, parse};
 pub use query::*;
+
+/// The form used for string search: accents removed (Unicode decomposition without combining marks)
+/// and lower-cased, as the FHIR spec asks (`Siân` is found by `sian`).
+pub fn normalise(s: &str) -> String {
+    use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn string_search_folds_case_and_accents() {
+        assert_eq!(super::normalise("Siân Ó Brien"), "sian o brien");
+    }
+}

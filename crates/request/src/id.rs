@@ -1,6 +1,6 @@
 //! Logical ids and references: the FHIR `id` grammar and the relative-reference form `Type/id`.
 
-use super::ResourceType;
+use crate::ResourceType;
 
 /// True when `s` matches the FHIR id grammar `[A-Za-z0-9\-\.]{1,64}`.
 pub fn is_valid_id(s: &str) -> bool {

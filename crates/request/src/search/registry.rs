@@ -6,7 +6,7 @@
 //! Paths are dotted element names; every step flattens arrays. Choice elements list each concrete
 //! name (`onsetDateTime`, `onsetPeriod`). `_id` and `_lastUpdated` live on the resource row itself.
 
-use crate::fhir::ResourceType::{self, *};
+use crate::ResourceType::{self, *};
 
 /// How a parameter's values are indexed and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

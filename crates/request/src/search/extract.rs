@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::date::{self, Range};
 use super::registry::{self, ParamDef, ParamKind};
-use crate::fhir::{ResourceType, id};
+use crate::{ResourceType, id};
 
 /// One value of one search parameter of a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::fhir::ResourceType::*;
+use crate::ResourceType::*;
 
 const OPTS: ParseOptions = ParseOptions {
     lenient: false,

@@ -1,7 +1,7 @@
 //! A parsed search: what the client asked for, checked against the registry, independent of SQL.
 
 use super::date::Range;
-use crate::fhir::ResourceType;
+use crate::ResourceType;
 
 /// Comparison prefix of a date (or `_lastUpdated`) value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
