@@ -7,6 +7,7 @@
 //! alone, in seconds.
 
 pub mod id;
+pub mod interaction;
 mod resource_type;
 pub mod search;
 
