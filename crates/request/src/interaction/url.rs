@@ -9,11 +9,11 @@
 use super::RequestError;
 use super::parse::{decode_path, decode_query};
 
+/// Decoded path segments below the base, and decoded query pairs.
+pub(crate) type Resolved = (Vec<String>, Vec<(String, String)>);
+
 /// The segments below `base` and the query pairs of `url`.
-pub(crate) fn resolve(
-    url: &str,
-    base: &str,
-) -> Result<(Vec<String>, Vec<(String, String)>), RequestError> {
+pub(crate) fn resolve(url: &str, base: &str) -> Result<Resolved, RequestError> {
     if url.contains('#') {
         return Err(RequestError::malformed(
             "A request URL must not carry a fragment",
