@@ -5,6 +5,7 @@
 //! | error | status | issue code |
 //! |---|---|---|
 //! | `InvalidJson`, `BadRequest`, `InvalidResource` | 400 | `invalid` / `structure` / `required` / `value` |
+//! | a request the parse refuses ([`RequestError`]) | 400, 404 or 405 | as the variant it maps to |
 //! | `InvalidSearch` | 400 | `invalid` / `not-supported` |
 //! | `Unauthenticated` | 401 (with `WWW-Authenticate: Bearer`) | `login` |
 //! | `Forbidden` | 403 | `forbidden` |
@@ -23,6 +24,7 @@
 use actix_web::http::StatusCode;
 
 use crate::fhir::{OutcomeIssue, ResourceType};
+use crate::interaction::RequestError;
 use crate::search::SearchParseError;
 use crate::store::StoreError;
 
@@ -96,6 +98,21 @@ pub enum Error {
     /// A fault of ours; details are logged only.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<RequestError> for Error {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::UnknownType(t) => Error::UnknownType(t),
+            RequestError::NoRoute => Error::NoRoute,
+            RequestError::MethodNotAllowed => Error::MethodNotAllowed,
+            RequestError::Search(e) => Error::InvalidSearch(e),
+            RequestError::NoSuchVersion(rtype, id) => Error::NotFound { rtype, id },
+            e @ (RequestError::InvalidId
+            | RequestError::OtherServer
+            | RequestError::Malformed(_)) => Error::BadRequest(e.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for Error {

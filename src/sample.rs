@@ -197,7 +197,7 @@ impl Writer<'_> {
     async fn put(&self, rtype: ResourceType, body: Value, criteria: &str) -> Result<String, Error> {
         let reply = self
             .engine
-            .create(rtype, body, Some(criteria), Return::Minimal)
+            .job_create(rtype, body, Some(criteria), Return::Minimal)
             .await?;
         reply
             .location

@@ -110,17 +110,19 @@ impl Application {
                 "starting without the identity provider's keys; they are fetched again when a token needs them"
             );
         }
-        let max_body = settings.max_body_bytes;
+        let services = web::Data::new(http::Services {
+            engine: engine.clone(),
+            trail: trail.clone(),
+            verifier,
+            smart: smart.clone(),
+            max_body: settings.max_body_bytes,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
-                .app_data(trail.clone())
-                .app_data(verifier.clone())
                 .app_data(smart.clone())
-                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(services.clone())
                 .wrap(http::outcome_errors())
-                .wrap(actix_web::middleware::from_fn(http::authenticate))
-                .wrap(actix_web::middleware::from_fn(http::audit))
                 .configure(http::routes)
         })
         .listen(listener)

@@ -15,11 +15,13 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::policy::{Remit, remit};
 use super::relationships::{related, restrict};
 use crate::auth::scopes::{Context as ScopeContext, Permission, ScopeAccess};
 use crate::auth::{Principal, Role};
+use crate::consent::Rule;
 use crate::consent::decide::{BREAK_GLASS, needed_relationships};
-use crate::consent::decision::{self, Access, Decision, is_directory, patient_of, patient_param};
+use crate::consent::decision::{self, Access, Decision, patient_of, patient_param};
 use crate::consent::record::ODS_SYSTEM;
 use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabulary};
 use crate::error::Error;
@@ -94,6 +96,9 @@ pub struct Disclosures {
     pub consents: std::collections::BTreeSet<String>,
     /// Whether the glass was broken for any of them.
     pub break_glass: bool,
+    /// Resources asked for and not shown (hidden, out of scope, deleted unseen), with their
+    /// patients: recorded for information governance, never told to the caller.
+    pub attempted: Vec<crate::audit::event::Disclosed>,
 }
 
 impl Gate {
@@ -122,6 +127,11 @@ impl Gate {
         &self.principal
     }
 
+    /// The store this gate reads from.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The reason given for breaking the glass, if any.
     pub fn break_glass_reason(&self) -> Option<&str> {
         self.break_glass_reason.as_deref()
@@ -146,6 +156,43 @@ impl Gate {
                 redacted: noted.redacted,
                 patient: noted.patient,
             });
+        }
+    }
+
+    /// Records that the request asked for `r` and was not shown it: its audit event names the
+    /// resource and its patient (read from the version asked for, or, for a deletion, from the
+    /// last version before it when the caller supplies it), so information governance can find
+    /// the attempt by patient and by record. Nothing of this reaches the caller.
+    pub fn attempted(&self, r: &StoredResource) {
+        let patient = serde_json::from_str::<Value>(&r.body)
+            .ok()
+            .and_then(|v| patient_of(r.rtype, &v));
+        if let Ok(mut d) = self.disclosures.lock() {
+            d.patients.extend(patient.clone());
+            d.attempted.push(crate::audit::event::Disclosed {
+                reference: format!("{}/{}/_history/{}", r.rtype, r.id, r.version),
+                redacted: false,
+                patient,
+            });
+        }
+    }
+
+    /// Records that the request wrote `location` (`Type/id/_history/v`, a transaction's entry),
+    /// for its audit event.
+    pub fn wrote(&self, location: &str) {
+        if let Ok(mut d) = self.disclosures.lock() {
+            d.resources.push(crate::audit::event::Disclosed {
+                reference: location.to_owned(),
+                redacted: false,
+                patient: None,
+            });
+        }
+    }
+
+    /// Records that the request named `patient` (a search by patient), whatever it found.
+    pub fn named_patient(&self, patient: &str) {
+        if let Ok(mut d) = self.disclosures.lock() {
+            d.patients.insert(patient.to_owned());
         }
     }
 
@@ -247,26 +294,18 @@ impl Gate {
         Ok(found.into_iter().map(|r| r.id).collect())
     }
 
-    /// How a search of `rtype` is narrowed for this caller.
+    /// How a search of `rtype` is narrowed for this caller: the role's remit
+    /// ([`super::policy::remit`]) as SQL.
     pub fn scope(&self, rtype: ResourceType) -> Scope {
         let p = &self.principal;
-        if p.role == Role::System || is_directory(rtype) {
-            return Scope::All;
-        }
-        match p.role {
-            Role::Auditor if rtype == ResourceType::AuditEvent => Scope::All,
-            Role::Auditor => Scope::Nothing,
-            _ if rtype == ResourceType::AuditEvent => Scope::Nothing,
-            Role::Patient => match &p.patient {
+        match remit(p.role, rtype) {
+            Remit::Everything(_) => Scope::All,
+            Remit::Nothing(_) => Scope::Nothing,
+            Remit::OwnRecord => match &p.patient {
                 Some(id) => Scope::Patient(id.clone()),
                 None => Scope::Nothing,
             },
-            Role::Housing | Role::SocialCare
-                if !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) =>
-            {
-                Scope::Nothing
-            }
-            _ => Scope::Related,
+            Remit::Related => Scope::Related,
         }
     }
 
@@ -319,14 +358,25 @@ impl Gate {
         permission: Permission,
     ) -> Result<Option<crate::rest::Body>, Error> {
         use crate::rest::Body;
+        // Scopes are per type, for every resource served: includes and operation outputs too.
+        let context = ScopeContext::of(self.principal.role);
+        if !self
+            .principal
+            .grants
+            .allows(context, r.rtype.as_str(), permission)
+        {
+            return Ok(None);
+        }
         if self.unrestricted() {
             return Ok(Some(Body::Raw(r.body.clone())));
         }
         if !self.in_scope(r, permission).await? {
             return Ok(None);
         }
-        if self.principal.role == Role::System || is_directory(r.rtype) {
-            return Ok(Some(Body::Raw(r.body.clone())));
+        match remit(self.principal.role, r.rtype) {
+            Remit::Everything(_) => return Ok(Some(Body::Raw(r.body.clone()))),
+            Remit::Nothing(_) => return Ok(None),
+            Remit::OwnRecord | Remit::Related => {}
         }
         // Whole decisions (not redactions, not broken glass) are cached per version and caller for
         // the store generation, until a consent period could change them.
@@ -409,9 +459,7 @@ impl Gate {
             .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
         let patient = patient_of(r.rtype, &value);
         let p = &self.principal;
-        if let Some(d) =
-            decision::without_facts(p.role, p.patient.as_deref(), r.rtype, patient.as_deref())
-        {
+        if let Some(d) = self.without_facts(r.rtype, patient.as_deref()) {
             return Ok((d, i64::MAX, patient));
         }
         let Some(patient) = patient else {
@@ -448,6 +496,23 @@ impl Gate {
             valid_until,
             patient_id,
         ))
+    }
+
+    /// The decision the role's remit makes alone, where it does: everything or nothing of the
+    /// type, the patient's own record, or patient data naming no patient.
+    fn without_facts(&self, rtype: ResourceType, patient: Option<&str>) -> Option<Decision> {
+        let p = &self.principal;
+        match remit(p.role, rtype) {
+            Remit::Everything(rule) => Some(Decision::whole(true, rule)),
+            Remit::Nothing(rule) => Some(Decision::whole(false, rule)),
+            Remit::OwnRecord => Some(if patient.is_some() && patient == p.patient.as_deref() {
+                Decision::whole(true, Rule::OwnRecord)
+            } else {
+                Decision::whole(false, Rule::NotOwnRecord)
+            }),
+            Remit::Related if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
+            Remit::Related => None,
+        }
     }
 
     /// The facts of `patient`, read once per request.

@@ -23,7 +23,32 @@ pub struct Kind {
     pub action: &'static str,
 }
 
-/// The interaction a request is, read off its method and path below the FHIR base.
+/// The kind of a restful-interaction `code` as the gateway's parse names it
+/// ([`crate::interaction::Interaction::code`]); `None` for a code it never records.
+pub fn kind_of_code(code: &str) -> Option<Kind> {
+    const KINDS: &[(&str, &str)] = &[
+        ("capabilities", "R"),
+        ("read", "R"),
+        ("vread", "R"),
+        ("history-instance", "R"),
+        ("history-type", "R"),
+        ("history-system", "R"),
+        ("search-type", "E"),
+        ("create", "C"),
+        ("update", "U"),
+        ("delete", "D"),
+        ("transaction", "E"),
+        ("batch", "E"),
+        ("operation", "E"),
+    ];
+    KINDS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(subtype, action)| Kind { subtype, action })
+}
+
+/// The interaction of a record written before the parse was recorded (or of a request that
+/// could not be parsed), read off its method and path below the FHIR base.
 pub fn kind(method: &str, path: &str) -> Kind {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let k = |subtype, action| Kind { subtype, action };
@@ -93,7 +118,7 @@ impl Agent {
 /// What the audit stores of one interaction: the facts, compactly (a few hundred bytes), from
 /// which [`build`] renders the AuditEvent. The stored text is this record's JSON, so the chain
 /// covers exactly what was recorded, and the event's rendering can improve without touching it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// When, epoch milliseconds.
     #[serde(rename = "t")]
@@ -122,6 +147,18 @@ pub struct Record {
     /// The reason given for breaking the glass, when the glass was broken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass: Option<String>,
+    /// The interaction as the request was parsed (its restful-interaction code); absent for a
+    /// request that could not be parsed, and in records of earlier versions, whose kind is read
+    /// off method and path.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<String>,
+    /// What the request asked for (`Type/id`, `Type` or a system operation), served or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Resources asked for and not shown (hidden, out of scope, deleted unseen), with their
+    /// patients: what information governance looks for. Never told to the caller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempted: Vec<Disclosed>,
 }
 
 impl Record {
@@ -138,14 +175,16 @@ impl Record {
 
     /// What auditors search this event by.
     pub fn keys(&self) -> AuditKeys {
-        let kind = kind(&self.method, &self.path);
+        let kind = self.kind();
         let agent = self.agent.as_ref();
         let text =
             |f: fn(&Agent) -> Option<&String>| agent.and_then(f).cloned().unwrap_or_default();
         let mut entities: Vec<String> = self
             .disclosed
             .iter()
+            .chain(&self.attempted)
             .map(|d| unversioned(&d.reference).to_owned())
+            .chain(self.target_instance().map(str::to_owned))
             .collect();
         entities.sort();
         entities.dedup();
@@ -163,11 +202,34 @@ impl Record {
         }
     }
 
+    /// The interaction and action of this event.
+    pub fn kind(&self) -> Kind {
+        self.interaction
+            .as_deref()
+            .and_then(kind_of_code)
+            .unwrap_or_else(|| kind(&self.method, &self.path))
+    }
+
+    /// The one resource the request named (`Type/id`), if it named one.
+    pub fn target_instance(&self) -> Option<&str> {
+        self.target
+            .as_deref()
+            .filter(|t| crate::fhir::id::parse_relative(t).is_some())
+    }
+
     /// What a patient may see of this event: their own resources only, the organisation, role and
     /// purpose of the caller but not the individual's identity, and no query or consent lists
     /// (they may name other people).
     pub fn for_patient(&self, patient: &str) -> Record {
         let own = format!("Patient/{patient}/");
+        let theirs =
+            |d: &&Disclosed| d.patient.as_deref() == Some(patient) || d.reference.starts_with(&own);
+        // A named instance is theirs when the event concerns them alone; a type names no one.
+        let target = match self.target_instance() {
+            Some(_) if self.patients.iter().all(|p| p == patient) => self.target.clone(),
+            Some(_) => None,
+            None => self.target.clone(),
+        };
         Record {
             recorded: self.recorded,
             method: self.method.clone(),
@@ -182,14 +244,12 @@ impl Record {
                 purpose: a.purpose.clone(),
             }),
             patients: vec![patient.to_owned()],
-            disclosed: self
-                .disclosed
-                .iter()
-                .filter(|d| d.patient.as_deref() == Some(patient) || d.reference.starts_with(&own))
-                .cloned()
-                .collect(),
+            disclosed: self.disclosed.iter().filter(theirs).cloned().collect(),
             consents: Vec::new(),
             break_glass: self.break_glass.clone(),
+            interaction: self.interaction.clone(),
+            target,
+            attempted: self.attempted.iter().filter(theirs).cloned().collect(),
         }
     }
 }
@@ -245,7 +305,7 @@ fn coding(system: &str, code: &str) -> Value {
 
 /// The AuditEvent of `r`, recorded at `source`; `id` is its place in the log.
 pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
-    let kind = kind(&r.method, &r.path);
+    let kind = r.kind();
     let canonical = source.canonical;
     let mut agent = json!({
         "type": {"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP")]},
@@ -299,6 +359,32 @@ pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
             )]);
         }
         entities.push(e);
+    }
+    // What was asked for and not shown: the requested instance, and what the gate withheld.
+    let shown = |reference: &str| {
+        r.disclosed
+            .iter()
+            .any(|d| unversioned(&d.reference) == unversioned(reference))
+    };
+    let mut requested: Vec<&str> = Vec::new();
+    for a in &r.attempted {
+        if !shown(&a.reference) && !requested.contains(&unversioned(&a.reference)) {
+            requested.push(&a.reference);
+        }
+    }
+    if let Some(t) = r.target_instance()
+        && !shown(t)
+        && !requested.iter().any(|a| unversioned(a) == t)
+    {
+        requested.push(t);
+    }
+    for reference in requested {
+        entities.push(json!({
+            "what": {"reference": reference},
+            "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),
+            "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "4"),
+            "description": "requested; not disclosed",
+        }));
     }
     if kind.subtype == "search-type" && !r.path.is_empty() {
         use base64::Engine as _;

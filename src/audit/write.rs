@@ -1,92 +1,41 @@
 //! The audit event of a write, committed in the write's own store transaction: a write and its
 //! event land together or not at all, so no version exists that the trail cannot account for.
 //!
-//! The audit middleware opens a [`Draft`] for each request (what was asked, by whom once
-//! authentication knows) and runs the handler inside [`scope`]; the engine's single-resource
-//! writes (create, update, delete and their conditional forms) take it with [`current`] and call
-//! [`Draft::append_in`] in their transaction, on this process's writes chain (`<audit_chain>.writes`).
-//! The middleware then journals nothing more for the request, unless the response it sends differs
-//! from the one recorded. Bundles and `$extract` still have their events journaled after they
-//! commit (the response waits for it either way). Jobs outside a request (import, sample data) have
-//! no draft and record nothing.
+//! The HTTP layer makes a [`Draft`] of each authorised request (what was asked, by whom, as
+//! parsed) and hands it, as [`Recording::Event`], to the engine's writes (create, update, delete
+//! and their conditional forms, `$extract` with `store=true`), which call
+//! [`Recording::append_in`] inside their transaction, on this process's writes chain
+//! (`<audit_chain>.writes`). The HTTP layer then journals nothing more for the request, unless the
+//! response it sends differs from the one recorded. Bundles have their events journaled after they
+//! commit (the response waits for it either way). The draft is an argument of every write, so a
+//! write without its event cannot be written by accident: jobs outside a request (import, sample
+//! data, start-up artefacts) say [`Recording::Unrecorded`] explicitly.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
 
-use super::event::{Agent, Disclosed, Record};
-use crate::auth::Principal;
+use super::event::{Disclosed, Record};
+use crate::error::Error;
 use crate::fhir::instant::now_ms;
 use crate::store::{StoreError, StoredResource, Tx};
-
-/// Where authentication leaves the verified caller, for the audit of the request.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<Mutex<Option<Arc<Principal>>>>);
-
-impl CallerSlot {
-    /// Records the caller.
-    pub fn set(&self, principal: Arc<Principal>) {
-        if let Ok(mut s) = self.0.lock() {
-            *s = Some(principal);
-        }
-    }
-
-    /// The caller, once known.
-    pub fn get(&self) -> Option<Arc<Principal>> {
-        self.0.lock().ok().and_then(|s| s.clone())
-    }
-}
 
 /// What a request's write event will say, before the write is made.
 pub struct Draft {
     chain: Arc<str>,
-    method: String,
-    path: String,
-    query: String,
-    caller: CallerSlot,
+    /// The event without its time, status and written resource.
+    template: Record,
     /// The status recorded in a write's transaction (0: none yet).
     recorded: AtomicU16,
 }
 
-tokio::task_local! {
-    static DRAFT: Arc<Draft>;
-}
-
-/// Runs `f` (the request's handler) with `draft` as its request's.
-pub async fn scope<F: std::future::Future>(draft: Arc<Draft>, f: F) -> F::Output {
-    DRAFT.scope(draft, f).await
-}
-
-/// The draft of the request being handled, if any.
-pub fn current() -> Option<Arc<Draft>> {
-    DRAFT.try_with(Arc::clone).ok()
-}
-
 impl Draft {
-    /// A draft for a request, recorded on `chain`; `query` already sanitised.
-    pub fn new(
-        chain: Arc<str>,
-        method: String,
-        path: String,
-        query: String,
-        caller: CallerSlot,
-    ) -> Arc<Draft> {
+    /// A draft recorded on `chain`, from `template` (the request as parsed, its caller).
+    pub fn new(chain: Arc<str>, template: Record) -> Arc<Draft> {
         Arc::new(Draft {
             chain,
-            method,
-            path,
-            query,
-            caller,
+            template,
             recorded: AtomicU16::new(0),
         })
-    }
-
-    /// The request's method, path and query, for its journaled event: taken without copying when
-    /// no write holds the draft any more (the usual case once the handler is done).
-    pub fn into_request(self: Arc<Self>) -> (String, String, String) {
-        match Arc::try_unwrap(self) {
-            Ok(d) => (d.method, d.path, d.query),
-            Err(d) => (d.method.clone(), d.path.clone(), d.query.clone()),
-        }
     }
 
     /// The status a write's transaction recorded, if one did.
@@ -98,7 +47,7 @@ impl Draft {
     }
 
     /// Appends the event of a write answered with `status` that made `written`, in `tx`.
-    pub fn append_in(
+    fn append_in(
         &self,
         tx: &mut dyn Tx,
         status: u16,
@@ -106,12 +55,7 @@ impl Draft {
     ) -> Result<(), StoreError> {
         let record = Record {
             recorded: now_ms(),
-            method: self.method.clone(),
-            path: self.path.clone(),
-            query: self.query.clone(),
             status,
-            agent: self.caller.get().map(|p| Agent::of(&p)),
-            patients: Vec::new(),
             disclosed: vec![Disclosed {
                 reference: format!(
                     "{}/{}/_history/{}",
@@ -120,8 +64,7 @@ impl Draft {
                 redacted: false,
                 patient: None,
             }],
-            consents: Vec::new(),
-            break_glass: None,
+            ..self.template.clone()
         };
         tx.append_audit(
             &self.chain,
@@ -131,5 +74,53 @@ impl Draft {
         )?;
         self.recorded.store(status, Ordering::Release);
         Ok(())
+    }
+}
+
+/// How a write is recorded.
+#[derive(Clone)]
+pub enum Recording {
+    /// With the request's event, in the write's transaction.
+    Event(Arc<Draft>),
+    /// Not at all: a job the operator runs (import, sample data, start-up artefacts), outside any
+    /// request.
+    Unrecorded,
+}
+
+impl Recording {
+    /// The recording of one entry of a batch: the same caller and request, the entry's own
+    /// interaction and target, so that each write of a batch is its own event.
+    pub fn for_entry(&self, entry: &crate::interaction::Request) -> Recording {
+        match self {
+            Recording::Unrecorded => Recording::Unrecorded,
+            Recording::Event(draft) => Recording::Event(Draft::new(
+                Arc::clone(&draft.chain),
+                Record {
+                    interaction: Some(entry.interaction.code().to_owned()),
+                    target: entry.target(),
+                    ..draft.template.clone()
+                },
+            )),
+        }
+    }
+
+    /// Appends the write's event in `tx` (nothing for a job). If the event cannot be stored the
+    /// write is not made: the transaction fails with 503.
+    pub fn append_in(
+        &self,
+        tx: &mut dyn Tx,
+        status: u16,
+        written: &StoredResource,
+    ) -> Result<(), Error> {
+        let Recording::Event(draft) = self else {
+            return Ok(());
+        };
+        draft.append_in(tx, status, written).map_err(|e| {
+            tracing::error!(error = %e, "write refused: its audit event could not be stored");
+            Error::Unavailable(
+                "The write could not be recorded in the audit trail, so it was not made; try again"
+                    .into(),
+            )
+        })
     }
 }

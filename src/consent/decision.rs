@@ -56,7 +56,8 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn whole(permit: bool, rule: Rule) -> Self {
+    /// The whole resource permitted or denied by `rule`.
+    pub fn whole(permit: bool, rule: Rule) -> Self {
         Decision {
             access: if permit { Access::Permit } else { Access::Deny },
             rule,
@@ -73,21 +74,6 @@ impl Decision {
     pub fn break_glass(&self) -> bool {
         self.rule == Rule::BreakGlass
     }
-}
-
-/// Types whose content belongs to no patient: readable by any authenticated caller.
-pub fn is_directory(rtype: ResourceType) -> bool {
-    use ResourceType::*;
-    matches!(
-        rtype,
-        Organization
-            | Practitioner
-            | PractitionerRole
-            | Questionnaire
-            | StructureDefinition
-            | CodeSystem
-            | ValueSet
-    )
 }
 
 /// The search parameter that ties each patient-data type to its patient (`None` for directory
@@ -146,45 +132,6 @@ pub fn patient_of(rtype: ResourceType, resource: &Value) -> Option<String> {
                 [one] => Some(one.clone()),
                 _ => None,
             }
-        }
-        _ => None,
-    }
-}
-
-/// The decision that needs no facts about the patient, where there is one: system tokens, the
-/// directory, patients, auditors, and patient data naming no patient.
-pub fn without_facts(
-    role: Role,
-    token_patient: Option<&str>,
-    rtype: ResourceType,
-    patient: Option<&str>,
-) -> Option<Decision> {
-    if role == Role::System {
-        return Some(Decision::whole(true, Rule::System));
-    }
-    if is_directory(rtype) {
-        return Some(Decision::whole(true, Rule::Directory));
-    }
-    match role {
-        Role::Auditor => Some(Decision::whole(
-            rtype == ResourceType::AuditEvent,
-            Rule::AuditOnly,
-        )),
-        Role::Patient => {
-            let own =
-                rtype != ResourceType::AuditEvent && patient.is_some() && patient == token_patient;
-            Some(if own {
-                Decision::whole(true, Rule::OwnRecord)
-            } else {
-                Decision::whole(false, Rule::NotOwnRecord)
-            })
-        }
-        _ if rtype == ResourceType::AuditEvent => Some(Decision::whole(false, Rule::AuditOnly)),
-        _ if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
-        Role::Housing | Role::SocialCare
-            if !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) =>
-        {
-            Some(Decision::whole(false, Rule::OutsideRemit))
         }
         _ => None,
     }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::decide::{Content, verdict};
-use super::decision::{decide, without_facts};
+use super::decision::decide;
 use super::record::{Actor, Kind, OrgRef, Provision, Window};
 use super::*;
 use crate::auth::Role;
@@ -231,8 +231,6 @@ fn housing_never_sees_an_hna_or_a_patient_even_when_permitted() {
             .access,
         Access::Deny
     );
-    let d = without_facts(Role::Housing, None, ResourceType::Patient, Some("p1"));
-    assert_eq!(d.map(|d| d.rule), Some(Rule::OutsideRemit));
 }
 
 #[test]
@@ -415,54 +413,6 @@ fn breaking_the_glass_needs_a_reason_a_health_care_role_and_a_relationship() {
         btg.decide(ResourceType::QuestionnaireResponse, &hna())
             .access,
         Access::Deny
-    );
-}
-
-#[test]
-fn patients_auditors_systems_and_the_directory_are_decided_without_facts() {
-    use ResourceType::*;
-    let rule = |role, token: Option<&str>, t, p: Option<&str>| {
-        without_facts(role, token, t, p).map(|d| (d.visible(), d.rule))
-    };
-    assert_eq!(
-        rule(Role::System, None, CarePlan, None),
-        Some((true, Rule::System))
-    );
-    assert_eq!(
-        rule(Role::Housing, None, Organization, None),
-        Some((true, Rule::Directory))
-    );
-    assert_eq!(
-        rule(Role::Patient, Some("p1"), CarePlan, Some("p1")),
-        Some((true, Rule::OwnRecord))
-    );
-    assert_eq!(
-        rule(Role::Patient, Some("p1"), CarePlan, Some("p2")),
-        Some((false, Rule::NotOwnRecord))
-    );
-    assert_eq!(
-        rule(Role::Patient, Some("p1"), AuditEvent, Some("p1")),
-        Some((false, Rule::NotOwnRecord))
-    );
-    assert_eq!(
-        rule(Role::Auditor, None, AuditEvent, Some("p1")),
-        Some((true, Rule::AuditOnly))
-    );
-    assert_eq!(
-        rule(Role::Auditor, None, CarePlan, Some("p1")),
-        Some((false, Rule::AuditOnly))
-    );
-    assert_eq!(
-        rule(Role::Gp, None, AuditEvent, Some("p1")),
-        Some((false, Rule::AuditOnly))
-    );
-    assert_eq!(
-        rule(Role::Gp, None, QuestionnaireResponse, None),
-        Some((false, Rule::NoPatient))
-    );
-    assert_eq!(
-        rule(Role::Gp, None, QuestionnaireResponse, Some("p1")),
-        None
     );
 }
 

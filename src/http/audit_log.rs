@@ -6,12 +6,10 @@
 //! AuditEvent is the gateway's own record: it cannot be created, updated or deleted through the
 //! API (405), so no client can put an event into the trail or take one out.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Path};
-use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 
-use super::request::{check_accept, query_pairs};
 use super::response::to_http;
 use crate::audit::Trail;
 use crate::audit::event::Record;
@@ -30,8 +28,7 @@ enum Reader {
     Patient(String),
 }
 
-fn reader(req: &HttpRequest) -> Result<Reader, Error> {
-    let p: std::sync::Arc<Principal> = super::authorise::principal(req)?;
+fn reader(p: &Principal) -> Result<Reader, Error> {
     match (p.role, &p.patient) {
         (Role::Auditor | Role::System, _) => Ok(Reader::Everything),
         (Role::Patient, Some(id)) => Ok(Reader::Patient(id.clone())),
@@ -60,18 +57,18 @@ fn render(trail: &Trail, reader: &Reader, row: &AuditRow) -> Value {
 
 /// `GET [base]/AuditEvent?...`: a searchset Bundle, newest first unless `_sort=date`.
 pub async fn search(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    req: HttpRequest,
+    engine: &Engine,
+    trail: &Trail,
+    principal: &Principal,
+    params: &[(String, String)],
 ) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let reader = reader(&req)?;
-    let mut q = Query::parse(&query_pairs(&req)).map_err(|e| Error::BadRequest(e.0))?;
+    let reader = reader(principal)?;
+    let mut q = Query::parse(params).map_err(|e| Error::BadRequest(e.0))?;
     if let Reader::Patient(p) = &reader {
         // A patient's search is always about their own record, whatever else it asks.
         q.filter.conditions.push((Key::Patient, vec![p.clone()]));
     }
-    catch_up(&trail).await?;
+    catch_up(trail).await?;
     let rows = engine
         .store()
         .backend()
@@ -100,7 +97,7 @@ pub async fn search(
         .map(|r| {
             json!({
                 "fullUrl": format!("{base}/AuditEvent/{}", r.id),
-                "resource": render(&trail, &reader, r),
+                "resource": render(trail, &reader, r),
                 "search": {"mode": "match"},
             })
         })
@@ -116,20 +113,18 @@ pub async fn search(
 
 /// `GET [base]/AuditEvent/{id}`: one stored event (for a patient, only one about them).
 pub async fn read(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    path: Path<String>,
-    req: HttpRequest,
+    engine: &Engine,
+    trail: &Trail,
+    principal: &Principal,
+    id: &str,
 ) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let reader = reader(&req)?;
-    let id = path.into_inner();
+    let reader = reader(principal)?;
     let missing = || Error::NotFound {
         rtype: crate::fhir::ResourceType::AuditEvent,
-        id: id.clone(),
+        id: id.to_owned(),
     };
     let n: i64 = id.parse().map_err(|_| missing())?;
-    catch_up(&trail).await?;
+    catch_up(trail).await?;
     let mut filter = audit_sql::Filter {
         id: Some(n),
         limit: 1,
@@ -148,7 +143,7 @@ pub async fn read(
         .filter(|r| Record::from_text(&r.body).is_none_or(|rec| matches(&rec, &filter)))
         .ok_or_else(missing)?;
     Ok(to_http(
-        Reply::json(StatusCode::OK, render(&trail, &reader, &row)),
+        Reply::json(StatusCode::OK, render(trail, &reader, &row)),
         engine.base_url(),
     ))
 }
@@ -158,14 +153,9 @@ pub async fn read(
 /// `head-sequence`, `head-hash`), and for a broken log `broken-chain`, `broken-at` (the first
 /// event at fault) and `reason`. Events made durable before the request are copied from the
 /// journal first, so they are covered.
-pub async fn audit_verify(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
+pub async fn audit_verify(engine: &Engine, trail: &Trail) -> Result<HttpResponse, Error> {
     use serde_json::json;
-    check_accept(&req)?;
-    catch_up(&trail).await?;
+    catch_up(trail).await?;
     // R4 integers are 32-bit: a larger count is given as a decimal rather than clamped.
     let number = |name: &str, n: u64| match i32::try_from(n) {
         Ok(i) => json!({"name": name, "valueInteger": i}),
@@ -209,17 +199,17 @@ async fn catch_up(trail: &Trail) -> Result<(), Error> {
 /// streamed page by page. A page that cannot be read ends the stream early (and is logged); the
 /// client sees a short export rather than a half-written line.
 pub async fn audit_export(
-    engine: Data<Engine>,
-    trail: Data<Trail>,
-    req: HttpRequest,
+    engine: &Engine,
+    trail: &actix_web::web::Data<Trail>,
+    params: &[(String, String)],
 ) -> Result<HttpResponse, Error> {
     use crate::audit::log::{Period, export_page};
-    let pairs = query_pairs(&req);
-    let q = QueryInputs::new("$audit-export", &pairs, &["start", "end"])?;
+    let q = QueryInputs::new("$audit-export", params, &["start", "end"])?;
     let period = Period::parse(q.get("start")?.as_deref(), q.get("end")?.as_deref())
         .map_err(Error::BadRequest)?;
-    catch_up(&trail).await?;
+    catch_up(trail).await?;
     let store = engine.store().clone();
+    let trail = trail.clone();
     let pages = futures_util::stream::unfold(Some(0i64), move |after| {
         let store = store.clone();
         let trail = trail.clone();

@@ -2,13 +2,10 @@
 //! the interactions the router serves, the search registry), so it cannot drift from the code.
 //! `conformance/CapabilityStatement.json` is a checked-in copy that a test keeps equal.
 
-use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
-use super::request::check_accept;
 use super::response::FHIR_JSON;
-use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::hna::Canonical;
 use crate::rest::Engine;
@@ -169,11 +166,10 @@ fn operations(t: ResourceType) -> Vec<Value> {
 }
 
 /// `GET /metadata`.
-pub async fn metadata(engine: Data<Engine>, req: HttpRequest) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    Ok(HttpResponse::Ok()
+pub fn metadata(engine: &Engine) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("content-type", FHIR_JSON))
-        .body(capability_statement(engine.base_url(), engine.canonical()).to_string()))
+        .body(capability_statement(engine.base_url(), engine.canonical()).to_string())
 }
 
 /// FHIR JSON allows no empty arrays: drop the keys whose list came out empty.

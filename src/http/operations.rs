@@ -1,11 +1,11 @@
-//! Handlers of the FHIR operations: `QuestionnaireResponse/$extract` (HL7 SDC; instance and type level),
-//! `$hna-outcomes` (the outcome tables, as JSON, CSV or a MeasureReport) and `$consent-explain`.
+//! The whole-store operations answered over HTTP: `$hna-outcomes` (the outcome tables, as JSON,
+//! CSV or a MeasureReport) and `$consent-explain`. (`$extract` is the engine's; the audit
+//! operations are in `audit_log`.)
 
 use actix_web::http::StatusCode;
-use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
+use serde_json::Value;
 
-use super::request::{check_accept, json_body, query_pairs};
 use super::response::to_http;
 use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
@@ -13,51 +13,15 @@ use crate::rest::{Engine, Reply};
 
 /// `GET [base]/$consent-explain?resource=&role=&organization=...` (auditors and system callers).
 pub async fn consent_explain(
-    engine: Data<Engine>,
-    req: HttpRequest,
+    engine: &Engine,
+    params: &[(String, String)],
 ) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let q = crate::access::explain::Question::from_query(&query_pairs(&req))?;
-    let answer = crate::access::explain::explain(&engine, &q).await?;
+    let q = crate::access::explain::Question::from_query(params)?;
+    let answer = crate::access::explain::explain(engine, &q).await?;
     Ok(to_http(
         Reply::json(StatusCode::OK, answer),
         engine.base_url(),
     ))
-}
-
-/// `POST [base]/QuestionnaireResponse/$extract` with a Parameters body.
-pub async fn extract_type(
-    engine: Data<Engine>,
-    req: HttpRequest,
-    body: Bytes,
-) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let params = json_body(&req, &body)?;
-    let gate = super::access::gate(&req, &engine)?;
-    let r = engine
-        .extract(None, params, &query_pairs(&req), &gate)
-        .await?;
-    Ok(to_http(r, engine.base_url()))
-}
-
-/// `POST [base]/QuestionnaireResponse/[id]/$extract` (body optional: a Parameters resource).
-pub async fn extract_instance(
-    engine: Data<Engine>,
-    path: Path<String>,
-    req: HttpRequest,
-    body: Bytes,
-) -> Result<HttpResponse, Error> {
-    check_accept(&req)?;
-    let params = if body.is_empty() {
-        serde_json::json!({"resourceType": "Parameters"})
-    } else {
-        json_body(&req, &body)?
-    };
-    let gate = super::access::gate(&req, &engine)?;
-    let r = engine
-        .extract(Some(&path), params, &query_pairs(&req), &gate)
-        .await?;
-    Ok(to_http(r, engine.base_url()))
 }
 
 /// The three forms of the outcome report.
@@ -119,18 +83,13 @@ impl ReportForm {
 /// (`text/csv`) or as a FHIR `MeasureReport` (`application/fhir+json`), chosen by `_format`
 /// (`json`, `csv`, `fhir` or a media type) or else by `Accept`.
 pub async fn outcomes(
-    engine: Data<Engine>,
-    req: HttpRequest,
-    body: Bytes,
+    engine: &Engine,
+    req: &HttpRequest,
+    query: &[(String, String)],
+    params: Option<&Value>,
 ) -> Result<HttpResponse, Error> {
-    let query = query_pairs(&req);
-    let form = ReportForm::negotiate(&req, &query)?;
-    let params = if body.is_empty() {
-        None
-    } else {
-        Some(json_body(&req, &body)?)
-    };
-    let report = crate::outcomes::operation_report(&engine, params.as_ref(), &query).await?;
+    let form = ReportForm::negotiate(req, query)?;
+    let report = crate::outcomes::operation_report(engine, params, query).await?;
     Ok(match form {
         ReportForm::Csv => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

@@ -1,12 +1,13 @@
-//! Reading a FHIR request: media types, `Accept`/`_format`, `Prefer`, `If-Match`, query pairs and the
-//! JSON body. Checks happen before any work, so a refused request changes nothing.
+//! Reading what the parse does not: media types, `Accept`/`_format`, `Prefer`, the break-glass
+//! reason, and the body (bounded, then as JSON or as a search form). Checks happen before any work,
+//! so a refused request changes nothing.
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::rest::{Prefer, parse_if_match, parse_json};
+use crate::rest::{Prefer, parse_json};
 
 fn is_json_type(media: &str) -> bool {
     let essence = media
@@ -21,8 +22,8 @@ fn is_json_type(media: &str) -> bool {
     )
 }
 
-/// Refuses requests that ask for anything but JSON (`Accept`, `_format`).
-pub fn check_accept(req: &HttpRequest) -> Result<(), Error> {
+/// Refuses requests that ask for anything but JSON (`Accept`, or `_format` among `params`).
+pub fn check_accept(req: &HttpRequest, params: &[(String, String)]) -> Result<(), Error> {
     if let Some(accept) = req
         .headers()
         .get(header::ACCEPT)
@@ -36,8 +37,8 @@ pub fn check_accept(req: &HttpRequest) -> Result<(), Error> {
             return Err(Error::NotAcceptable);
         }
     }
-    for (k, v) in query_pairs(req) {
-        if k == "_format" && !(is_json_type(&v) || v == "json") {
+    for (k, v) in params {
+        if k == "_format" && !(is_json_type(v) || v == "json") {
             return Err(Error::NotAcceptable);
         }
     }
@@ -57,14 +58,7 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
     parse_json(body)
 }
 
-/// The query string as ordered pairs, percent-decoded.
-pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect()
-}
-
-/// `POST [type]/_search` parameters: the form body plus the query string.
+/// The parameters of a `POST [type]/_search` form body (415 for another media type).
 pub fn search_form(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, Error> {
     let ctype = req
         .headers()
@@ -74,9 +68,53 @@ pub fn search_form(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String
     if !body.is_empty() && !ctype.starts_with("application/x-www-form-urlencoded") {
         return Err(Error::UnsupportedMediaType);
     }
-    let mut pairs = query_pairs(req);
-    pairs.extend(form_urlencoded::parse(body).into_owned());
-    Ok(pairs)
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Error::BadRequest("The search form is not UTF-8".into()))?;
+    Ok(crate::interaction::decode_query(text)?)
+}
+
+/// The request body, read up to `limit` bytes (413 beyond it, before reading further).
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<actix_web::web::Bytes, Error> {
+    use futures_util::StreamExt as _;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| Error::BadRequest("The request body could not be read".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The header carrying the reason for breaking the glass.
+pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
+
+/// The reason given for breaking the glass, trimmed and bounded; `None` when absent or blank.
+pub fn break_glass_reason(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(BREAK_GLASS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().chars().take(500).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+/// A header's value as text, if present and text.
+pub fn header_text<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The client's `Prefer` header.
@@ -86,28 +124,4 @@ pub fn prefer(req: &HttpRequest) -> Prefer {
             .get_all("prefer")
             .filter_map(|v| v.to_str().ok()),
     )
-}
-
-/// The `If-Match` version, when sent.
-pub fn if_match(req: &HttpRequest) -> Result<Option<u64>, Error> {
-    req.headers()
-        .get(header::IF_MATCH)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| Error::BadRequest("If-Match is not text".into()))
-                .and_then(parse_if_match)
-        })
-        .transpose()
-}
-
-/// The `If-None-Exist` criteria, when sent.
-pub fn if_none_exist(req: &HttpRequest) -> Result<Option<String>, Error> {
-    req.headers()
-        .get("if-none-exist")
-        .map(|v| {
-            v.to_str()
-                .map(str::to_owned)
-                .map_err(|_| Error::BadRequest("If-None-Exist is not text".into()))
-        })
-        .transpose()
 }

@@ -35,8 +35,13 @@ impl SmartConfiguration {
     }
 }
 
-/// `GET /.well-known/smart-configuration`.
+/// `GET /.well-known/smart-configuration` (at the root and under the FHIR base).
 pub async fn smart_configuration(doc: Data<SmartConfiguration>) -> HttpResponse {
+    document(&doc)
+}
+
+/// The SMART configuration document.
+pub fn document(doc: &SmartConfiguration) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(doc.0.to_string())

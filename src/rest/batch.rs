@@ -1,8 +1,11 @@
 //! `batch` and `transaction` Bundles (`POST [base]`).
 //!
-//! A batch runs each entry as if sent alone; each gets its own status. A transaction is all or
-//! nothing: entries run in the spec's order (DELETE, POST, PUT, then GET) inside one store
-//! transaction; `urn:uuid:` full URLs are replaced by the ids assigned, conditional creates
+//! Each entry's request is parsed by the one parse every request takes
+//! ([`crate::interaction::parse_entry`]: relative, absolute-path and absolute URLs under the base,
+//! HEAD as GET) and authorised as that request sent alone would be. A batch runs each entry as if
+//! sent alone; each gets its own status. A transaction is all or nothing: any entry refused or
+//! invalid refuses the whole bundle before anything is written; entries run in the spec's order
+//! (DELETE, POST, PUT, then reads) inside one store transaction; `urn:uuid:` full URLs are replaced by the ids assigned, conditional creates
 //! (`ifNoneExist`) and conditional references (`Patient?identifier=...`) are resolved inside the same
 //! transaction, and any failure rolls everything back and returns that entry's error.
 
@@ -13,42 +16,49 @@ use serde_json::{Value, json};
 
 use super::bundle::BundleWriter;
 use super::references::{reference_pointers, resolve_conditional_in, rewrite_at};
-use super::write::{create_in, delete_in, matches_in, update_in};
-use super::{Body, Engine, Reply, Return, parse_if_match};
-use crate::access::Gate;
+use super::write::{Visible, create_in, delete_in, matches_in, update_in};
+use super::{Body, Engine, Reply, Return};
+use crate::access::{Gate, authorise};
+use crate::audit::write::Recording;
 use crate::error::Error;
 use crate::fhir::instant::format_instant;
 use crate::fhir::validate::{IdRule, validate};
 use crate::fhir::{ResourceType, id, operation_outcome};
+use crate::interaction::{Conditions, Interaction, Request};
 use crate::search::SearchQuery;
-use crate::store::Tx;
+use crate::store::{StoredResource, Tx};
 
-/// One parsed bundle entry.
+/// One bundle entry: its request, parsed by the one parse every request takes, and its resource.
 #[derive(Debug, Clone)]
 struct Entry {
     index: usize,
-    method: Method,
-    rtype: ResourceType,
-    /// `Type/id` target, when the URL names one.
-    id: Option<String>,
-    /// Query part of the URL (conditional criteria or search).
-    query: Option<String>,
-    /// Everything after `Type/id` (`_history/2`).
-    rest: Option<String>,
+    request: Request,
     full_url: Option<String>,
     resource: Option<Value>,
     /// Where `resource` holds references (JSON pointers), found before the store's writer runs.
     references: Vec<String>,
-    if_match: Option<u64>,
-    if_none_exist: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Method {
-    Delete,
-    Post,
-    Put,
-    Get,
+impl Entry {
+    fn interaction(&self) -> &Interaction {
+        &self.request.interaction
+    }
+
+    /// The spec's processing order within a transaction: deletes, creates, updates, then reads.
+    fn order(&self) -> u8 {
+        match self.interaction() {
+            Interaction::Delete { .. } | Interaction::ConditionalDelete { .. } => 0,
+            Interaction::Create { .. } => 1,
+            Interaction::Update { .. } | Interaction::ConditionalUpdate { .. } => 2,
+            _ => 3,
+        }
+    }
+
+    fn rtype(&self) -> Result<ResourceType, Error> {
+        self.interaction()
+            .resource_type()
+            .ok_or_else(|| at(self.index, "the entry names no resource type"))
+    }
 }
 
 fn at(i: usize, msg: impl Into<String>) -> Error {
@@ -56,11 +66,20 @@ fn at(i: usize, msg: impl Into<String>) -> Error {
 }
 
 impl Engine {
-    /// Processes a `batch` or `transaction` Bundle. `ret` (the client's `Prefer: return=`) shapes
-    /// each written entry's response as it would a single write: the resource, nothing, or an
-    /// `OperationOutcome` in `response.outcome`. Bulk writers such as the importer ask for
-    /// nothing and so never pay for echoing what they sent.
-    pub async fn bundle(&self, mut body: Value, ret: Return, gate: &Gate) -> Result<Reply, Error> {
+    /// Processes a `batch` or `transaction` Bundle for the gate's caller. Every entry is parsed
+    /// and authorised as the same request sent alone would be, before it runs: in a batch a
+    /// refused entry answers with its own error, in a transaction it refuses the whole bundle
+    /// and nothing is written. `ret` (the client's `Prefer: return=`) shapes each written entry's
+    /// response as it would a single write. Bulk writers such as the importer ask for nothing
+    /// and so never pay for echoing what they sent. A batch's writes each record their own audit
+    /// event (from `audit`); a transaction is one event, recorded by the caller.
+    pub async fn bundle(
+        &self,
+        mut body: Value,
+        ret: Return,
+        gate: &Gate,
+        audit: &Recording,
+    ) -> Result<Reply, Error> {
         if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
             return Err(Error::BadRequest(
                 "POST to the base URL takes a Bundle of type batch or transaction".into(),
@@ -84,9 +103,14 @@ impl Engine {
                     .enumerate()
                     .map(|(i, e)| self.parse_entry(i, e))
                     .collect::<Result<Vec<_>, _>>()?;
+                for e in &entries {
+                    authorise(gate, &e.request, e.resource.as_ref())
+                        .await
+                        .map_err(|err| prefix_entry(err, e.index))?;
+                }
                 self.transaction(entries, ret, gate).await
             }
-            "batch" => Ok(self.batch(raw_entries, ret, gate).await),
+            "batch" => Ok(self.batch(raw_entries, ret, gate, audit).await),
             _ => Err(Error::BadRequest(
                 "Bundle.type must be batch or transaction".into(),
             )),
@@ -98,116 +122,59 @@ impl Engine {
         let request = e
             .get("request")
             .ok_or_else(|| at(i, "request is missing"))?;
-        let method = match request.get("method").and_then(Value::as_str) {
-            Some("GET") | Some("HEAD") => Method::Get,
-            Some("POST") => Method::Post,
-            Some("PUT") => Method::Put,
-            Some("DELETE") => Method::Delete,
-            Some(m) => {
-                return Err(at(
-                    i,
-                    format!(
-                        "method {} is not supported",
-                        m.chars().take(10).collect::<String>()
-                    ),
-                ));
-            }
-            None => return Err(at(i, "request.method is missing")),
+        let text = |key: &str| request.get(key).and_then(Value::as_str);
+        let method = text("method").ok_or_else(|| at(i, "request.method is missing"))?;
+        let url = text("url").ok_or_else(|| at(i, "request.url is missing"))?;
+        let conditions = Conditions {
+            if_none_exist: text("ifNoneExist"),
+            if_match: text("ifMatch"),
         };
-        let url = request
-            .get("url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| at(i, "request.url is missing"))?;
-        let url = url
-            .strip_prefix(&self.base_url)
-            .map_or(url, |u| u.trim_start_matches('/'));
-        let (path, query) = match url.split_once('?') {
-            Some((p, q)) => (p, Some(q.to_owned())),
-            None => (url, None),
-        };
-        let mut segments = path.split('/');
-        let rtype = super::parse_type(segments.next().unwrap_or_default())?;
-        let rid = segments.next().map(str::to_owned);
-        let rest: Vec<&str> = segments.collect();
-        let rest = (!rest.is_empty()).then(|| rest.join("/"));
-        if matches!(method, Method::Post | Method::Put) && resource.is_none() {
+        let parsed =
+            crate::interaction::parse_entry(method, url, &conditions, &self.parse_context(false))
+                .map_err(|err| prefix_entry(err.into(), i))?;
+        let sends_resource = matches!(
+            parsed.interaction,
+            Interaction::Create { .. }
+                | Interaction::Update { .. }
+                | Interaction::ConditionalUpdate { .. }
+        );
+        if sends_resource && resource.is_none() {
             return Err(at(i, "resource is missing"));
         }
-        let if_match = request
-            .get("ifMatch")
-            .and_then(Value::as_str)
-            .map(parse_if_match)
-            .transpose()?;
         Ok(Entry {
             index: i,
-            method,
-            rtype,
-            id: rid,
-            query,
-            rest,
+            request: parsed,
             full_url: e.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
             resource,
             references: Vec::new(),
-            if_match,
-            if_none_exist: request
-                .get("ifNoneExist")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
         })
     }
 
-    /// Runs one entry on its own (batch entries and transaction GETs).
-    async fn run_entry(&self, e: Entry, ret: Return, gate: &Gate) -> Result<Reply, Error> {
-        match (e.method, e.id, e.rest, e.query) {
-            (Method::Get, Some(i), None, _) => self.read(e.rtype, &i, gate).await,
-            (Method::Get, Some(i), Some(rest), _) => match rest.strip_prefix("_history") {
-                Some("") => self.history(Some(e.rtype), Some(&i), &[], gate).await,
-                Some(v) => {
-                    self.vread(e.rtype, &i, v.trim_start_matches('/'), gate)
-                        .await
-                }
-                None => Err(Error::NoRoute),
-            },
-            (Method::Get, None, _, q) => {
-                let pairs: Vec<(String, String)> =
-                    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
-                        .into_owned()
-                        .collect();
-                self.search(e.rtype, &pairs, false, gate).await
-            }
-            (Method::Post, None, None, _) => {
-                self.create(
-                    e.rtype,
-                    e.resource.unwrap_or_default(),
-                    e.if_none_exist.as_deref(),
-                    ret,
-                )
-                .await
-            }
-            (Method::Put, Some(i), None, _) => {
-                self.update(e.rtype, &i, e.resource.unwrap_or_default(), e.if_match, ret)
-                    .await
-            }
-            (Method::Put, None, None, Some(q)) => {
-                self.conditional_update(e.rtype, &q, e.resource.unwrap_or_default(), ret)
-                    .await
-            }
-            (Method::Delete, Some(i), None, _) => self.delete(e.rtype, &i, e.if_match).await,
-            (Method::Delete, None, None, Some(q)) => self.conditional_delete(e.rtype, &q).await,
-            _ => Err(Error::MethodNotAllowed),
-        }
-    }
-
-    async fn batch(&self, raw: Vec<Value>, ret: Return, gate: &Gate) -> Reply {
+    async fn batch(&self, raw: Vec<Value>, ret: Return, gate: &Gate, audit: &Recording) -> Reply {
         let mut bundle = BundleWriter::new("batch-response", None, &[]);
         for (i, e) in raw.into_iter().enumerate() {
             let result = match self.parse_entry(i, e) {
-                Ok(entry) => self.run_entry(entry, ret, gate).await,
+                Ok(entry) => self.run_entry(entry, ret, gate, audit).await,
                 Err(err) => Err(err),
             };
             self.response_entry(&mut bundle, result);
         }
         Reply::raw(bundle.finish())
+    }
+
+    /// Authorises and runs one batch entry exactly as the same request sent alone; its write, if
+    /// any, records its own event.
+    async fn run_entry(
+        &self,
+        e: Entry,
+        ret: Return,
+        gate: &Gate,
+        audit: &Recording,
+    ) -> Result<Reply, Error> {
+        authorise(gate, &e.request, e.resource.as_ref()).await?;
+        let entry_audit = audit.for_entry(&e.request);
+        self.execute(&e.request, e.resource, gate, &entry_audit, ret)
+            .await
     }
 
     /// Appends one response entry: the resource as stored text (never parsed again), with status,
@@ -265,6 +232,7 @@ impl Engine {
 
     /// Runs a `transaction` Bundle for an in-process caller (the importer): each entry's reply in
     /// entry order, without writing a transaction-response Bundle only to have it parsed again.
+    /// It runs as the gateway itself (a system caller) and records no events: an operator's job.
     pub async fn transaction_replies(
         &self,
         mut body: Value,
@@ -319,52 +287,71 @@ impl Engine {
             }
         }
         for e in &entries {
+            let reads = matches!(
+                e.interaction(),
+                Interaction::Read { .. }
+                    | Interaction::VRead { .. }
+                    | Interaction::HistoryInstance { .. }
+                    | Interaction::Search { query: Some(_), .. }
+            );
+            if e.order() == 3 && !reads {
+                return Err(at(
+                    e.index,
+                    "a transaction holds reads and writes of resources only; send operations and history on their own",
+                ));
+            }
             if let Some(r) = &e.resource {
-                let rule = match (e.method, &e.id) {
-                    (Method::Put, Some(i)) => IdRule::MustEqual(i),
+                let rtype = e.rtype()?;
+                let rule = match e.interaction() {
+                    Interaction::Update { id, .. } => IdRule::MustEqual(id),
                     _ => IdRule::Ignored,
                 };
-                validate(e.rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
-                crate::hna::rules::check(self, e.rtype, r, &full_urls)
+                validate(rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
+                crate::hna::rules::check(self, rtype, r, &full_urls)
                     .await
                     .map_err(|err| prefix_entry(err, e.index))?;
             }
-            if matches!(e.method, Method::Post) && (e.id.is_some() || e.rest.is_some()) {
-                return Err(at(e.index, "POST url must be a resource type"));
-            }
         }
         let count = entries.len();
-        // Moved, not copied; the stable sort keeps request order within each method.
+        // Moved, not copied; the stable sort keeps request order within each kind.
         let (mut writes, gets): (Vec<Entry>, Vec<Entry>) =
-            entries.into_iter().partition(|e| e.method != Method::Get);
-        writes.sort_by_key(|e| e.method);
-        let criteria: Vec<Option<SearchQuery>> = writes
-            .iter()
-            .map(|e| {
-                let c = match e.method {
-                    Method::Post => e.if_none_exist.as_deref(),
-                    Method::Put | Method::Delete if e.id.is_none() => e.query.as_deref(),
-                    _ => None,
-                };
-                c.map(|c| self.criteria(e.rtype, c))
-                    .transpose()
-                    .map_err(|err| prefix_entry(err, e.index))
-            })
-            .collect::<Result<_, _>>()?;
+            entries.into_iter().partition(|e| e.order() < 3);
+        writes.sort_by_key(Entry::order);
         let conditional_refs = self.conditional_references(&mut writes)?;
+        let criteria = writes.iter().filter_map(|e| match e.interaction() {
+            Interaction::Create {
+                if_none_exist: Some(q),
+                ..
+            } => Some(q.as_ref()),
+            Interaction::ConditionalUpdate { criteria, .. }
+            | Interaction::ConditionalDelete { criteria, .. } => Some(criteria.as_ref()),
+            _ => None,
+        });
+        let visible = self
+            .visible_matches(criteria.chain(conditional_refs.values()), gate)
+            .await?;
         let base = self.base_url.clone();
-        let results = self
+        let (results, found) = self
             .store
-            .transaction(move |tx| run_writes(tx, &base, writes, criteria, conditional_refs, ret))
+            .transaction(move |tx| run_writes(tx, &base, writes, conditional_refs, &visible, ret))
             .await?;
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
         replies.resize_with(count, || None);
         for (i, reply) in results {
+            if let Some(l) = &reply.location {
+                gate.wrote(l);
+            }
             replies[i] = Some(Ok(reply));
+        }
+        for (i, r) in found {
+            replies[i] = Some(self.found(&r, ret, gate).await);
         }
         for e in gets {
             let i = e.index;
-            replies[i] = Some(self.run_entry(e, ret, gate).await);
+            replies[i] = Some(
+                self.execute(&e.request, None, gate, &Recording::Unrecorded, ret)
+                    .await,
+            );
         }
         Ok(replies
             .into_iter()
@@ -392,54 +379,56 @@ impl Engine {
     }
 }
 
-type Resolved = Vec<(usize, Reply)>;
+/// Each write's reply by entry index, and the existing matches of conditional creates (whose
+/// reply shows them only as the caller may see them, decided after the commit).
+type Resolved = (Vec<(usize, Reply)>, Vec<(usize, StoredResource)>);
 
 fn run_writes(
     tx: &mut dyn Tx,
     base: &str,
     writes: Vec<Entry>,
-    criteria: Vec<Option<SearchQuery>>,
     conditional_refs: HashMap<String, SearchQuery>,
+    visible: &Visible,
     ret: Return,
 ) -> Result<Resolved, Error> {
     let mut out = Vec::with_capacity(writes.len());
+    let mut found = Vec::new();
     let mut touched: HashSet<(ResourceType, String)> = HashSet::new();
-    let mut claim = |e: &Entry, target: &str| {
-        if touched.insert((e.rtype, target.to_owned())) {
+    let mut claim = |e: &Entry, rtype: ResourceType, target: &str| {
+        if touched.insert((rtype, target.to_owned())) {
             Ok(())
         } else {
             Err(at(
                 e.index,
-                format!("{}/{target} is the target of more than one entry", e.rtype),
+                format!("{rtype}/{target} is the target of more than one entry"),
             ))
         }
     };
     // 1. DELETEs first, so later conditional creates see their effect.
-    let (deletes, others): (Vec<_>, Vec<_>) = writes
-        .into_iter()
-        .zip(criteria)
-        .partition(|(e, _)| e.method == Method::Delete);
-    for (e, c) in &deletes {
-        let target = match c {
-            Some(q) => one_or_none(tx, q, e.index)?,
-            None => e.id.clone(),
+    let (deletes, others): (Vec<_>, Vec<_>) = writes.into_iter().partition(|e| e.order() == 0);
+    for e in &deletes {
+        let rtype = e.rtype()?;
+        let target = match e.interaction() {
+            Interaction::ConditionalDelete { criteria, .. } => {
+                one_or_none(tx, criteria, visible, e.index)?
+            }
+            Interaction::Delete { id, .. } => Some(id.clone()),
+            _ => {
+                return Err(Error::Internal(
+                    "a delete entry that is not a delete".into(),
+                ));
+            }
         };
         let reply = match target {
             None => Reply::empty(StatusCode::NO_CONTENT),
             Some(t) => {
-                claim(e, &t)?;
-                match delete_in(tx, e.rtype, &t, e.if_match)
+                claim(e, rtype, &t)?;
+                match delete_in(tx, rtype, &t, e.request.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?
                 {
                     Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
                     None => {
-                        return Err(prefix_entry(
-                            Error::NotFound {
-                                rtype: e.rtype,
-                                id: t,
-                            },
-                            e.index,
-                        ));
+                        return Err(prefix_entry(Error::NotFound { rtype, id: t }, e.index));
                     }
                 }
             }
@@ -449,51 +438,55 @@ fn run_writes(
     // 2. The target of every POST and PUT, and which POSTs matched an existing resource.
     let mut aliases: HashMap<String, String> = HashMap::new();
     let mut planned = Vec::with_capacity(others.len());
-    for (e, c) in others {
-        let (target, existing) = match (e.method, &c) {
-            (Method::Post, None) => (id::new_id(), false),
-            (Method::Post, Some(q)) => match one_or_none(tx, q, e.index)? {
+    for e in others {
+        let rtype = e.rtype()?;
+        let (target, existing) = match e.interaction() {
+            Interaction::Create {
+                if_none_exist: None,
+                ..
+            } => (id::new_id(), false),
+            Interaction::Create {
+                if_none_exist: Some(q),
+                ..
+            } => match one_or_none(tx, q, visible, e.index)? {
                 Some(found) => (found, true),
                 None => (id::new_id(), false),
             },
-            (_, Some(q)) => (
-                one_or_none(tx, q, e.index)?.unwrap_or_else(id::new_id),
+            Interaction::ConditionalUpdate { criteria, .. } => (
+                one_or_none(tx, criteria, visible, e.index)?.unwrap_or_else(id::new_id),
                 false,
             ),
-            (_, None) => (e.id.clone().unwrap_or_else(id::new_id), false),
+            Interaction::Update { id, .. } => (id.clone(), false),
+            _ => return Err(Error::Internal("a write entry that is not a write".into())),
         };
-        claim(&e, &target)?;
+        claim(&e, rtype, &target)?;
         if let Some(full) = &e.full_url {
-            aliases.insert(full.clone(), format!("{}/{target}", e.rtype));
+            aliases.insert(full.clone(), format!("{rtype}/{target}"));
         }
-        planned.push((e, target, existing));
+        planned.push((e, rtype, target, existing));
     }
-    resolve_conditional_in(tx, &conditional_refs, &mut aliases)?;
+    resolve_conditional_in(tx, &conditional_refs, visible, &mut aliases)?;
     // 3. Rewrite references, then write in order.
-    for (mut e, target, existing) in planned {
+    for (mut e, rtype, target, existing) in planned {
         if let Some(r) = e.resource.as_mut() {
             rewrite_at(r, &e.references, &aliases).map_err(|err| prefix_entry(err, e.index))?;
         }
         let body = e.resource.take().unwrap_or(Value::Null);
-        let reply = match e.method {
-            Method::Post if existing => {
+        let reply = match e.interaction() {
+            Interaction::Create { .. } if existing => {
                 let r = tx
-                    .current(e.rtype, &target)?
+                    .current(rtype, &target)?
                     .ok_or_else(|| Error::Internal("match vanished".into()))?;
-                Reply::written(
-                    StatusCode::OK,
-                    &r,
-                    ret,
-                    "A matching resource already exists",
-                )
+                found.push((e.index, r));
+                continue;
             }
-            Method::Post => {
-                let w = create_in(tx, base, e.rtype, &target, body)
+            Interaction::Create { .. } => {
+                let w = create_in(tx, base, rtype, &target, body)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 Reply::written(StatusCode::CREATED, &w.resource, ret, "Created")
             }
             _ => {
-                let w = update_in(tx, base, e.rtype, &target, body, e.if_match)
+                let w = update_in(tx, base, rtype, &target, body, e.request.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 match w.created {
                     true => Reply::written(StatusCode::CREATED, &w.resource, ret, "Created"),
@@ -503,12 +496,17 @@ fn run_writes(
         };
         out.push((e.index, reply));
     }
-    Ok(out)
+    Ok((out, found))
 }
 
 /// The one id `q` matches, `None` for no match, 412 for several.
-fn one_or_none(tx: &mut dyn Tx, q: &SearchQuery, index: usize) -> Result<Option<String>, Error> {
-    match matches_in(tx, q)?.as_slice() {
+fn one_or_none(
+    tx: &mut dyn Tx,
+    q: &SearchQuery,
+    visible: &Visible,
+    index: usize,
+) -> Result<Option<String>, Error> {
+    match matches_in(tx, q, visible)?.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
         _ => Err(prefix_entry(

@@ -145,6 +145,7 @@ impl Engine {
         params: Value,
         query: &[(String, String)],
         gate: &crate::access::Gate,
+        audit: &crate::audit::write::Recording,
     ) -> Result<Reply, Error> {
         let p = Params::parse(params, query, id.is_none())?;
         let threshold = p.threshold.unwrap_or(self.extract_threshold);
@@ -206,20 +207,37 @@ impl Engine {
             ])
         })?;
         match (store, response_ref) {
-            (true, Some(reference)) => self.store_plan(plan, &reference).await,
+            (true, Some(reference)) => {
+                // Storing is a create of the plan: the caller must be one who may create it.
+                crate::access::policy::permits(
+                    gate.principal(),
+                    &crate::access::policy::extract_store(),
+                    gate.break_glass_reason().is_some(),
+                )?;
+                self.store_plan(plan, &reference, gate, audit).await
+            }
             _ => Ok(Reply::json(StatusCode::OK, plan)),
         }
     }
 
     /// Creates `plan` unless a live CarePlan already lists `reference` in `supportingInfo` (409).
-    async fn store_plan(&self, plan: Value, reference: &str) -> Result<Reply, Error> {
+    async fn store_plan(
+        &self,
+        plan: Value,
+        reference: &str,
+        gate: &crate::access::Gate,
+        audit: &crate::audit::write::Recording,
+    ) -> Result<Reply, Error> {
         let condition = format!("supporting-info={reference}");
+        let criteria = self.criteria(ResourceType::CarePlan, &condition)?;
         let reply = self
             .create(
                 ResourceType::CarePlan,
                 plan,
-                Some(&condition),
+                Some(&criteria),
                 Return::Representation,
+                gate,
+                audit,
             )
             .await
             .map_err(|e| match e {

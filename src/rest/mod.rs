@@ -1,6 +1,7 @@
 //! The FHIR REST interactions, independent of HTTP: each takes parsed input and returns a [`Reply`].
-//! The HTTP layer (`http`) and batch/transaction bundles (`batch`) both call these, so an entry in a
-//! bundle behaves exactly like the same request sent alone.
+//! [`Engine::execute`] runs one parsed [`crate::interaction::Request`]; the HTTP layer (`http`) and
+//! batch/transaction bundles (`batch`) both call it, after authorising the same value, so an entry
+//! in a bundle behaves exactly like the same request sent alone.
 //!
 //! Decisions where the spec leaves room:
 //! - Create ignores a client `id` (the server assigns a random UUID); update with an unknown id
@@ -12,11 +13,17 @@
 //! - Duplicate business identifiers (two Patients with one NHS number) are not refused: clients that
 //!   must not duplicate use conditional create (`If-None-Exist`), which is atomic.
 //! - Not supported: PATCH (405), conditional read (`If-None-Match`), `_history` `_at`, XML.
+//!
+//! Writes take the caller's [`Gate`] and the request's audit [`crate::audit::write::Recording`]: a conditional write by a
+//! caller who cannot see everything matches only what that caller can see (a hidden resource is
+//! as good as absent), and every write appends its event in its own transaction.
 
 mod batch;
 mod bundle;
+mod execute;
 mod extract;
 mod history;
+mod job;
 pub mod parameters;
 mod prefer;
 mod read;
@@ -27,14 +34,15 @@ mod write;
 use actix_web::http::StatusCode;
 use serde_json::Value;
 
-pub use prefer::{Prefer, Return, parse_if_match};
+pub use prefer::{Prefer, Return};
+pub use write::Visible;
 
 use crate::access::Gate;
 use crate::access::gate::ConsentSettings;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, operation_outcome};
-use crate::search::ParseOptions;
+use crate::search::{ParseOptions, SearchQuery};
 use crate::store::{Store, StoredResource};
 
 /// The body of a reply: stored JSON served as is, or a value built for this reply.
@@ -227,12 +235,30 @@ impl Engine {
         &self.base_url
     }
 
-    fn parse_options(&self, lenient: bool) -> ParseOptions {
+    /// Page sizes for parsing searches, lenient or not (`Prefer: handling=lenient`).
+    pub fn parse_options(&self, lenient: bool) -> ParseOptions {
         ParseOptions {
             lenient,
             default_count: self.default_page_size,
             max_count: self.max_page_size,
         }
+    }
+
+    /// What the request parse needs of this deployment.
+    pub fn parse_context(&self, lenient: bool) -> crate::interaction::Context<'_> {
+        crate::interaction::Context {
+            base_url: &self.base_url,
+            search: self.parse_options(lenient),
+        }
+    }
+
+    /// Parses conditional criteria given as text (`Type?criteria` or `criteria`) for `rtype`.
+    pub fn criteria(&self, rtype: ResourceType, text: &str) -> Result<SearchQuery, Error> {
+        Ok(*crate::interaction::parse_criteria(
+            rtype,
+            text,
+            &self.parse_context(false),
+        )?)
     }
 }
 

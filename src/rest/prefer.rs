@@ -1,7 +1,5 @@
 //! The `Prefer` and `If-Match` request headers.
 
-use crate::error::Error;
-
 /// `Prefer: return=...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Return {
@@ -41,15 +39,6 @@ impl Prefer {
     }
 }
 
-/// Parses `If-Match: W/"3"` (or `"3"`, or `3`) into a version number.
-pub fn parse_if_match(value: &str) -> Result<u64, Error> {
-    let v = value.trim();
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    let v = v.trim_matches('"');
-    v.parse()
-        .map_err(|_| Error::BadRequest("If-Match must be a version ETag such as W/\"1\"".into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,12 +56,5 @@ mod tests {
         let p = Prefer::parse(["return=OperationOutcome; handling=strict"].into_iter());
         assert_eq!(p.return_, Return::OperationOutcome);
         assert_eq!(Prefer::parse([].into_iter()), Prefer::default());
-    }
-
-    #[test]
-    fn if_match_takes_weak_and_strong_etags() {
-        assert_eq!(parse_if_match("W/\"3\"").ok(), Some(3));
-        assert_eq!(parse_if_match("\"12\"").ok(), Some(12));
-        assert!(parse_if_match("W/\"x\"").is_err());
     }
 }

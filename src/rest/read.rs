@@ -33,13 +33,10 @@ impl Engine {
         &self,
         rtype: ResourceType,
         id: &str,
-        version: &str,
+        version: u64,
         gate: &Gate,
     ) -> Result<Reply, Error> {
-        let r = match version.parse::<u64>() {
-            Ok(v) => self.store.backend().vread(rtype, id, v).await?,
-            Err(_) => None,
-        };
+        let r = self.store.backend().vread(rtype, id, version).await?;
         self.serve(rtype, id, r, gate).await
     }
 
@@ -62,10 +59,14 @@ impl Engine {
                     id: id.to_owned(),
                 }
             } else {
+                gate.attempted(&r);
                 not_found()
             });
         }
-        let body = gate.admit(&r).await?.ok_or_else(not_found)?;
+        let Some(body) = gate.admit(&r).await? else {
+            gate.attempted(&r);
+            return Err(not_found());
+        };
         gate.disclose(&r);
         Ok(Reply::resource(StatusCode::OK, &r, Some(body)))
     }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::Engine;
-use super::write::matches_in;
+use super::write::{Visible, matches_in};
 use crate::error::Error;
 use crate::search::SearchQuery;
 use crate::store::Tx;
@@ -43,13 +43,15 @@ impl Engine {
 }
 
 /// Resolves each conditional reference inside the transaction: exactly one match, or 412.
+/// Only resources the caller can see (`visible`) are candidates.
 pub fn resolve_conditional_in(
     tx: &mut dyn Tx,
     refs: &HashMap<String, SearchQuery>,
+    visible: &Visible,
     aliases: &mut HashMap<String, String>,
 ) -> Result<(), Error> {
     for (reference, q) in refs {
-        match matches_in(tx, q)?.as_slice() {
+        match matches_in(tx, q, visible)?.as_slice() {
             [one] => {
                 aliases.insert(reference.clone(), format!("{}/{one}", q.rtype));
             }

@@ -13,9 +13,9 @@
 //! holds the visible rows only and is bound to the caller (another caller presenting its key finds
 //! it expired); later pages are decided again, so a consent withdrawn while paging applies at once.
 //! Included resources pass the same gate. Chained parameters through patient data are refused to
-//! every caller but `system` (a chain would test hidden data); searching by a patient's
-//! identifier (`patient:identifier=`) stays open, as the identifier is what a recipient already
-//! holds to ask about that person.
+//! every caller but `system` (`access::policy`: a chain would test hidden data); searching by a
+//! patient's identifier (`patient:identifier=`) stays open, as the identifier is what a recipient
+//! already holds to ask about that person.
 
 use std::collections::HashMap;
 
@@ -25,10 +25,9 @@ use super::bundle::BundleWriter;
 use super::{Body, Engine, Reply};
 use crate::access::Gate;
 use crate::auth::scopes::Permission;
-use crate::consent::decision::is_directory;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
-use crate::search::{self, Filter, Predicate, SearchQuery, Summary};
+use crate::search::{Filter, Predicate, SearchQuery, Summary};
 use crate::store::{RowId, StoredResource};
 
 /// Decided rows: the resource and the body the caller may see.
@@ -38,17 +37,17 @@ const SUBSETTED: &str =
     r#"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}"#;
 
 impl Engine {
-    /// Runs a search of `rtype` with the client's parameters.
+    /// Runs the parsed search `query`; `pairs` are the request's parameters (for the paging
+    /// keys `_getpages` and `_getpagesoffset`).
     pub async fn search(
         &self,
-        rtype: ResourceType,
+        query: &SearchQuery,
         pairs: &[(String, String)],
-        lenient: bool,
         gate: &Gate,
     ) -> Result<Reply, Error> {
-        let mut q = search::parse(rtype, pairs, self.parse_options(lenient))?;
-        if !gate.unrestricted() {
-            refuse_hidden_chains(&q)?;
+        let mut q = query.clone();
+        for patient in named_patients(&q) {
+            gate.named_patient(&patient);
         }
         let possible = gate.narrow(&mut q).await?;
         let snapshot_key = pairs
@@ -296,21 +295,26 @@ fn snapshot_name(key: &str, gate: &Gate) -> String {
     format!("{key}.{:016x}", h.finish())
 }
 
-/// 403 for a chained parameter whose target holds patient data: the chain would match on content
-/// the caller may not see.
-fn refuse_hidden_chains(q: &SearchQuery) -> Result<(), Error> {
+/// The patients a search names by id (`patient=`, `subject=Patient/..`, a Patient `_id`), for its
+/// audit event: what was looked for, whatever was found.
+fn named_patients(q: &SearchQuery) -> Vec<String> {
+    let mut out = Vec::new();
     for Filter(alternatives) in &q.filters {
         for p in alternatives {
-            if let Predicate::Chain { param, target, .. } = p
-                && !is_directory(*target)
-            {
-                return Err(Error::Forbidden(format!(
-                    "Chained search through {target} ('{param}.') is only open to system callers: search by the patient's id or identifier instead"
-                )));
+            match p {
+                Predicate::Reference {
+                    param,
+                    rtype: target,
+                    id,
+                } if *param == "patient" || *target == Some(ResourceType::Patient) => {
+                    out.push(id.clone());
+                }
+                Predicate::Id(id) if q.rtype == ResourceType::Patient => out.push(id.clone()),
+                _ => {}
             }
         }
     }
-    Ok(())
+    out
 }
 
 /// Applies `_summary` and `_elements` to a resource, marking it SUBSETTED when cut.

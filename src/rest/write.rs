@@ -9,6 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::references::{resolve_conditional_in, rewrite_references};
 use super::{Engine, Reply, Return};
+use crate::access::Gate;
+use crate::audit::write::Recording;
+use crate::auth::scopes::Permission;
 use crate::error::Error;
 use crate::fhir::instant::{format_instant, now_ms};
 use crate::fhir::validate::{IdRule, validate};
@@ -208,53 +211,126 @@ pub fn delete_in(
     Ok(Some(w.resource))
 }
 
-/// The ids matching a conditional interaction's criteria (at most two: enough to tell 0, 1, many).
-pub fn matches_in(tx: &mut dyn Tx, query: &SearchQuery) -> Result<Vec<String>, Error> {
+/// The resources a restricted caller can see among the matches of some conditional queries, by
+/// type and id; `None` for a caller who sees everything. A conditional write matches only these:
+/// for the caller, a hidden resource is as good as absent.
+pub type Visible = Option<HashSet<(ResourceType, String)>>;
+
+/// Most matches of one criterion checked against a restricted caller's view.
+const MOST_MATCHES: usize = 1000;
+
+/// The ids matching a conditional interaction's criteria that the caller can see (at most two:
+/// enough to tell 0, 1, many).
+pub fn matches_in(
+    tx: &mut dyn Tx,
+    query: &SearchQuery,
+    visible: &Visible,
+) -> Result<Vec<String>, Error> {
     // The same criteria in any order serialise with each other.
     let mut criteria = query.canonical.clone();
     criteria.sort();
     tx.lock(&format!("{}?{criteria:?}", query.rtype))?;
-    Ok(tx.search_ids(query, 2)?)
+    let Some(visible) = visible else {
+        return Ok(tx.search_ids(query, 2)?);
+    };
+    Ok(tx
+        .search_ids(query, MOST_MATCHES)?
+        .into_iter()
+        .filter(|id| visible.contains(&(query.rtype, id.clone())))
+        .take(2)
+        .collect())
 }
 
 impl Engine {
-    /// Parses conditional criteria: a query string (`identifier=s|v`, optionally `Type?` first).
-    pub(super) fn criteria(&self, rtype: ResourceType, raw: &str) -> Result<SearchQuery, Error> {
-        let raw = raw.split_once('?').map_or(raw, |(_, q)| q);
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-            .into_owned()
-            .collect();
-        if pairs.is_empty() {
-            return Err(Error::BadRequest("Conditional criteria are empty".into()));
+    /// What the gate's caller can see among the current matches of `queries` ([`Visible`]),
+    /// read before a conditional write's transaction. A resource that comes to match between this
+    /// read and the write counts as hidden: the write then acts as if it did not match (fail
+    /// closed).
+    pub(super) async fn visible_matches<'q>(
+        &self,
+        queries: impl IntoIterator<Item = &'q SearchQuery>,
+        gate: &Gate,
+    ) -> Result<Visible, Error> {
+        if gate.unrestricted() {
+            return Ok(None);
         }
-        let q = search::parse(rtype, &pairs, self.parse_options(false))?;
-        if q.filters.is_empty() {
-            return Err(Error::BadRequest("Conditional criteria must filter".into()));
+        let backend = self.store.backend();
+        let mut out = HashSet::new();
+        for q in queries {
+            let mut narrowed = q.clone();
+            if !gate.narrow(&mut narrowed).await? {
+                continue;
+            }
+            let rows = backend.search(&narrowed, MOST_MATCHES).await?;
+            for (_, r) in backend.fetch(&rows).await? {
+                if gate.admit_as(&r, Permission::Search).await?.is_some() {
+                    out.insert((r.rtype, r.id));
+                }
+            }
         }
-        Ok(q)
+        Ok(Some(out))
     }
 
-    /// `POST [type]` (with `If-None-Exist` when `condition` is given).
+    /// Whether the caller can see `rtype/id` as it is now (always, for a caller who sees
+    /// everything). A restricted caller's update or delete of a hidden or missing resource is 404
+    /// either way, so a write cannot tell the two apart (and never creates by update).
+    async fn visible(&self, rtype: ResourceType, id: &str, gate: &Gate) -> Result<bool, Error> {
+        if gate.unrestricted() {
+            return Ok(true);
+        }
+        match self.store.backend().read(rtype, id).await? {
+            Some(r) if !r.deleted => Ok(gate.admit(&r).await?.is_some()),
+            _ => Ok(false),
+        }
+    }
+
+    /// The reply of a conditional create that found its match: the match only as the caller
+    /// could read it directly (redacted if need be; without a body when its scopes do not grant
+    /// reading the type), never more.
+    pub(super) async fn found(
+        &self,
+        r: &StoredResource,
+        ret: Return,
+        gate: &Gate,
+    ) -> Result<Reply, Error> {
+        let message = "A matching resource already exists";
+        if ret != Return::Representation {
+            return Ok(Reply::written(StatusCode::OK, r, ret, message));
+        }
+        let mut reply = Reply::written(StatusCode::OK, r, Return::Minimal, message);
+        if let Some(body) = gate.admit(r).await? {
+            gate.disclose(r);
+            reply.body = Some(body);
+        }
+        Ok(reply)
+    }
+
+    /// `POST [type]`, conditional when `if_none_exist` is given.
     pub async fn create(
         &self,
         rtype: ResourceType,
         body: Value,
-        condition: Option<&str>,
+        if_none_exist: Option<&SearchQuery>,
         ret: Return,
+        gate: &Gate,
+        audit: &Recording,
     ) -> Result<Reply, Error> {
         validate(rtype, &body, IdRule::Ignored)?;
         crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
-        let criteria = condition.map(|c| self.criteria(rtype, c)).transpose()?;
+        let criteria = if_none_exist.cloned();
         let refs = self.conditional_references_of(&body)?;
+        let visible = self
+            .visible_matches(criteria.iter().chain(refs.values()), gate)
+            .await?;
         let mut body = body;
         let new_id = id::new_id();
         let base = self.base_url.clone();
-        let draft = crate::audit::write::current();
+        let audit = audit.clone();
         let (written, existed) = self
             .store
             .transaction(move |tx| {
                 if let Some(q) = &criteria {
-                    match matches_in(tx, q)?.as_slice() {
+                    match matches_in(tx, q, &visible)?.as_slice() {
                         [] => {}
                         [one] => {
                             let existing = tx
@@ -275,19 +351,14 @@ impl Engine {
                         }
                     }
                 }
-                resolve_in(tx, &refs, &mut body)?;
+                resolve_in(tx, &refs, &visible, &mut body)?;
                 let w = create_in(tx, &base, rtype, &new_id, body)?;
-                audit_in(tx, draft.as_deref(), 201, &w.resource)?;
+                audit.append_in(tx, 201, &w.resource)?;
                 Ok((w, false))
             })
             .await?;
         if existed {
-            return Ok(Reply::written(
-                StatusCode::OK,
-                &written.resource,
-                ret,
-                "A matching resource already exists",
-            ));
+            return self.found(&written.resource, ret, gate).await;
         }
         Ok(Reply::written(
             StatusCode::CREATED,
@@ -297,7 +368,9 @@ impl Engine {
         ))
     }
 
-    /// `PUT [type]/[id]`.
+    /// `PUT [type]/[id]`. A caller who cannot see everything updates only what it can see, and
+    /// never creates by update (a hidden id and a free one both answer 404).
+    #[allow(clippy::too_many_arguments)]
     pub async fn update(
         &self,
         rtype: ResourceType,
@@ -305,24 +378,28 @@ impl Engine {
         body: Value,
         if_match: Option<u64>,
         ret: Return,
+        gate: &Gate,
+        audit: &Recording,
     ) -> Result<Reply, Error> {
-        if !id::is_valid_id(rid) {
-            return Err(Error::BadRequest(
-                "The id in the URL is not a valid FHIR id".into(),
-            ));
-        }
         validate(rtype, &body, IdRule::MustEqual(rid))?;
         crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
+        if !self.visible(rtype, rid, gate).await? {
+            return Err(Error::NotFound {
+                rtype,
+                id: rid.to_owned(),
+            });
+        }
         let refs = self.conditional_references_of(&body)?;
+        let visible = self.visible_matches(refs.values(), gate).await?;
         let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
-        let draft = crate::audit::write::current();
+        let audit = audit.clone();
         let w = self
             .store
             .transaction(move |tx| {
-                resolve_in(tx, &refs, &mut body)?;
+                resolve_in(tx, &refs, &visible, &mut body)?;
                 let w = update_in(tx, &base, rtype, &rid, body, if_match)?;
-                audit_in(tx, draft.as_deref(), updated_status(&w), &w.resource)?;
+                audit.append_in(tx, updated_status(&w), &w.resource)?;
                 Ok::<_, Error>(w)
             })
             .await?;
@@ -333,11 +410,12 @@ impl Engine {
     pub async fn conditional_update(
         &self,
         rtype: ResourceType,
-        criteria: &str,
+        criteria: &SearchQuery,
         body: Value,
         ret: Return,
+        gate: &Gate,
+        audit: &Recording,
     ) -> Result<Reply, Error> {
-        let q = self.criteria(rtype, criteria)?;
         let body_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
         match &body_id {
             Some(b) => validate(rtype, &body, IdRule::MustEqual(b))?,
@@ -345,13 +423,17 @@ impl Engine {
         }
         crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let refs = self.conditional_references_of(&body)?;
+        let q = criteria.clone();
+        let visible = self
+            .visible_matches(std::iter::once(&q).chain(refs.values()), gate)
+            .await?;
         let base = self.base_url.clone();
         let mut body = body;
-        let draft = crate::audit::write::current();
+        let audit = audit.clone();
         let w = self
             .store
             .transaction(move |tx| {
-                let target = match matches_in(tx, &q)?.as_slice() {
+                let target = match matches_in(tx, &q, &visible)?.as_slice() {
                     [] => body_id.unwrap_or_else(id::new_id),
                     [one] => match body_id {
                         Some(b) if &b != one => {
@@ -368,9 +450,9 @@ impl Engine {
                         ));
                     }
                 };
-                resolve_in(tx, &refs, &mut body)?;
+                resolve_in(tx, &refs, &visible, &mut body)?;
                 let w = update_in(tx, &base, rtype, &target, body, None)?;
-                audit_in(tx, draft.as_deref(), updated_status(&w), &w.resource)?;
+                audit.append_in(tx, updated_status(&w), &w.resource)?;
                 Ok(w)
             })
             .await?;
@@ -383,24 +465,30 @@ impl Engine {
         rtype: ResourceType,
         rid: &str,
         if_match: Option<u64>,
+        gate: &Gate,
+        audit: &Recording,
     ) -> Result<Reply, Error> {
+        let not_found = || Error::NotFound {
+            rtype,
+            id: rid.to_owned(),
+        };
+        if !self.visible(rtype, rid, gate).await? {
+            return Err(not_found());
+        }
         let id_owned = rid.to_owned();
-        let draft = crate::audit::write::current();
+        let audit = audit.clone();
         let deleted = self
             .store
             .transaction(move |tx| {
                 let deleted = delete_in(tx, rtype, &id_owned, if_match)?;
                 if let Some(r) = &deleted {
-                    audit_in(tx, draft.as_deref(), 204, r)?;
+                    audit.append_in(tx, 204, r)?;
                 }
                 Ok::<_, Error>(deleted)
             })
             .await?;
         match deleted {
-            None => Err(Error::NotFound {
-                rtype,
-                id: rid.to_owned(),
-            }),
+            None => Err(not_found()),
             Some(r) => Ok(Reply::resource(StatusCode::NO_CONTENT, &r, None)),
         }
     }
@@ -409,14 +497,17 @@ impl Engine {
     pub async fn conditional_delete(
         &self,
         rtype: ResourceType,
-        criteria: &str,
+        criteria: &SearchQuery,
+        gate: &Gate,
+        audit: &Recording,
     ) -> Result<Reply, Error> {
-        let q = self.criteria(rtype, criteria)?;
-        let draft = crate::audit::write::current();
+        let q = criteria.clone();
+        let visible = self.visible_matches(std::iter::once(&q), gate).await?;
+        let audit = audit.clone();
         let deleted = self
             .store
             .transaction(move |tx| {
-                let deleted = match matches_in(tx, &q)?.as_slice() {
+                let deleted = match matches_in(tx, &q, &visible)?.as_slice() {
                     [] => None,
                     [one] => delete_in(tx, rtype, &one.clone(), None)?,
                     _ => {
@@ -426,7 +517,7 @@ impl Engine {
                     }
                 };
                 if let Some(r) = &deleted {
-                    audit_in(tx, draft.as_deref(), 204, r)?;
+                    audit.append_in(tx, 204, r)?;
                 }
                 Ok(deleted)
             })
@@ -442,40 +533,20 @@ impl Engine {
 fn resolve_in(
     tx: &mut dyn Tx,
     refs: &HashMap<String, SearchQuery>,
+    visible: &Visible,
     body: &mut Value,
 ) -> Result<(), Error> {
     if refs.is_empty() {
         return Ok(());
     }
     let mut aliases = HashMap::new();
-    resolve_conditional_in(tx, refs, &mut aliases)?;
+    resolve_conditional_in(tx, refs, visible, &mut aliases)?;
     rewrite_references(body, &aliases)
 }
 
 /// The status of an update's answer: 201 when it created the resource.
 fn updated_status(w: &Written) -> u16 {
     if w.created { 201 } else { 200 }
-}
-
-/// Appends the request's write event in the write's transaction (`audit::write`); a write
-/// outside a request (import, sample data) has none. If the event cannot be stored the write is
-/// not made.
-fn audit_in(
-    tx: &mut dyn Tx,
-    draft: Option<&crate::audit::write::Draft>,
-    status: u16,
-    written: &StoredResource,
-) -> Result<(), Error> {
-    let Some(d) = draft else {
-        return Ok(());
-    };
-    d.append_in(tx, status, written).map_err(|e| {
-        tracing::error!(error = %e, "write refused: its audit event could not be stored");
-        Error::Unavailable(
-            "The write could not be recorded in the audit trail, so it was not made; try again"
-                .into(),
-        )
-    })
 }
 
 fn updated_reply(w: &Written, ret: Return) -> Reply {

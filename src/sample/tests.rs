@@ -21,7 +21,7 @@ fn caller(role: Role, org: Option<&str>, patient: Option<&str>) -> Arc<Principal
 async fn search(engine: &Engine, role: Role, org: Option<&str>, rtype: ResourceType) -> Vec<Value> {
     let gate = engine.gate(caller(role, org, None), None);
     let reply = engine
-        .search(rtype, &[], false, &gate)
+        .search(&crate::search::SearchQuery::all(rtype, 20), &[], &gate)
         .await
         .expect("search");
     let bundle = reply.body.expect("a bundle").into_value();

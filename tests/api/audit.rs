@@ -105,7 +105,12 @@ async fn each_interaction_leaves_exactly_one_event_naming_what_was_served() {
     for e in &events {
         assert_eq!(e["outcome"], "4");
     }
-    assert!(entities(&events[2]).is_empty(), "nothing was disclosed");
+    // The 404 names what was asked for, and that it was not disclosed.
+    assert_eq!(entities(&events[2]), vec!["Patient/no-such".to_owned()]);
+    assert_eq!(
+        events[2]["entity"][0]["description"], "requested; not disclosed",
+        "nothing was disclosed"
+    );
 
     // A write names the version it made.
     let before = app.audit_events().await.len();

@@ -259,7 +259,7 @@ async fn an_assessment_the_api_refuses_is_rejected_alone() {
     let twin = json!({"resourceType": "Patient", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000026"}]});
     for _ in 0..2 {
         engine
-            .create(
+            .job_create(
                 "Patient".parse().expect("type"),
                 twin.clone(),
                 None,

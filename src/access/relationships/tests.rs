@@ -13,7 +13,7 @@ async fn engine(dir: &tempfile::TempDir) -> Engine {
 
 async fn create(engine: &Engine, rtype: ResourceType, body: Value) -> String {
     let reply = engine
-        .create(rtype, body, None, Return::Minimal)
+        .job_create(rtype, body, None, Return::Minimal)
         .await
         .expect("created");
     reply
@@ -95,7 +95,9 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         "activity": [{"detail": {"status": "scheduled", "performer": [org_ref(&stranger)]}}]}),
     )
     .await;
-    e.delete(ResourceType::CarePlan, &gone, None)
+    let system = e.system_gate();
+    let unrecorded = crate::audit::write::Recording::Unrecorded;
+    e.delete(ResourceType::CarePlan, &gone, None, &system, &unrecorded)
         .await
         .expect("deleted");
 

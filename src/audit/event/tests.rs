@@ -28,6 +28,7 @@ fn record(method: &str, path: &str, query: &str, status: u16) -> Record {
         }],
         consents: vec!["k1".into()],
         break_glass: None,
+        ..Record::default()
     }
 }
 

@@ -65,7 +65,7 @@ pub async fn install(engine: &Engine) -> Result<(), Error> {
             .append_pair("url", &url)
             .finish();
         engine
-            .conditional_update(rtype, &criteria, artefact, Return::Minimal)
+            .job_put(rtype, &criteria, artefact, Return::Minimal)
             .await
             .map_err(|e| explain(rtype, &url, e))?;
     }

@@ -15,6 +15,10 @@ pub enum RequestError {
     /// The path is known but not with this method (405).
     #[error("Method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// A version in a vread path that no resource can have (not a positive number): 404, as
+    /// for a version that does not exist.
+    #[error("Resource {0}/{1} has no such version")]
+    NoSuchVersion(crate::ResourceType, String),
     /// An id in the path that is not a FHIR id (400).
     #[error("The id in the URL is not a valid FHIR id")]
     InvalidId,

@@ -26,7 +26,8 @@ mod url;
 
 pub use error::RequestError;
 pub use parse::{
-    Conditions, Context, decode_path, decode_query, parse, parse_entry, parse_if_match,
+    Conditions, Context, decode_path, decode_query, parse, parse_criteria, parse_entry,
+    parse_if_match,
 };
 
 use crate::ResourceType;

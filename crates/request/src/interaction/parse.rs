@@ -198,7 +198,7 @@ fn classify(
                     format_only(params, "A create")?;
                     let if_none_exist = conditions
                         .if_none_exist
-                        .map(|text| if_none_exist(rtype, text, ctx))
+                        .map(|text| parse_criteria(rtype, text, ctx))
                         .transpose()?;
                     Ok(Create {
                         rtype,
@@ -263,7 +263,7 @@ fn classify(
                 .parse::<u64>()
                 .ok()
                 .filter(|v| *v > 0)
-                .ok_or_else(|| RequestError::malformed("The version in the URL is not a number"))?;
+                .ok_or_else(|| RequestError::NoSuchVersion(rtype, id.clone()))?;
             Ok(VRead { rtype, id, version })
         }
         _ => Err(RequestError::NoRoute),
@@ -350,7 +350,10 @@ fn criteria(
     Ok(Box::new(q))
 }
 
-fn if_none_exist(
+/// Conditional criteria given as text (`If-None-Exist`, a conditional reference
+/// `Patient?identifier=...`): `Type?criteria` or `criteria`, strict, and they must filter; a type
+/// other than `rtype` is refused.
+pub fn parse_criteria(
     rtype: ResourceType,
     text: &str,
     ctx: &Context<'_>,
@@ -359,7 +362,7 @@ fn if_none_exist(
         Some((t, q)) if t.is_empty() || t == rtype.as_str() => q,
         Some(_) => {
             return Err(RequestError::malformed(
-                "If-None-Exist names another resource type than the one created",
+                "The criteria name another resource type than the one they select",
             ));
         }
         None => text,

@@ -235,9 +235,16 @@ fn what_is_not_an_interaction_is_refused() {
     for (method, path, query, expected) in cases {
         assert_eq!(http(method, path, query), Err(expected), "{method} {path}");
     }
+    for v in ["x", "0", "-1"] {
+        assert_eq!(
+            http("GET", &format!("/fhir/Patient/p1/_history/{v}"), ""),
+            Err(RequestError::NoSuchVersion(
+                ResourceType::Patient,
+                "p1".into()
+            ))
+        );
+    }
     let malformed = [
-        ("GET", "/fhir/Patient/p1/_history/x", ""),
-        ("GET", "/fhir/Patient/p1/_history/0", ""),
         ("GET", "/fhir/Patient/a%00b", ""),
         ("GET", "/fhir/Patient", "name=%00"),
         ("GET", "/fhir/Patient", "na%07me=x"),
@@ -480,4 +487,11 @@ proptest! {
         let _ = http("GET", &format!("/fhir/{path}"), &query);
         let _ = entry("POST", &format!("{path}?{query}"));
     }
+}
+
+#[test]
+fn if_match_takes_weak_and_strong_etags() {
+    assert_eq!(parse_if_match("W/\"3\"").ok(), Some(3));
+    assert_eq!(parse_if_match("\"12\"").ok(), Some(12));
+    assert!(parse_if_match("W/\"x\"").is_err());
 }

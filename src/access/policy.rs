@@ -1,0 +1,293 @@
+//! Who may do what: every rule of the gateway's access control that does not need the store,
+//! taking the one parsed [`Request`] and the caller. The HTTP layer parses and calls [`permits`];
+//! bundle entries are checked by the same call, one by one; the gate narrows searches and decides
+//! what a role can ever see by [`remit`]. Answering "may housing do X?" takes this file (and, for
+//! what housing sees *within* its remit, the consent engine in `src/consent`).
+//!
+//! | rule | who |
+//! |---|---|
+//! | SMART scopes ([`needs`]) | every caller: each interaction needs its permission on its type(s) |
+//! | break the glass | purpose `BTG` needs a reason (`X-Break-Glass-Reason`), or the request is refused |
+//! | the audit log is append-only | create, update, delete of AuditEvent: 405 for everyone, `system` too |
+//! | writes | `system`: what its scopes grant. A link worker or the patient: create and update (never conditionally) of a sharing `Consent`, for a patient the link worker's organisation cares for or the patient's own (checked against the store by `access::authorise`). Everyone else: nothing. |
+//! | AuditEvent read and search | auditors and `system`; a patient for their own access report |
+//! | `$consent-explain`, `$audit-verify`, `$audit-export` | auditors and `system` |
+//! | `$hna-outcomes` | `system` (figures over every patient) |
+//! | `$extract` | whoever may read the HNA; `store=true` is also a CarePlan create (the write rule) |
+//! | type and system `_history` | `system` without scope constraints (a filtered history would have gaps that count hidden versions) |
+//! | chained search through patient data | `system` (a chain tests content the caller may not see) |
+//!
+//! What a role can see at all ([`remit`]), before consent decides within it:
+//!
+//! | role | remit |
+//! |---|---|
+//! | `system` | every type (its scopes decide) |
+//! | every role | the directory: Organization, Practitioner, PractitionerRole and conformance resources |
+//! | `auditor` | the audit log; no patient data |
+//! | `patient` | their own record |
+//! | `link-worker`, `cns`, `gp` | patient data of patients their organisation is related to |
+//! | `housing`, `social-care` | CarePlan and ServiceRequest of patients related to them |
+
+use crate::auth::scopes::{Context as ScopeContext, Permission};
+use crate::auth::{Principal, Role};
+use crate::consent::Rule;
+use crate::consent::decide::BREAK_GLASS;
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::interaction::{Interaction, Operation, Request};
+use crate::search::{Filter, Predicate};
+
+/// What one interaction needs of the token's scopes: a permission on a type, or on every type
+/// (`None`).
+pub type Need = (Option<ResourceType>, Permission);
+
+/// 403 (405 for the append-only audit log) unless `principal` may make `request`.
+/// `break_glass_reason` tells whether the request gave a reason for breaking the glass.
+pub fn permits(
+    principal: &Principal,
+    request: &Request,
+    break_glass_reason: bool,
+) -> Result<(), Error> {
+    let i = &request.interaction;
+    if principal.purpose == BREAK_GLASS && !break_glass_reason {
+        return Err(Error::Forbidden(
+            "Breaking the glass (purpose of use BTG) needs a reason in the X-Break-Glass-Reason header".into(),
+        ));
+    }
+    if rewrites_audit(i) {
+        return Err(Error::MethodNotAllowed);
+    }
+    scopes_grant(principal, &needs(i))?;
+    role_permits(principal, i)
+}
+
+/// Whether `i` would create, change or delete an AuditEvent.
+fn rewrites_audit(i: &Interaction) -> bool {
+    i.writes() && i.resource_type() == Some(ResourceType::AuditEvent)
+}
+
+/// The SMART permissions `i` needs: `r` to read, vread or page an instance's history; `s` to
+/// search or page a type's history (and on every type for the system's); `c`, `u`, `d` to write,
+/// with `s` too when the write is conditional (its criteria are a search). Operations need what
+/// they read. A bundle needs nothing itself: each entry is checked on its own.
+pub fn needs(i: &Interaction) -> Vec<Need> {
+    use Interaction::*;
+    use Permission::{Create as C, Delete as D, Read as R, Search as S, Update as U};
+    use ResourceType as T;
+    let on = |t: ResourceType, p: Permission| (Some(t), p);
+    match i {
+        Capabilities | SmartConfiguration | Bundle => Vec::new(),
+        Read { rtype, .. } | VRead { rtype, .. } | HistoryInstance { rtype, .. } => {
+            vec![on(*rtype, R)]
+        }
+        Search { rtype, .. } | HistoryType { rtype } => vec![on(*rtype, S)],
+        HistorySystem => vec![(None, S)],
+        Create {
+            rtype,
+            if_none_exist,
+        } => match if_none_exist {
+            Some(_) => vec![on(*rtype, C), on(*rtype, S)],
+            None => vec![on(*rtype, C)],
+        },
+        Update { rtype, .. } => vec![on(*rtype, U)],
+        ConditionalUpdate { rtype, .. } => vec![on(*rtype, U), on(*rtype, S)],
+        Delete { rtype, .. } => vec![on(*rtype, D)],
+        ConditionalDelete { rtype, .. } => vec![on(*rtype, D), on(*rtype, S)],
+        Operation { operation, .. } => match operation {
+            self::Operation::Extract => vec![on(T::QuestionnaireResponse, R), on(T::CarePlan, R)],
+            self::Operation::HnaOutcomes => [
+                T::QuestionnaireResponse,
+                T::Patient,
+                T::CarePlan,
+                T::Organization,
+            ]
+            .into_iter()
+            .map(|t| on(t, S))
+            .collect(),
+            self::Operation::ConsentExplain => vec![on(T::Consent, S)],
+            self::Operation::AuditVerify | self::Operation::AuditExport => {
+                vec![on(T::AuditEvent, S)]
+            }
+        },
+    }
+}
+
+/// 403 unless the token's scopes grant every need.
+fn scopes_grant(principal: &Principal, needs: &[Need]) -> Result<(), Error> {
+    let context = ScopeContext::of(principal.role);
+    for (t, p) in needs {
+        let granted = match t {
+            Some(t) => principal.grants.allows(context, t.as_str(), *p),
+            None => ResourceType::ALL
+                .iter()
+                .all(|t| principal.grants.allows(context, t.as_str(), *p)),
+        };
+        if !granted {
+            let on = t.map_or("every type".to_owned(), |t| t.to_string());
+            return Err(Error::Forbidden(format!(
+                "The token's scopes do not grant '{}' on {on}",
+                p.letter()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn forbidden(principal: &Principal, what: &str) -> Error {
+    Error::Forbidden(format!("The '{}' role may not {what}", principal.role))
+}
+
+/// The rules of each role (the table in the module docs).
+fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
+    use Interaction::*;
+    let role = principal.role;
+    if role == Role::System {
+        return match i {
+            HistoryType { .. } | HistorySystem if principal.grants.constrained() => Err(
+                Error::Forbidden(
+                    "Type and system history need scopes without constraints; ask for one resource's history".into(),
+                ),
+            ),
+            _ => Ok(()),
+        };
+    }
+    match i {
+        Operation { operation, .. } => match operation {
+            self::Operation::HnaOutcomes => Err(forbidden(principal, "run $hna-outcomes")),
+            self::Operation::ConsentExplain
+            | self::Operation::AuditVerify
+            | self::Operation::AuditExport
+                if role != Role::Auditor =>
+            {
+                Err(forbidden(
+                    principal,
+                    "run this information-governance operation",
+                ))
+            }
+            _ => Ok(()),
+        },
+        HistoryType { .. } | HistorySystem => Err(Error::Forbidden(
+            "Type and system history are open to system callers only; ask for one resource's history".into(),
+        )),
+        Read { rtype, .. } | Search { rtype, .. } if *rtype == ResourceType::AuditEvent => {
+            if matches!(role, Role::Auditor | Role::Patient) {
+                Ok(())
+            } else {
+                Err(Error::Forbidden(
+                    "The audit log is for auditors, and for patients about their own record"
+                        .into(),
+                ))
+            }
+        }
+        Search {
+            query: Some(query), ..
+        } => refuse_hidden_chains(&query.filters),
+        _ if i.writes() => writes_permitted(principal, i),
+        _ => Ok(()),
+    }
+}
+
+/// The writes a role other than `system` may make: a sharing Consent, created or replaced (never
+/// conditionally), by a link worker or the patient. Whose consent it may be needs the store
+/// (`access::authorise`).
+fn writes_permitted(principal: &Principal, i: &Interaction) -> Result<(), Error> {
+    let consent_writer = matches!(principal.role, Role::LinkWorker | Role::Patient);
+    let consent_write = matches!(
+        i,
+        Interaction::Create {
+            rtype: ResourceType::Consent,
+            if_none_exist: None
+        } | Interaction::Update {
+            rtype: ResourceType::Consent,
+            ..
+        }
+    );
+    match i {
+        // Each entry of a bundle is checked on its own.
+        Interaction::Bundle => Ok(()),
+        _ if consent_writer && consent_write => Ok(()),
+        _ => Err(forbidden(principal, "write this")),
+    }
+}
+
+/// 403 for a chained parameter whose target holds patient data: the chain would match on content
+/// the caller may not see.
+fn refuse_hidden_chains(filters: &[Filter]) -> Result<(), Error> {
+    for Filter(alternatives) in filters {
+        for p in alternatives {
+            if let Predicate::Chain { param, target, .. } = p
+                && !is_directory(*target)
+            {
+                return Err(Error::Forbidden(format!(
+                    "Chained search through {target} ('{param}.') is only open to system callers: search by the patient's id or identifier instead"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Types whose content belongs to no patient: readable by any authenticated caller.
+pub fn is_directory(rtype: ResourceType) -> bool {
+    use ResourceType::*;
+    matches!(
+        rtype,
+        Organization
+            | Practitioner
+            | PractitionerRole
+            | Questionnaire
+            | StructureDefinition
+            | CodeSystem
+            | ValueSet
+    )
+}
+
+/// What of a resource type a role can ever be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remit {
+    /// All of it, as stored (the rule says why: a system token, the directory, the audit log).
+    Everything(Rule),
+    /// The caller's own record only (patients).
+    OwnRecord,
+    /// Records of patients the caller's organisation is related to, as consent decides.
+    Related,
+    /// Nothing (the rule says why).
+    Nothing(Rule),
+}
+
+/// What `role` can ever see of `rtype` (the second table in the module docs).
+pub fn remit(role: Role, rtype: ResourceType) -> Remit {
+    use ResourceType::{AuditEvent, CarePlan, ServiceRequest};
+    if role == Role::System {
+        return Remit::Everything(Rule::System);
+    }
+    if is_directory(rtype) {
+        return Remit::Everything(Rule::Directory);
+    }
+    match role {
+        Role::Auditor if rtype == AuditEvent => Remit::Everything(Rule::AuditOnly),
+        Role::Auditor => Remit::Nothing(Rule::AuditOnly),
+        _ if rtype == AuditEvent => Remit::Nothing(Rule::AuditOnly),
+        Role::Patient => Remit::OwnRecord,
+        Role::Housing | Role::SocialCare if !matches!(rtype, CarePlan | ServiceRequest) => {
+            Remit::Nothing(Rule::OutsideRemit)
+        }
+        _ => Remit::Related,
+    }
+}
+
+/// The create `$extract` makes with `store=true`: checked as a create of the plan would be.
+pub fn extract_store() -> Request {
+    Request {
+        interaction: Interaction::Create {
+            rtype: ResourceType::CarePlan,
+            if_none_exist: None,
+        },
+        params: Vec::new(),
+        head: false,
+        if_match: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

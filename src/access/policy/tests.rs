@@ -1,0 +1,319 @@
+//! The policy as a matrix: every role against every kind of interaction, with full scopes of its
+//! context, then scopes and the remit on their own.
+
+use super::*;
+use crate::auth::scopes::{Context, Grants};
+use crate::auth::{Principal, Role};
+use crate::interaction::{Conditions, Context as ParseContext, decode_path, decode_query, parse};
+use crate::search::ParseOptions;
+
+fn principal(role: Role, scopes: &[&str]) -> Principal {
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    Principal {
+        subject: "s".into(),
+        role,
+        organization: role.needs_organization().then(|| "A81001".to_owned()),
+        fhir_user: None,
+        grants: Grants::new(&scopes),
+        scopes,
+        purpose: "TREAT".into(),
+        patient: (role == Role::Patient).then(|| "p1".to_owned()),
+        expires: i64::MAX,
+    }
+}
+
+/// A principal of `role` with every permission on every type in its context.
+fn full(role: Role) -> Principal {
+    let scope = match Context::of(role) {
+        Context::System => "system/*.cruds",
+        Context::Patient => "patient/*.cruds",
+        Context::User => "user/*.cruds",
+    };
+    principal(role, &[scope])
+}
+
+fn request(method: &str, path: &str, query: &str, if_none_exist: Option<&str>) -> Request {
+    let ctx = ParseContext {
+        base_url: "http://gw/fhir",
+        search: ParseOptions {
+            lenient: false,
+            default_count: 20,
+            max_count: 100,
+        },
+    };
+    let conditions = Conditions {
+        if_none_exist,
+        if_match: None,
+    };
+    let segments = decode_path(path).expect("path");
+    let params = decode_query(query).expect("query");
+    parse(method, &segments, params, &conditions, &ctx).expect("an interaction")
+}
+
+/// 200, 403 or 405 for `principal` making `method path?query`.
+fn answer(p: &Principal, method: &str, path: &str, query: &str) -> u16 {
+    let conditional = (method == "POST" && query == "?").then_some("identifier=a|b");
+    let query = if query == "?" { "" } else { query };
+    match permits(p, &request(method, path, query, conditional), false) {
+        Ok(()) => 200,
+        Err(e) => e.status().as_u16(),
+    }
+}
+
+#[test]
+fn each_role_may_do_what_the_table_says() {
+    // (method, path, query; "?" marks a conditional create) against the answer of each role in
+    // the order link-worker, cns, gp, housing, social-care, patient, auditor, system.
+    let table: &[(&str, &str, &str, [u16; 8])] = &[
+        (
+            "GET",
+            "CarePlan/c1",
+            "",
+            [200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        ("GET", "CarePlan", "patient=p1", [200; 8]),
+        ("GET", "CarePlan/c1/_history", "", [200; 8]),
+        ("GET", "CarePlan/c1/_history/1", "", [200; 8]),
+        (
+            "GET",
+            "CarePlan/_history",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "_history",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "CarePlan",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "CarePlan",
+            "?",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "PUT",
+            "CarePlan/c1",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "PUT",
+            "CarePlan",
+            "_id=c1",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "DELETE",
+            "CarePlan/c1",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "DELETE",
+            "CarePlan",
+            "_id=c1",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "Organization",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "DELETE",
+            "CodeSystem/x",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "Consent",
+            "",
+            [200, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        (
+            "PUT",
+            "Consent/k1",
+            "",
+            [200, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        (
+            "POST",
+            "Consent",
+            "?",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "PUT",
+            "Consent",
+            "_id=k1",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "DELETE",
+            "Consent/k1",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "AuditEvent",
+            "",
+            [403, 403, 403, 403, 403, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "AuditEvent/1",
+            "",
+            [403, 403, 403, 403, 403, 200, 200, 200],
+        ),
+        ("POST", "AuditEvent", "", [405; 8]),
+        ("PUT", "AuditEvent/1", "", [405; 8]),
+        ("DELETE", "AuditEvent/1", "", [405; 8]),
+        ("DELETE", "AuditEvent", "date=2026", [405; 8]),
+        (
+            "GET",
+            "$audit-export",
+            "",
+            [403, 403, 403, 403, 403, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "$audit-verify",
+            "",
+            [403, 403, 403, 403, 403, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "$consent-explain",
+            "",
+            [403, 403, 403, 403, 403, 403, 200, 200],
+        ),
+        (
+            "GET",
+            "$hna-outcomes",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "$hna-outcomes",
+            "",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        ("POST", "QuestionnaireResponse/q1/$extract", "", [200; 8]),
+        ("POST", "QuestionnaireResponse/$extract", "", [200; 8]),
+        (
+            "GET",
+            "CarePlan",
+            "subject:Patient.name=Ann",
+            [403, 403, 403, 403, 403, 403, 403, 200],
+        ),
+        ("GET", "CarePlan", "performer:Organization.name=X", [200; 8]),
+        ("POST", "", "", [200; 8]),
+        ("GET", "metadata", "", [200; 8]),
+    ];
+    for (method, path, query, expected) in table {
+        for (role, want) in Role::ALL.into_iter().zip(expected) {
+            assert_eq!(
+                answer(&full(role), method, path, query),
+                *want,
+                "{role} {method} {path}?{query}"
+            );
+        }
+    }
+}
+
+#[test]
+fn scopes_are_needed_on_every_type_an_interaction_touches() {
+    let reader = principal(Role::Gp, &["user/CarePlan.rs"]);
+    assert_eq!(answer(&reader, "GET", "CarePlan/c1", ""), 200);
+    assert_eq!(answer(&reader, "GET", "CarePlan", ""), 200);
+    assert_eq!(answer(&reader, "GET", "Patient/p1", ""), 403);
+    assert_eq!(answer(&reader, "GET", "QuestionnaireResponse", ""), 403);
+    // $extract reads the HNA: a CarePlan scope alone is not enough.
+    assert_eq!(
+        answer(&reader, "POST", "QuestionnaireResponse/q1/$extract", ""),
+        403
+    );
+    let system = principal(Role::System, &["system/CarePlan.cr"]);
+    assert_eq!(answer(&system, "POST", "CarePlan", ""), 200);
+    assert_eq!(answer(&system, "POST", "CarePlan", "?"), 403, "needs s");
+    assert_eq!(
+        answer(&system, "GET", "_history", ""),
+        403,
+        "needs s on all"
+    );
+    // Another context's scopes grant nothing.
+    let wrong = principal(Role::Gp, &["system/*.cruds"]);
+    assert_eq!(answer(&wrong, "GET", "CarePlan/c1", ""), 403);
+    let none = principal(Role::Gp, &["openid", "fhirUser"]);
+    assert_eq!(answer(&none, "GET", "Organization/o1", ""), 403);
+    assert_eq!(answer(&none, "GET", "metadata", ""), 200);
+    // A bundle needs nothing of its own; its entries are checked one by one.
+    assert_eq!(answer(&none, "POST", "", ""), 200);
+}
+
+#[test]
+fn constrained_system_scopes_get_no_type_or_system_history() {
+    let p = principal(Role::System, &["system/*.rs?_security=x|y"]);
+    assert_eq!(answer(&p, "GET", "CarePlan/_history", ""), 403);
+    assert_eq!(answer(&p, "GET", "CarePlan/c1/_history", ""), 200);
+}
+
+#[test]
+fn breaking_the_glass_needs_a_reason() {
+    let mut p = full(Role::Cns);
+    p.purpose = BREAK_GLASS.into();
+    let r = request("GET", "CarePlan/c1", "", None);
+    assert_eq!(
+        permits(&p, &r, false).map_err(|e| e.status().as_u16()),
+        Err(403)
+    );
+    assert!(permits(&p, &r, true).is_ok());
+}
+
+#[test]
+fn each_role_has_its_remit() {
+    use ResourceType::*;
+    let table = [
+        (Role::System, CarePlan, Remit::Everything(Rule::System)),
+        (
+            Role::Housing,
+            Organization,
+            Remit::Everything(Rule::Directory),
+        ),
+        (
+            Role::Auditor,
+            AuditEvent,
+            Remit::Everything(Rule::AuditOnly),
+        ),
+        (Role::Auditor, CarePlan, Remit::Nothing(Rule::AuditOnly)),
+        (Role::Gp, AuditEvent, Remit::Nothing(Rule::AuditOnly)),
+        (Role::Patient, AuditEvent, Remit::Nothing(Rule::AuditOnly)),
+        (Role::Patient, CarePlan, Remit::OwnRecord),
+        (Role::Housing, Patient, Remit::Nothing(Rule::OutsideRemit)),
+        (
+            Role::SocialCare,
+            QuestionnaireResponse,
+            Remit::Nothing(Rule::OutsideRemit),
+        ),
+        (Role::Housing, CarePlan, Remit::Related),
+        (Role::SocialCare, ServiceRequest, Remit::Related),
+        (Role::Gp, QuestionnaireResponse, Remit::Related),
+        (Role::LinkWorker, Consent, Remit::Related),
+        (Role::Cns, Patient, Remit::Related),
+    ];
+    for (role, rtype, want) in table {
+        assert_eq!(remit(role, rtype), want, "{role} {rtype}");
+    }
+}

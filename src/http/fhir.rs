@@ -1,0 +1,215 @@
+//! The FHIR API's one entry point. Every request under the FHIR base goes through [`dispatch`]:
+//!
+//! 1. read the body (bounded: 413);
+//! 2. parse the request once ([`crate::interaction::parse`]): 400, 404 or 405 when it is not an
+//!    interaction the gateway serves;
+//! 3. authenticate, unless the parsed interaction is the capability statement or the SMART
+//!    configuration (401);
+//! 4. authorise the parsed request ([`crate::access::authorise`]: scopes, role rules, the
+//!    consent-writer rule; 403, 405);
+//! 5. execute it: the engine, or the audit log and the whole-store operations;
+//! 6. record its audit event ([`super::audit`]) and release the response only once that event is
+//!    durable (503 with no data when it cannot be).
+//!
+//! Every step takes the one parsed [`Request`]; none reads the raw path or URL again. The SMART
+//! configuration is neither authenticated nor audited: it carries no data.
+
+use std::sync::Arc;
+
+use actix_web::web::{Bytes, Data, Payload};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
+use serde_json::Value;
+
+use super::audit::{Exchange, finish};
+use super::request::{
+    break_glass_reason, check_accept, header_text, json_body, prefer, read_body, search_form,
+};
+use super::response::to_http;
+use super::{FHIR_PATH, SmartConfiguration, audit_log, capability, operations};
+use crate::access::{Gate, authorise};
+use crate::audit::Trail;
+use crate::audit::write::{Draft, Recording};
+use crate::auth::Verifier;
+use crate::error::Error;
+use crate::fhir::ResourceType;
+use crate::interaction::{
+    Conditions, Interaction, Operation as Op, Request, decode_path, decode_query,
+};
+use crate::rest::Engine;
+
+/// Everything the FHIR API needs, shared by every request.
+pub struct Services {
+    /// The interactions.
+    pub engine: Data<Engine>,
+    /// The audit trail.
+    pub trail: Data<Trail>,
+    /// Bearer token verification.
+    pub verifier: Data<Verifier>,
+    /// The SMART configuration document.
+    pub smart: Data<SmartConfiguration>,
+    /// The largest request body accepted.
+    pub max_body: usize,
+}
+
+/// The default service: a request under the FHIR base is dispatched; anything else is 404.
+pub async fn dispatch(
+    req: HttpRequest,
+    payload: Payload,
+    services: Data<Services>,
+) -> HttpResponse {
+    let Some(below) = below_base(req.uri().path()) else {
+        return Error::NoRoute.error_response();
+    };
+    let mut exchange = Exchange::new(&req, &below);
+    let result = serve(&req, payload, &services, below, &mut exchange).await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => e.error_response(),
+    };
+    if exchange.unaudited {
+        return response;
+    }
+    finish(exchange, response, &services.engine, &services.trail).await
+}
+
+/// The decoded path segments below the FHIR base, if the request is under it (`Err` when it is
+/// but cannot be decoded); `None` for any other path.
+fn below_base(raw: &str) -> Option<Result<Vec<String>, Error>> {
+    let base = FHIR_PATH.trim_start_matches('/');
+    match decode_path(raw) {
+        Ok(segments) => match segments.split_first() {
+            Some((first, rest)) if first == base => Some(Ok(rest.to_vec())),
+            _ => None,
+        },
+        Err(e) => {
+            let under = raw == FHIR_PATH || raw.starts_with(&format!("{FHIR_PATH}/"));
+            under.then(|| Err(e.into()))
+        }
+    }
+}
+
+async fn serve(
+    req: &HttpRequest,
+    payload: Payload,
+    services: &Services,
+    below: Result<Vec<String>, Error>,
+    exchange: &mut Exchange,
+) -> Result<HttpResponse, Error> {
+    let engine = &services.engine;
+    let segments = below?;
+    let body = read_body(req, payload, services.max_body).await?;
+    let method = req.method().as_str();
+    let mut params = decode_query(req.query_string())?;
+    if method == "POST" && segments.last().is_some_and(|s| s == "_search") {
+        params.extend(search_form(req, &body)?);
+    }
+    let conditions = Conditions {
+        if_none_exist: header_text(req, "if-none-exist"),
+        if_match: header_text(req, "if-match"),
+    };
+    let prefer = prefer(req);
+    let request = crate::interaction::parse(
+        method,
+        &segments,
+        params,
+        &conditions,
+        &engine.parse_context(prefer.lenient),
+    )?;
+    exchange.parsed(&request);
+    match &request.interaction {
+        Interaction::SmartConfiguration => {
+            exchange.unaudited = true;
+            return Ok(super::smart::document(&services.smart));
+        }
+        Interaction::Capabilities => {
+            check_accept(req, &request.params)?;
+            return Ok(capability::metadata(engine));
+        }
+        _ => {}
+    }
+    let principal = super::authenticate::authenticate(req, &services.verifier).await?;
+    exchange.principal = Some(Arc::clone(&principal));
+    let gate = Arc::new(engine.gate(principal, break_glass_reason(req)));
+    exchange.gate = Some(Arc::clone(&gate));
+    let negotiates = matches!(
+        request.interaction,
+        Interaction::Operation {
+            operation: Op::HnaOutcomes | Op::AuditExport,
+            ..
+        }
+    );
+    if !negotiates {
+        check_accept(req, &request.params)?;
+    }
+    let resource = resource_of(req, &request, &body)?;
+    exchange.sent(resource.as_ref());
+    authorise(&gate, &request, resource.as_ref()).await?;
+    let draft = Draft::new(services.trail.writes_chain(), exchange.template());
+    exchange.draft = Some(Arc::clone(&draft));
+    let audit = Recording::Event(draft);
+    execute(req, services, &request, resource, &gate, &audit).await
+}
+
+/// The JSON body the interaction takes, if it takes one (415 for another media type, 400 for
+/// bad JSON).
+fn resource_of(req: &HttpRequest, request: &Request, body: &Bytes) -> Result<Option<Value>, Error> {
+    use Interaction::*;
+    let takes = match &request.interaction {
+        Create { .. } | Update { .. } | ConditionalUpdate { .. } | Bundle => true,
+        Interaction::Operation {
+            operation: Op::Extract | Op::HnaOutcomes,
+            ..
+        } => !body.is_empty(),
+        _ => false,
+    };
+    if takes {
+        json_body(req, body).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Runs the authorised request.
+async fn execute(
+    req: &HttpRequest,
+    services: &Services,
+    request: &Request,
+    resource: Option<Value>,
+    gate: &Gate,
+    audit: &Recording,
+) -> Result<HttpResponse, Error> {
+    use Interaction::*;
+    let engine = &services.engine;
+    let trail = &services.trail;
+    let principal = gate.principal();
+    let params = &request.params;
+    let ret = prefer(req).return_;
+    let reply = match &request.interaction {
+        Search { rtype, .. } if *rtype == ResourceType::AuditEvent => {
+            return audit_log::search(engine, trail, principal, params).await;
+        }
+        Read { rtype, id } if *rtype == ResourceType::AuditEvent => {
+            return audit_log::read(engine, trail, principal, id).await;
+        }
+        VRead { rtype, .. } | HistoryInstance { rtype, .. } | HistoryType { rtype }
+            if *rtype == ResourceType::AuditEvent =>
+        {
+            return Err(Error::MethodNotAllowed);
+        }
+        Interaction::Operation { operation, .. } => match operation {
+            Op::AuditVerify => return audit_log::audit_verify(engine, trail).await,
+            Op::AuditExport => return audit_log::audit_export(engine, trail, params).await,
+            Op::ConsentExplain => return operations::consent_explain(engine, params).await,
+            Op::HnaOutcomes => {
+                return operations::outcomes(engine, req, params, resource.as_ref()).await;
+            }
+            Op::Extract => engine.execute(request, resource, gate, audit, ret).await?,
+        },
+        Bundle => {
+            let bundle = resource.ok_or_else(|| Error::BadRequest("No Bundle sent".into()))?;
+            engine.bundle(bundle, ret, gate, audit).await?
+        }
+        _ => engine.execute(request, resource, gate, audit, ret).await?,
+    };
+    Ok(to_http(reply, engine.base_url()))
+}
