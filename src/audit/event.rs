@@ -179,15 +179,7 @@ impl Record {
         let agent = self.agent.as_ref();
         let text =
             |f: fn(&Agent) -> Option<&String>| agent.and_then(f).cloned().unwrap_or_default();
-        let mut entities: Vec<String> = self
-            .disclosed
-            .iter()
-            .chain(&self.attempted)
-            .map(|d| unversioned(&d.reference).to_owned())
-            .chain(self.target_instance().map(str::to_owned))
-            .collect();
-        entities.sort();
-        entities.dedup();
+        let entities = self.entities();
         AuditKeys {
             subtype: kind.subtype.to_owned(),
             action: kind.action.to_owned(),
@@ -200,6 +192,22 @@ impl Record {
             patients: self.patients.clone(),
             entities,
         }
+    }
+
+    /// The resources the event is about (`Type/id`), sorted, without repeats: those disclosed or
+    /// written, those asked for and withheld, and the one the request named. Auditors find
+    /// events by these.
+    pub fn entities(&self) -> Vec<String> {
+        let mut entities: Vec<String> = self
+            .disclosed
+            .iter()
+            .chain(&self.attempted)
+            .map(|d| unversioned(&d.reference).to_owned())
+            .chain(self.target_instance().map(str::to_owned))
+            .collect();
+        entities.sort();
+        entities.dedup();
+        entities
     }
 
     /// The interaction and action of this event.

@@ -144,13 +144,7 @@ impl Query {
 pub fn matches(record: &Record, filter: &Filter) -> bool {
     filter.conditions.iter().all(|(key, values)| match key {
         Key::Patient => record.patients.iter().any(|p| values.contains(p)),
-        Key::Entity => record.disclosed.iter().any(|d| {
-            let r = d
-                .reference
-                .split_once("/_history/")
-                .map_or(d.reference.as_str(), |(r, _)| r);
-            values.iter().any(|v| v == r)
-        }),
+        Key::Entity => record.entities().iter().any(|e| values.contains(e)),
         _ => true,
     })
 }

@@ -173,8 +173,14 @@ impl Engine {
     ) -> Result<Reply, Error> {
         authorise(gate, &e.request, e.resource.as_ref()).await?;
         let entry_audit = audit.for_entry(&e.request);
-        self.execute(&e.request, e.resource, gate, &entry_audit, ret)
-            .await
+        let head = e.request.head;
+        let mut reply = self
+            .execute(&e.request, e.resource, gate, &entry_audit, ret)
+            .await?;
+        if head {
+            reply.body = None;
+        }
+        Ok(reply)
     }
 
     /// Appends one response entry: the resource as stored text (never parsed again), with status,
@@ -348,10 +354,17 @@ impl Engine {
         }
         for e in gets {
             let i = e.index;
-            replies[i] = Some(
-                self.execute(&e.request, None, gate, &Recording::Unrecorded, ret)
-                    .await,
-            );
+            let head = e.request.head;
+            let reply = self
+                .execute(&e.request, None, gate, &Recording::Unrecorded, ret)
+                .await
+                .map(|mut r| {
+                    if head {
+                        r.body = None;
+                    }
+                    r
+                });
+            replies[i] = Some(reply);
         }
         Ok(replies
             .into_iter()

@@ -463,6 +463,27 @@ impl TestApp {
         mint_token(&self.auth, role, org, patient)
     }
 
+    /// A token for `role` granting exactly `scope` (space separated).
+    pub fn token_with_scope(&self, role: &str, org: Option<&str>, scope: &str) -> String {
+        let args = carebridge::auth::mint::TokenArgs {
+            role: role.to_owned(),
+            org: org.map(str::to_owned),
+            patient: None,
+            sub: None,
+            fhir_user: None,
+            scope: Some(scope.to_owned()),
+            purpose: "TREAT".to_owned(),
+            minutes: 60,
+            config: None,
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        carebridge::auth::mint::mint(&self.auth, &args, i64::try_from(now).unwrap_or(i64::MAX))
+            .expect("a test token")
+    }
+
     /// Sends `request` and reads the whole response.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
         let r = request.send().await.expect("the server answers");

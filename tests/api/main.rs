@@ -12,7 +12,9 @@
 mod helpers;
 mod resources;
 mod sharing;
+mod world;
 
+mod attack;
 mod audit;
 mod auth;
 mod bundles;
