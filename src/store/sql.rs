@@ -6,15 +6,17 @@
 //! Reference.identifier), `sp_string(rtype, param, norm, exact, rid)`,
 //! `sp_date(rtype, param, lo, hi, rid)`, `sp_ref(rtype, param, target_type, target_id, rid)`.
 //! An absent token system is stored as `''`.
+//!
+//! `search::matcher` decides a query on one resource's entries in memory (for forms a caller sees
+//! redacted) and must decide exactly as `predicate` and `order_by` do: change both together;
+//! `tests/store/view_matching.rs` compares them on both backends.
 
 use super::HistoryFilter;
 use crate::fhir::ResourceType;
 use crate::search::date::Range;
+pub use crate::search::row::{IndexRow, index_row};
 use crate::search::{CareLink, Include, registry};
-use crate::search::{
-    Filter, IndexEntry, IndexValue, Predicate, Prefix, SearchQuery, SortBy, StringMatch,
-    SystemMatch,
-};
+use crate::search::{Filter, Predicate, Prefix, SearchQuery, SortBy, StringMatch, SystemMatch};
 
 /// Columns selected for a current resource: `rid, rtype, id, version, last_updated, deleted, body`.
 pub const CURRENT: &str = "SELECT r.rid, r.rtype, r.id, r.version, r.last_updated, r.deleted, v.body \
@@ -140,26 +142,6 @@ fn where_clause(sql: &mut Sql, query: &SearchQuery, alias: &str) {
         }
         sql.push(")");
     }
-}
-
-/// The types a reference parameter may point at that have an `identifier` parameter.
-fn identifier_targets(rtype: &str, param: &str) -> Vec<ResourceType> {
-    let declared = rtype
-        .parse::<ResourceType>()
-        .ok()
-        .and_then(|t| registry::find(t, param))
-        .map(|d| d.targets)
-        .unwrap_or_default();
-    let candidates: &[ResourceType] = if declared.is_empty() {
-        ResourceType::ALL
-    } else {
-        declared
-    };
-    candidates
-        .iter()
-        .copied()
-        .filter(|t| registry::find(*t, "identifier").is_some())
-        .collect()
 }
 
 /// True for predicates answered from an index table, which select few rows: the query should start
@@ -314,7 +296,7 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             // The identified resources, found through their own `identifier` index rows. The id
             // list drives the sp_ref index; the (type, id) pair check keeps a same-id resource of
             // another type out.
-            let types = identifier_targets(rtype, param);
+            let types = registry::identifier_targets(rtype, param);
             let identified = |sql: &mut Sql, cols: &str| {
                 sql.push(&format!("(SELECT {cols} FROM resources t WHERE t.deleted = 0 AND t.rid IN (SELECT k.rid FROM sp_token k WHERE k.rtype IN ("));
                 sql.texts(types.iter().map(|t| t.as_str()));
@@ -596,66 +578,6 @@ pub fn history(filter: &HistoryFilter) -> (String, Vec<Param>) {
     let limit = i64::try_from(filter.count).unwrap_or(i64::MAX);
     text.push_str(&format!(" ORDER BY v.vid DESC LIMIT {limit}"));
     (text, params)
-}
-
-/// The index row a value is stored as: (table, columns after `rtype, param`).
-pub enum IndexRow<'a> {
-    /// `sp_token(system, code)`.
-    Token {
-        param: String,
-        system: &'a str,
-        code: &'a str,
-    },
-    /// `sp_string(norm, exact)`.
-    String {
-        param: &'a str,
-        norm: String,
-        exact: &'a str,
-    },
-    /// `sp_date(lo, hi)`.
-    Date { param: &'a str, lo: i64, hi: i64 },
-    /// `sp_ref(target_type, target_id)`.
-    Ref {
-        param: &'a str,
-        target_type: &'a str,
-        target_id: &'a str,
-    },
-}
-
-/// Maps an extracted entry to its row.
-pub fn index_row(e: &IndexEntry) -> IndexRow<'_> {
-    match &e.value {
-        IndexValue::Token { system, code } => IndexRow::Token {
-            param: e.param.to_owned(),
-            system: system.as_deref().unwrap_or(""),
-            code,
-        },
-        IndexValue::Uri(u) => IndexRow::Token {
-            param: e.param.to_owned(),
-            system: "",
-            code: u,
-        },
-        IndexValue::RefIdentifier { system, code } => IndexRow::Token {
-            param: format!("{}:identifier", e.param),
-            system: system.as_deref().unwrap_or(""),
-            code,
-        },
-        IndexValue::String(s) => IndexRow::String {
-            param: e.param,
-            norm: normalise(s),
-            exact: s,
-        },
-        IndexValue::Date(r) => IndexRow::Date {
-            param: e.param,
-            lo: r.lo,
-            hi: r.hi,
-        },
-        IndexValue::Reference { rtype, id } => IndexRow::Ref {
-            param: e.param,
-            target_type: rtype.as_str(),
-            target_id: id,
-        },
-    }
 }
 
 #[cfg(test)]

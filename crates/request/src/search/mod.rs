@@ -22,6 +22,7 @@ pub mod extract;
 pub mod parse;
 pub mod query;
 pub mod registry;
+pub mod row;
 
 pub use extract::{IndexEntry, IndexValue, extract, extract_with_base};
 pub use parse::{ParseOptions, SearchParseError, parse};

@@ -392,6 +392,28 @@ pub fn stored_reference(rtype: &str, name: &'static str) -> (&'static str, Optio
     }
 }
 
+/// The types a reference parameter `param` of `rtype` may point at that have an `identifier`
+/// parameter: where `param:identifier=` looks for the referenced resource's identifier (every
+/// served type with one when the parameter declares no targets).
+pub fn identifier_targets(rtype: &str, param: &str) -> Vec<ResourceType> {
+    let declared = rtype
+        .parse::<ResourceType>()
+        .ok()
+        .and_then(|t| find(t, param))
+        .map(|d| d.targets)
+        .unwrap_or_default();
+    let candidates: &[ResourceType] = if declared.is_empty() {
+        ResourceType::ALL
+    } else {
+        declared
+    };
+    candidates
+        .iter()
+        .copied()
+        .filter(|t| find(*t, "identifier").is_some())
+        .collect()
+}
+
 /// Looks up parameter `name` of `rtype`.
 pub fn find(rtype: ResourceType, name: &str) -> Option<&'static ParamDef> {
     all_params(rtype).find(|d| d.name == name)
