@@ -7,7 +7,7 @@
 use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// A half-open time range in epoch milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Range {
     /// Inclusive start.
     pub lo: i64,

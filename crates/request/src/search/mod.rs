@@ -1,4 +1,5 @@
-//! Search: the parameter registry, extraction of index values at write time, and parsing of queries.
+//! Search: the parameter registry, extraction of index values at write time, parsing of queries,
+//! and the in-memory decision of a query on one resource's entries (`matcher`, for redacted forms).
 //! SQL lives in `store`, so this module is backend-neutral.
 //!
 //! Decisions where the spec leaves room (HAPI and Firely are the reference for what clients expect):
@@ -19,6 +20,7 @@
 
 pub mod date;
 pub mod extract;
+pub mod matcher;
 pub mod parse;
 pub mod query;
 pub mod registry;

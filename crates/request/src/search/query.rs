@@ -4,7 +4,7 @@ use super::date::Range;
 use crate::ResourceType;
 
 /// Comparison prefix of a date (or `_lastUpdated`) value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prefix {
     /// Equal: the value's period contains the resource's.
     Eq,
@@ -27,7 +27,7 @@ pub enum Prefix {
 }
 
 /// How a string parameter matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StringMatch {
     /// Case-insensitive prefix (the default).
     StartsWith,
@@ -38,7 +38,7 @@ pub enum StringMatch {
 }
 
 /// The system part of a token value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemMatch {
     /// `code`: any system.
     Any,
@@ -49,7 +49,7 @@ pub enum SystemMatch {
 }
 
 /// One condition on one parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Predicate {
     /// `_id`.
     Id(String),
@@ -163,7 +163,7 @@ impl CareLink {
 }
 
 /// Alternatives (comma-separated values): any one matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Filter(pub Vec<Predicate>);
 
 /// What a sort key orders by.
