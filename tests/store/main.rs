@@ -13,6 +13,8 @@ mod postgres_only;
 mod resources;
 mod search;
 mod transactions;
+mod view_generated;
+mod view_matching;
 
 /// Expands `module::case` paths into one test per backend, named `sqlite::case` and `postgres::case`.
 macro_rules! store_tests {
@@ -68,4 +70,8 @@ store_tests!(
     concurrency::concurrent_updates_serialise,
     concurrency::concurrent_creates_of_one_id_make_one_resource,
     concurrency::conditional_creates_under_lock_make_one_resource,
+    view_matching::matcher_decides_every_query_as_the_store,
+    view_matching::a_redacted_form_is_not_found_by_what_it_withholds,
+    view_matching::sorting_in_memory_gives_the_stores_order,
+    view_generated::matcher_agrees_with_the_store_on_generated_data,
 );
