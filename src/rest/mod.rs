@@ -29,6 +29,7 @@ mod prefer;
 mod read;
 mod references;
 mod search;
+mod view;
 mod write;
 
 use actix_web::http::StatusCode;

@@ -24,7 +24,6 @@ use serde_json::{Map, Value, json};
 use super::bundle::BundleWriter;
 use super::{Body, Engine, Reply};
 use crate::access::Gate;
-use crate::auth::scopes::Permission;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, Severity, operation_outcome};
 use crate::search::{Filter, Predicate, SearchQuery, Summary};
@@ -72,7 +71,7 @@ impl Engine {
                 backend.count(&q).await?
             } else {
                 let rows = backend.search(&q, self.max_search_results + 1).await?;
-                let (visible, _) = self.visible_rows(rows, gate, 0).await?;
+                let (visible, _, _) = self.visible_rows(&q, rows, gate, 0).await?;
                 u64::try_from(visible.len()).unwrap_or(u64::MAX)
             };
             let links = [("self", self.link(&q, None, None))];
@@ -90,11 +89,11 @@ impl Engine {
                 .ok_or(Error::SearchExpired)?,
             None => {
                 let rows = backend.search(&q, self.max_search_results + 1).await?;
-                let (visible, bodies) = self
-                    .visible_rows(rows, gate, offset.saturating_add(q.count))
+                let (visible, bodies, redacted) = self
+                    .visible_rows(&q, rows, gate, offset.saturating_add(q.count))
                     .await?;
                 decided = bodies;
-                visible
+                self.order_on_view(&q, visible, redacted, gate).await?
             }
         };
         let truncated = rows.len() > self.max_search_results;
@@ -125,14 +124,13 @@ impl Engine {
             }
         } else {
             for (rid, r) in backend.fetch(&page).await? {
-                if let Some(body) = gate.admit_as(&r, Permission::Search).await? {
+                if let Some(body) = self.admit_match(&q, &r, gate).await? {
                     matches.push((rid, r));
                     bodies.push(body);
                 }
             }
         }
-        let shown_rows: Vec<RowId> = matches.iter().map(|(rid, _)| *rid).collect();
-        let included = self.includes(&q, &shown_rows, &matches).await?;
+        let included = self.includes(&q, &matches, &bodies).await?;
 
         // The first page's self link is the search itself; later pages link to their snapshot page.
         let self_link = match &key {
@@ -192,22 +190,26 @@ impl Engine {
         Ok(Reply::raw(bundle.finish()))
     }
 
-    /// The rows among `rows` the caller may see (all of them for an unrestricted caller), with the
-    /// resources and bodies of the first `keep` of them, decided once.
+    /// The rows among `rows` the caller may see and whose view matches `q` (all of them for an
+    /// unrestricted caller), with the resources and bodies of the first `keep` of them, decided
+    /// once, and whether any was admitted redacted.
     async fn visible_rows(
         &self,
+        q: &SearchQuery,
         rows: Vec<RowId>,
         gate: &Gate,
         keep: usize,
-    ) -> Result<(Vec<RowId>, Decided), Error> {
+    ) -> Result<(Vec<RowId>, Decided, bool), Error> {
         let mut kept = HashMap::new();
         if gate.unrestricted() {
-            return Ok((rows, kept));
+            return Ok((rows, kept, false));
         }
         let mut out = Vec::with_capacity(rows.len());
+        let mut redacted = false;
         for chunk in rows.chunks(500) {
             for (rid, r) in self.store.backend().fetch(chunk).await? {
-                if let Some(body) = gate.admit_as(&r, Permission::Search).await? {
+                if let Some(body) = self.admit_match(q, &r, gate).await? {
+                    redacted |= matches!(body, Body::Json(_));
                     out.push(rid);
                     if kept.len() < keep {
                         kept.insert(rid, (r, body));
@@ -215,25 +217,40 @@ impl Engine {
                 }
             }
         }
-        Ok((out, kept))
+        Ok((out, kept, redacted))
     }
 
     /// `_include` and `_revinclude` targets of a page, without duplicates or repeats of matches.
+    /// Includes follow the references of what the caller is shown: the stored references of
+    /// matches shown whole, the references left in the views of redacted ones.
     async fn includes(
         &self,
         q: &SearchQuery,
-        page: &[RowId],
         matches: &[(RowId, StoredResource)],
+        bodies: &[Body],
     ) -> Result<Vec<StoredResource>, Error> {
         let mut seen: Vec<RowId> = matches.iter().map(|(rid, _)| *rid).collect();
         let mut out = Vec::new();
         let backend = self.store.backend();
-        if page.is_empty() {
+        if matches.is_empty() {
             return Ok(out);
+        }
+        let mut whole = Vec::new();
+        let mut views = Vec::new();
+        for ((rid, r), body) in matches.iter().zip(bodies) {
+            match body {
+                Body::Raw(_) => whole.push(*rid),
+                Body::Json(v) => views.push((r.rtype, v)),
+            }
         }
         let mut found = Vec::new();
         for inc in &q.includes {
-            found.extend(backend.included(page, inc).await?);
+            if !whole.is_empty() {
+                found.extend(backend.included(&whole, inc).await?);
+            }
+            if !views.is_empty() {
+                found.extend(self.included_from_views(&views, inc).await?);
+            }
         }
         let targets: Vec<(ResourceType, String)> = matches
             .iter()

@@ -317,3 +317,87 @@ fn each_role_has_its_remit() {
         assert_eq!(remit(role, rtype), want, "{role} {rtype}");
     }
 }
+
+mod shapes {
+    //! Authorisation takes the parsed request, so every shape of one intent (a request with any
+    //! characters of its path percent-encoded, HEAD, a batch entry with a relative, absolute or
+    //! absolute-path URL) gets the same answer from it, for every role.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::interaction::parse_entry;
+
+    const BASE: &str = "http://gw/fhir";
+
+    fn ctx() -> ParseContext<'static> {
+        ParseContext {
+            base_url: BASE,
+            search: ParseOptions {
+                lenient: false,
+                default_count: 20,
+                max_count: 100,
+            },
+        }
+    }
+
+    fn encode(s: &str, mask: u64) -> String {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                // A `/` encoded is part of a segment, not a separator: another path.
+                if mask >> (i % 64) & 1 == 1 && c.is_ascii() && c != '/' {
+                    format!("%{:02X}", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// The answer to one shape: the parse's refusal, or the policy's status.
+    fn answer(p: &Principal, parsed: Result<Request, crate::interaction::RequestError>) -> String {
+        match parsed {
+            Err(e) => format!("parse: {e}"),
+            Ok(r) => match permits(p, &r, false) {
+                Ok(()) => "200".into(),
+                Err(e) => e.status().as_u16().to_string(),
+            },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_shape_of_an_intent_is_authorised_alike(
+            method in prop::sample::select(vec!["GET", "HEAD", "POST", "PUT", "DELETE"]),
+            path in prop::sample::select(vec![
+                "CarePlan/c1", "CarePlan", "AuditEvent", "AuditEvent/1", "Consent/k1", "Consent",
+                "Organization", "$audit-export", "$consent-explain", "$hna-outcomes", "_history",
+                "CarePlan/_history", "QuestionnaireResponse/q1/$extract", "Patient/p1/_history/2",
+            ]),
+            query in prop::sample::select(vec!["", "_id=c1", "subject:Patient.name=Ann"]),
+            role in prop::sample::select(Role::ALL.to_vec()),
+            mask in any::<u64>(),
+        ) {
+            let p = full(role);
+            let plain_segments = decode_path(path).expect("path");
+            let params = decode_query(query).expect("query");
+            let plain = parse(method, &plain_segments, params.clone(), &Conditions::default(), &ctx());
+            let want = answer(&p, plain.clone());
+            let encoded = decode_path(&encode(path, mask)).expect("encoded path");
+            prop_assert_eq!(
+                answer(&p, parse(method, &encoded, params, &Conditions::default(), &ctx())),
+                want.clone()
+            );
+            let with_query = |u: String| if query.is_empty() { u } else { format!("{u}?{query}") };
+            for url in [
+                encode(path, mask),
+                format!("{BASE}/{}", encode(path, mask)),
+                format!("/fhir/{}", encode(path, mask)),
+            ] {
+                let via_entry = parse_entry(method, &with_query(url.clone()), &Conditions::default(), &ctx());
+                prop_assert_eq!(answer(&p, via_entry), want.clone(), "{} {}", method, url);
+            }
+        }
+    }
+}

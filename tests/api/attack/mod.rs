@@ -5,4 +5,5 @@
 mod attempts;
 mod bundles;
 mod paths;
+mod redaction;
 pub mod shapes;
