@@ -56,7 +56,10 @@ pub fn parse_range(s: &str) -> Option<Range> {
 }
 
 fn parse_date_time(s: &str) -> Option<Range> {
-    let has_zone = s.ends_with('Z') || s[s.len().saturating_sub(6)..].contains(['+', '-']);
+    // Bytes, not `str` slices: a value's last six bytes may start inside a multi-byte character
+    // (`n\u{fffd}2024` from a bad percent-escape), and the signs looked for are ASCII.
+    let tail = &s.as_bytes()[s.len().saturating_sub(6)..];
+    let has_zone = s.ends_with('Z') || tail.iter().any(|b| matches!(b, b'+' | b'-'));
     let (lo, precision_ms) = if has_zone {
         // Minute precision (`2026-03-04T10:00Z`) is not RFC 3339 but clients send it in searches.
         let zoned = s
@@ -85,7 +88,9 @@ fn parse_date_time(s: &str) -> Option<Range> {
 fn precision_of(s: &str) -> i64 {
     let time = s.split('T').nth(1).unwrap_or("");
     let colons = time.chars().filter(|c| *c == ':').count();
-    let zone_colon = usize::from(time.len() > 6 && time[time.len() - 6..].starts_with(['+', '-']));
+    let zone_colon = usize::from(
+        time.len() > 6 && matches!(time.as_bytes().get(time.len() - 6), Some(b'+' | b'-')),
+    );
     match (colons - zone_colon.min(colons), time.contains('.')) {
         (1, _) => 60_000,
         (_, false) => 1_000,
@@ -138,6 +143,21 @@ mod tests {
             "2026-02-30",
             "yesterday",
             "2026-03-04T25:00:00Z",
+        ] {
+            assert_eq!(parse_range(bad), None, "{bad}");
+        }
+    }
+
+    /// Found by the `search_query` fuzz target: the zone and precision checks sliced a `str` at a
+    /// fixed byte offset, which panicked when it fell inside a multi-byte character.
+    #[test]
+    fn multi_byte_characters_near_the_end_are_rejected_not_a_panic() {
+        for bad in [
+            "n\u{fffd}2024",
+            "2026-03-04T10:00:0\u{e9}",
+            "2026-03-04T1\u{e9}:00Z",
+            "2026-03-04T10:00:00\u{1f4a9}",
+            "2026-03-04T\u{e9}\u{e9}\u{e9}",
         ] {
             assert_eq!(parse_range(bad), None, "{bad}");
         }
