@@ -2,7 +2,7 @@
 # Runs every fuzz target in fuzz/fuzz_targets/ for a while over its committed corpus; CI calls it
 # with a short time. Usage: fuzz/run.sh [seconds-per-target] (default 20).
 #
-# - Installs cargo-fuzz (pinned) when `cargo fuzz` is missing: about 40 s on this machine kind.
+# - Installs cargo-fuzz (pinned) when `cargo fuzz` is missing: 40 s on an idle machine of this kind.
 # - No sanitizer by default (FUZZ_SANITIZER=address to change it): the parsers are safe Rust, so
 #   AddressSanitizer finds nothing a panic would not, and ran the search target 5 times slower.
 # - Needs no nightly: without a sanitizer cargo-fuzz passes only stable `-C` flags; with one, its
