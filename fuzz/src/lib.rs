@@ -41,6 +41,41 @@ pub fn query_pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw).into_owned().collect()
 }
 
+/// A request as the request and bundle-entry targets read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLines {
+    /// The method (`GET`, `HEAD`, ... or anything).
+    pub method: String,
+    /// The path and query (relative to the base), or an entry's URL.
+    pub target: String,
+    /// An `If-None-Exist: ...` line's value.
+    pub if_none_exist: Option<String>,
+    /// An `If-Match: ...` line's value.
+    pub if_match: Option<String>,
+}
+
+/// Reads `METHOD target` and optional `If-None-Exist: ...` / `If-Match: ...` lines; `None` for
+/// input that is not UTF-8 or has no space after the method.
+pub fn request_lines(data: &[u8]) -> Option<RequestLines> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut lines = text.split('\n');
+    let (method, target) = lines.next()?.split_once(' ')?;
+    let mut r = RequestLines {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        if_none_exist: None,
+        if_match: None,
+    };
+    for line in lines {
+        if let Some(v) = line.strip_prefix("If-None-Exist: ") {
+            r.if_none_exist = Some(v.to_owned());
+        } else if let Some(v) = line.strip_prefix("If-Match: ") {
+            r.if_match = Some(v.to_owned());
+        }
+    }
+    Some(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +92,21 @@ mod tests {
         );
         let (_, rest) = split_type(b"Nope?x=1");
         assert_eq!(rest, b"x=1");
+    }
+
+    #[test]
+    fn a_request_reads_as_a_method_a_target_and_preconditions() {
+        let r = request_lines(b"POST Patient\nIf-None-Exist: identifier=a|b\nIf-Match: W/\"2\"");
+        assert_eq!(
+            r,
+            Some(RequestLines {
+                method: "POST".into(),
+                target: "Patient".into(),
+                if_none_exist: Some("identifier=a|b".into()),
+                if_match: Some("W/\"2\"".into()),
+            })
+        );
+        assert_eq!(request_lines(b"GET"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) fn resolve(url: &str, base: &str) -> Result<Resolved, RequestError> {
         ));
     }
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let params = decode_query(query)?;
+    // The path first, then the query, as a request's are decoded: the same faults, the same order.
     let segments = match scheme_of(path) {
         Some((scheme, rest)) => {
             let (base_scheme, base_rest) = scheme_of(base).ok_or(RequestError::OtherServer)?;
@@ -54,6 +54,7 @@ pub(crate) fn resolve(url: &str, base: &str) -> Result<Resolved, RequestError> {
         }
         None => decode_path(path)?,
     };
+    let params = decode_query(query)?;
     Ok((segments, params))
 }
 
