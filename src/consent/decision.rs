@@ -2,13 +2,19 @@
 //! (redacted), or deny it (it is invisible). Pure: the caller supplies the patient's facts.
 //!
 //! Which parts a resource has:
-//! - an HNA (`QuestionnaireResponse`): each concern item inside its domain group is a part of that
-//!   domain and concern; every other item (Distress Thermometer, what matters most, pathway...) is
-//!   content in no domain;
-//! - a care plan: each activity is a part of its domain (the PCSP domain extension) and concern
-//!   (`detail.reasonCode`); the plan's own text (description, notes, narrative) is in no domain;
-//! - a referral (`ServiceRequest`): one part, of the concern in its `reasonCode` if any;
+//! - an HNA (`QuestionnaireResponse`): each item inside a domain group is a part; a catalogue
+//!   concern is in its catalogue domain, whichever group it was put in, any other item in its
+//!   group's domain; every item outside the groups (Distress Thermometer, what matters most,
+//!   pathway...) is content in no domain;
+//! - a care plan: each activity is a part of the concerns coded in `detail.reasonCode`, each in its
+//!   catalogue domain ([`crate::hna::domain`]: the domain extension is the writer's claim and is
+//!   read only for an activity with no coded concern); the plan's own text (description, notes,
+//!   narrative) is in no domain;
+//! - a referral (`ServiceRequest`): one part, of the concerns coded in its `reasonCode` if any;
 //! - anything else: one part in no domain.
+//!
+//! A part naming several concerns is shown only when every one of them may be: the verdict is the
+//! first refusal among them, or else the first permit.
 //!
 //! A redacted resource keeps only what was permitted: withheld items and activities are removed,
 //! the narrative (`text`) and `contained` always go (they may repeat what was withheld), a plan or
@@ -23,6 +29,7 @@ use super::record::array;
 use super::vocabulary::Vocabulary;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::hna::domain::{CodedConcern, coded_concerns, stated_domains};
 
 /// What the recipient gets.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,14 +197,9 @@ pub fn decide(ctx: &Context<'_>, rtype: ResourceType, resource: &Value) -> Decis
             if addressed_only && !addressed_to(resource, ctx.recipient) {
                 return Decision::whole(false, Rule::OutsideRemit);
             }
-            let concern = concern_of(resource.get("reasonCode"), ctx.vocab);
-            match concern {
-                Some((domain, code)) => {
-                    let v = judge(Some(domain), Some(code));
-                    Decision::whole(v.permit, v.rule)
-                }
-                None => Decision::whole(base.permit, base.rule),
-            }
+            let concerns = coded_concerns(resource.get("reasonCode"), &ctx.vocab.concern_system);
+            let v = judge_concerns(&concerns, &judge).unwrap_or(base);
+            Decision::whole(v.permit, v.rule)
         }
         _ => Decision::whole(base.permit, base.rule),
     }
@@ -340,7 +342,12 @@ fn redact_hna(
                 .iter()
                 .enumerate()
                 .map(|(i, child)| {
-                    let concern = link_id(child).filter(|c| vocab.domain_of_concern(c).is_some());
+                    // A catalogue concern is in its own domain, whichever group holds it.
+                    let coded = link_id(child).and_then(|c| Some((vocab.domain_of_concern(c)?, c)));
+                    let (domain, concern) = match coded {
+                        Some((d, c)) => (d, Some(c)),
+                        None => (domain, None),
+                    };
                     let path = format!("QuestionnaireResponse.item[{g}].item[{i}]");
                     r.keep(path, judge(Some(domain), concern))
                 })
@@ -402,18 +409,16 @@ fn redact_plan(
             keep.push(false);
             continue;
         }
-        let detail = a.get("detail");
-        let concern = concern_of(detail.and_then(|d| d.get("reasonCode")), vocab);
-        let domain = detail
-            .and_then(|d| d.get("extension"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.get("url").and_then(Value::as_str) == Some(&vocab.domain_extension))
-            .filter_map(|e| e.get("valueCoding")?.get("code")?.as_str())
-            .find(|d| vocab.is_domain(d))
-            .or(concern.map(|(d, _)| d));
-        keep.push(r.keep(path, judge(domain, concern.map(|(_, c)| c))));
+        let detail = a.get("detail").unwrap_or(&Value::Null);
+        let concerns = coded_concerns(detail.get("reasonCode"), &vocab.concern_system);
+        // The extension speaks only for an activity with no coded concern.
+        let stated = || {
+            stated_domains(detail, &vocab.domain_extension)
+                .filter_map(|(_, d)| d)
+                .find(|d| vocab.is_domain(d))
+        };
+        let v = judge_concerns(&concerns, &judge).unwrap_or_else(|| judge(stated(), None));
+        keep.push(r.keep(path, v));
     }
     if r.withheld.is_empty() && base.permit {
         return r.permit();
@@ -435,16 +440,21 @@ fn link_id(item: &Value) -> Option<&str> {
     item.get("linkId").and_then(Value::as_str)
 }
 
-/// The `(domain, concern)` of the first concern coding in a list of CodeableConcepts.
-fn concern_of<'v>(ccs: Option<&'v Value>, vocab: &Vocabulary) -> Option<(&'static str, &'v str)> {
-    ccs.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|cc| cc.get("coding").and_then(Value::as_array))
-        .flatten()
-        .filter(|c| c.get("system").and_then(Value::as_str) == Some(&vocab.concern_system))
-        .filter_map(|c| c.get("code").and_then(Value::as_str))
-        .find_map(|code| vocab.domain_of_concern(code).map(|d| (d, code)))
+/// The verdict on a part naming `concerns`, each judged in its catalogue domain: the first refusal,
+/// or else the first permit; `None` when it names none.
+fn judge_concerns(
+    concerns: &[CodedConcern<'_>],
+    judge: &impl Fn(Option<&str>, Option<&str>) -> Verdict,
+) -> Option<Verdict> {
+    let mut shown = None;
+    for k in concerns {
+        let v = judge(Some(k.domain), Some(k.code));
+        if !v.permit {
+            return Some(v);
+        }
+        shown.get_or_insert(v);
+    }
+    shown
 }
 
 fn references_ours(refs: Option<&Value>, recipient: &Recipient<'_>) -> bool {

@@ -324,6 +324,105 @@ fn a_deny_of_a_domain_redacts_the_hna_for_health_care() {
     assert_eq!(d.withheld[0].rule.consent(), Some("c-private"));
 }
 
+/// A plan claiming no profile whose fear activity (catalogue: `emotional`) says `practical`.
+fn contradicting_plan() -> Value {
+    let mut p = plan(false);
+    p.as_object_mut().map(|o| o.remove("meta"));
+    p["activity"][1] = activity("practical", "worry-fear-anxiety", Some(HOUSING));
+    p
+}
+
+#[test]
+fn an_activitys_domain_is_its_coded_concerns_whatever_its_extension_says() {
+    let d = Case::new(Role::Housing)
+        .with(housing_practical_permit())
+        .decide(ResourceType::CarePlan, &contradicting_plan());
+    assert_eq!(concerns_of_plan(redacted(&d)), vec!["housing"]);
+    assert_eq!(
+        d.withheld[0],
+        Withheld {
+            element: "CarePlan.activity[1]".into(),
+            rule: Rule::Sensitive { consent: None }
+        },
+        "no provision names the emotional domain"
+    );
+    // A deny of the concern's domain reaches it too, for health care.
+    let mut deny = provision(Kind::Deny);
+    deny.domains.push("emotional".into());
+    let d = Case::new(Role::LinkWorker)
+        .with(consent("c-private", deny))
+        .decide(ResourceType::CarePlan, &contradicting_plan());
+    assert_eq!(concerns_of_plan(redacted(&d)), vec!["housing", "breathing"]);
+}
+
+#[test]
+fn the_extension_speaks_only_for_an_activity_with_no_coded_concern() {
+    let mut p = contradicting_plan();
+    // An unknown code is no coded concern: the extension's `practical` is all there is.
+    p["activity"][1]["detail"]["reasonCode"][0]["coding"][0]["code"] = json!("hiccups");
+    let d = Case::new(Role::Housing)
+        .with(housing_practical_permit())
+        .decide(ResourceType::CarePlan, &p);
+    assert_eq!(concerns_of_plan(redacted(&d)), vec!["housing", "hiccups"]);
+}
+
+#[test]
+fn a_part_naming_concerns_of_two_domains_is_shown_only_when_both_may_be() {
+    let v = vocab();
+    let both = json!([{"coding": [
+        {"system": v.concern_system, "code": "housing"},
+        {"system": v.concern_system, "code": "worry-fear-anxiety"}]}]);
+    let mut p = contradicting_plan();
+    p["activity"][1]["detail"]["reasonCode"] = both.clone();
+    let case = Case::new(Role::Housing).with(housing_practical_permit());
+    let d = case.decide(ResourceType::CarePlan, &p);
+    assert_eq!(concerns_of_plan(redacted(&d)), vec!["housing"]);
+    let referral = json!({"resourceType": "ServiceRequest", "subject": {"reference": "Patient/p1"},
+        "performer": [{"reference": format!("Organization/{HOUSING}")}], "reasonCode": both});
+    let d = case.decide(ResourceType::ServiceRequest, &referral);
+    assert_eq!(d.access, Access::Deny);
+    assert!(matches!(d.rule, Rule::Sensitive { .. }), "{:?}", d.rule);
+}
+
+#[test]
+fn an_hna_concern_filed_under_another_domain_is_decided_by_its_own() {
+    let mut h = hna();
+    // Fear moved into the practical group: still emotional.
+    h["item"][1]["item"] = json!([
+        {"linkId": "housing", "answer": [{"valueInteger": 8}]},
+        {"linkId": "worry-fear-anxiety", "answer": [{"valueInteger": 9}]}
+    ]);
+    h["item"][2]["item"] = json!([{"linkId": "loneliness", "answer": [{"valueInteger": 2}]}]);
+    let mut deny = provision(Kind::Deny);
+    deny.domains.push("emotional".into());
+    let d = Case::new(Role::LinkWorker)
+        .with(consent("c-private", deny))
+        .decide(ResourceType::QuestionnaireResponse, &h);
+    let withheld: Vec<&str> = d.withheld.iter().map(|w| w.element.as_str()).collect();
+    assert_eq!(
+        withheld,
+        vec![
+            "QuestionnaireResponse.item[1].item[1]",
+            "QuestionnaireResponse.item[2].item[0]"
+        ]
+    );
+    // An item the catalogue does not know is in its group's domain.
+    h["item"][1]["item"][1]["linkId"] = json!("rent-arrears");
+    let mut deny = provision(Kind::Deny);
+    deny.domains.push("practical".into());
+    let d = Case::new(Role::LinkWorker)
+        .with(consent("c-private", deny))
+        .decide(ResourceType::QuestionnaireResponse, &h);
+    let withheld: Vec<&str> = d.withheld.iter().map(|w| w.element.as_str()).collect();
+    assert_eq!(
+        withheld,
+        vec![
+            "QuestionnaireResponse.item[1].item[0]",
+            "QuestionnaireResponse.item[1].item[1]"
+        ]
+    );
+}
+
 #[test]
 fn nested_provisions_are_exceptions_and_deny_overrides_permit_across_consents() {
     // Deny everything to GPs, except care plans.

@@ -15,6 +15,7 @@
 //! The canonical base is configurable per deployment; [`DEFAULT_CANONICAL`] is the project's own.
 
 pub mod catalogue;
+pub mod domain;
 pub mod pcsp_check;
 pub mod plan;
 pub mod profiles;
