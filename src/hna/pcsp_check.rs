@@ -5,7 +5,9 @@
 //! Decisions:
 //! - A concern (`detail.reasonCode` in the concern system) must be in the catalogue, and its activity
 //!   must carry the domain extension naming the concern's domain: the outcome tables count by domain,
-//!   and a plan whose domain disagrees with its concern would be counted twice or wrongly.
+//!   and a plan whose domain disagrees with its concern would be counted twice or wrongly. A
+//!   contradicting extension is refused by the check every CarePlan passes ([`crate::hna::domain`]),
+//!   called from here too so that a PCSP gets one report.
 //! - The action type (`detail.code` in the action-type system) must be a known one; it is required on
 //!   every activity of an `active` plan only: `$extract` writes `draft` plans whose actions the person
 //!   has not chosen yet.
@@ -15,7 +17,7 @@ use serde_json::Value;
 
 use crate::fhir::OutcomeIssue;
 use crate::hna::catalogue::{self, DOMAINS};
-use crate::hna::{ACTION_TYPES, Canonical, SNOMED_CARE_PLAN};
+use crate::hna::{ACTION_TYPES, Canonical, SNOMED_CARE_PLAN, domain};
 
 const SNOMED: &str = "http://snomed.info/sct";
 
@@ -120,26 +122,20 @@ pub fn check_plan(c: &Canonical, plan: &Value) -> (Vec<OutcomeIssue>, Vec<Refere
                     )
                     .at(format!("{epath}.system")),
                 );
-            } else if !DOMAINS.iter().any(|(d, _)| *d == code) {
+            } else if concern.is_none() && !DOMAINS.iter().any(|(d, _)| *d == code) {
+                // With a coded concern, any other code is a contradiction, reported below.
                 issues.push(
                     OutcomeIssue::error("value", format!("'{code}' is not an HNA domain"))
                         .at(format!("{epath}.code")),
                 );
-            } else if let Some(k) = concern
-                && k.domain != code
-            {
-                issues.push(
-                    OutcomeIssue::error(
-                        "value",
-                        format!(
-                            "The concern '{}' is in the domain '{}', not '{code}'",
-                            k.code, k.domain
-                        ),
-                    )
-                    .at(format!("{epath}.code")),
-                );
             }
         }
+        issues.extend(domain::contradictions(
+            detail,
+            &dpath,
+            &concern_system,
+            &domain_ext,
+        ));
         if let (Some(k), false) = (concern, has_domain) {
             issues.push(
                 OutcomeIssue::error(
@@ -302,8 +298,8 @@ mod tests {
         assert_eq!(
             at(&p),
             vec![(
-                "value".into(),
-                "CarePlan.activity[0].detail.extension[0].valueCoding.code".into()
+                "business-rule".into(),
+                "CarePlan.activity[0].detail.extension[0]".into()
             )]
         );
         let p = plan(
@@ -311,6 +307,24 @@ mod tests {
             vec![activity("breathing", "cosmic", Some("referral"))],
         );
         assert_eq!(at(&p).len(), 1);
+        // Without a coded concern, an unknown domain is named as such.
+        let p = plan(
+            "active",
+            vec![activity("hiccups", "cosmic", Some("referral"))],
+        );
+        assert_eq!(
+            at(&p),
+            vec![
+                (
+                    "value".into(),
+                    "CarePlan.activity[0].detail.reasonCode[0].coding[0].code".into()
+                ),
+                (
+                    "value".into(),
+                    "CarePlan.activity[0].detail.extension[0].valueCoding.code".into()
+                )
+            ]
+        );
         let mut p = plan(
             "active",
             vec![activity("breathing", "physical", Some("referral"))],

@@ -1,7 +1,10 @@
 //! HNA and PCSP rules applied to every write of a QuestionnaireResponse or CarePlan, before the store
 //! transaction: responses are checked against their Questionnaire
 //! ([`crate::hna::questionnaire_check`]), PCSP care plans against their profile
-//! ([`crate::hna::pcsp_check`], plus reference resolution here).
+//! ([`crate::hna::pcsp_check`], plus reference resolution here), and every other care plan for
+//! domain extensions contradicting their activity's concern ([`crate::hna::domain`], the one check
+//! the PCSP rules run too). Every way a resource is written (create, update, their conditional
+//! forms, transaction and batch entries, `$extract`) passes through [`check`].
 //!
 //! Decisions:
 //! - A response naming a Questionnaire this server does not hold is refused (422): we cannot check
@@ -32,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::catalogue::{self, DOMAINS};
+use super::domain;
 use super::pcsp_check::{ReferenceToResolve, check_plan};
 use super::questionnaire_check::Compiled;
 use super::{ACTION_TYPES, COMPLETED_BY, Canonical, POINTS_OF_PATHWAY, SETTINGS};
@@ -230,6 +234,14 @@ pub async fn check(
         ResourceType::QuestionnaireResponse => check_response(engine, resource).await,
         ResourceType::CarePlan if claims_pcsp(engine.canonical(), resource) => {
             check_care_plan(engine, resource, pending).await
+        }
+        ResourceType::CarePlan => {
+            let c = engine.canonical();
+            refuse(domain::plan_contradictions(
+                resource,
+                &c.concern_system(),
+                &c.domain_extension(),
+            ))
         }
         ResourceType::Consent => check_consent(engine, resource),
         _ => Ok(()),
@@ -449,6 +461,67 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A care plan whose fear activity (catalogue: `emotional`) says `practical`, claiming the PCSP
+    /// profile or not.
+    fn contradicting_plan(c: &Canonical, pcsp: bool) -> Value {
+        let activity = |concern: &str, domain: &str| {
+            json!({"detail": {
+                "extension": [{"url": c.domain_extension(), "valueCoding": {"system": c.domain_system(), "code": domain}}],
+                "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}],
+                "code": {"coding": [{"system": c.action_type_system(), "code": "discussion"}]},
+                "status": "not-started"}})
+        };
+        let mut plan = json!({
+            "resourceType": "CarePlan", "status": "active", "intent": "plan",
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": super::super::SNOMED_CARE_PLAN}]}],
+            "subject": {"reference": "Patient/p"},
+            "activity": [activity("housing", "practical"), activity("worry-fear-anxiety", "practical")]
+        });
+        if pcsp {
+            plan["meta"] = json!({"profile": [c.pcsp_profile()]});
+        }
+        plan
+    }
+
+    #[tokio::test]
+    async fn a_domain_contradicting_the_concern_is_refused_with_or_without_the_pcsp_profile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(&dir).await;
+        let c = engine.canonical().clone();
+        for pcsp in [false, true] {
+            let plan = contradicting_plan(&c, pcsp);
+            match check(&engine, ResourceType::CarePlan, &plan, &HashSet::new()).await {
+                Err(Error::BusinessRule(issues)) => {
+                    let found: Vec<(&str, Option<&str>)> = issues
+                        .iter()
+                        .map(|i| (i.code, i.expression.as_deref()))
+                        .collect();
+                    assert_eq!(
+                        found,
+                        vec![(
+                            "business-rule",
+                            Some("CarePlan.activity[1].detail.extension[0]")
+                        )],
+                        "pcsp: {pcsp}"
+                    );
+                }
+                other => panic!("pcsp: {pcsp}: {other:?}"),
+            }
+            let mut honest = plan.clone();
+            honest["activity"][1]["detail"]["extension"][0]["valueCoding"]["code"] =
+                json!("emotional");
+            check(&engine, ResourceType::CarePlan, &honest, &HashSet::new())
+                .await
+                .expect("the catalogue's domain passes");
+        }
+        // No coded concern: whatever the extension says is the activity's domain.
+        let mut uncoded = contradicting_plan(&c, false);
+        uncoded["activity"][1]["detail"]["reasonCode"][0]["coding"][0]["code"] = json!("hiccups");
+        check(&engine, ResourceType::CarePlan, &uncoded, &HashSet::new())
+            .await
+            .expect("nothing to contradict");
     }
 
     /// The per-response cost of the check on a 54-item HNA, cached Questionnaire (the bulk-import

@@ -346,8 +346,8 @@ async fn pcsp_concern_domain_action_and_performer_are_checked() {
     refused_and_unwritten(
         &app,
         &p,
-        "value",
-        "CarePlan.activity[0].detail.extension[0].valueCoding.code",
+        "business-rule",
+        "CarePlan.activity[0].detail.extension[0]",
         "breathing",
     )
     .await;

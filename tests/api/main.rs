@@ -14,6 +14,7 @@ mod resources;
 mod sharing;
 mod world;
 
+mod activity_domains;
 mod attack;
 mod audit;
 mod auth;
