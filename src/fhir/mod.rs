@@ -1,9 +1,11 @@
 //! FHIR R4 basics the gateway needs everywhere: resource types, ids and references, time, NHS
-//! numbers, OperationOutcome, and validation of incoming resources.
+//! numbers, OperationOutcome, control characters in request text, and validation of incoming
+//! resources.
 
 pub mod instant;
 pub mod nhs_number;
 pub mod outcome;
+pub mod text;
 pub mod validate;
 
 pub use carebridge_request::id;

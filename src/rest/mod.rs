@@ -263,10 +263,15 @@ impl Engine {
     }
 }
 
-/// Parses a request body as JSON (400 with the parser's position when it is not).
+/// Parses a request body as JSON (400 with the parser's position when it is not), and refuses one
+/// with a control character FHIR forbids in a string or element name (400 naming each, see
+/// [`crate::fhir::text`]): every body is checked here once, whatever it is (a resource, Parameters,
+/// a Bundle and every entry in it), before any of it reaches the store.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::InvalidJson(format!("line {} column {}", e.line(), e.column())))
+    let body = serde_json::from_slice(bytes)
+        .map_err(|e| Error::InvalidJson(format!("line {} column {}", e.line(), e.column())))?;
+    crate::fhir::text::check_json(bytes, &body)?;
+    Ok(body)
 }
 
 /// Parses a type name from a URL segment.
