@@ -2,6 +2,12 @@
 //!
 //! Unknown or unsupported parameters are an error unless the client sent `Prefer: handling=lenient`,
 //! in which case they are ignored and left out of the `self` link, as the spec describes.
+//!
+//! A parameter name or value holding a control character (below U+0020, or U+007F, after
+//! percent-decoding) is always an error ([`SearchParseError::InvalidValue`]), lenient or not: every
+//! search, chained search, conditional criterion and bundle search entry passes through [`parse`],
+//! so none reaches the store, where PostgreSQL refuses NUL. Tab and line breaks are refused too, as
+//! by the request parse (`interaction`): a URL has no place for them.
 
 use super::date::{self, Range};
 use super::query::*;
@@ -50,6 +56,7 @@ pub fn parse(
 ) -> Result<SearchQuery, SearchParseError> {
     let mut q = SearchQuery::all(rtype, opts.default_count);
     for (key, value) in pairs {
+        plain_text(key, value)?;
         match parse_pair(&mut q, key, value, opts) {
             Ok(true) => q.canonical.push((key.clone(), value.clone())),
             Ok(false) => {}
@@ -59,6 +66,38 @@ pub fn parse(
         }
     }
     Ok(q)
+}
+
+/// Whether `s` holds a control character (below U+0020, or U+007F).
+fn has_control(s: &str) -> bool {
+    s.bytes().any(|b| b < b' ' || b == 0x7f)
+}
+
+/// Refuses a parameter whose name or (percent-decoded) value holds a control character: FHIR
+/// forbids them, and PostgreSQL cannot compare text holding a NUL. Never excused by leniency,
+/// and the name is shown with each control character replaced by U+FFFD.
+fn plain_text(key: &str, value: &str) -> Result<(), SearchParseError> {
+    if has_control(key) {
+        let shown: String = key
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c < ' ' || c == '\u{7f}' {
+                    char::REPLACEMENT_CHARACTER
+                } else {
+                    c
+                }
+            })
+            .collect();
+        return Err(invalid(
+            &shown,
+            "the parameter name contains a control character",
+        ));
+    }
+    if has_control(value) {
+        return Err(invalid(key, "the value contains a control character"));
+    }
+    Ok(())
 }
 
 fn invalid(param: &str, reason: impl Into<String>) -> SearchParseError {

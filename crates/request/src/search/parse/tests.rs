@@ -207,3 +207,47 @@ fn result_controls_are_parsed() {
     assert!(parse(CarePlan, &pairs("_include=Patient:organization"), OPTS).is_err());
     assert!(parse(CarePlan, &pairs("_count=-1"), OPTS).is_err());
 }
+
+#[test]
+fn a_control_character_in_a_name_or_value_is_refused_lenient_or_not() {
+    let lenient = ParseOptions {
+        lenient: true,
+        ..OPTS
+    };
+    for q in [
+        "name=%00",
+        "name=Sm%07ith",
+        "name:exact=a%00b",
+        "family=Smith,a%00",
+        "_id=a%00b",
+        "identifier=s|%00",
+        "general-practitioner=Organization/a%00",
+        "organization.name=%00",
+        "_getpages=%00",
+        "_format=json%00",
+        "_sort=name%00",
+        "_count=1%7F",
+        "name=a%09b",
+        "name=a%0Ab",
+    ] {
+        for opts in [OPTS, lenient] {
+            match parse(Patient, &pairs(q), opts) {
+                Err(SearchParseError::InvalidValue { reason, .. }) => {
+                    assert!(reason.contains("control character"), "{q}: {reason}");
+                }
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+    }
+    // A name with one is refused, not ignored as unknown, and is not echoed as sent.
+    for opts in [OPTS, lenient] {
+        match parse(Patient, &pairs("na%00me=x"), opts) {
+            Err(SearchParseError::InvalidValue { param, .. }) => assert_eq!(param, "na\u{fffd}me"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Chained through a reference parameter of another type.
+    assert!(parse(CarePlan, &pairs("subject:Patient.name=%00"), OPTS).is_err());
+    // Non-ASCII text is not a control character.
+    assert!(parse(Patient, &pairs("name=Si%C3%A2n"), OPTS).is_ok());
+}
