@@ -10,6 +10,9 @@
 //! - The role, organisation, purpose, patient, `fhirUser` and scope claims are read under
 //!   configurable names (a deployment maps its identity provider's claims); the role must be a
 //!   sharing role, roles acting for an organisation must name it, and patient tokens their patient.
+//! - `sub` and every claim above must hold no control character (below U+0020, or U+007F), tab
+//!   and line breaks included: they are identifiers, codes and URLs that end up in audit records
+//!   (PostgreSQL cannot store a NUL), so a token carrying one is invalid like any other.
 //! - Verified tokens are cached until they expire, so a client that reuses its token pays for one
 //!   signature check, not one per request. Only verified tokens enter the cache.
 //!
@@ -28,6 +31,7 @@ use serde_json::{Map, Value};
 use super::jwks::KeyFetcher;
 use super::principal::{DEFAULT_PURPOSE, Principal, Role};
 use super::scopes::Grants;
+use crate::fhir::text::has_control;
 
 /// Names of the claims carebridge reads beyond the registered ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,24 +365,26 @@ impl Verifier {
     /// The principal the verified claims describe.
     fn principal(&self, claims: &Map<String, Value>) -> Result<Principal, AuthError> {
         let names = &self.config.claims;
-        let text = |name: &str| {
-            claims
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
         let claim = |name: &str| AuthError::Claim(name.to_owned());
-        let subject = text("sub").ok_or_else(|| claim("sub"))?;
-        let role: Role = text(&names.role)
+        // A text claim, trimmed; `None` when absent or blank. One holding a control character
+        // invalidates the token: its claims end up in audit records, which PostgreSQL cannot
+        // store with a NUL, and no identifier, code or URL has a use for one.
+        let text = |name: &str| -> Result<Option<String>, AuthError> {
+            match claims.get(name).and_then(Value::as_str) {
+                Some(s) if has_control(s) => Err(claim(name)),
+                Some(s) => Ok(Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)),
+                None => Ok(None),
+            }
+        };
+        let subject = text("sub")?.ok_or_else(|| claim("sub"))?;
+        let role: Role = text(&names.role)?
             .and_then(|r| r.parse().ok())
             .ok_or_else(|| claim(&names.role))?;
-        let organization = text(&names.organization);
+        let organization = text(&names.organization)?;
         if role.needs_organization() && organization.is_none() {
             return Err(claim(&names.organization));
         }
-        let patient = text(&names.patient);
+        let patient = text(&names.patient)?;
         if role == Role::Patient && patient.is_none() {
             return Err(claim(&names.patient));
         }
@@ -386,7 +392,7 @@ impl Verifier {
             .get("exp")
             .and_then(Value::as_i64)
             .ok_or_else(|| claim("exp"))?;
-        let scopes: Vec<String> = text(&names.scope)
+        let scopes: Vec<String> = text(&names.scope)?
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
         let grants = Grants::new(&scopes);
@@ -394,10 +400,10 @@ impl Verifier {
             subject,
             role,
             organization,
-            fhir_user: text(&names.fhir_user),
+            fhir_user: text(&names.fhir_user)?,
             scopes,
             grants,
-            purpose: text(&names.purpose).unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
+            purpose: text(&names.purpose)?.unwrap_or_else(|| DEFAULT_PURPOSE.to_owned()),
             patient,
             expires,
         })

@@ -234,6 +234,36 @@ fn claims_the_gateway_needs_must_be_there() {
 }
 
 #[test]
+fn a_claim_holding_a_control_character_invalidates_the_token() {
+    let v = all();
+    for (name, value) in [
+        ("sub", "gp-user\u{0}1"),
+        ("role", "gp\u{0}"),
+        ("org", "A81\u{0}001"),
+        ("org", "A81001\u{7}"),
+        ("purpose_of_use", "TR\u{0}EAT"),
+        ("fhirUser", "Practitioner/p\u{0}1"),
+        ("patient", "p\u{1b}1"),
+        ("scope", "user/CarePlan.rs\u{0}"),
+        ("sub", "gp-user-1\n"),
+        ("org", "\tA81001"),
+    ] {
+        let token = rs256(&with(|c| c[name] = json!(value)));
+        assert_eq!(
+            v.verify(&token).err(),
+            Some(AuthError::Claim(name.into())),
+            "{name}: {value:?}"
+        );
+    }
+    // Spaces are no control characters: trimmed as before.
+    let token = rs256(&with(|c| c["org"] = json!(" A81001 ")));
+    assert_eq!(
+        v.verify(&token).map(|p| p.organization.clone()),
+        Ok(Some("A81001".into()))
+    );
+}
+
+#[test]
 fn claim_names_follow_the_configuration() {
     let mut c = config(&[Algorithm::RS256]);
     c.claims.role = "https://idp.test/role".into();
