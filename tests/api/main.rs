@@ -22,6 +22,7 @@ mod bundles;
 mod conformance;
 mod consent;
 mod consent_matrix;
+mod control_chars;
 mod create;
 mod delete;
 mod errors;
