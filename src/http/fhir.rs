@@ -144,9 +144,22 @@ async fn serve(
     let resource = resource_of(req, &request, &body)?;
     exchange.sent(resource.as_ref());
     authorise(&gate, &request, resource.as_ref()).await?;
-    let draft = Draft::new(services.trail.writes_chain(), exchange.template());
-    exchange.draft = Some(Arc::clone(&draft));
-    let audit = Recording::Event(draft);
+    // What may write gets the draft its transaction records; reads are recorded by `finish`.
+    let may_write = request.interaction.writes()
+        || matches!(
+            request.interaction,
+            Interaction::Operation {
+                operation: Op::Extract,
+                ..
+            }
+        );
+    let audit = if may_write {
+        let draft = Draft::new(services.trail.writes_chain(), exchange.template());
+        exchange.draft = Some(Arc::clone(&draft));
+        Recording::Event(draft)
+    } else {
+        Recording::Unrecorded
+    };
     execute(req, services, &request, resource, &gate, &audit).await
 }
 

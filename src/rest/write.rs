@@ -556,3 +556,6 @@ fn updated_reply(w: &Written, ret: Return) -> Reply {
         Reply::written(StatusCode::OK, &w.resource, ret, "Updated")
     }
 }
+
+#[cfg(test)]
+mod tests;
