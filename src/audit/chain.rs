@@ -51,8 +51,9 @@ fn hex(bytes: &[u8]) -> String {
 /// Where and how the chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Break {
-    /// Sequence numbers skip: events `expected` up to `found - 1` were removed.
-    #[error("events {expected} to {} are missing (removed)", .found - 1)]
+    /// Sequence numbers skip: events `expected` up to `found - 1` were removed (or, in the
+    /// journal, whose lines are in the order written, moved further on).
+    #[error("{}", missing(*.expected, *.found))]
     Missing {
         /// The sequence number that should have come next.
         expected: u64,
@@ -74,6 +75,24 @@ pub enum Break {
         /// The first event whose hash fails.
         seq: u64,
     },
+    /// A journal line that is not sequence number, time, hash and text (or a segment that ends
+    /// in the middle of a line while a newer segment follows): it was altered.
+    #[error("event {seq} was altered (its journal line is not a well-formed event)")]
+    Unreadable {
+        /// The sequence number the line should have had.
+        seq: u64,
+    },
+}
+
+fn missing(expected: u64, found: u64) -> String {
+    if found == expected + 1 {
+        format!("event {expected} is missing (removed, or moved after event {found})")
+    } else {
+        format!(
+            "events {expected} to {} are missing (removed, or moved later)",
+            found - 1
+        )
+    }
 }
 
 impl Break {
@@ -82,7 +101,7 @@ impl Break {
         match self {
             Break::Missing { expected, .. } => *expected,
             Break::OutOfOrder { found, .. } => *found,
-            Break::Altered { seq } => *seq,
+            Break::Altered { seq } | Break::Unreadable { seq } => *seq,
         }
     }
 }
@@ -117,6 +136,17 @@ impl Default for Verifier {
 }
 
 impl Verifier {
+    /// A verifier that continues a chain verified up to `state` (the journal's lines continue
+    /// the stored events).
+    pub fn resume(state: Verified) -> Verifier {
+        Verifier { state }
+    }
+
+    /// What has been verified so far.
+    pub fn verified(&self) -> &Verified {
+        &self.state
+    }
+
     /// Checks the next link.
     pub fn check(&mut self, link: &Link<'_>) -> Result<(), Break> {
         let expected = self.state.head_seq + 1;

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::chain::{Break, Link, Verified, Verifier};
 use super::event::Record;
-use super::journal::{Journal, complete_lines, segments};
+use super::journal::{Head, Journal, LineAt, entries, segments};
 use crate::store::{ChainedEvent, Store, StoreError};
 
 /// How often the background copy runs (each copy is one store transaction per [`BATCH`]).
@@ -35,12 +36,28 @@ const BATCH: usize = 50_000;
 const READ_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Where the copy has got to.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Cursor {
-    /// The highest sequence number stored.
-    stored: u64,
-    /// The segment being read and the offset of its first uncopied line.
-    segment: Option<(PathBuf, u64)>,
+    /// The last event stored.
+    head: Head,
+    /// The segment being read, the offset of its first unread line and the lines before it.
+    segment: Option<(PathBuf, u64, u64)>,
+    /// Whether a line after the stored head has been checked: until then, lines at or below the
+    /// head are ones an earlier run copied; after it, such a line is out of order.
+    checked: bool,
+    /// The first line found not to continue the chain; nothing is copied past it.
+    broken: Option<JournalBreak>,
+}
+
+/// A journal line that does not continue its chain, found while copying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalBreak {
+    /// The chain.
+    pub chain: String,
+    /// Where and how it breaks.
+    pub at: Break,
+    /// The line.
+    pub line: LineAt,
 }
 
 /// Copies one journal into the store.
@@ -59,17 +76,23 @@ pub enum IngestError {
     /// Writing the store.
     #[error("storing audit events: {0}")]
     Store(#[from] StoreError),
+    /// A journal line does not continue the chain: it and everything after it stay in the
+    /// journal, not copied, and every later copy stops there too (not transient).
+    #[error("the audit journal of chain {} breaks at {}: {}", .0.chain, .0.line, .0.at)]
+    Broken(JournalBreak),
 }
 
 impl Ingester {
     /// An ingester for `journal`, whose chain's events up to `stored` are already in `store`.
-    pub fn new(journal: Journal, store: Store, stored: u64) -> Arc<Ingester> {
+    pub fn new(journal: Journal, store: Store, stored: Head) -> Arc<Ingester> {
         Arc::new(Ingester {
             journal,
             store,
             cursor: tokio::sync::Mutex::new(Cursor {
-                stored,
+                head: stored,
                 segment: None,
+                checked: false,
+                broken: None,
             }),
         })
     }
@@ -79,9 +102,13 @@ impl Ingester {
         self.copy(usize::MAX).await
     }
 
-    /// Copies durable events not yet stored, at most `most` of them.
+    /// Copies durable events not yet stored, at most `most` of them, each only after checking
+    /// that it continues the chain.
     async fn copy(&self, most: usize) -> Result<usize, IngestError> {
         let mut cursor = self.cursor.lock().await;
+        if let Some(b) = &cursor.broken {
+            return Err(IngestError::Broken(b.clone()));
+        }
         let mut copied = 0;
         loop {
             let durable = self.journal.durable();
@@ -90,15 +117,31 @@ impl Ingester {
                 return Ok(copied);
             };
             let (_, path) = &all[index];
-            let offset = match &cursor.segment {
-                Some((p, o)) if p == path => *o,
-                _ => 0,
+            let (offset, before) = match &cursor.segment {
+                Some((p, o, n)) if p == path => (*o, *n),
+                _ => (0, 0),
             };
+            let newest = index + 1 == all.len();
             let chain = self.journal.chain();
-            let (events, used, len) =
-                read_from(path, chain, offset, cursor.stored, durable, most - copied)?;
-            let last = events.last().map(|e| e.seq);
-            for chunk in events.chunks(BATCH) {
+            let mut verifier = Verifier::resume(Verified {
+                count: 0,
+                head_seq: cursor.head.seq,
+                head_hash: cursor.head.hash.clone(),
+            });
+            let mut checked = cursor.checked;
+            let step = read_from(
+                path,
+                chain,
+                offset,
+                &mut verifier,
+                &mut checked,
+                Limits {
+                    durable,
+                    most: most - copied,
+                    newest,
+                },
+            )?;
+            for chunk in step.events.chunks(BATCH) {
                 let chunk = chunk.to_vec();
                 copied += chunk.len();
                 let chain = chain.to_owned();
@@ -114,12 +157,30 @@ impl Ingester {
                     })
                     .await?;
             }
-            if let Some(last) = last {
-                cursor.stored = last;
+            let head = verifier.finish();
+            cursor.head = Head {
+                seq: head.head_seq,
+                hash: head.head_hash,
+            };
+            cursor.checked = checked;
+            cursor.segment = Some((path.clone(), offset + step.used, before + step.lines));
+            if let Some((number, at)) = step.broken {
+                let line = LineAt {
+                    segment: path.clone(),
+                    line: before + number,
+                };
+                tracing::error!(chain = %chain, segment = %path.display(), line = line.line,
+                    reason = %at,
+                    "audit journal line does not continue the chain: it and everything after it are not copied into the store (`carebridge audit verify` reports it)");
+                let b = JournalBreak {
+                    chain: chain.to_owned(),
+                    at,
+                    line,
+                };
+                cursor.broken = Some(b.clone());
+                return Err(IngestError::Broken(b));
             }
-            cursor.segment = Some((path.clone(), offset + used));
-            let newest = index + 1 == all.len();
-            if !newest && offset + used >= len {
+            if !newest && offset + step.used >= step.len {
                 // Read to its end, and the flusher has moved on to a newer segment (after syncing
                 // this one): everything in it is stored, so it is no longer needed.
                 std::fs::remove_file(path)?;
@@ -127,7 +188,7 @@ impl Ingester {
                 continue;
             }
             // Nothing more to read for now (the rest is not yet durable), or enough for this turn.
-            if used == 0 || copied >= most {
+            if step.used == 0 || copied >= most {
                 return Ok(copied);
             }
         }
@@ -135,7 +196,8 @@ impl Ingester {
 
     /// Copies every [`INTERVAL`] until the process ends: everything while fewer than
     /// [`BUSY_EVENTS_PER_SECOND`] events a second are being recorded, else
-    /// [`BUSY_COPY_PER_SECOND`] (the rest waits in the journal for a quieter second).
+    /// [`BUSY_COPY_PER_SECOND`] (the rest waits in the journal for a quieter second). Stops at a
+    /// break in the journal (logged once, when found).
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);
         tokio::spawn(async move {
@@ -151,8 +213,12 @@ impl Ingester {
                 } else {
                     BUSY_COPY_PER_SECOND
                 };
-                if let Err(e) = me.copy(most).await {
-                    tracing::warn!(error = %e, "audit events not copied to the store yet; retrying");
+                match me.copy(most).await {
+                    Ok(_) => {}
+                    Err(IngestError::Broken(_)) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit events not copied to the store yet; retrying");
+                    }
                 }
             }
         })
@@ -162,22 +228,48 @@ impl Ingester {
 /// The index of the segment to read next: the cursor's, or the oldest.
 fn current(all: &[(u64, PathBuf)], cursor: &Cursor) -> Option<usize> {
     match &cursor.segment {
-        Some((p, _)) => all.iter().position(|(_, q)| q == p).or(Some(0)),
+        Some((p, _, _)) => all.iter().position(|(_, q)| q == p).or(Some(0)),
         None => Some(0),
     }
     .filter(|_| !all.is_empty())
 }
 
-/// The durable events after `stored` in `path` from `offset`, the bytes they (and any lines
-/// already stored) cover, and the file's length; stops at the first line not yet durable.
+/// What one step may read.
+struct Limits {
+    /// The highest sequence number on disk: later lines wait.
+    durable: u64,
+    /// Most events.
+    most: usize,
+    /// Whether the segment is the newest (the only one whose last line may still be being
+    /// written).
+    newest: bool,
+}
+
+/// What one step read.
+struct Step {
+    /// The events to store, each checked.
+    events: Vec<ChainedEvent>,
+    /// Bytes and lines read past: these events, and lines an earlier run copied.
+    used: u64,
+    lines: u64,
+    /// The segment's length.
+    len: u64,
+    /// The first line that does not continue the chain: its number after those read past, and
+    /// why.
+    broken: Option<(u64, Break)>,
+}
+
+/// The durable events after the verifier's head in `path` from `offset`, each checked to continue
+/// the chain (the verifier moves on with them); stops at the first line not yet durable, or at
+/// the first that breaks the chain.
 fn read_from(
     path: &PathBuf,
     chain: &str,
     offset: u64,
-    stored: u64,
-    durable: u64,
-    most: usize,
-) -> Result<(Vec<ChainedEvent>, u64, u64), std::io::Error> {
+    verifier: &mut Verifier,
+    checked: &mut bool,
+    limits: Limits,
+) -> Result<Step, std::io::Error> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
@@ -185,22 +277,54 @@ fn read_from(
     let file_len = file.metadata()?.len();
     let len = file_len.saturating_sub(offset).min(READ_BYTES);
     file.take(len).read_to_end(&mut text)?;
-    let (mut lines, _) = complete_lines(&text);
-    lines.truncate(most);
-    let mut used = 0u64;
-    let mut events = Vec::new();
-    for (line, end) in lines {
-        if line.seq > durable {
+    let mut step = Step {
+        events: Vec::new(),
+        used: 0,
+        lines: 0,
+        len: file_len,
+        broken: None,
+    };
+    let mut next = verifier.verified().head_seq + 1;
+    let mut stopped = false;
+    for (line, end) in entries(&text) {
+        if step.events.len() >= limits.most {
+            stopped = true;
             break;
         }
-        used = u64::try_from(end).unwrap_or(u64::MAX);
-        if line.seq <= stored {
+        let Some(line) = line else {
+            step.broken = Some((step.lines + 1, Break::Unreadable { seq: next }));
+            return Ok(step);
+        };
+        let head = verifier.verified().head_seq;
+        if !*checked && line.seq <= head {
+            // Copied by an earlier run (the segment was not yet finished then).
+            next = line.seq + 1;
+            step.used = u64::try_from(end).unwrap_or(u64::MAX);
+            step.lines += 1;
             continue;
         }
+        *checked = true;
+        if line.seq == head + 1 && line.seq > limits.durable {
+            stopped = true;
+            break;
+        }
+        let link = Link {
+            seq: line.seq,
+            recorded: line.recorded,
+            hash: &line.hash,
+            body: &line.body,
+        };
+        if let Err(at) = verifier.check(&link) {
+            step.broken = Some((step.lines + 1, at));
+            return Ok(step);
+        }
+        next = line.seq + 1;
+        step.used = u64::try_from(end).unwrap_or(u64::MAX);
+        step.lines += 1;
         let keys = Record::from_text(&line.body)
             .map(|r| r.keys())
             .unwrap_or_default();
-        events.push(ChainedEvent {
+        step.events.push(ChainedEvent {
             chain: chain.to_owned(),
             seq: line.seq,
             recorded: line.recorded,
@@ -209,7 +333,13 @@ fn read_from(
             keys,
         });
     }
-    Ok((events, used, file_len))
+    let at_end = offset + len >= file_len;
+    if !stopped && !limits.newest && at_end && offset + step.used < file_len {
+        // A finished segment ending in the middle of a line: the flusher only starts a new
+        // segment after a whole batch is on disk, so this line was cut short afterwards.
+        step.broken = Some((step.lines + 1, Break::Unreadable { seq: next }));
+    }
+    Ok(step)
 }
 
 #[cfg(test)]
@@ -232,7 +362,7 @@ mod tests {
                 .await
                 .expect("appended");
         }
-        let ingester = Ingester::new(journal.clone(), store.clone(), 0);
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
         assert_eq!(
             ingester.copy(7).await.expect("copied"),
             7,

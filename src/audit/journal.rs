@@ -175,19 +175,70 @@ fn segment_path(dir: &Path, chain: &str, first: u64) -> PathBuf {
     dir.join(format!("{chain}.{first:020}.log"))
 }
 
+/// The chains that have segments in `dir`, in name order (none when `dir` does not exist).
+pub fn chains(dir: &Path) -> std::io::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut found = std::collections::BTreeSet::new();
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some((chain, first)) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.rsplit_once('.'))
+        else {
+            continue;
+        };
+        if !chain.is_empty() && first.len() == 20 && first.parse::<u64>().is_ok() {
+            found.insert(chain.to_owned());
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
+/// Where a line is: its segment and its number there (from 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAt {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// The line's number in it, from 1.
+    pub line: u64,
+}
+
+impl std::fmt::Display for LineAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.segment.file_name().unwrap_or(self.segment.as_os_str());
+        write!(f, "segment {}, line {}", name.to_string_lossy(), self.line)
+    }
+}
+
+/// The complete (newline-terminated) lines of `text`, each parsed (`None` for a line that is not
+/// a well-formed event) with the offset just past it; an unterminated tail is left out.
+pub fn entries(text: &[u8]) -> impl Iterator<Item = (Option<Line>, usize)> + '_ {
+    let mut used = 0;
+    std::iter::from_fn(move || {
+        let end = text[used..].iter().position(|b| *b == b'\n')?;
+        let line = std::str::from_utf8(&text[used..used + end])
+            .ok()
+            .and_then(Line::parse);
+        used += end + 1;
+        Some((line, used))
+    })
+}
+
 /// The complete lines of `text`, each with the offset just past it, and the byte length they
 /// cover (an unterminated or unreadable tail is left out).
 pub fn complete_lines(text: &[u8]) -> (Vec<(Line, usize)>, usize) {
     let mut lines = Vec::new();
     let mut used = 0;
-    while let Some(end) = text[used..].iter().position(|b| *b == b'\n') {
-        let Some(line) = std::str::from_utf8(&text[used..used + end])
-            .ok()
-            .and_then(Line::parse)
-        else {
+    for (line, end) in entries(text) {
+        let Some(line) = line else {
             break;
         };
-        used += end + 1;
+        used = end;
         lines.push((line, used));
     }
     (lines, used)

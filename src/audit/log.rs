@@ -1,11 +1,16 @@
 //! The stored audit log: appending an event (chained, in the caller's store transaction or one of
-//! its own) and verifying the whole chain page by page, for `carebridge audit verify`.
+//! its own), verifying the stored chains page by page, exporting a period, and the `carebridge
+//! audit` commands. `carebridge audit verify` verifies the stored chains and then the journal's
+//! lines not yet copied ([`super::verify::all`]), so an event is covered from the moment it is
+//! durable, and a journal altered before its copy is reported like an altered stored event: with
+//! its chain, sequence number, reason and place (store, or journal segment and line).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::chain::{Break, Link, Verified, Verifier};
 use super::event::{Record, Source, build};
+use super::journal::LineAt;
 use crate::error::Error;
 use crate::store::{AuditKeys, AuditRow, STORE_CHAIN, Store, StoreError, audit_sql};
 
@@ -20,13 +25,51 @@ pub async fn append(store: &Store, recorded: i64, body: String) -> Result<u64, S
         .await
 }
 
+/// Where a break lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the store, among the copied events.
+    Store,
+    /// In the journal, among the lines not yet copied into the store.
+    Journal(LineAt),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Store => f.write_str("in the store"),
+            Place::Journal(at) => write!(f, "in the journal ({at})"),
+        }
+    }
+}
+
+/// A break in a chain, and where it lies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}, {place}")]
+pub struct Fault {
+    /// How the chain breaks.
+    pub at: Break,
+    /// Where.
+    pub place: Place,
+}
+
+impl Fault {
+    /// The sequence number of the first event at fault.
+    pub fn seq(&self) -> u64 {
+        self.at.seq()
+    }
+}
+
 /// What verifying found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
-    /// Each chain checked, with what verified (up to its break, for a broken one).
+    /// Each chain checked, with what verified (up to its break, for a broken one): its stored
+    /// events, then its journal lines not yet stored.
     pub chains: Vec<(String, Verified)>,
-    /// The first break found: its chain and where (verification stops there).
-    pub broken: Option<(String, Break)>,
+    /// Of those, the journal lines verified, for each chain with a journal.
+    pub journal: Vec<(String, u64)>,
+    /// The first break found: its chain, how and where (verification stops there).
+    pub broken: Option<(String, Fault)>,
 }
 
 impl Report {
@@ -34,43 +77,63 @@ impl Report {
     pub fn count(&self) -> u64 {
         self.chains.iter().map(|(_, v)| v.count).sum()
     }
+
+    /// Journal lines verified, over every chain.
+    pub fn journal_count(&self) -> u64 {
+        self.journal.iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// Verifies every stored chain from its first event: one per gateway process and the store's
-/// own, each on its own (their events interleave in time but not in hashes).
+/// own, each on its own (their events interleave in time but not in hashes). The journal's lines
+/// not yet stored are not read: [`super::verify::all`] continues with them.
 pub async fn verify(store: &Store) -> Result<Report, Error> {
     let mut report = Report::default();
     for first in store.backend().audit_select(&audit_sql::chains()).await? {
         let mut v = Verifier::default();
-        let mut after = 0;
-        let broken = 'pages: loop {
-            let rows = store
-                .backend()
-                .audit_select(&audit_sql::chain_page(&first.chain, after, PAGE))
-                .await?;
-            let Some(last) = rows.last() else {
-                break None;
-            };
-            after = last.seq;
-            for r in &rows {
-                let link = Link {
-                    seq: r.seq,
-                    recorded: r.recorded,
-                    hash: &r.hash,
-                    body: &r.body,
-                };
-                if let Err(at) = v.check(&link) {
-                    break 'pages Some(at);
-                }
-            }
-        };
+        let broken = continue_chain(store, &first.chain, &mut v).await?;
         report.chains.push((first.chain.clone(), v.finish()));
         if let Some(at) = broken {
-            report.broken = Some((first.chain, at));
+            let fault = Fault {
+                at,
+                place: Place::Store,
+            };
+            report.broken = Some((first.chain, fault));
             break;
         }
     }
     Ok(report)
+}
+
+/// Verifies the stored events of `chain` after the verifier's head, page by page, up to the
+/// first break.
+pub async fn continue_chain(
+    store: &Store,
+    chain: &str,
+    v: &mut Verifier,
+) -> Result<Option<Break>, Error> {
+    let mut after = v.verified().head_seq;
+    loop {
+        let rows = store
+            .backend()
+            .audit_select(&audit_sql::chain_page(chain, after, PAGE))
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        after = last.seq;
+        for r in &rows {
+            let link = Link {
+                seq: r.seq,
+                recorded: r.recorded,
+                hash: &r.hash,
+                body: &r.body,
+            };
+            if let Err(at) = v.check(&link) {
+                return Ok(Some(at));
+            }
+        }
+    }
 }
 
 /// A period of recording times: epoch milliseconds, half open, either end open.
@@ -232,35 +295,35 @@ async fn run_export(
 }
 
 async fn run_verify(config: Option<PathBuf>) -> ExitCode {
-    let (_, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+    let (settings, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
         Ok(s) => s,
         Err(code) => return code,
     };
     let started = std::time::Instant::now();
-    match verify(&store).await {
+    let dir = &settings.audit_dir;
+    match super::verify::all(&store, Some(dir)).await {
         Ok(report) => {
             let seconds = started.elapsed().as_secs_f64();
-            for (chain, v) in &report.chains {
-                println!(
-                    "chain {chain}: {} events verified; head: event {} hash {}",
-                    v.count, v.head_seq, v.head_hash
-                );
-            }
+            print_report(&report, dir);
             match &report.broken {
                 None => {
                     println!(
-                        "audit log intact: {} events in {} chains verified in {seconds:.2} s",
+                        "audit log intact: {} events in {} chains verified in {seconds:.2} s ({} of them in the journal, not yet in the store)",
                         report.count(),
-                        report.chains.len()
+                        report.chains.len(),
+                        report.journal_count()
                     );
                     ExitCode::SUCCESS
                 }
-                Some((chain, at)) => {
+                Some((chain, fault)) => {
                     println!(
-                        "audit log BROKEN at event {} of chain {chain}: {at}; {} events before it verified",
-                        at.seq(),
+                        "audit log BROKEN at event {} of chain {chain}: {fault}; {} events before it verified",
+                        fault.seq(),
                         report.count()
                     );
+                    if let Place::Journal(at) = &fault.place {
+                        println!("journal file: {}", at.segment.display());
+                    }
                     ExitCode::FAILURE
                 }
             }
@@ -269,5 +332,35 @@ async fn run_verify(config: Option<PathBuf>) -> ExitCode {
             eprintln!("carebridge audit: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// One line per chain, then the journal directory read.
+fn print_report(report: &Report, dir: &std::path::Path) {
+    for (chain, v) in &report.chains {
+        let journal = report
+            .journal
+            .iter()
+            .find(|(c, _)| c == chain)
+            .map(|(_, n)| {
+                format!(
+                    " ({} in the store, {n} in the journal)",
+                    v.count.saturating_sub(*n)
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "chain {chain}: {} events verified{journal}; head: event {} hash {}",
+            v.count, v.head_seq, v.head_hash
+        );
+    }
+    if report.journal.is_empty() {
+        println!("journal {}: no segments", dir.display());
+    } else {
+        println!(
+            "journal {}: {} lines not yet in the store verified",
+            dir.display(),
+            report.journal_count()
+        );
     }
 }

@@ -5,8 +5,13 @@
 //!   AuditEvent rendered from it.
 //! - [`journal`]: where a gateway process makes events durable (chained, group-committed with one
 //!   `fdatasync` per batch).
-//! - [`ingest`]: the copy of the journal into the store, in large batches.
-//! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period.
+//! - [`ingest`]: the copy of the journal into the store, in large batches, each line checked to
+//!   continue the chain first (a line that does not is never copied; the copy stops there).
+//! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period, the
+//!   `carebridge audit` commands.
+//! - [`verify`]: verifying the whole trail, the stored chains and then the journal lines not yet
+//!   copied, so that a journal altered before its copy is reported like an altered stored event
+//!   (`carebridge audit verify`, and `$audit-verify` through [`Trail::verify`]).
 //! - [`search`]: the auditors' search and the patient access report.
 //! - [`write`]: the event of a write, committed in the write's own transaction.
 //! - [`trail`]: the running gateway's journal, copy and rendering together.
@@ -24,6 +29,7 @@ pub mod journal;
 pub mod log;
 pub mod search;
 pub mod trail;
+pub mod verify;
 pub mod write;
 
 pub use trail::Trail;

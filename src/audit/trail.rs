@@ -1,5 +1,11 @@
 //! The audit trail of a running gateway: its journal (where events become durable), the copy of
-//! the journal into the store (where auditors read), and how events are rendered.
+//! the journal into the store (where auditors read), its verification, and how events are
+//! rendered.
+//!
+//! A break found in the journal while copying (a line altered, removed or reordered before its
+//! copy) stops the copy there for good, but not the gateway: requests go on being recorded in the
+//! journal, auditor queries answer 503 (the log cannot be read completely), and
+//! [`Trail::verify`] (`$audit-verify`) reports the break.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,6 +13,8 @@ use std::sync::Arc;
 use super::event::{Record, Source};
 use super::ingest::{IngestError, Ingester};
 use super::journal::{Head, Journal, JournalError};
+use super::log::{Fault, Place, Report};
+use crate::error::Error;
 use crate::store::{Store, StoreError, audit_sql};
 
 /// Why the trail could not be opened.
@@ -39,7 +47,8 @@ pub struct Trail {
 
 impl Trail {
     /// Opens the journal of `chain` in `dir`, continuing the chain the store holds, and copies
-    /// into the store whatever an earlier run left in the journal.
+    /// into the store whatever an earlier run left in the journal (up to a break, which is logged
+    /// and does not stop the gateway).
     pub async fn open(
         store: &Store,
         dir: &Path,
@@ -57,13 +66,17 @@ impl Trail {
                 hash: r.hash,
             })
             .unwrap_or_default();
-        let stored = head.seq;
-        let journal = Journal::open(dir, chain, head).map_err(|e| TrailError::Journal {
+        let journal = Journal::open(dir, chain, head.clone()).map_err(|e| TrailError::Journal {
             dir: dir.display().to_string(),
             reason: e.to_string(),
         })?;
-        let ingester = Ingester::new(journal.clone(), store.clone(), stored);
-        let recovered = ingester.catch_up().await?;
+        let ingester = Ingester::new(journal.clone(), store.clone(), head);
+        let recovered = match ingester.catch_up().await {
+            Ok(n) => n,
+            // Logged when found; recording goes on, and verification reports it.
+            Err(IngestError::Broken(_)) => 0,
+            Err(e) => return Err(e.into()),
+        };
         if recovered > 0 {
             tracing::info!(
                 recovered,
@@ -112,6 +125,36 @@ impl Trail {
         self.ingester.catch_up().await
     }
 
+    /// Copies every durable event into the store, then verifies every stored chain and the
+    /// journal lines not yet stored ([`super::verify::all`]); a break in the journal is reported
+    /// in the [`Report`] (with its segment and line), not as an error. Fails (503) only when the
+    /// copy fails for a reason that may pass, or the store or journal cannot be read.
+    pub async fn verify(&self, store: &Store) -> Result<Report, Error> {
+        let copy_broke = match self.ingester.catch_up().await {
+            Ok(_) => None,
+            Err(IngestError::Broken(b)) => Some(b),
+            Err(e) => {
+                tracing::error!(error = %e, "audit journal not copied before verifying");
+                return Err(Error::Unavailable(
+                    "The audit log cannot be read completely just now; try again".into(),
+                ));
+            }
+        };
+        let mut report = super::verify::all(store, Some(self.journal.dir())).await?;
+        if report.broken.is_none()
+            && let Some(b) = copy_broke
+        {
+            // Found while copying, and no longer in the journal as it was (changed again since):
+            // still a break, and still where the copy stopped.
+            let fault = Fault {
+                at: b.at,
+                place: Place::Journal(b.line),
+            };
+            report.broken = Some((b.chain, fault));
+        }
+        Ok(report)
+    }
+
     /// How this gateway's events are rendered.
     pub fn source<'a>(&'a self, chain: &'a str) -> Source<'a> {
         Source {
@@ -124,8 +167,11 @@ impl Trail {
     /// Writes what is queued, then copies it into the store (shutdown).
     pub async fn close(&self) {
         self.journal.close();
-        if let Err(e) = self.ingester.catch_up().await {
-            tracing::warn!(error = %e, "audit journal not fully copied at shutdown; it will be at the next start");
+        match self.ingester.catch_up().await {
+            Ok(_) | Err(IngestError::Broken(_)) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "audit journal not fully copied at shutdown; it will be at the next start");
+            }
         }
     }
 }

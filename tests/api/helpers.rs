@@ -49,6 +49,8 @@ enum DbGuard {
     Sqlite(tempfile::TempDir),
     /// The database, and the directory of the server's audit journal.
     Postgres(PgDatabase, tempfile::TempDir),
+    /// The database (the test keeps the journal).
+    PostgresOnly(PgDatabase),
 }
 
 /// The HS256 secret of test servers.
@@ -153,6 +155,24 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         return start(settings, DbGuard::Postgres(db, journal)).await;
     }
     spawn_app_on_sqlite_with(tweak).await
+}
+
+/// A server whose audit journal is in `journal` (prepared by the test, which keeps it), over a
+/// fresh PostgreSQL database when `postgres` (`None`, after saying so, without
+/// `TEST_POSTGRES_URL`), else a fresh SQLite one.
+pub async fn spawn_app_with_journal(journal: &Path, postgres: bool) -> Option<TestApp> {
+    let journal = journal.to_owned();
+    if !postgres {
+        return Some(spawn_app_on_sqlite_with(|s| s.audit_dir = journal).await);
+    }
+    let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+        println!("skipped: TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (url, db) = fresh_postgres(&admin_url).await;
+    let mut settings = test_settings(&url);
+    settings.audit_dir = journal;
+    Some(start(settings, DbGuard::PostgresOnly(db)).await)
 }
 
 /// A server over a fresh SQLite database whatever `TEST_BACKEND` says.

@@ -17,6 +17,7 @@ mod world;
 mod activity_domains;
 mod attack;
 mod audit;
+mod audit_journal;
 mod auth;
 mod bundles;
 mod conformance;
@@ -30,6 +31,8 @@ mod extract;
 mod health;
 mod history;
 mod hna_validation;
+#[path = "../support/journal.rs"]
+mod journal_support;
 mod metadata;
 mod paging;
 mod profiles;

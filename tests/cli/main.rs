@@ -1,5 +1,9 @@
 //! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
 
+mod journal;
+#[path = "../support/journal.rs"]
+mod journal_support;
+
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 

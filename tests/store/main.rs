@@ -9,6 +9,9 @@ mod concurrency;
 mod fixtures;
 mod harness;
 mod history;
+mod journal;
+#[path = "../support/journal.rs"]
+mod journal_support;
 mod postgres_only;
 mod resources;
 mod search;
@@ -48,6 +51,10 @@ store_tests!(
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,
     audit::copied_events_are_found_by_the_auditors_filters,
+    journal::journal_lines_not_yet_copied_verify_and_count,
+    journal::a_journal_line_changed_before_its_copy_is_reported_and_never_copied,
+    journal::verifying_while_a_gateway_records_and_copies_finds_no_break,
+    journal::an_incomplete_last_line_is_left_alone,
     history::instance_history_is_newest_first,
     history::type_and_system_history_page_with_cursors,
     history::since_limits_history,
