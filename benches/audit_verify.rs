@@ -1,14 +1,22 @@
-//! How long `carebridge audit verify` takes over a large log (issue 5: 1M events in under 5 s).
+//! How long `carebridge audit verify` takes over a large log (issue 5: 1M events in under 5 s), and
+//! over a large journal not yet copied into the store.
 //!
-//!     cargo bench --bench audit_verify             # 1,000,000 events
-//!     AUDIT_EVENTS=100000 cargo bench --bench audit_verify
+//!     cargo bench --bench audit_verify             # 1,000,000 events, 100,000 journal lines
+//!     AUDIT_EVENTS=100000 JOURNAL_LINES=10000 cargo bench --bench audit_verify
 //!
 //! Fills a fresh SQLite store with chained events of a realistic size (a BALP-shaped AuditEvent of
-//! about 1.2 kB), in transactions of 10,000, then times the verification the command runs
-//! (`audit::log::verify`), three times, and prints each and the median.
+//! about 1.2 kB), in transactions of 10,000, then times the verification of the stored chains
+//! (`audit::log::verify`), three times, and prints each and the median. Then writes a journal of
+//! `JOURNAL_LINES` lines of the same events (segments of `journal::SEGMENT_BYTES`, as a gateway
+//! that stopped before copying them leaves it) beside an empty store and times its verification
+//! (`audit::verify::all`) the same way.
 
 use std::time::Instant;
 
+use std::io::Write as _;
+
+use carebridge::audit::chain::{GENESIS, hash};
+use carebridge::audit::journal::SEGMENT_BYTES;
 use carebridge::audit::log::verify;
 use carebridge::store::Store;
 
@@ -81,4 +89,63 @@ async fn main() {
     }
     times.sort_by(f64::total_cmp);
     println!("verify median: {:.2} s for {total} events", times[1]);
+    journal().await;
+}
+
+/// Times verifying a journal of `JOURNAL_LINES` lines that are not in the store.
+async fn journal() {
+    let lines: u64 = std::env::var("JOURNAL_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let audit = dir.path().join("audit");
+    std::fs::create_dir_all(&audit).expect("the journal directory");
+    let write = Instant::now();
+    let mut prev = GENESIS.to_owned();
+    let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
+    let mut written = 0u64;
+    for seq in 1..=lines {
+        if file.is_none() || written >= SEGMENT_BYTES {
+            let path = audit.join(format!("gateway.{seq:020}.log"));
+            let f = std::fs::File::create(path).expect("a segment");
+            file = Some(std::io::BufWriter::with_capacity(1 << 20, f));
+            written = 0;
+        }
+        let recorded = 1_790_000_000_000 + i64::try_from(seq).unwrap_or(0);
+        let body = event(seq);
+        let h = hash(&prev, seq, recorded, &body);
+        let line = format!("{seq}\t{recorded}\t{h}\t{body}\n");
+        written += line.len() as u64;
+        if let Some(f) = file.as_mut() {
+            f.write_all(line.as_bytes()).expect("written");
+        }
+        prev = h;
+    }
+    if let Some(mut f) = file.take() {
+        f.flush().expect("flushed");
+    }
+    println!(
+        "wrote a journal of {lines} lines in {:.1} s",
+        write.elapsed().as_secs_f64()
+    );
+    let url = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let store = Store::open(&url).await.expect("store");
+    let mut times = Vec::new();
+    for run in 1..=3 {
+        let started = Instant::now();
+        let verdict = carebridge::audit::verify::all(&store, Some(&audit))
+            .await
+            .expect("verified");
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(verdict.broken, None, "the journal broke");
+        assert_eq!(verdict.journal_count(), lines);
+        println!("journal verify run {run}: {secs:.2} s");
+        times.push(secs);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "journal verify median: {:.2} s for {lines} lines not yet in the store",
+        times[1]
+    );
 }

@@ -3,8 +3,18 @@
 //! The copy runs in the background every [`INTERVAL`] in large transactions (throttled while
 //! the gateway is very busy: [`BUSY_EVENTS_PER_SECOND`]), and in full before every auditor query
 //! ([`Ingester::catch_up`]), so an auditor sees every event made durable before their request.
-//! Events not yet copied are as safe in the journal as copied ones; only a query waits for them. Only durable lines are copied; a segment is deleted once it is copied and a newer
-//! one exists. At start-up the same copy recovers whatever a crash left in the journal.
+//! Events not yet copied are as safe in the journal as copied ones; only a query waits for them.
+//! Only durable lines are copied; a segment is deleted once it is copied and a newer one exists.
+//! At start-up the same copy recovers whatever a crash left in the journal.
+//!
+//! Each line is checked before it is stored: its sequence number continues the stored head and
+//! its hash is the chain hash of the previous one and its own content ([`super::chain`]). The
+//! journal is a file anyone with access to the disk can edit; without the check, an edited line
+//! would be stored as it was found and the store's chain re-made around it. A line that does not
+//! continue the chain ([`IngestError::Broken`]) is never copied: the copy stops there, logs it
+//! (chain, segment, line) and remembers it, so that every later copy stops there too rather than
+//! skipping past it, while requests go on being recorded in the journal. Verification reports
+//! the break ([`super::verify`], [`super::Trail::verify`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -382,6 +392,104 @@ mod tests {
         );
         let report = crate::audit::log::verify(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (30, None));
+        journal.close();
+    }
+
+    /// A running copy meets a line edited after the previous copy: the lines before it are
+    /// stored, it and the rest are not, now or at any later copy, and recording goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_line_that_does_not_continue_the_chain_stops_the_copy_for_good() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .expect("store");
+        let journal_dir = dir.path().join("audit");
+        let journal = Journal::open(&journal_dir, "gw", Head::default()).expect("journal");
+        let append = |n: u64| {
+            let journal = journal.clone();
+            async move {
+                journal
+                    .append(0, &format!("{{\"n\":{n}}}"))
+                    .await
+                    .expect("appended")
+            }
+        };
+        for n in 1..=3 {
+            append(n).await;
+        }
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
+        assert_eq!(ingester.catch_up().await.expect("copied"), 3);
+        for n in 4..=6 {
+            append(n).await;
+        }
+        let (_, path) = segments(&journal_dir, "gw")
+            .expect("segments")
+            .pop()
+            .expect("a segment");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("{\"n\":5}", "{\"n\":50}")).expect("edited");
+
+        let expected = JournalBreak {
+            chain: "gw".into(),
+            at: Break::Altered { seq: 5 },
+            line: LineAt {
+                segment: path.clone(),
+                line: 5,
+            },
+        };
+        for _ in 0..2 {
+            match ingester.catch_up().await {
+                Err(IngestError::Broken(b)) => assert_eq!(b, expected),
+                other => panic!("{other:?}"),
+            }
+            let report = crate::audit::log::verify(&store).await.expect("verify");
+            assert_eq!((report.count(), report.broken), (4, None), "event 4 only");
+            assert!(append(7).await > 6, "recording goes on");
+        }
+        let report = crate::audit::verify::all(&store, Some(&journal_dir))
+            .await
+            .expect("verify");
+        let (chain, fault) = report.broken.expect("a break");
+        assert_eq!(
+            (chain.as_str(), fault.at, fault.place),
+            (
+                "gw",
+                expected.at,
+                crate::audit::log::Place::Journal(expected.line)
+            )
+        );
+        journal.close();
+    }
+
+    /// A line that is not an event, before the newest segment's end, is a break, not where the
+    /// journal ends for now (which would stop the copy there without a word).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_line_that_is_not_an_event_is_a_break() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .expect("store");
+        let journal_dir = dir.path().join("audit");
+        let journal = Journal::open(&journal_dir, "gw", Head::default()).expect("journal");
+        for n in 1..=3 {
+            journal
+                .append(0, &format!("{{\"n\":{n}}}"))
+                .await
+                .expect("appended");
+        }
+        let (_, path) = segments(&journal_dir, "gw")
+            .expect("segments")
+            .pop()
+            .expect("a segment");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replacen('\t', " ", 1)).expect("edited");
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
+        match ingester.catch_up().await {
+            Err(IngestError::Broken(b)) => {
+                assert_eq!((b.at, b.line.line), (Break::Unreadable { seq: 1 }, 1));
+            }
+            other => panic!("{other:?}"),
+        }
         journal.close();
     }
 }

@@ -17,6 +17,12 @@
 //! At start the newest segment is read to find the chain's head; an incomplete last line (a write
 //! cut short by power loss, never acknowledged) is cut off.
 //!
+//! The journal is part of the tamper-evident log, not a buffer in front of it: its lines carry
+//! the chain's hashes, ingestion copies a line only once it continues the stored chain
+//! ([`super::ingest`]), and `carebridge audit verify` / `$audit-verify` verify the lines not yet
+//! copied after the stored events ([`super::verify`]), reading the segments without changing them
+//! while a gateway may be appending (only the newest segment may end in the middle of a line).
+//!
 //! Failure is fail-closed: once a write or sync fails, every waiting and later event fails
 //! (the requests answer 503) until the process restarts, because what is on disk after a failed
 //! `fdatasync` is unknown.

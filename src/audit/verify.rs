@@ -225,3 +225,6 @@ async fn blocking<T: Send + 'static>(
 fn io_error(e: std::io::Error) -> Error {
     Error::Internal(format!("reading the audit journal: {e}"))
 }
+
+#[cfg(test)]
+mod tests;

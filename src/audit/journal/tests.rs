@@ -118,3 +118,19 @@ async fn a_closed_journal_refuses_events() {
     j.close();
     assert_eq!(j.append(1, "{}").await, Err(JournalError::Closed));
 }
+
+#[test]
+fn the_chains_of_a_directory_are_named_by_their_segments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in [
+        "gw-b.00000000000000000001.log",
+        "gw-a.00000000000000000001.log",
+        "gw-a.00000000000000000040.log",
+        "gw-c.1.log",
+        "notes.txt",
+    ] {
+        std::fs::write(dir.path().join(name), "").expect("file");
+    }
+    assert_eq!(chains(dir.path()).expect("chains"), vec!["gw-a", "gw-b"]);
+    assert!(chains(&dir.path().join("none")).expect("none").is_empty());
+}
