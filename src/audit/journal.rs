@@ -15,7 +15,8 @@
 //! `seq TAB recorded TAB hash TAB record-json LF` (the JSON never holds a raw tab or newline). A new
 //! segment starts once one passes [`SEGMENT_BYTES`]; ingestion deletes segments it has copied.
 //! At start the newest segment is read to find the chain's head; an incomplete last line (a write
-//! cut short by power loss, never acknowledged) is cut off.
+//! cut short by power loss, never acknowledged) is cut off, and nothing else: a complete line that
+//! is not an event was changed after it was written, and stays for verification to report.
 //!
 //! The journal is part of the tamper-evident log, not a buffer in front of it: its lines carry
 //! the chain's hashes, ingestion copies a line only once it continues the stored chain
@@ -261,7 +262,10 @@ fn open_newest(dir: &Path, chain: &str) -> std::io::Result<Option<(File, Option<
     let len = file.metadata()?.len();
     let mut text = Vec::new();
     (&mut file).take(len).read_to_end(&mut text)?;
-    let (lines, used) = complete_lines(&text);
+    // Only an unterminated tail can be a write cut short. A complete line that is not an event
+    // was changed afterwards: it stays, for verification to report, rather than being cut off
+    // with every later (acknowledged) line, which would hide the change.
+    let used = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     if used < text.len() {
         tracing::warn!(segment = %path.display(), bytes = text.len() - used,
             "audit journal: cutting off an incomplete last line (never acknowledged)");
@@ -269,9 +273,19 @@ fn open_newest(dir: &Path, chain: &str) -> std::io::Result<Option<(File, Option<
         file.sync_data()?;
     }
     file.seek(SeekFrom::End(0))?;
-    let head = lines.last().map(|(l, _)| Head {
+    let mut last = None;
+    let mut last_is_event = true;
+    for (line, _) in entries(&text[..used]) {
+        last_is_event = line.is_some();
+        last = line.or(last);
+    }
+    if !last_is_event {
+        tracing::error!(segment = %path.display(),
+            "audit journal: the last line is not an event (changed after it was written); the chain continues from the last one that is, and verification reports the line");
+    }
+    let head = last.map(|l| Head {
         seq: l.seq,
-        hash: l.hash.clone(),
+        hash: l.hash,
     });
     Ok(Some((file, head)))
 }

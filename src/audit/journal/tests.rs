@@ -134,3 +134,42 @@ fn the_chains_of_a_directory_are_named_by_their_segments() {
     assert_eq!(chains(dir.path()).expect("chains"), vec!["gw-a", "gw-b"]);
     assert!(chains(&dir.path().join("none")).expect("none").is_empty());
 }
+
+/// A complete line made unreadable is not taken for a torn write: reopening keeps it and every
+/// line after it (acknowledged events), and continues the chain after the last line.
+#[tokio::test]
+async fn a_reopened_journal_keeps_a_changed_line_and_what_follows_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let j = Journal::open(dir.path(), "gw", Head::default()).expect("open");
+        for i in 0..5 {
+            j.append(i, "{}").await.expect("appended");
+        }
+        j.close();
+    }
+    let (_, path) = segments(dir.path(), "gw")
+        .expect("segments")
+        .pop()
+        .expect("a segment");
+    let text = std::fs::read_to_string(&path).expect("read");
+    // The third line's sequence number loses its tab.
+    let changed: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i == 2 {
+                l.replacen('\t', " ", 1)
+            } else {
+                l.to_owned()
+            };
+            l + "\n"
+        })
+        .collect();
+    std::fs::write(&path, &changed).expect("changed");
+    let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
+    assert_eq!(j.append(10, "{}").await.expect("appended"), 6);
+    j.close();
+    let after = std::fs::read_to_string(&path).expect("read");
+    assert!(after.starts_with(&changed), "nothing cut off");
+    assert_eq!(after.lines().count(), 6);
+}
