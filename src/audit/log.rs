@@ -354,7 +354,13 @@ fn print_report(report: &Report, dir: &std::path::Path) {
             v.count, v.head_seq, v.head_hash
         );
     }
-    if report.journal.is_empty() {
+    let store_broke = matches!(&report.broken, Some((_, f)) if f.place == Place::Store);
+    if report.journal.is_empty() && store_broke {
+        println!(
+            "journal {}: not read (the stored log breaks first)",
+            dir.display()
+        );
+    } else if report.journal.is_empty() {
         println!("journal {}: no segments", dir.display());
     } else {
         println!(
