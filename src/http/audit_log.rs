@@ -68,7 +68,7 @@ pub async fn search(
         // A patient's search is always about their own record, whatever else it asks.
         q.filter.conditions.push((Key::Patient, vec![p.clone()]));
     }
-    catch_up(trail).await?;
+    let warning = catch_up(trail).await?;
     let rows = engine
         .store()
         .backend()
@@ -91,7 +91,7 @@ pub async fn search(
     {
         links.push(link("next", Some(format!("{}.{}", last.recorded, last.id))));
     }
-    let entries: Vec<Value> = rows
+    let mut entries: Vec<Value> = rows
         .iter()
         .filter(|r| Record::from_text(&r.body).is_none_or(|rec| matches(&rec, &q.filter)))
         .map(|r| {
@@ -102,6 +102,15 @@ pub async fn search(
             })
         })
         .collect();
+    if let Some(w) = warning {
+        let outcome = crate::fhir::operation_outcome(&[crate::fhir::OutcomeIssue {
+            severity: crate::fhir::Severity::Warning,
+            code: "incomplete",
+            diagnostics: w,
+            expression: None,
+        }]);
+        entries.push(json!({"resource": outcome, "search": {"mode": "outcome"}}));
+    }
     let bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
@@ -124,6 +133,7 @@ pub async fn read(
         id: id.to_owned(),
     };
     let n: i64 = id.parse().map_err(|_| missing())?;
+    // A broken journal: what is stored is served (the search says the log is incomplete).
     catch_up(trail).await?;
     let mut filter = audit_sql::Filter {
         id: Some(n),
@@ -186,12 +196,25 @@ pub async fn audit_verify(engine: &Engine, trail: &Trail) -> Result<HttpResponse
     ))
 }
 
-/// Copies the journal into the store before an auditor reads it.
-async fn catch_up(trail: &Trail) -> Result<(), Error> {
-    trail.catch_up().await.map(|_| ()).map_err(|e| {
-        tracing::error!(error = %e, "audit journal not copied before an audit query");
-        Error::Unavailable("The audit log cannot be read completely just now; try again".into())
-    })
+/// Copies the journal into the store before an auditor reads it. A journal that no longer
+/// continues its chain (altered before its copy) is not copied past the break, for good: the
+/// auditor is then served what is stored, and told (the returned warning; `$audit-verify`
+/// reports the break), rather than shut out of the whole log. Any other failure is 503.
+async fn catch_up(trail: &Trail) -> Result<Option<String>, Error> {
+    match trail.catch_up().await {
+        Ok(_) => Ok(None),
+        Err(crate::audit::ingest::IngestError::Broken(b)) => Ok(Some(format!(
+            "The audit journal of chain '{}' does not continue its chain at event {}: events recorded after it are not searchable until it is repaired; $audit-verify reports the break",
+            b.chain,
+            b.at.seq()
+        ))),
+        Err(e) => {
+            tracing::error!(error = %e, "audit journal not copied before an audit query");
+            Err(Error::Unavailable(
+                "The audit log cannot be read completely just now; try again".into(),
+            ))
+        }
+    }
 }
 
 /// `GET [base]/$audit-export?start=&end=` (auditors and system callers): the events recorded in

@@ -98,6 +98,27 @@ async fn a_changed_journal_line_is_reported_and_not_copied(tamper: Tamper, postg
         vec![1, 2, 3],
         "{tamper:?}: nothing from the changed line on is in the store"
     );
+    // The auditor still searches what is stored, and is told the log is incomplete.
+    let auditor = app.token_for("auditor", None, None);
+    let search = app
+        .send(
+            app.anonymous(Method::GET, "AuditEvent")
+                .bearer_auth(&auditor),
+        )
+        .await;
+    search.assert_status(200);
+    let outcome = search
+        .entries()
+        .into_iter()
+        .find(|e| e["search"]["mode"] == "outcome")
+        .unwrap_or_else(|| panic!("no warning in {}", search.text));
+    assert_eq!(outcome["resource"]["issue"][0]["code"], "incomplete");
+    assert!(
+        search
+            .entries()
+            .iter()
+            .any(|e| e["search"]["mode"] == "match")
+    );
 }
 
 macro_rules! on_both {
