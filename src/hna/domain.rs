@@ -16,6 +16,7 @@
 use serde_json::Value;
 
 use super::catalogue;
+use super::pcsp_check::{array, text};
 use crate::fhir::OutcomeIssue;
 
 /// A coded concern: its code, and its domain from the catalogue.
@@ -25,16 +26,6 @@ pub struct CodedConcern<'v> {
     pub code: &'v str,
     /// Its catalogue domain (`emotional`).
     pub domain: &'static str,
-}
-
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
 }
 
 /// Every coded concern in a list of CodeableConcepts (`detail.reasonCode`, `ServiceRequest.reasonCode`),

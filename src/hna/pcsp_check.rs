@@ -30,13 +30,15 @@ pub struct ReferenceToResolve {
     pub path: String,
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+/// The array at `key` (empty when absent or not an array).
+pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice)
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+/// The string at `key`, if it is one.
+pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 

@@ -295,3 +295,19 @@ pub async fn test_engine(dir: &std::path::Path) -> Engine {
         .expect("store");
     Engine::new(store, &settings)
 }
+
+/// Creates `body` through `engine` as one of the gateway's own jobs and returns the id assigned:
+/// for unit tests that need records in the real store.
+#[cfg(test)]
+pub async fn test_create(engine: &Engine, rtype: ResourceType, body: Value) -> String {
+    let reply = engine
+        .job_create(rtype, body, None, Return::Minimal)
+        .await
+        .expect("created");
+    reply
+        .location
+        .as_deref()
+        .and_then(|l| l.split('/').nth(1))
+        .map(str::to_owned)
+        .expect("a location")
+}

@@ -32,15 +32,22 @@ fn full(role: Role) -> Principal {
     principal(role, &[scope])
 }
 
-fn request(method: &str, path: &str, query: &str, if_none_exist: Option<&str>) -> Request {
-    let ctx = ParseContext {
-        base_url: "http://gw/fhir",
+const BASE: &str = "http://gw/fhir";
+
+/// The parse context of the tests' gateway.
+fn ctx() -> ParseContext<'static> {
+    ParseContext {
+        base_url: BASE,
         search: ParseOptions {
             lenient: false,
             default_count: 20,
             max_count: 100,
         },
-    };
+    }
+}
+
+fn request(method: &str, path: &str, query: &str, if_none_exist: Option<&str>) -> Request {
+    let ctx = ctx();
     let conditions = Conditions {
         if_none_exist,
         if_match: None,
@@ -327,19 +334,6 @@ mod shapes {
 
     use super::*;
     use crate::interaction::parse_entry;
-
-    const BASE: &str = "http://gw/fhir";
-
-    fn ctx() -> ParseContext<'static> {
-        ParseContext {
-            base_url: BASE,
-            search: ParseOptions {
-                lenient: false,
-                default_count: 20,
-                max_count: 100,
-            },
-        }
-    }
 
     fn encode(s: &str, mask: u64) -> String {
         s.chars()

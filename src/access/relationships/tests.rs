@@ -5,23 +5,10 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::rest::{Engine, Return};
+use crate::rest::{Engine, test_create as create};
 
 async fn engine(dir: &tempfile::TempDir) -> Engine {
     crate::rest::test_engine(dir.path()).await
-}
-
-async fn create(engine: &Engine, rtype: ResourceType, body: Value) -> String {
-    let reply = engine
-        .job_create(rtype, body, None, Return::Minimal)
-        .await
-        .expect("created");
-    reply
-        .location
-        .as_deref()
-        .and_then(|l| l.split('/').nth(1))
-        .map(str::to_owned)
-        .expect("a location")
 }
 
 fn org_ref(id: &str) -> Value {

@@ -9,7 +9,7 @@ use crate::audit::write::Recording;
 use crate::auth::scopes::Grants;
 use crate::auth::{Principal, Role};
 use crate::fhir::ResourceType;
-use crate::rest::{Engine, Return, test_engine};
+use crate::rest::{Return, test_create as id_of, test_engine};
 
 /// A link worker of organisation L0001, with every user scope.
 fn link_worker() -> Arc<Principal> {
@@ -19,17 +19,6 @@ fn link_worker() -> Arc<Principal> {
     p.scopes = vec!["user/*.cruds".into()];
     p.grants = Grants::new(&p.scopes);
     Arc::new(p)
-}
-
-async fn id_of(engine: &Engine, rtype: ResourceType, body: Value) -> String {
-    let reply = engine
-        .job_create(rtype, body, None, Return::Minimal)
-        .await
-        .expect("created");
-    reply
-        .location
-        .and_then(|l| l.split('/').nth(1).map(str::to_owned))
-        .expect("a location")
 }
 
 fn plan(patient: &str, text: &str) -> Value {
