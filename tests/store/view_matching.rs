@@ -592,10 +592,6 @@ fn queries() -> Vec<(ResourceType, String)> {
         "patient.general-practitioner:Organization.name=riverside".into(),
         "patient._id=p1".into(),
         "subject:Organization.name=st".into(),
-        // The chain's type replaces `patient`'s narrowing to Patient (the parser accepts any type
-        // here): the store finds the plans whose subject is an organisation, and so does the
-        // matcher. If the store comes to refuse or narrow this, the matcher must follow.
-        "patient:Organization.name=st".into(),
         format!("patient:identifier={NHS}|9000000009"),
         format!("patient:identifier={NHS}|9111111111"),
         "subject:identifier=9000000009".into(),

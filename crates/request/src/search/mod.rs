@@ -13,7 +13,9 @@
 //!   server's base URL; references to other servers and to unserved types are stored but not
 //!   searchable.
 //! - Chaining through a parameter that may point at several types needs the type
-//!   (`subject:Patient.identifier=`); one level of chaining is supported.
+//!   (`subject:Patient.identifier=`); a type the parameter cannot point at
+//!   (`patient:Organization.name=`) is refused, lenient or not, as ignoring it would widen the
+//!   search. Chains may nest.
 //! - Not supported (400, or ignored under `Prefer: handling=lenient`): `_include:iterate`,
 //!   `_include=*`, `_summary=true`, `_has`, `_text`, `_content`, `_filter`, `:missing`, `:below`,
 //!   quantity and number parameters.

@@ -350,9 +350,17 @@ fn chain(
         .filter(|d| d.kind == ParamKind::Reference)
         .ok_or_else(|| SearchParseError::UnknownParameter(key.to_owned()))?;
     let target = match (type_modifier, def.targets) {
-        (Some(t), _) => t
-            .parse::<ResourceType>()
-            .map_err(|_| unsupported_modifier(key, t))?,
+        // A type the parameter cannot point at (`patient:Organization.name`) would widen a
+        // narrowed parameter to other types: refused.
+        (Some(t), targets) => {
+            let parsed = t
+                .parse::<ResourceType>()
+                .map_err(|_| unsupported_modifier(key, t))?;
+            if !targets.is_empty() && !targets.contains(&parsed) {
+                return Err(invalid(key, format!("'{name}' cannot point at {parsed}")));
+            }
+            parsed
+        }
         (None, [only]) => *only,
         (None, _) => {
             return Err(invalid(

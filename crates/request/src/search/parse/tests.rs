@@ -251,3 +251,20 @@ fn a_control_character_in_a_name_or_value_is_refused_lenient_or_not() {
     // Non-ASCII text is not a control character.
     assert!(parse(Patient, &pairs("name=Si%C3%A2n"), OPTS).is_ok());
 }
+
+#[test]
+fn a_chain_keeps_to_the_types_its_parameter_can_point_at() {
+    let opts = ParseOptions {
+        lenient: true,
+        default_count: 20,
+        max_count: 100,
+    };
+    let pairs = |k: &str| vec![(k.to_owned(), "st".to_owned())];
+    // Lenient or not: ignoring it would widen the search.
+    assert!(matches!(
+        parse(CarePlan, &pairs("patient:Organization.name"), opts),
+        Err(SearchParseError::InvalidValue { .. })
+    ));
+    assert!(parse(CarePlan, &pairs("subject:Organization.name"), opts).is_ok());
+    assert!(parse(CarePlan, &pairs("patient:Patient.name"), opts).is_ok());
+}
