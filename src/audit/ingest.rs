@@ -357,12 +357,18 @@ mod tests {
     use super::*;
     use crate::audit::journal::Head;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_durable_event_is_copied_once_and_copied_segments_go() {
+    /// A store on a new SQLite file in a temporary directory (kept alive by the returned guard).
+    async fn sqlite_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
             .await
             .expect("store");
+        (dir, store)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_durable_event_is_copied_once_and_copied_segments_go() {
+        let (dir, store) = sqlite_store().await;
         let journal_dir = dir.path().join("audit");
         let journal =
             Journal::open_with(&journal_dir, "gw", Head::default(), 300).expect("journal");
@@ -399,10 +405,7 @@ mod tests {
     /// stored, it and the rest are not, now or at any later copy, and recording goes on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_line_that_does_not_continue_the_chain_stops_the_copy_for_good() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-            .await
-            .expect("store");
+        let (dir, store) = sqlite_store().await;
         let journal_dir = dir.path().join("audit");
         let journal = Journal::open(&journal_dir, "gw", Head::default()).expect("journal");
         let append = |n: u64| {
@@ -465,10 +468,7 @@ mod tests {
     /// journal ends for now (which would stop the copy there without a word).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_line_that_is_not_an_event_is_a_break() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-            .await
-            .expect("store");
+        let (dir, store) = sqlite_store().await;
         let journal_dir = dir.path().join("audit");
         let journal = Journal::open(&journal_dir, "gw", Head::default()).expect("journal");
         for n in 1..=3 {
