@@ -136,3 +136,26 @@ on_both_backends! {
         assert_eq!(entry_status(&r.entries()[0]), 200);
     }
 }
+
+on_both_backends! {
+    /// The one write a role other than `system` may make, a sharing Consent by a link worker
+    /// caring for the person, gets the same answer in every shape: created for Ann (whom the
+    /// link service manages), refused for Bob (whom it does not).
+    async fn a_link_workers_consent_write_answers_alike_in_every_shape(app: TestApp) {
+        let w = world_on(app).await;
+        let link = w.app.token_for("link-worker", Some("L0001"), None);
+        let permit = |patient: &str| {
+            consent(patient, json!({"type": "permit",
+                "actor": [role_actor("housing", Some(&w.housing))],
+                "securityLabel": [{"system": format!("{CANON}/CodeSystem/hna-domain"), "code": "practical"}]}))
+        };
+        for (shape, status) in write_shapes(&w, &link, Method::POST, "Consent", Some(&permit(&w.ann))).await {
+            // A transaction answers 200 with its entry's 201 inside.
+            let want = if shape.starts_with("transaction") { 200 } else { 201 };
+            assert_eq!(status, want, "{shape}");
+        }
+        let before = w.app.version_count().await;
+        all_refused(&write_shapes(&w, &link, Method::POST, "Consent", Some(&permit(&w.bob))).await, 403);
+        assert_eq!(w.app.version_count().await, before, "nothing was written for Bob");
+    }
+}
