@@ -8,13 +8,14 @@
 //! | a request the parse refuses ([`RequestError`]) | 400, 404 or 405 | as the variant it maps to |
 //! | `InvalidSearch` | 400 | `invalid` / `not-supported` |
 //! | `Unauthenticated` | 401 (with `WWW-Authenticate: Bearer`) | `login` |
-//! | `Forbidden` | 403 | `forbidden` |
+//! | `Forbidden`, `ForbiddenContent` | 403 | `forbidden` |
 //! | `NotFound`, `UnknownType`, `NoRoute` | 404 | `not-found` |
 //! | `MethodNotAllowed` | 405 | `not-supported` |
 //! | `NotAcceptable` | 406 | `not-supported` |
 //! | `Conflict` | 409 | `conflict` |
 //! | `Gone`, `SearchExpired` | 410 | `deleted` / `not-found` |
 //! | `PreconditionFailed` | 412 | `conflict` / `multiple-matches` |
+//! | `PreconditionRequired` | 428 | `required` |
 //! | `PayloadTooLarge` | 413 | `too-costly` |
 //! | `UnsupportedMediaType` | 415 | `not-supported` |
 //! | `BusinessRule` | 422 | `business-rule` / `value` |
@@ -41,6 +42,11 @@ pub enum Error {
     /// Authenticated, but not allowed this interaction.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Allowed the interaction, but not this content: each issue names the element the caller
+    /// may not write (a requester that is not its organisation, a Task field that is not its to
+    /// change).
+    #[error("forbidden content")]
+    ForbiddenContent(Vec<OutcomeIssue>),
     /// The body is not JSON.
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
@@ -83,6 +89,9 @@ pub enum Error {
     /// `If-Match` or a conditional interaction's precondition failed.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// An update that must name the version it replaces (`If-Match`) did not.
+    #[error("precondition required: {0}")]
+    PreconditionRequired(String),
     /// Several resources matched a conditional interaction that needs one.
     #[error("multiple matches")]
     MultipleMatches(String),
@@ -137,7 +146,7 @@ impl Error {
             | Error::InvalidResource(_)
             | Error::InvalidSearch(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::ForbiddenContent(_) => StatusCode::FORBIDDEN,
             Error::NotFound { .. } | Error::UnknownType(_) | Error::NoRoute => {
                 StatusCode::NOT_FOUND
             }
@@ -148,6 +157,7 @@ impl Error {
             Error::PreconditionFailed(_) | Error::MultipleMatches(_) => {
                 StatusCode::PRECONDITION_FAILED
             }
+            Error::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,7 +177,9 @@ impl Error {
                 "Authentication required: send a valid bearer token".into(),
             ),
             Error::Forbidden(m) => one("forbidden", m.clone()),
-            Error::InvalidResource(issues) | Error::BusinessRule(issues) => issues.clone(),
+            Error::InvalidResource(issues)
+            | Error::BusinessRule(issues)
+            | Error::ForbiddenContent(issues) => issues.clone(),
             Error::InvalidSearch(e @ SearchParseError::NotSupported(_)) => {
                 one("not-supported", e.to_string())
             }
@@ -197,6 +209,7 @@ impl Error {
             }
             Error::PreconditionFailed(m) => one("conflict", m.clone()),
             Error::MultipleMatches(m) => one("multiple-matches", m.clone()),
+            Error::PreconditionRequired(m) => one("required", m.clone()),
             Error::PayloadTooLarge => one(
                 "too-costly",
                 "The request body is larger than this server accepts".into(),

@@ -12,6 +12,7 @@ pub mod http;
 pub mod import;
 pub use carebridge_request::interaction;
 pub mod outcomes;
+pub mod referral;
 pub mod rest;
 pub mod sample;
 pub mod search;

@@ -152,6 +152,8 @@ pub async fn load(engine: &Engine) -> Result<World, Error> {
         ResourceType::ServiceRequest,
         "referral-ann-welfare",
         json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "category": [{"coding": [{"system": crate::referral::SNOMED, "code": crate::referral::REFERRAL_CATEGORY}]}],
+            "authoredOn": "2026-11-20",
             "subject": subject(0), "requester": o("RH001"), "performer": [o("W0001")],
             "reasonCode": [{"coding": [{"system": w.canonical.concern_system(), "code": "money-finance"}]}]}),
     )

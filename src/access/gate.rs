@@ -284,6 +284,16 @@ impl Gate {
         Ok(orgs.as_slice())
     }
 
+    /// The caller as a writer: bound by the write table ([`super::writes`]) unless it is `system`.
+    pub async fn writer(&self) -> Result<super::Writer, Error> {
+        let p = &self.principal;
+        if p.role == Role::System {
+            return Ok(super::Writer::unrestricted());
+        }
+        let orgs = self.organizations().await?.to_vec();
+        Ok(super::Writer::new(p.role, orgs, p.patient.clone()))
+    }
+
     /// Ids of the live resources matching a search (server-built parameters).
     async fn ids(
         &self,
@@ -339,6 +349,11 @@ impl Gate {
                     &orgs,
                     needed_relationships(self.principal.role),
                 );
+                // A party to a referral sees it (and its Task) whatever became of its
+                // relationship with the patient (`consent::decision::decide`).
+                if let Some(Filter(alternatives)) = query.filters.last_mut() {
+                    alternatives.extend(party_predicates(query.rtype, &orgs));
+                }
                 Ok(true)
             }
         }
@@ -491,11 +506,13 @@ impl Gate {
             .filter_map(|c| c.root.next_change(now))
             .min()
             .unwrap_or(i64::MAX);
-        Ok((
-            decision::decide(&ctx, r.rtype, &value),
-            valid_until,
-            patient_id,
-        ))
+        let d = if r.rtype == ResourceType::Task {
+            let referral = self.referral_of(&value, &patient).await?;
+            decision::decide_task(&ctx, &value, referral.as_ref())
+        } else {
+            decision::decide(&ctx, r.rtype, &value)
+        };
+        Ok((d, valid_until, patient_id))
     }
 
     /// The decision the role's remit makes alone, where it does: everything or nothing of the
@@ -513,6 +530,28 @@ impl Gate {
             Remit::Related if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
             Remit::Related => None,
         }
+    }
+
+    /// The referral a Task is the fulfilment of, as stored now, if it is held here and is about
+    /// the same patient.
+    async fn referral_of(&self, task: &Value, patient: &str) -> Result<Option<Value>, Error> {
+        let Some(id) =
+            super::writes::reference(task, "focus").and_then(|r| r.strip_prefix("ServiceRequest/"))
+        else {
+            return Ok(None);
+        };
+        let stored = self
+            .store
+            .backend()
+            .read(ResourceType::ServiceRequest, id)
+            .await?;
+        let Some(sr) = stored.filter(|r| !r.deleted) else {
+            return Ok(None);
+        };
+        let sr: Value = serde_json::from_str(&sr.body)
+            .map_err(|e| Error::Internal(format!("stored ServiceRequest is not JSON: {e}")))?;
+        let same = patient_of(ResourceType::ServiceRequest, &sr).as_deref() == Some(patient);
+        Ok(same.then_some(sr))
     }
 
     /// The facts of `patient`, read once per request.
@@ -533,9 +572,9 @@ impl Gate {
                 r
             }
         };
-        let consents = if !related {
-            Arc::new(Vec::new())
-        } else if let Some(c) = cache.consents(generation, patient) {
+        // Read even when unrelated: a party to a referral is related to it alone, and its
+        // consents decide what it sees of it.
+        let consents = if let Some(c) = cache.consents(generation, patient) {
             c
         } else {
             let c = Arc::new(consents_of(&self.store, patient, &self.settings.vocab).await?);
@@ -548,6 +587,25 @@ impl Gate {
         }
         Ok(f)
     }
+}
+
+/// The predicates that find the referrals (or Tasks) `organizations` sent or receive.
+fn party_predicates(rtype: ResourceType, organizations: &[String]) -> Vec<Predicate> {
+    let params: &[&'static str] = match rtype {
+        ResourceType::ServiceRequest => &["requester", "performer"],
+        ResourceType::Task => &["requester", "owner"],
+        _ => &[],
+    };
+    params
+        .iter()
+        .flat_map(|param| {
+            organizations.iter().map(|id| Predicate::Reference {
+                param,
+                rtype: Some(ResourceType::Organization),
+                id: id.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The active sharing consents of `patient`.

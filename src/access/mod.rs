@@ -10,7 +10,9 @@ pub mod explain;
 pub mod gate;
 pub mod policy;
 pub mod relationships;
+pub mod writes;
 
 pub use authorise::authorise;
 pub use gate::Gate;
 pub use relationships::{Relationship, related, relationships, restrict};
+pub use writes::Writer;

@@ -9,7 +9,7 @@
 //! | SMART scopes ([`needs`]) | every caller: each interaction needs its permission on its type(s) |
 //! | break the glass | purpose `BTG` needs a reason (`X-Break-Glass-Reason`), or the request is refused |
 //! | the audit log is append-only | create, update, delete of AuditEvent: 405 for everyone, `system` too |
-//! | writes | `system`: what its scopes grant. A link worker or the patient: create and update (never conditionally) of a sharing `Consent`, for a patient the link worker's organisation cares for or the patient's own (checked against the store by `access::authorise`). Everyone else: nothing. |
+//! | writes | `system` (the deployment's administration and trusted feeds): what its scopes grant. Every other role: the write table of [`super::writes`] (create and update by id only, each under a condition checked in the write's transaction). |
 //! | AuditEvent read and search | auditors and `system`; a patient for their own access report |
 //! | `$consent-explain`, `$audit-verify`, `$audit-export` | auditors and `system` |
 //! | `$hna-outcomes` | `system` (figures over every patient) |
@@ -26,7 +26,7 @@
 //! | `auditor` | the audit log; no patient data |
 //! | `patient` | their own record |
 //! | `link-worker`, `cns`, `gp` | patient data of patients their organisation is related to |
-//! | `housing`, `social-care` | CarePlan and ServiceRequest of patients related to them |
+//! | `housing`, `social-care` | CarePlan, ServiceRequest and Task of patients related to them (within which consent shows only what is addressed to them) |
 
 use crate::auth::scopes::{Context as ScopeContext, Permission};
 use crate::auth::{Principal, Role};
@@ -182,31 +182,8 @@ fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
         Search {
             query: Some(query), ..
         } => refuse_hidden_chains(&query.filters),
-        _ if i.writes() => writes_permitted(principal, i),
+        _ if i.writes() => super::writes::permits(role, i),
         _ => Ok(()),
-    }
-}
-
-/// The writes a role other than `system` may make: a sharing Consent, created or replaced (never
-/// conditionally), by a link worker or the patient. Whose consent it may be needs the store
-/// (`access::authorise`).
-fn writes_permitted(principal: &Principal, i: &Interaction) -> Result<(), Error> {
-    let consent_writer = matches!(principal.role, Role::LinkWorker | Role::Patient);
-    let consent_write = matches!(
-        i,
-        Interaction::Create {
-            rtype: ResourceType::Consent,
-            if_none_exist: None
-        } | Interaction::Update {
-            rtype: ResourceType::Consent,
-            ..
-        }
-    );
-    match i {
-        // Each entry of a bundle is checked on its own.
-        Interaction::Bundle => Ok(()),
-        _ if consent_writer && consent_write => Ok(()),
-        _ => Err(forbidden(principal, "write this")),
     }
 }
 
@@ -257,7 +234,7 @@ pub enum Remit {
 
 /// What `role` can ever see of `rtype` (the second table in the module docs).
 pub fn remit(role: Role, rtype: ResourceType) -> Remit {
-    use ResourceType::{AuditEvent, CarePlan, ServiceRequest};
+    use ResourceType::{AuditEvent, CarePlan, ServiceRequest, Task};
     if role == Role::System {
         return Remit::Everything(Rule::System);
     }
@@ -269,7 +246,7 @@ pub fn remit(role: Role, rtype: ResourceType) -> Remit {
         Role::Auditor => Remit::Nothing(Rule::AuditOnly),
         _ if rtype == AuditEvent => Remit::Nothing(Rule::AuditOnly),
         Role::Patient => Remit::OwnRecord,
-        Role::Housing | Role::SocialCare if !matches!(rtype, CarePlan | ServiceRequest) => {
+        Role::Housing | Role::SocialCare if !matches!(rtype, CarePlan | ServiceRequest | Task) => {
             Remit::Nothing(Rule::OutsideRemit)
         }
         _ => Remit::Related,

@@ -5,8 +5,11 @@
 //! The sources are [`CareLink`]'s; each is an Organization reference:
 //! - `Patient.generalPractitioner` (registered practice) and `Patient.managingOrganization`;
 //! - `CareTeam.participant.member` of care teams neither `inactive` nor `entered-in-error`;
-//! - `CarePlan.activity.detail.performer` and `ServiceRequest.requester` / `.performer`, of those
-//!   not `entered-in-error`.
+//! - `CarePlan.activity.detail.performer` of plans not `entered-in-error`;
+//! - `ServiceRequest.requester` / `.performer` of referrals neither `entered-in-error` nor
+//!   `revoked` (rejected, cancelled or failed: the receiver is related from the moment a referral
+//!   is addressed to it until then; afterwards it sees only the referral and its Task, as a party
+//!   to them, `consent::decision::decide`).
 //!
 //! References to a Practitioner or PractitionerRole (and `CareTeam.participant.onBehalfOf`) are not
 //! followed: a relationship is an organisation's, and tokens name organisations. Deleted resources

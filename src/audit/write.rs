@@ -46,24 +46,26 @@ impl Draft {
         }
     }
 
-    /// Appends the event of a write answered with `status` that made `written`, in `tx`.
+    /// Appends the event of a write answered with `status` that made `written` (and, as its
+    /// consequences, `also`: the referral workflow's writes), in `tx`.
     fn append_in(
         &self,
         tx: &mut dyn Tx,
         status: u16,
         written: &StoredResource,
+        also: &[StoredResource],
     ) -> Result<(), StoreError> {
         let record = Record {
             recorded: now_ms(),
             status,
-            disclosed: vec![Disclosed {
-                reference: format!(
-                    "{}/{}/_history/{}",
-                    written.rtype, written.id, written.version
-                ),
-                redacted: false,
-                patient: None,
-            }],
+            disclosed: std::iter::once(written)
+                .chain(also)
+                .map(|w| Disclosed {
+                    reference: format!("{}/{}/_history/{}", w.rtype, w.id, w.version),
+                    redacted: false,
+                    patient: None,
+                })
+                .collect(),
             ..self.template.clone()
         };
         tx.append_audit(
@@ -104,18 +106,20 @@ impl Recording {
         }
     }
 
-    /// Appends the write's event in `tx` (nothing for a job). If the event cannot be stored the
-    /// write is not made: the transaction fails with 503.
+    /// Appends the write's event in `tx` (nothing for a job): `written`, and `also` what the write
+    /// changed with it (the referral workflow's writes). If the event cannot be stored the write
+    /// is not made: the transaction fails with 503.
     pub fn append_in(
         &self,
         tx: &mut dyn Tx,
         status: u16,
         written: &StoredResource,
+        also: &[StoredResource],
     ) -> Result<(), Error> {
         let Recording::Event(draft) = self else {
             return Ok(());
         };
-        draft.append_in(tx, status, written).map_err(|e| {
+        draft.append_in(tx, status, written, also).map_err(|e| {
             tracing::error!(error = %e, "write refused: its audit event could not be stored");
             Error::Unavailable(
                 "The write could not be recorded in the audit trail, so it was not made; try again"

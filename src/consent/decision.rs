@@ -10,7 +10,9 @@
 //!   catalogue domain ([`crate::hna::domain`]: the domain extension is the writer's claim and is
 //!   read only for an activity with no coded concern); the plan's own text (description, notes,
 //!   narrative) is in no domain;
-//! - a referral (`ServiceRequest`): one part, of the concerns coded in its `reasonCode` if any;
+//! - a referral (`ServiceRequest`): each `reasonCode` is a part, of the concerns it codes; the
+//!   rest of the referral is content in no domain; its Task is decided as its referral is
+//!   ([`decide_task`]), whole;
 //! - anything else: one part in no domain.
 //!
 //! A part naming several concerns is shown only when every one of them may be: the verdict is the
@@ -160,7 +162,19 @@ pub struct Context<'a> {
 }
 
 /// The decision on `resource` (of type `rtype`) for a sharing role, given the patient's facts.
+/// A party to a referral (its sender or its receiver) counts as related to it, and to its Task,
+/// for as long as they exist, whatever became of its other relationships with the patient: the
+/// receiver of a rejected referral still sees the referral and its own answer, and nothing else.
+/// A Task is decided by [`decide_task`].
 pub fn decide(ctx: &Context<'_>, rtype: ResourceType, resource: &Value) -> Decision {
+    let party = is_party(rtype, resource, ctx.recipient);
+    let ctx = &Context {
+        facts: Facts {
+            related: ctx.facts.related || party,
+            ..ctx.facts
+        },
+        ..*ctx
+    };
     let plan_shared = (ctx.recipient.role == Role::Gp && rtype == ResourceType::CarePlan)
         .then(|| shared_with(resource, ctx.vocab, "gp"))
         .flatten();
@@ -197,12 +211,35 @@ pub fn decide(ctx: &Context<'_>, rtype: ResourceType, resource: &Value) -> Decis
             if addressed_only && !addressed_to(resource, ctx.recipient) {
                 return Decision::whole(false, Rule::OutsideRemit);
             }
-            let concerns = coded_concerns(resource.get("reasonCode"), &ctx.vocab.concern_system);
-            let v = judge_concerns(&concerns, &judge).unwrap_or(base);
-            Decision::whole(v.permit, v.rule)
+            redact_referral(resource, base, ctx.vocab, judge)
         }
         _ => Decision::whole(base.permit, base.rule),
     }
+}
+
+/// The decision on a referral's fulfilment Task, given its referral (`None` when the Task's
+/// focus is not a referral held here). A Task is the referral's workflow record: whoever may see
+/// the referral (even redacted) sees its Task whole, and nobody else does. A Task without its
+/// referral is one part in no domain, outside the remit of housing and social care.
+pub fn decide_task(ctx: &Context<'_>, task: &Value, referral: Option<&Value>) -> Decision {
+    match referral {
+        Some(sr) => {
+            let d = decide(ctx, ResourceType::ServiceRequest, sr);
+            Decision::whole(d.visible(), d.rule)
+        }
+        None => decide(ctx, ResourceType::Task, task),
+    }
+}
+
+/// Whether the recipient's organisation sent or receives this referral or Task.
+fn is_party(rtype: ResourceType, resource: &Value, recipient: &Recipient<'_>) -> bool {
+    let receiver = match rtype {
+        ResourceType::ServiceRequest => "performer",
+        ResourceType::Task => "owner",
+        _ => return false,
+    };
+    references_ours(resource.get(receiver), recipient)
+        || references_ours(resource.get("requester"), recipient)
 }
 
 /// Elements of an HNA kept when its domain-free content is withheld.
@@ -233,6 +270,24 @@ const PLAN_FRAME: &[&str] = &[
     "created",
     "author",
     "activity",
+];
+
+/// Elements of a referral kept when its domain-free content is withheld.
+const REFERRAL_FRAME: &[&str] = &[
+    "resourceType",
+    "id",
+    "meta",
+    "identifier",
+    "status",
+    "intent",
+    "category",
+    "priority",
+    "code",
+    "subject",
+    "authoredOn",
+    "requester",
+    "performer",
+    "reasonCode",
 ];
 
 /// Collects withheld parts and the first permit, then finishes the resource.
@@ -434,6 +489,39 @@ fn redact_plan(
             .collect();
     }
     r.finish(out, PLAN_FRAME, "activity")
+}
+
+/// A referral's parts are its reasons (`reasonCode`), each judged by the concerns it codes; a
+/// reason coding no concern, like the rest of the referral, is content in no domain.
+fn redact_referral(
+    resource: &Value,
+    base: Verdict,
+    vocab: &Vocabulary,
+    judge: impl Fn(Option<&str>, Option<&str>) -> Verdict,
+) -> Decision {
+    let reasons = array(resource, "reasonCode");
+    let mut r = Redaction::new(base.clone());
+    let mut keep = Vec::with_capacity(reasons.len());
+    for (i, reason) in reasons.iter().enumerate() {
+        let one = Value::Array(vec![reason.clone()]);
+        let concerns = coded_concerns(Some(&one), &vocab.concern_system);
+        let v = judge_concerns(&concerns, &judge).unwrap_or_else(|| base.clone());
+        keep.push(r.keep(format!("ServiceRequest.reasonCode[{i}]"), v));
+    }
+    if r.withheld.is_empty() && base.permit {
+        return r.permit();
+    }
+    let Value::Object(mut out) = resource.clone() else {
+        return Decision::whole(false, Rule::NoPatient);
+    };
+    if let Some(Value::Array(list)) = out.get_mut("reasonCode") {
+        *list = std::mem::take(list)
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(a, k)| k.then_some(a))
+            .collect();
+    }
+    r.finish(out, REFERRAL_FRAME, "reasonCode")
 }
 
 fn link_id(item: &Value) -> Option<&str> {

@@ -266,10 +266,25 @@ fn a_referral_reaches_housing_only_when_addressed_to_it() {
             "reasonCode": [{"coding": [{"system": v.concern_system, "code": "housing"}]}]})
     };
     let case = Case::new(Role::Housing).with(housing_practical_permit());
+    let mut addressed = referral(HOUSING);
+    addressed["note"] = json!([{"text": "Also low mood since the diagnosis"}]);
+    addressed["reasonCode"]
+        .as_array_mut()
+        .expect("reasons")
+        .push(json!({"coding": [{"system": v.concern_system, "code": "worry-fear-anxiety"}]}));
+    // Housing sees the reason in its permitted domain; the other reason and the referral's
+    // domain-free content (its note) are withheld, as a plan's are.
+    let d = case.decide(ResourceType::ServiceRequest, &addressed);
+    let shown = redacted(&d);
+    assert_eq!(shown["reasonCode"].as_array().map(Vec::len), Some(1));
+    assert_eq!(shown["reasonCode"][0]["coding"][0]["code"], "housing");
+    assert!(shown.get("note").is_none());
     assert_eq!(
-        case.decide(ResourceType::ServiceRequest, &referral(HOUSING))
-            .access,
-        Access::Permit
+        d.withheld
+            .iter()
+            .map(|w| w.element.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ServiceRequest.reasonCode[1]", "content in no domain"]
     );
     let d = case.decide(ResourceType::ServiceRequest, &referral("org-other"));
     assert_eq!((d.access, d.rule), (Access::Deny, Rule::OutsideRemit));
@@ -381,7 +396,11 @@ fn a_part_naming_concerns_of_two_domains_is_shown_only_when_both_may_be() {
         "performer": [{"reference": format!("Organization/{HOUSING}")}], "reasonCode": both});
     let d = case.decide(ResourceType::ServiceRequest, &referral);
     assert_eq!(d.access, Access::Deny);
-    assert!(matches!(d.rule, Rule::Sensitive { .. }), "{:?}", d.rule);
+    assert!(
+        matches!(d.withheld[0].rule, Rule::Sensitive { .. }),
+        "{:?}",
+        d.withheld
+    );
 }
 
 #[test]

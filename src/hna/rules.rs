@@ -3,7 +3,8 @@
 //! ([`crate::hna::questionnaire_check`]), PCSP care plans against their profile
 //! ([`crate::hna::pcsp_check`], plus reference resolution here), and every other care plan for
 //! domain extensions contradicting their activity's concern ([`crate::hna::domain`], the one check
-//! the PCSP rules run too). Every way a resource is written (create, update, their conditional
+//! the PCSP rules run too), and referrals and their Tasks against the referral profiles
+//! ([`crate::referral::shape`]). Every way a resource is written (create, update, their conditional
 //! forms, transaction and batch entries, `$extract`) passes through [`check`].
 //!
 //! Decisions:
@@ -244,6 +245,11 @@ pub async fn check(
             ))
         }
         ResourceType::Consent => check_consent(engine, resource),
+        ResourceType::ServiceRequest => refuse(crate::referral::shape::check_request(
+            resource,
+            &engine.canonical().concern_system(),
+        )),
+        ResourceType::Task => refuse(crate::referral::shape::check_task(resource)),
         _ => Ok(()),
     }
 }

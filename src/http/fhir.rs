@@ -143,7 +143,7 @@ async fn serve(
     }
     let resource = resource_of(req, &request, &body)?;
     exchange.sent(resource.as_ref());
-    authorise(&gate, &request, resource.as_ref()).await?;
+    authorise(&gate, &request)?;
     // What may write gets the draft its transaction records; reads are recorded by `finish`.
     let may_write = request.interaction.writes()
         || matches!(

@@ -15,8 +15,9 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::bundle::BundleWriter;
+use super::changes::Changes;
 use super::references::{reference_pointers, resolve_conditional_in, rewrite_at};
-use super::write::{Visible, create_in, delete_in, matches_in, update_in};
+use super::write::{Visible, matches_in};
 use super::{Body, Engine, Reply, Return};
 use crate::access::{Gate, authorise};
 use crate::audit::write::Recording;
@@ -104,9 +105,7 @@ impl Engine {
                     .map(|(i, e)| self.parse_entry(i, e))
                     .collect::<Result<Vec<_>, _>>()?;
                 for e in &entries {
-                    authorise(gate, &e.request, e.resource.as_ref())
-                        .await
-                        .map_err(|err| prefix_entry(err, e.index))?;
+                    authorise(gate, &e.request).map_err(|err| prefix_entry(err, e.index))?;
                 }
                 self.transaction(entries, ret, gate).await
             }
@@ -171,7 +170,7 @@ impl Engine {
         gate: &Gate,
         audit: &Recording,
     ) -> Result<Reply, Error> {
-        authorise(gate, &e.request, e.resource.as_ref()).await?;
+        authorise(gate, &e.request)?;
         let entry_audit = audit.for_entry(&e.request);
         let head = e.request.head;
         let mut reply = self
@@ -336,11 +335,21 @@ impl Engine {
         let visible = self
             .visible_matches(criteria.chain(conditional_refs.values()), gate)
             .await?;
+        self.updates_visible(&writes, gate).await?;
         let base = self.base_url.clone();
-        let (results, found) = self
+        let writer = gate.writer().await?;
+        let (results, found, also) = self
             .store
-            .transaction(move |tx| run_writes(tx, &base, writes, conditional_refs, &visible, ret))
+            .transaction(move |tx| {
+                let mut changes = Changes::new(tx, &base, &writer);
+                let out = run_writes(&mut changes, writes, conditional_refs, &visible, ret)?;
+                let also = changes.finish()?;
+                Ok::<_, Error>((out.0, out.1, also))
+            })
             .await?;
+        for r in &also {
+            gate.wrote(&format!("{}/{}/_history/{}", r.rtype, r.id, r.version));
+        }
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
         replies.resize_with(count, || None);
         for (i, reply) in results {
@@ -372,6 +381,27 @@ impl Engine {
             .collect())
     }
 
+    /// 404 (for that entry) when a caller who cannot see everything updates or deletes by id a
+    /// resource it cannot see, exactly as the same request sent alone: a transaction neither
+    /// creates by update for such a caller nor tells a hidden resource from a missing one.
+    async fn updates_visible(&self, writes: &[Entry], gate: &Gate) -> Result<(), Error> {
+        for e in writes {
+            if let Interaction::Update { rtype, id } | Interaction::Delete { rtype, id } =
+                e.interaction()
+                && !self.visible(*rtype, id, gate).await?
+            {
+                return Err(prefix_entry(
+                    Error::NotFound {
+                        rtype: *rtype,
+                        id: id.clone(),
+                    },
+                    e.index,
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Every `Type?criteria` reference in the entries' resources, parsed, keyed by its text.
     /// Also records where each resource's references are, for the writer to rewrite.
     fn conditional_references(
@@ -397,8 +427,7 @@ impl Engine {
 type Resolved = (Vec<(usize, Reply)>, Vec<(usize, StoredResource)>);
 
 fn run_writes(
-    tx: &mut dyn Tx,
-    base: &str,
+    changes: &mut Changes<'_>,
     writes: Vec<Entry>,
     conditional_refs: HashMap<String, SearchQuery>,
     visible: &Visible,
@@ -423,7 +452,7 @@ fn run_writes(
         let rtype = e.rtype()?;
         let target = match e.interaction() {
             Interaction::ConditionalDelete { criteria, .. } => {
-                one_or_none(tx, criteria, visible, e.index)?
+                one_or_none(changes.tx(), criteria, visible, e.index)?
             }
             Interaction::Delete { id, .. } => Some(id.clone()),
             _ => {
@@ -436,7 +465,8 @@ fn run_writes(
             None => Reply::empty(StatusCode::NO_CONTENT),
             Some(t) => {
                 claim(e, rtype, &t)?;
-                match delete_in(tx, rtype, &t, e.request.if_match)
+                match changes
+                    .delete(rtype, &t, e.request.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?
                 {
                     Some(r) => Reply::resource(StatusCode::NO_CONTENT, &r, None),
@@ -461,12 +491,12 @@ fn run_writes(
             Interaction::Create {
                 if_none_exist: Some(q),
                 ..
-            } => match one_or_none(tx, q, visible, e.index)? {
+            } => match one_or_none(changes.tx(), q, visible, e.index)? {
                 Some(found) => (found, true),
                 None => (id::new_id(), false),
             },
             Interaction::ConditionalUpdate { criteria, .. } => (
-                one_or_none(tx, criteria, visible, e.index)?.unwrap_or_else(id::new_id),
+                one_or_none(changes.tx(), criteria, visible, e.index)?.unwrap_or_else(id::new_id),
                 false,
             ),
             Interaction::Update { id, .. } => (id.clone(), false),
@@ -478,7 +508,7 @@ fn run_writes(
         }
         planned.push((e, rtype, target, existing));
     }
-    resolve_conditional_in(tx, &conditional_refs, visible, &mut aliases)?;
+    resolve_conditional_in(changes.tx(), &conditional_refs, visible, &mut aliases)?;
     // 3. Rewrite references, then write in order.
     for (mut e, rtype, target, existing) in planned {
         if let Some(r) = e.resource.as_mut() {
@@ -487,19 +517,22 @@ fn run_writes(
         let body = e.resource.take().unwrap_or(Value::Null);
         let reply = match e.interaction() {
             Interaction::Create { .. } if existing => {
-                let r = tx
+                let r = changes
+                    .tx()
                     .current(rtype, &target)?
                     .ok_or_else(|| Error::Internal("match vanished".into()))?;
                 found.push((e.index, r));
                 continue;
             }
             Interaction::Create { .. } => {
-                let w = create_in(tx, base, rtype, &target, body)
+                let w = changes
+                    .create(rtype, &target, body)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 Reply::written(StatusCode::CREATED, &w.resource, ret, "Created")
             }
             _ => {
-                let w = update_in(tx, base, rtype, &target, body, e.request.if_match)
+                let w = changes
+                    .update(rtype, &target, body, e.request.if_match)
                     .map_err(|err| prefix_entry(err, e.index))?;
                 match w.created {
                     true => Reply::written(StatusCode::CREATED, &w.resource, ret, "Created"),
@@ -549,6 +582,10 @@ fn prefix_entry(err: Error, index: usize) -> Error {
     match err {
         Error::InvalidResource(issues) => Error::InvalidResource(prefix(issues)),
         Error::BusinessRule(issues) => Error::BusinessRule(prefix(issues)),
+        Error::ForbiddenContent(issues) => Error::ForbiddenContent(prefix(issues)),
+        Error::PreconditionRequired(m) => {
+            Error::PreconditionRequired(format!("Bundle.entry[{index}]: {m}"))
+        }
         Error::BadRequest(m) if !m.starts_with("Bundle.entry") => {
             Error::BadRequest(format!("Bundle.entry[{index}]: {m}"))
         }

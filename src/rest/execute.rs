@@ -69,7 +69,9 @@ impl Engine {
                     .await
             }
             ConditionalUpdate { rtype, criteria } => {
-                self.conditional_update(*rtype, criteria, resource()?, ret, gate, audit)
+                let body = resource()?;
+                let precondition = (criteria.as_ref(), request.if_match);
+                self.conditional_update(*rtype, precondition, body, ret, gate, audit)
                     .await
             }
             Delete { rtype, id } => self.delete(*rtype, id, request.if_match, gate, audit).await,

@@ -42,7 +42,14 @@ impl Engine {
     ) -> Result<Reply, Error> {
         let criteria = self.criteria(rtype, criteria)?;
         let gate = self.system_gate();
-        self.conditional_update(rtype, &criteria, body, ret, &gate, &Recording::Unrecorded)
-            .await
+        self.conditional_update(
+            rtype,
+            (&criteria, None),
+            body,
+            ret,
+            &gate,
+            &Recording::Unrecorded,
+        )
+        .await
     }
 }

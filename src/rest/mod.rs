@@ -20,6 +20,7 @@
 
 mod batch;
 mod bundle;
+mod changes;
 mod execute;
 mod extract;
 mod history;

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
 
+use super::changes::Changes;
 use super::references::{resolve_conditional_in, rewrite_references};
 use super::{Engine, Reply, Return};
 use crate::access::Gate;
@@ -274,7 +275,12 @@ impl Engine {
     /// Whether the caller can see `rtype/id` as it is now (always, for a caller who sees
     /// everything). A restricted caller's update or delete of a hidden or missing resource is 404
     /// either way, so a write cannot tell the two apart (and never creates by update).
-    async fn visible(&self, rtype: ResourceType, id: &str, gate: &Gate) -> Result<bool, Error> {
+    pub(super) async fn visible(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+        gate: &Gate,
+    ) -> Result<bool, Error> {
         if gate.unrestricted() {
             return Ok(true);
         }
@@ -326,6 +332,7 @@ impl Engine {
         let new_id = id::new_id();
         let base = self.base_url.clone();
         let audit = audit.clone();
+        let writer = gate.writer().await?;
         let (written, existed) = self
             .store
             .transaction(move |tx| {
@@ -352,8 +359,10 @@ impl Engine {
                     }
                 }
                 resolve_in(tx, &refs, &visible, &mut body)?;
-                let w = create_in(tx, &base, rtype, &new_id, body)?;
-                audit.append_in(tx, 201, &w.resource)?;
+                let mut changes = Changes::new(tx, &base, &writer);
+                let w = changes.create(rtype, &new_id, body)?;
+                let also = changes.finish()?;
+                audit.append_in(tx, 201, &w.resource, &also)?;
                 Ok((w, false))
             })
             .await?;
@@ -394,12 +403,15 @@ impl Engine {
         let base = self.base_url.clone();
         let (rid, mut body) = (rid.to_owned(), body);
         let audit = audit.clone();
+        let writer = gate.writer().await?;
         let w = self
             .store
             .transaction(move |tx| {
                 resolve_in(tx, &refs, &visible, &mut body)?;
-                let w = update_in(tx, &base, rtype, &rid, body, if_match)?;
-                audit.append_in(tx, updated_status(&w), &w.resource)?;
+                let mut changes = Changes::new(tx, &base, &writer);
+                let w = changes.update(rtype, &rid, body, if_match)?;
+                let also = changes.finish()?;
+                audit.append_in(tx, updated_status(&w), &w.resource, &also)?;
                 Ok::<_, Error>(w)
             })
             .await?;
@@ -407,10 +419,11 @@ impl Engine {
     }
 
     /// `PUT [type]?criteria`: update the one match, create when none, 412 when several.
+    /// `If-Match`, when given, must name the match's current version.
     pub async fn conditional_update(
         &self,
         rtype: ResourceType,
-        criteria: &SearchQuery,
+        (criteria, if_match): (&SearchQuery, Option<u64>),
         body: Value,
         ret: Return,
         gate: &Gate,
@@ -430,6 +443,7 @@ impl Engine {
         let base = self.base_url.clone();
         let mut body = body;
         let audit = audit.clone();
+        let writer = gate.writer().await?;
         let w = self
             .store
             .transaction(move |tx| {
@@ -451,8 +465,10 @@ impl Engine {
                     }
                 };
                 resolve_in(tx, &refs, &visible, &mut body)?;
-                let w = update_in(tx, &base, rtype, &target, body, None)?;
-                audit.append_in(tx, updated_status(&w), &w.resource)?;
+                let mut changes = Changes::new(tx, &base, &writer);
+                let w = changes.update(rtype, &target, body, if_match)?;
+                let also = changes.finish()?;
+                audit.append_in(tx, updated_status(&w), &w.resource, &also)?;
                 Ok(w)
             })
             .await?;
@@ -477,12 +493,15 @@ impl Engine {
         }
         let id_owned = rid.to_owned();
         let audit = audit.clone();
+        let (base, writer) = (self.base_url.clone(), gate.writer().await?);
         let deleted = self
             .store
             .transaction(move |tx| {
-                let deleted = delete_in(tx, rtype, &id_owned, if_match)?;
+                let mut changes = Changes::new(tx, &base, &writer);
+                let deleted = changes.delete(rtype, &id_owned, if_match)?;
+                let also = changes.finish()?;
                 if let Some(r) = &deleted {
-                    audit.append_in(tx, 204, r)?;
+                    audit.append_in(tx, 204, r, &also)?;
                 }
                 Ok::<_, Error>(deleted)
             })
@@ -504,20 +523,23 @@ impl Engine {
         let q = criteria.clone();
         let visible = self.visible_matches(std::iter::once(&q), gate).await?;
         let audit = audit.clone();
+        let (base, writer) = (self.base_url.clone(), gate.writer().await?);
         let deleted = self
             .store
             .transaction(move |tx| {
-                let deleted = match matches_in(tx, &q, &visible)?.as_slice() {
+                let mut changes = Changes::new(tx, &base, &writer);
+                let deleted = match matches_in(changes.tx(), &q, &visible)?.as_slice() {
                     [] => None,
-                    [one] => delete_in(tx, rtype, &one.clone(), None)?,
+                    [one] => changes.delete(rtype, &one.clone(), None)?,
                     _ => {
                         return Err(Error::MultipleMatches(
                             "The criteria matched more than one resource".into(),
                         ));
                     }
                 };
+                let also = changes.finish()?;
                 if let Some(r) = &deleted {
-                    audit.append_in(tx, 204, r)?;
+                    audit.append_in(tx, 204, r, &also)?;
                 }
                 Ok(deleted)
             })

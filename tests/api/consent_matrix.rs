@@ -72,6 +72,8 @@ async fn matrix(app: TestApp) {
         .await;
     let referral = app
         .create_id(&json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}],
+            "authoredOn": "2026-11-20",
             "subject": reference("Patient", &ann),
             "requester": reference("Organization", &o("RH001")),
             "performer": [reference("Organization", &o("W0001"))],

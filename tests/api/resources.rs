@@ -107,14 +107,17 @@ pub fn hna(subject: &str, authored: &str) -> Value {
     })
 }
 
-/// A referral for `subject` to `performer`.
+/// A referral for `subject` to `performer`, from a hospital.
 pub fn referral(subject: &str, performer: &str, status: &str) -> Value {
     json!({
         "resourceType": "ServiceRequest",
         "status": status,
         "intent": "order",
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}],
         "code": {"text": "Referral to community link worker"},
         "subject": {"reference": subject},
+        "authoredOn": "2026-11-20",
+        "requester": {"reference": "Organization/city-hospital"},
         "performer": [{"reference": performer}]
     })
 }

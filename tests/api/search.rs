@@ -369,36 +369,36 @@ async fn patient_is_subject_narrowed_to_patients_in_searches_and_includes() {
     app.update(&person).await.assert_status(201);
     let org = json!({"resourceType": "Organization", "id": "same-id", "name": "Housing"});
     app.update(&org).await.assert_status(201);
-    let task = |owner: &str| {
-        json!({"resourceType": "Task", "status": "requested", "intent": "order",
-               "for": {"reference": owner}})
+    let goal = |subject: &str| {
+        json!({"resourceType": "Goal", "lifecycleStatus": "active",
+               "description": {"text": "Walk to the shops"}, "subject": {"reference": subject}})
     };
-    let for_person = app.create_id(&task("Patient/same-id")).await;
-    let for_org = app.create_id(&task("Organization/same-id")).await;
+    let for_person = app.create_id(&goal("Patient/same-id")).await;
+    let for_org = app.create_id(&goal("Organization/same-id")).await;
     assert_eq!(
-        app.search_ids("Task", "patient=same-id").await,
+        app.search_ids("Goal", "patient=same-id").await,
         vec![for_person.clone()]
     );
     assert_eq!(
-        app.search_ids("Task", "subject=same-id").await,
+        app.search_ids("Goal", "subject=same-id").await,
         sorted(&[&for_person, &for_org])
     );
     assert!(
-        app.search_ids("Task", "patient=Organization/same-id")
+        app.search_ids("Goal", "patient=Organization/same-id")
             .await
             .is_empty()
     );
-    let r = app.search("Task", "_include=Task:patient").await;
+    let r = app.search("Goal", "_include=Goal:patient").await;
     r.assert_status(200);
     assert_eq!(r.included(), vec!["Patient/same-id".to_owned()]);
     let r = app
-        .search("Patient", "_id=same-id&_revinclude=Task:patient")
+        .search("Patient", "_id=same-id&_revinclude=Goal:patient")
         .await;
     r.assert_status(200);
-    assert_eq!(r.included(), vec![format!("Task/{for_person}")]);
+    assert_eq!(r.included(), vec![format!("Goal/{for_person}")]);
     let r = app
         .search(
-            "Task",
+            "Goal",
             "patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919",
         )
         .await;

@@ -62,6 +62,8 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         ResourceType::ServiceRequest,
         json!({"resourceType": "ServiceRequest",
         "status": "active", "intent": "order", "subject": subject,
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}],
+        "authoredOn": "2026-12-01",
         "requester": org_ref(&hospital), "performer": [org_ref(&welfare)]}),
     )
     .await;
@@ -71,7 +73,20 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         ResourceType::ServiceRequest,
         json!({"resourceType": "ServiceRequest",
         "status": "entered-in-error", "intent": "order", "subject": subject,
-        "performer": [org_ref(&stranger)]}),
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}],
+        "authoredOn": "2026-12-01",
+        "requester": org_ref(&hospital), "performer": [org_ref(&stranger)]}),
+    )
+    .await;
+    // Retracted too: a revoked referral (rejected, cancelled or failed) to the stranger.
+    create(
+        &e,
+        ResourceType::ServiceRequest,
+        json!({"resourceType": "ServiceRequest",
+        "status": "revoked", "intent": "order", "subject": subject,
+        "category": [{"coding": [{"system": "http://snomed.info/sct", "code": "3457005"}]}],
+        "authoredOn": "2026-12-01",
+        "requester": org_ref(&hospital), "performer": [org_ref(&stranger)]}),
     )
     .await;
     let gone = create(

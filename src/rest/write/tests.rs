@@ -30,11 +30,19 @@ fn plan(patient: &str, text: &str) -> Value {
 async fn a_hidden_match_is_as_good_as_absent() {
     let dir = tempfile::tempdir().expect("dir");
     let engine = test_engine(dir.path()).await;
-    id_of(
+    let service = id_of(
         &engine,
         ResourceType::Organization,
         json!({"resourceType": "Organization",
             "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "L0001"}]}),
+    )
+    .await;
+    // A person the link worker's organisation supports (it manages their record).
+    let supported = id_of(
+        &engine,
+        ResourceType::Patient,
+        json!({"resourceType": "Patient",
+            "managingOrganization": {"reference": format!("Organization/{service}")}}),
     )
     .await;
     // A patient the link worker's organisation has no relationship with, and their plan.
@@ -59,7 +67,7 @@ async fn a_hidden_match_is_as_good_as_absent() {
     let created = engine
         .create(
             ResourceType::CarePlan,
-            plan(&stranger, "mine"),
+            plan(&supported, "mine"),
             Some(&criteria),
             Return::Representation,
             &gate,

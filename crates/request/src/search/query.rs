@@ -118,9 +118,11 @@ pub enum CareLink {
     CareTeam,
     /// Performs an activity of the patient's care plan (`CarePlan.activity.detail.performer`).
     PlanActivityPerformer,
-    /// Sent a referral for the patient (`ServiceRequest.requester`).
+    /// Sent a referral for the patient (`ServiceRequest.requester`) that was not revoked
+    /// (rejected, cancelled, failed).
     ReferralRequester,
-    /// Received a referral for the patient (`ServiceRequest.performer`).
+    /// Received a referral for the patient (`ServiceRequest.performer`) that was not revoked:
+    /// from the moment it is addressed until it is rejected or cancelled.
     ReferralPerformer,
 }
 
@@ -156,8 +158,16 @@ impl CareLink {
             CareLink::ManagingOrganization => (Patient, "organization", &[]),
             CareLink::CareTeam => (CareTeam, "participant", &["entered-in-error", "inactive"]),
             CareLink::PlanActivityPerformer => (CarePlan, "performer", &["entered-in-error"]),
-            CareLink::ReferralRequester => (ServiceRequest, "requester", &["entered-in-error"]),
-            CareLink::ReferralPerformer => (ServiceRequest, "performer", &["entered-in-error"]),
+            CareLink::ReferralRequester => (
+                ServiceRequest,
+                "requester",
+                &["entered-in-error", "revoked"],
+            ),
+            CareLink::ReferralPerformer => (
+                ServiceRequest,
+                "performer",
+                &["entered-in-error", "revoked"],
+            ),
         }
     }
 }
