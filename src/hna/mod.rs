@@ -155,6 +155,16 @@ impl Canonical {
         self.url("StructureDefinition/pcsp-careplan")
     }
 
+    /// The referral (ServiceRequest) profile.
+    pub fn referral_profile(&self) -> String {
+        self.url("StructureDefinition/referral-servicerequest")
+    }
+
+    /// The referral's fulfilment Task profile.
+    pub fn referral_task_profile(&self) -> String {
+        self.url("StructureDefinition/referral-task")
+    }
+
     /// The sharing Consent profile.
     pub fn consent_profile(&self) -> String {
         self.url("StructureDefinition/sharing-consent")

@@ -63,12 +63,15 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
     })
 }
 
-/// The profiles this server publishes for `t` (the HNA work's), listed as `supportedProfile`.
+/// The profiles this server publishes for `t` (the HNA and referral work's), listed as
+/// `supportedProfile`.
 fn supported_profiles(t: ResourceType, canonical: &Canonical) -> Vec<String> {
     match t {
         ResourceType::QuestionnaireResponse => vec![canonical.hna_profile()],
         ResourceType::CarePlan => vec![canonical.pcsp_profile()],
         ResourceType::Consent => vec![canonical.consent_profile()],
+        ResourceType::ServiceRequest => vec![canonical.referral_profile()],
+        ResourceType::Task => vec![canonical.referral_task_profile()],
         _ => Vec::new(),
     }
 }

@@ -7,6 +7,7 @@
 //! (`Questionnaire/hna`, `CodeSystem/hna-concern`, ...), and a ValueSet shares its CodeSystem's id.
 
 mod questionnaire;
+mod referral;
 mod structure;
 mod terminology;
 

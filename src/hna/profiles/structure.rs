@@ -1,5 +1,5 @@
 //! The StructureDefinitions: the HNA QuestionnaireResponse, PCSP CarePlan and sharing Consent profiles
-//! (on UK Core), and the two extensions the PCSP uses. Differentials only: a reader resolves the
+//! (on UK Core), the referral profiles ([`super::referral`]), and the two extensions the PCSP uses. Differentials only: a reader resolves the
 //! snapshot from UK Core; the gateway's own checks live in `hna::rules`.
 
 use serde_json::{Value, json};
@@ -11,27 +11,30 @@ use crate::hna::{Canonical, SNOMED_CARE_PLAN};
 const UK_CORE: &str = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-";
 const EXTENSION_BASE: &str = "http://hl7.org/fhir/StructureDefinition/Extension";
 
-fn uk_core(t: &str) -> String {
+pub(super) fn uk_core(t: &str) -> String {
     format!("{UK_CORE}{t}")
 }
 
-/// Every StructureDefinition: the three profiles, then the two extensions.
+/// Every StructureDefinition: the three HNA profiles, the two referral profiles, then the two
+/// extensions.
 pub fn structure_definitions(c: &Canonical) -> Vec<Value> {
     vec![
         hna_response(c),
         pcsp_care_plan(c),
         sharing_consent(c),
+        super::referral::referral_request(c),
+        super::referral::referral_task(c),
         concern_domain(c),
         shared_with(c),
     ]
 }
 
 /// What one StructureDefinition is called and says.
-struct Head<'a> {
-    url: String,
-    name: &'a str,
-    title: &'a str,
-    description: &'a str,
+pub(super) struct Head<'a> {
+    pub(super) url: String,
+    pub(super) name: &'a str,
+    pub(super) title: &'a str,
+    pub(super) description: &'a str,
 }
 
 /// The StructureDefinition common to profiles and extensions, in the order the checked-in files
@@ -69,12 +72,12 @@ fn definition(
 }
 
 /// A resource profile constraining UK Core's profile of `rtype`.
-fn profile(head: Head<'_>, rtype: &str, elements: Vec<Value>) -> Value {
+pub(super) fn profile(head: Head<'_>, rtype: &str, elements: Vec<Value>) -> Value {
     definition(&head, "resource", None, (rtype, &uk_core(rtype)), elements)
 }
 
 /// One differential element: `path` (the id is the path, or `path:slice`) plus constraints.
-fn el(id: &str, constraints: Value) -> Value {
+pub(super) fn el(id: &str, constraints: Value) -> Value {
     let path: String = id
         .split('.')
         .map(|part| part.split(':').next().unwrap_or(part))
@@ -87,7 +90,7 @@ fn el(id: &str, constraints: Value) -> Value {
     out
 }
 
-fn reference_to(profiles: &[String]) -> Value {
+pub(super) fn reference_to(profiles: &[String]) -> Value {
     json!([{"code": "Reference", "targetProfile": profiles}])
 }
 
