@@ -61,15 +61,21 @@ pub enum MintError {
     Argument(String),
 }
 
-/// The default scopes of a role: read and search in its context, and consent writes for the roles
-/// that record them.
+/// The default scopes of a role: read and search in its context, and the writes the write table
+/// (`access::writes`) gives the role: a token never needs more than its role may do.
 fn default_scope(role: Role) -> &'static str {
     match role {
-        // The person and their link worker record sharing decisions (Consent create and update).
         Role::Patient => "patient/*.rs patient/Consent.cu",
-        Role::LinkWorker => "user/*.rs user/Consent.cu",
+        Role::LinkWorker => {
+            "user/*.rs user/Consent.cu user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu"
+        }
+        Role::Cns => {
+            "user/*.rs user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu"
+        }
+        Role::Gp => "user/*.rs user/ServiceRequest.cu user/Task.cu",
+        Role::Housing | Role::SocialCare => "user/*.rs user/Task.u",
         Role::System => "system/*.cruds",
-        _ => "user/*.rs",
+        Role::Auditor => "user/*.rs",
     }
 }
 
@@ -238,7 +244,7 @@ mod tests {
         assert_eq!(principal.as_ref().map(|p| p.role), Some(Role::Housing));
         assert_eq!(
             principal.as_ref().map(|p| p.scopes.clone()),
-            Some(vec!["user/*.rs".to_owned()])
+            Some(vec!["user/*.rs".to_owned(), "user/Task.u".to_owned()])
         );
         assert_eq!(
             principal.map(|p| p.expires),

@@ -84,7 +84,7 @@ pub fn settle(
             continue;
         };
         let actor = actor(writer, &after, "owner");
-        let (sr_id, sr) = referral_of(tx, &after, actor)?;
+        let (sr_id, sr) = referral_of(tx, &after, writer)?;
         match &t.before {
             None => new_task(tx, &t.id, &after, &sr_id, &sr)?,
             Some(before) => change::task(before, &after, actor)?,
@@ -179,9 +179,9 @@ fn new_task(tx: &mut dyn Tx, id: &str, task: &Value, sr_id: &str, sr: &Value) ->
     Ok(())
 }
 
-/// The referral a Task focuses on, live in `tx`. An organisation that did not send it is told
-/// the same as if it did not exist.
-fn referral_of(tx: &mut dyn Tx, task: &Value, actor: Actor) -> Result<(String, Value), Error> {
+/// The referral a Task focuses on, live in `tx`. An organisation that neither sent nor receives
+/// it is told the same as if it did not exist.
+fn referral_of(tx: &mut dyn Tx, task: &Value, writer: &Writer) -> Result<(String, Value), Error> {
     let unknown = || {
         rule(
             "Task.focus",
@@ -190,13 +190,13 @@ fn referral_of(tx: &mut dyn Tx, task: &Value, actor: Actor) -> Result<(String, V
     };
     let id = focus_id(task).ok_or_else(unknown)?.to_owned();
     let sr = live(tx, ResourceType::ServiceRequest, &id)?.ok_or_else(unknown)?;
-    if let Actor::Party { owner, requester } = actor {
-        let party = owner || requester;
-        let same = reference(task, "requester") == reference(&sr, "requester")
-            && reference(task, "owner") == reference(&sr, "performer");
-        if !party || !same {
-            return Err(unknown());
-        }
+    if actor(writer, &sr, "performer")
+        == (Actor::Party {
+            owner: false,
+            requester: false,
+        })
+    {
+        return Err(unknown());
     }
     Ok((id, sr))
 }

@@ -37,6 +37,7 @@ mod metadata;
 mod paging;
 mod profiles;
 mod read;
+mod referral;
 mod search;
 mod search_results;
 mod update;
