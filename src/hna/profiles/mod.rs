@@ -143,7 +143,7 @@ mod tests {
     fn every_artefact_has_a_distinct_url_id_and_file() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = artefacts(&c);
-        assert_eq!(all.len(), 1 + 7 + 7 + 5);
+        assert_eq!(all.len(), 1 + 7 + 7 + 7);
         let mut files: Vec<String> = all.iter().map(file_name).collect();
         files.sort();
         files.dedup();
@@ -175,7 +175,7 @@ mod tests {
     fn the_command_writes_one_file_per_artefact() {
         let dir = tempfile::tempdir().expect("temp dir");
         let c = Canonical::new(DEFAULT_CANONICAL);
-        assert_eq!(write_all(dir.path(), &c), Ok(20));
+        assert_eq!(write_all(dir.path(), &c), Ok(22));
         let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
             .expect("the Questionnaire file");
         assert_eq!(text, file_text(&hna_questionnaire(&c)));

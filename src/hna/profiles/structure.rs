@@ -351,22 +351,25 @@ mod tests {
         let urls: Vec<&str> = sds.iter().filter_map(|s| s["url"].as_str()).collect();
         let domain_extension = c.domain_extension();
         let shared_with_extension = c.shared_with_extension();
+        let (referral, task) = (c.referral_profile(), c.referral_task_profile());
         assert_eq!(
             urls,
             vec![
                 c.hna_profile().as_str(),
                 c.pcsp_profile().as_str(),
                 c.consent_profile().as_str(),
+                referral.as_str(),
+                task.as_str(),
                 domain_extension.as_str(),
                 shared_with_extension.as_str(),
             ]
         );
-        for sd in &sds[..3] {
+        for sd in &sds[..5] {
             let t = sd["type"].as_str().expect("type");
             assert_eq!(sd["baseDefinition"], uk_core(t));
             assert_eq!(sd["kind"], "resource");
         }
-        for sd in &sds[3..] {
+        for sd in &sds[5..] {
             assert_eq!(sd["baseDefinition"], EXTENSION_BASE);
             assert_eq!(sd["kind"], "complex-type");
         }
