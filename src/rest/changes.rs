@@ -126,3 +126,6 @@ fn parse(r: &StoredResource) -> Result<Value, Error> {
     serde_json::from_str(&r.body)
         .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))
 }
+
+#[cfg(test)]
+mod tests;
