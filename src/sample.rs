@@ -1,7 +1,9 @@
 //! `carebridge sample`: a small world for trying every sharing role in minutes. It writes, through
 //! the same interactions and validation as any client, six organisations, three patients, HNAs,
-//! PCSP care plans, a care team, a referral and two consents, then prints a development token per
-//! role. Every write is a conditional create on a sample identifier, so running it again changes
+//! PCSP care plans, a care team, three referrals from the hospital with their Tasks (to housing,
+//! waiting; to the welfare service, accepted; to the link service, in progress) and two consents,
+//! then prints a development token per role. Every write is a conditional create on a sample
+//! identifier, and a Task is moved only forward along its path, so running it again changes
 //! nothing.
 //!
 //! | who | ODS | sees |
@@ -10,8 +12,8 @@
 //! | GP, Hillview Practice | B82002 | nothing of Bob's plan (not shared with the GP), Bob's HNA |
 //! | link worker | L0001 | everything of all three (managing organisation) |
 //! | CNS, City Hospital | RH001 | Ann's record (care team) |
-//! | housing officer | H0001 | Ann's housing activity only (her consent) |
-//! | welfare adviser (social care) | W0001 | Ann's money activity and the referral to it |
+//! | housing officer | H0001 | Ann's housing activity, and the referral and Task addressed to it (her consent) |
+//! | welfare adviser (social care) | W0001 | Ann's money activity, and the referral and Task addressed to it |
 //! | Ann (patient) | | her own record |
 //! | auditor | | the directory only |
 
@@ -148,16 +150,26 @@ pub async fn load(engine: &Engine) -> Result<World, Error> {
         vec![activity("physical", "pain", "referral", o("A81001"))],
     )
     .await?;
-    w.put_sample(
-        ResourceType::ServiceRequest,
-        "referral-ann-welfare",
-        json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
-            "category": [{"coding": [{"system": crate::referral::SNOMED, "code": crate::referral::REFERRAL_CATEGORY}]}],
-            "authoredOn": "2026-11-20",
-            "subject": subject(0), "requester": o("RH001"), "performer": [o("W0001")],
-            "reasonCode": [{"coding": [{"system": w.canonical.concern_system(), "code": "money-finance"}]}]}),
-    )
-    .await?;
+    // Referrals from the hospital, each with its Task, at different points of the workflow.
+    use crate::referral::TaskStatus::{Accepted, InProgress};
+    for (key, receiver, concern, path) in [
+        ("referral-ann-housing", "H0001", "housing", &[][..]),
+        (
+            "referral-ann-welfare",
+            "W0001",
+            "money-finance",
+            &[Accepted][..],
+        ),
+        (
+            "referral-ann-link",
+            "L0001",
+            "worry-fear-anxiety",
+            &[Accepted, InProgress][..],
+        ),
+    ] {
+        w.referral(key, subject(0), o("RH001"), o(receiver), concern, path)
+            .await?;
+    }
     let role = |code: &str| json!({"coding": [{"system": w.canonical.url("CodeSystem/sharing-role"), "code": code}]});
     w.consent(
         "consent-ann-practical",
@@ -284,6 +296,67 @@ impl Writer<'_> {
             );
         }
         self.put_sample(ResourceType::CarePlan, key, body).await
+    }
+
+    /// A referral from `requester` to `receiver` about `concern`, with its Task, moved along
+    /// `path` (from `requested`) unless it is already there or further on.
+    async fn referral(
+        &self,
+        key: &str,
+        subject: Value,
+        requester: Value,
+        receiver: Value,
+        concern: &str,
+        path: &[crate::referral::TaskStatus],
+    ) -> Result<(), Error> {
+        use crate::referral::{FULFILL, REFERRAL_CATEGORY, SNOMED, TASK_CODE_SYSTEM};
+        let c = &self.canonical;
+        let sr = self
+            .put_sample(
+                ResourceType::ServiceRequest,
+                key,
+                json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                    "meta": {"profile": [c.referral_profile()]},
+                    "category": [{"coding": [{"system": SNOMED, "code": REFERRAL_CATEGORY}]}],
+                    "authoredOn": "2026-11-20T09:00:00Z",
+                    "subject": subject, "requester": requester, "performer": [receiver],
+                    "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}]}),
+            )
+            .await?;
+        let task = self
+            .put_sample(
+                ResourceType::Task,
+                &format!("{key}-task"),
+                json!({"resourceType": "Task", "status": "requested", "intent": "order",
+                    "meta": {"profile": [c.referral_task_profile()]},
+                    "code": {"coding": [{"system": TASK_CODE_SYSTEM, "code": FULFILL}]},
+                    "focus": {"reference": format!("ServiceRequest/{sr}")}, "for": subject,
+                    "authoredOn": "2026-11-20T09:00:00Z",
+                    "requester": requester, "owner": receiver}),
+            )
+            .await?;
+        for next in path {
+            let stored = self
+                .engine
+                .store()
+                .backend()
+                .read(ResourceType::Task, &task)
+                .await?
+                .ok_or_else(|| Error::Internal("the sample Task vanished".into()))?;
+            let mut body: Value = serde_json::from_str(&stored.body)
+                .map_err(|e| Error::Internal(format!("stored Task is not JSON: {e}")))?;
+            let now = body["status"]
+                .as_str()
+                .and_then(crate::referral::TaskStatus::from_code);
+            if now.is_none_or(|s| s.mover(*next).is_none()) {
+                continue;
+            }
+            body["status"] = json!(next.code());
+            self.engine
+                .job_update(ResourceType::Task, &task, body, stored.version)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn consent(&self, key: &str, patient: Value, provision: Value) -> Result<String, Error> {

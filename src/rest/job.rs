@@ -32,6 +32,27 @@ impl Engine {
         .await
     }
 
+    /// Replaces `rtype/id`, whose current version must be `if_match`.
+    pub async fn job_update(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+        body: Value,
+        if_match: u64,
+    ) -> Result<Reply, Error> {
+        let gate = self.system_gate();
+        self.update(
+            rtype,
+            id,
+            body,
+            Some(if_match),
+            Return::Minimal,
+            &gate,
+            &Recording::Unrecorded,
+        )
+        .await
+    }
+
     /// Updates the one resource `criteria` matches, or creates it.
     pub async fn job_put(
         &self,

@@ -94,6 +94,43 @@ async fn the_sample_world_shows_each_role_its_share() {
         (Role::Cns, Some("RH001"), CarePlan, vec![of(ann)]),
         (Role::Auditor, None, CarePlan, vec![]),
     ];
+    // Housing's and welfare's worklists hold their own Task, at the point the story left it; the hospital
+    // sees all three, with each referral's status following its Task.
+    let tasks = |found: Vec<Value>| -> Vec<String> {
+        let mut out: Vec<String> = found
+            .iter()
+            .filter_map(|t| t["status"].as_str().map(str::to_owned))
+            .collect();
+        out.sort();
+        out
+    };
+    for (role, org, want) in [
+        (Role::Housing, "H0001", vec!["requested"]),
+        (Role::SocialCare, "W0001", vec!["accepted"]),
+        // The link service manages Ann's record: it sees all her referrals' Tasks.
+        (
+            Role::LinkWorker,
+            "L0001",
+            vec!["accepted", "in-progress", "requested"],
+        ),
+    ] {
+        let found = tasks(search(&engine, role, Some(org), ResourceType::Task).await);
+        assert_eq!(found, want, "{role}");
+    }
+    let hospital = search(&engine, Role::Cns, Some("RH001"), ResourceType::Task).await;
+    let mut statuses: Vec<&str> = hospital
+        .iter()
+        .filter_map(|t| t["status"].as_str())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec!["accepted", "in-progress", "requested"]);
+    let referrals = search(&engine, Role::Cns, Some("RH001"), ServiceRequest).await;
+    assert!(
+        referrals.iter().all(|r| r["status"] == "active"),
+        "{referrals:?}"
+    );
+    assert_eq!(referrals.len(), 3);
+
     for (role, org, rtype, mut want) in cases {
         let found = search(&engine, role, org, rtype).await;
         let mut subjects: Vec<String> = found
