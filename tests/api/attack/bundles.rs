@@ -138,9 +138,9 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    /// The one write a role other than `system` may make, a sharing Consent by a link worker
-    /// caring for the person, gets the same answer in every shape: created for Ann (whom the
-    /// link service manages), refused for Bob (whom it does not).
+    /// A sharing Consent by a link worker caring for the person gets the same answer in every
+    /// shape: created for Ann (whom the link service manages), refused for Bob (whom it does
+    /// not). The referral writes are attacked alike in `referral::shapes`.
     async fn a_link_workers_consent_write_answers_alike_in_every_shape(app: TestApp) {
         let w = world_on(app).await;
         let link = w.app.token_for("link-worker", Some("L0001"), None);

@@ -7,6 +7,7 @@
 
 mod journey;
 mod rules;
+mod shapes;
 mod worklist;
 
 use reqwest::Method;
