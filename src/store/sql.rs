@@ -344,7 +344,17 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
 }
 
 /// `Predicate::Related`: the searched resource's patient is among the patients related to the
-/// organisations (a union of one subquery per kind of relationship, each over the index tables).
+/// organisations.
+///
+/// - On Patient (`_id`), the test is made per candidate patient (`EXISTS`, one index probe per
+///   kind of relationship): the one-patient checks of reads and writes then cost the same whatever
+///   the organisation's size (a hospital that has referred a hundred thousand people answers as
+///   fast as a practice of ten), where a set of every related patient would be built each time.
+/// - On other types, the set of related patients is built once (a union of one subquery per kind
+///   of relationship) and the resources of those patients are found through their patient
+///   reference: a worklist or plan search then touches only the related patients' rows.
+///
+/// A retracted source (by its `status`) is left out with a probe of its own status rows.
 fn related(
     sql: &mut Sql,
     rtype: &str,
@@ -358,22 +368,30 @@ fn related(
         return;
     }
     if patient_param == "_id" {
-        sql.push(&format!("{alias}.id IN ("));
-    } else {
-        sql.push(&format!(
-            "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
-        ));
-        sql.text(rtype);
-        sql.push(" AND x.param = ");
-        sql.text(registry::stored_reference(rtype, patient_param).0);
-        sql.push(" AND x.target_type = 'Patient' AND x.target_id IN (");
+        sql.push("(");
+        for (i, link) in links.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            related_probe(sql, alias, organizations, *link);
+        }
+        sql.push(")");
+        return;
     }
+    sql.push(&format!(
+        "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
+    ));
+    sql.text(rtype);
+    sql.push(" AND x.param = ");
+    sql.text(registry::stored_reference(rtype, patient_param).0);
+    sql.push(" AND x.target_type = 'Patient' AND x.target_id IN (");
     for (i, link) in links.iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ");
         }
         let (source, param, retracted) = link.source();
-        let orgs = |sql: &mut Sql| {
+        if source == ResourceType::Patient {
+            sql.push("SELECT p.id FROM resources p WHERE p.deleted = 0 AND p.rid IN ");
             sql.push("(SELECT y.rid FROM sp_ref y WHERE y.rtype = ");
             sql.text(source.as_str());
             sql.push(" AND y.param = ");
@@ -381,31 +399,64 @@ fn related(
             sql.push(" AND y.target_type = 'Organization' AND y.target_id IN (");
             sql.texts(organizations.iter().map(String::as_str));
             sql.push("))");
-        };
-        if source == ResourceType::Patient {
-            sql.push("SELECT p.id FROM resources p WHERE p.deleted = 0 AND p.rid IN ");
-            orgs(sql);
         } else {
-            sql.push("SELECT s.target_id FROM sp_ref s WHERE s.rtype = ");
+            sql.push("SELECT s.target_id FROM sp_ref s JOIN sp_ref y ON y.rid = s.rid WHERE s.rtype = ");
             sql.text(source.as_str());
             sql.push(" AND s.param = ");
             sql.text(registry::stored_reference(source.as_str(), "patient").0);
-            sql.push(" AND s.target_type = 'Patient' AND s.rid IN ");
-            orgs(sql);
-            if !retracted.is_empty() {
-                sql.push(" AND s.rid NOT IN (SELECT t.rid FROM sp_token t WHERE t.rtype = ");
-                sql.text(source.as_str());
-                sql.push(" AND t.param = 'status' AND t.code IN (");
-                sql.texts(retracted.iter().copied());
-                sql.push("))");
-            }
+            sql.push(" AND s.target_type = 'Patient' AND y.rtype = ");
+            sql.text(source.as_str());
+            sql.push(" AND y.param = ");
+            sql.text(param);
+            sql.push(" AND y.target_type = 'Organization' AND y.target_id IN (");
+            sql.texts(organizations.iter().map(String::as_str));
+            sql.push(")");
+            not_retracted(sql, source, retracted);
         }
     }
-    if patient_param == "_id" {
+    sql.push("))");
+}
+
+/// `EXISTS` one source of `link` between the patient row `alias` and one of `organizations`.
+fn related_probe(sql: &mut Sql, alias: &str, organizations: &[String], link: CareLink) {
+    let (source, param, retracted) = link.source();
+    let orgs = |sql: &mut Sql, on: &str| {
+        sql.push(&format!(" AND y.rid = {on} AND y.rtype = "));
+        sql.text(source.as_str());
+        sql.push(" AND y.param = ");
+        sql.text(param);
+        sql.push(" AND y.target_type = 'Organization' AND y.target_id IN (");
+        sql.texts(organizations.iter().map(String::as_str));
         sql.push(")");
-    } else {
-        sql.push("))");
+    };
+    if source == ResourceType::Patient {
+        sql.push("EXISTS (SELECT 1 FROM sp_ref y WHERE 1 = 1");
+        orgs(sql, &format!("{alias}.rid"));
+        sql.push(")");
+        return;
     }
+    sql.push("EXISTS (SELECT 1 FROM sp_ref s JOIN sp_ref y ON y.rid = s.rid WHERE s.rtype = ");
+    sql.text(source.as_str());
+    sql.push(" AND s.param = ");
+    sql.text(registry::stored_reference(source.as_str(), "patient").0);
+    sql.push(&format!(
+        " AND s.target_id = {alias}.id AND s.target_type = 'Patient'"
+    ));
+    orgs(sql, "s.rid");
+    not_retracted(sql, source, retracted);
+    sql.push(")");
+}
+
+/// Leaves out the source row `s` when its `status` is one of `retracted`.
+fn not_retracted(sql: &mut Sql, source: ResourceType, retracted: &[&str]) {
+    if retracted.is_empty() {
+        return;
+    }
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM sp_token t WHERE t.rid = s.rid AND t.rtype = ");
+    sql.text(source.as_str());
+    sql.push(" AND t.param = 'status' AND t.code IN (");
+    sql.texts(retracted.iter().copied());
+    sql.push("))");
 }
 
 fn token_rows(sql: &mut Sql, rtype: &str, param: &str, system: &SystemMatch, code: Option<&str>) {
