@@ -8,6 +8,10 @@
 //! period, by `authored`. Which tables, and how small numbers are suppressed, is documented in
 //! [`tables`] and [`render`]; the output names no person, resource or organisation.
 //!
+//! Referrals (`ServiceRequest`s sent or received by the organisation, with their fulfilment
+//! `Task`s) have tables of their own, in the same report and under the same suppression: their
+//! population and reading are in [`referrals`].
+//!
 //! Speed: HNA rows are found by one indexed search, then fetched in chunks together with their
 //! Patients (`_include`) and care plans (`_revinclude`); a second thread parses each chunk into
 //! small facts (see [`facts`]) while the next one is read, so reading and parsing overlap.
@@ -15,6 +19,7 @@
 pub mod disclosure;
 pub mod facts;
 pub mod measure_report;
+pub mod referrals;
 pub mod render;
 pub mod tables;
 
@@ -250,7 +255,9 @@ pub async fn report(
     request: &Request,
 ) -> Result<Report, Error> {
     let org = resolve_organization(store, &request.organization).await?;
-    let cohort = gather(store, canonical, &org, request).await?;
+    let mut cohort = gather(store, canonical, &org, request).await?;
+    cohort.referrals =
+        referrals::gather(store, canonical, &org, &request.start, &request.end).await?;
     Ok(Report {
         start: request.start.clone(),
         end: request.end.clone(),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::disclosure::{Draft, DraftTable, Ledger, Quantity};
 use super::facts::{HnaFacts, PatientFacts, PlanFacts, age_at};
+use super::referrals::Referrals;
 use super::render::{Cell, Table};
 use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{ACTION_TYPES, POINTS_OF_PATHWAY};
@@ -24,6 +25,8 @@ pub struct Cohort {
     pub plans: Vec<PlanFacts>,
     /// Organization id -> type code, for referral performers.
     pub org_types: HashMap<String, String>,
+    /// The referrals (ServiceRequests) the organisation sent or received in the period.
+    pub referrals: Referrals,
 }
 
 /// Age bands at the first HNA (lower bound, label).
@@ -132,12 +135,12 @@ fn sorted_median(v: &[i64]) -> Option<f64> {
     }
 }
 
-fn text(s: &str) -> Draft {
+pub(super) fn text(s: &str) -> Draft {
     Draft::Final(Cell::Text(s.to_owned()))
 }
 
 /// A labelled distribution: one count per row, which add up to `total` when given.
-fn labelled(
+pub(super) fn labelled(
     ledger: &mut Ledger,
     name: &'static str,
     columns: [&'static str; 2],
@@ -161,7 +164,10 @@ fn labelled(
 }
 
 /// Counts of `items` in the order of `known` (all of them, zero or not), then any others by name.
-fn ordered(known: &[&str], items: impl IntoIterator<Item = String>) -> Vec<(String, u64)> {
+pub(super) fn ordered(
+    known: &[&str],
+    items: impl IntoIterator<Item = String>,
+) -> Vec<(String, u64)> {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for i in items {
         *counts.entry(i).or_default() += 1;
@@ -486,6 +492,7 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         let (t, _) = labelled(l, name, [key, "people"], &rows, Some(people));
         tables.push(t);
     }
+    super::referrals::tables::push(&mut ledger, &c.referrals, &mut tables);
     ledger.resolve(tables)
 }
 
