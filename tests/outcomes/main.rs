@@ -5,6 +5,7 @@
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod referrals;
 
 use carebridge::hna::catalogue::concerns;
 use helpers::{NHS, TestApp, assert_outcome, spawn_app, spawn_app_on_postgres, spawn_app_with};
