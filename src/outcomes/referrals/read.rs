@@ -53,6 +53,7 @@ pub async fn gather(
         )?;
         rows.extend(backend.search(&q, usize::MAX).await?);
     }
+    let searched = started.elapsed();
     // Ascending rows make the store's per-fetch reordering cheap; a self-referral was found twice.
     rows.sort_unstable();
     rows.dedup();
@@ -63,10 +64,14 @@ pub async fn gather(
     };
     let mut list = Vec::new();
     let mut histories = Vec::new();
+    let (mut fetched, mut tasks) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     for chunk in rows.chunks(CHUNK) {
         let mut ids = HashMap::new();
         for part in chunk.chunks(FETCH) {
-            for (_, r) in backend.fetch(part).await? {
+            let t = std::time::Instant::now();
+            let part = backend.fetch(part).await?;
+            fetched += t.elapsed();
+            for (_, r) in part {
                 if let Some(f) = facts::referral(&r.body, &concern_system).filter(in_population) {
                     ids.insert(r.id, list.len());
                     list.push(Referral {
@@ -78,9 +83,19 @@ pub async fn gather(
                 }
             }
         }
+        let t = std::time::Instant::now();
         histories.extend(attach_tasks(backend, &ids, &mut list).await?);
+        tasks += t.elapsed();
     }
-    tracing::debug!(referrals = list.len(), histories = histories.len(), elapsed = ?started.elapsed(), "outcomes: referrals and Tasks read");
+    tracing::debug!(
+        referrals = list.len(),
+        histories = histories.len(),
+        ?searched,
+        ?fetched,
+        ?tasks,
+        elapsed = ?started.elapsed(),
+        "outcomes: referrals and Tasks read"
+    );
     let mut read = futures_util::stream::iter(histories)
         .map(|(i, id)| async move { (i, milestones(backend, id).await) })
         .buffer_unordered(IN_FLIGHT);
