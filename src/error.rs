@@ -19,6 +19,7 @@
 //! | `PayloadTooLarge` | 413 | `too-costly` |
 //! | `UnsupportedMediaType` | 415 | `not-supported` |
 //! | `BusinessRule` | 422 | `business-rule` / `value` |
+//! | `NotImplemented` | 501 | `not-supported` |
 //! | `Unavailable` | 503 | `transient` |
 //! | `Internal` | 500 | `exception` |
 
@@ -101,6 +102,9 @@ pub enum Error {
     /// The body is not FHIR JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A message or operation the gateway does not handle (an event it has no workflow for).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// The store is unavailable; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -161,6 +165,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -218,6 +223,7 @@ impl Error {
                 "not-supported",
                 "Send application/fhir+json (or application/json)".into(),
             ),
+            Error::NotImplemented(m) => one("not-supported", m.clone()),
             Error::Unavailable(_) => one(
                 "transient",
                 "The service is temporarily unavailable; retry later".into(),
@@ -228,7 +234,7 @@ impl Error {
 
     /// True when the cause must be logged because the client sees only a generic message.
     pub fn is_server_fault(&self) -> bool {
-        self.status().is_server_error()
+        self.status().is_server_error() && !matches!(self, Error::NotImplemented(_))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod fhir;
 pub mod hna;
 pub mod http;
 pub mod import;
+pub mod messaging;
 pub use carebridge_request::interaction;
 pub mod outcomes;
 pub mod referral;

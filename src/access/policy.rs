@@ -14,6 +14,7 @@
 //! | `$consent-explain`, `$audit-verify`, `$audit-export` | auditors and `system` |
 //! | `$hna-outcomes` | `system` (figures over every patient) |
 //! | `$extract` | whoever may read the HNA; `store=true` is also a CarePlan create (the write rule) |
+//! | `$process-message` | roles that send referrals (the write table's ServiceRequest create); each entry of the transaction the message becomes is checked as sent alone |
 //! | type and system `_history` | `system` without scope constraints (a filtered history would have gaps that count hidden versions) |
 //! | chained search through patient data | `system` (a chain tests content the caller may not see) |
 //!
@@ -77,6 +78,11 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
     let on = |t: ResourceType, p: Permission| (Some(t), p);
     match i {
         Capabilities | SmartConfiguration | Bundle => Vec::new(),
+        // A message becomes a transaction whose entries are each checked on their own.
+        Operation {
+            operation: self::Operation::ProcessMessage,
+            ..
+        } => Vec::new(),
         Read { rtype, .. } | VRead { rtype, .. } | HistoryInstance { rtype, .. } => {
             vec![on(*rtype, R)]
         }
@@ -108,6 +114,7 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
             self::Operation::AuditVerify | self::Operation::AuditExport => {
                 vec![on(T::AuditEvent, S)]
             }
+            self::Operation::ProcessMessage => Vec::new(),
         },
     }
 }
@@ -154,6 +161,16 @@ fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
     match i {
         Operation { operation, .. } => match operation {
             self::Operation::HnaOutcomes => Err(forbidden(principal, "run $hna-outcomes")),
+            // Only a role that sends referrals has messages to send; each entry of the
+            // transaction the message becomes is then checked as sent alone.
+            self::Operation::ProcessMessage => {
+                let sends = Interaction::Create {
+                    rtype: ResourceType::ServiceRequest,
+                    if_none_exist: None,
+                };
+                super::writes::permits(role, &sends)
+                    .map_err(|_| forbidden(principal, "send referral messages"))
+            }
             self::Operation::ConsentExplain
             | self::Operation::AuditVerify
             | self::Operation::AuditExport
@@ -216,6 +233,7 @@ pub fn is_directory(rtype: ResourceType) -> bool {
             | StructureDefinition
             | CodeSystem
             | ValueSet
+            | MessageDefinition
     )
 }
 

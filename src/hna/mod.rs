@@ -165,6 +165,11 @@ impl Canonical {
         self.url("StructureDefinition/referral-task")
     }
 
+    /// The MessageDefinition of the referral message `$process-message` takes.
+    pub fn referral_message(&self) -> String {
+        crate::messaging::definition_url(&self.base)
+    }
+
     /// The sharing Consent profile.
     pub fn consent_profile(&self) -> String {
         self.url("StructureDefinition/sharing-consent")

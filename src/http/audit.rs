@@ -56,6 +56,13 @@ pub struct Exchange {
     pub draft: Option<Arc<Draft>>,
     /// Set for what carries no data and is not audited (the SMART configuration).
     pub unaudited: bool,
+    /// For a message (`$process-message`): the headers its response echoes.
+    pub message_headers: Option<
+        Vec<(
+            actix_web::http::header::HeaderName,
+            actix_web::http::header::HeaderValue,
+        )>,
+    >,
 }
 
 impl Exchange {
@@ -84,6 +91,7 @@ impl Exchange {
             gate: None,
             draft: None,
             unaudited: false,
+            message_headers: None,
         }
     }
 

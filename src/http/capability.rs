@@ -51,6 +51,10 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
             },
             "resource": resources,
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "operation": [{
+                "name": "process-message",
+                "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
+            }],
             "searchParam": [
                 {"name": "_id", "type": "token"},
                 {"name": "_lastUpdated", "type": "date"},
@@ -60,6 +64,20 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
                 {"name": "_elements", "type": "string"},
             ],
         }],
+        "messaging": [messaging(base_url, canonical)],
+    })
+}
+
+/// FHIR messaging: the BaRS referral message, received synchronously at `$process-message`
+/// (`crate::messaging`).
+fn messaging(base_url: &str, canonical: &Canonical) -> Value {
+    json!({
+        "endpoint": [{
+            "protocol": {"system": "http://terminology.hl7.org/CodeSystem/message-transport", "code": "http"},
+            "address": format!("{base_url}/$process-message"),
+        }],
+        "documentation": "Referral messages (NHS Booking and Referral Standard, servicerequest-request, reason new or update) become the referral workflow's writes in one transaction and are answered synchronously. X-Request-ID and X-Correlation-ID (GUIDs) are required and echoed; a repeat of a processed message gets its first reply; errors carry BaRS codes (REC_*).",
+        "supportedMessage": [{"mode": "receiver", "definition": canonical.referral_message()}],
     })
 }
 

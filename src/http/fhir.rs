@@ -8,6 +8,9 @@
 //! 4. authorise the parsed request ([`crate::access::authorise`]: scopes, role rules, the
 //!    consent-writer rule; 403, 405);
 //! 5. execute it: the engine, or the audit log and the whole-store operations;
+//!    A `$process-message` is a transaction built from the message (`crate::messaging`); its
+//!    response, error or not, echoes the message's `X-Request-ID` and `X-Correlation-ID`, and
+//!    its errors carry BaRS codes;
 //! 6. record its audit event ([`super::audit`]) and release the response only once that event is
 //!    durable (503 with no data when it cannot be).
 //!
@@ -25,7 +28,7 @@ use super::request::{
     break_glass_reason, check_accept, header_text, json_body, prefer, read_body, search_form,
 };
 use super::response::to_http;
-use super::{FHIR_PATH, SmartConfiguration, audit_log, capability, operations};
+use super::{FHIR_PATH, SmartConfiguration, audit_log, capability, messaging, operations};
 use crate::access::{Gate, authorise};
 use crate::audit::Trail;
 use crate::audit::write::{Draft, Recording};
@@ -62,14 +65,21 @@ pub async fn dispatch(
     };
     let mut exchange = Exchange::new(&req, &below);
     let result = serve(&req, payload, &services, below, &mut exchange).await;
+    let echo = exchange.message_headers.take();
     let response = match result {
         Ok(r) => r,
+        Err(e) if echo.is_some() => messaging::error_response(&e),
         Err(e) => e.error_response(),
     };
-    if exchange.unaudited {
-        return response;
+    let response = if exchange.unaudited {
+        response
+    } else {
+        finish(exchange, response, &services.engine, &services.trail).await
+    };
+    match echo {
+        Some(headers) => messaging::echo(response, &headers),
+        None => response,
     }
-    finish(exchange, response, &services.engine, &services.trail).await
 }
 
 /// The decoded path segments below the FHIR base, if the request is under it (`Err` when it is
@@ -116,6 +126,13 @@ async fn serve(
         &engine.parse_context(prefer.lenient),
     )?;
     exchange.parsed(&request);
+    if let Interaction::Operation {
+        operation: Op::ProcessMessage,
+        ..
+    } = request.interaction
+    {
+        exchange.message_headers = Some(messaging::echoed(req));
+    }
     match &request.interaction {
         Interaction::SmartConfiguration => {
             exchange.unaudited = true;
@@ -173,6 +190,10 @@ fn resource_of(req: &HttpRequest, request: &Request, body: &Bytes) -> Result<Opt
             operation: Op::Extract | Op::HnaOutcomes,
             ..
         } => !body.is_empty(),
+        Interaction::Operation {
+            operation: Op::ProcessMessage,
+            ..
+        } => true,
         _ => false,
     };
     if takes {
@@ -217,6 +238,12 @@ async fn execute(
                 return operations::outcomes(engine, req, params, resource.as_ref()).await;
             }
             Op::Extract => engine.execute(request, resource, gate, audit, ret).await?,
+            Op::ProcessMessage => {
+                let ids = messaging::ids(req)?;
+                let message =
+                    resource.ok_or_else(|| Error::BadRequest("No message sent".into()))?;
+                engine.process_message(message, &ids, gate).await?
+            }
         },
         Bundle => {
             let bundle = resource.ok_or_else(|| Error::BadRequest("No Bundle sent".into()))?;

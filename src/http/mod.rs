@@ -10,6 +10,7 @@ pub mod capability;
 mod errors;
 pub mod fhir;
 mod health;
+mod messaging;
 mod operations;
 mod request;
 mod response;

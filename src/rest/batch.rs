@@ -256,8 +256,43 @@ impl Engine {
             .enumerate()
             .map(|(i, e)| self.parse_entry(i, e))
             .collect::<Result<Vec<_>, _>>()?;
-        self.run_transaction(entries, ret, &self.system_gate())
-            .await
+        let (replies, _) = self
+            .run_transaction(entries, ret, &self.system_gate(), None)
+            .await?;
+        Ok(replies)
+    }
+
+    /// Runs a transaction Bundle the gateway built for the gate's caller (a message's, in
+    /// `crate::messaging`): every entry parsed and authorised as the caller's own would be, and
+    /// `alongside` run in the same store transaction once the entries are written. Returns each
+    /// entry's reply (with its resource) and what `alongside` returned.
+    pub(super) async fn transaction_alongside(
+        &self,
+        mut body: Value,
+        gate: &Gate,
+        alongside: Alongside,
+    ) -> Result<(Vec<Result<Reply, Error>>, String), Error> {
+        let entries = match body.get_mut("entry").map(Value::take) {
+            Some(Value::Array(e)) => e,
+            _ => {
+                return Err(Error::Internal(
+                    "a built transaction without entries".into(),
+                ));
+            }
+        };
+        let entries = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| self.parse_entry(i, e))
+            .collect::<Result<Vec<_>, _>>()?;
+        for e in &entries {
+            authorise(gate, &e.request).map_err(|err| prefix_entry(err, e.index))?;
+        }
+        let (replies, kept) = self
+            .run_transaction(entries, Return::Representation, gate, Some(alongside))
+            .await?;
+        let kept = kept.ok_or_else(|| Error::Internal("the transaction kept nothing".into()))?;
+        Ok((replies, kept))
     }
 
     async fn transaction(
@@ -266,7 +301,7 @@ impl Engine {
         ret: Return,
         gate: &Gate,
     ) -> Result<Reply, Error> {
-        let replies = self.run_transaction(entries, ret, gate).await?;
+        let (replies, _) = self.run_transaction(entries, ret, gate, None).await?;
         let mut bundle = BundleWriter::new("transaction-response", None, &[]);
         for r in replies {
             self.response_entry(&mut bundle, r);
@@ -279,7 +314,8 @@ impl Engine {
         entries: Vec<Entry>,
         ret: Return,
         gate: &Gate,
-    ) -> Result<Vec<Result<Reply, Error>>, Error> {
+        alongside: Option<Alongside>,
+    ) -> Result<(Vec<Result<Reply, Error>>, Option<String>), Error> {
         let mut full_urls = HashSet::new();
         for e in &entries {
             if let Some(f) = &e.full_url
@@ -338,13 +374,17 @@ impl Engine {
         self.updates_visible(&writes, gate).await?;
         let base = self.base_url.clone();
         let writer = gate.writer().await?;
-        let (results, found, also) = self
+        let (results, found, also, kept) = self
             .store
             .transaction(move |tx| {
                 let mut changes = Changes::new(tx, &base, &writer);
                 let out = run_writes(&mut changes, writes, conditional_refs, &visible, ret)?;
                 let also = changes.finish()?;
-                Ok::<_, Error>((out.0, out.1, also))
+                let kept = match alongside {
+                    Some(f) => Some(f(tx, &out.0, &also)?),
+                    None => None,
+                };
+                Ok::<_, Error>((out.0, out.1, also, kept))
             })
             .await?;
         for r in &also {
@@ -375,10 +415,11 @@ impl Engine {
                 });
             replies[i] = Some(reply);
         }
-        Ok(replies
+        let replies = replies
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))))
-            .collect())
+            .collect();
+        Ok((replies, kept))
     }
 
     /// 404 (for that entry) when a caller who cannot see everything updates or deletes by id a
@@ -421,6 +462,13 @@ impl Engine {
         Ok(out)
     }
 }
+
+/// What a transaction also writes in its own store transaction once its entries are written,
+/// given their replies by entry index and the referral workflow's consequences: the reply kept
+/// for a message (`crate::messaging`), returned as text. Its failure rolls everything back.
+pub(super) type Alongside = Box<
+    dyn FnOnce(&mut dyn Tx, &[(usize, Reply)], &[StoredResource]) -> Result<String, Error> + Send,
+>;
 
 /// Each write's reply by entry index, and the existing matches of conditional creates (whose
 /// reply shows them only as the caller may see them, decided after the commit).

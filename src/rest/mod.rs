@@ -25,6 +25,7 @@ mod execute;
 mod extract;
 mod history;
 mod job;
+mod message;
 pub mod parameters;
 mod prefer;
 mod read;

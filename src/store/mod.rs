@@ -115,6 +115,10 @@ pub trait Tx {
     /// Serialises transactions that take the same key until commit (conditional creates on a shared
     /// database); a no-op where there is a single writer.
     fn lock(&mut self, key: &str) -> Result<(), StoreError>;
+    /// Keeps the reply to a message in this transaction, so that it commits with the message's
+    /// writes or not at all; `false` (nothing written) when the caller already has a reply for
+    /// that request id: a concurrent repeat committed first.
+    fn record_message(&mut self, message: &MessageRecord) -> Result<bool, StoreError>;
     /// Runs an audit-log statement built by [`audit_sql`]; its rows are an integer and a text
     /// column (`seq, hash` of a head; `id, ''` of an insert).
     fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;
@@ -165,6 +169,24 @@ pub trait Tx {
         }
         Ok(true)
     }
+}
+
+/// The reply the gateway gave to one message (`$process-message`, `crate::messaging`), kept so
+/// that a repeat (the same caller and `X-Request-ID`) is answered again without a second write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Who sent it: the token's subject (request ids are the sender's, not global).
+    pub caller: String,
+    /// `X-Request-ID`.
+    pub request_id: String,
+    /// `X-Correlation-ID`.
+    pub correlation_id: String,
+    /// A digest of the message as sent, to tell a repeat from a different message.
+    pub digest: String,
+    /// When it was processed, epoch milliseconds.
+    pub recorded: i64,
+    /// The reply message Bundle as sent.
+    pub reply: String,
 }
 
 /// The chain of audit events appended by tools (`audit::log::append`).
@@ -297,6 +319,12 @@ pub trait Backend: Send + Sync {
     async fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Runs `job` in one transaction; returns after it committed (or failed).
     async fn transact(&self, job: TxJob) -> Result<(), StoreError>;
+    /// The reply kept for `caller`'s message `request_id`, if one was processed.
+    async fn message(
+        &self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
     /// Saves a search's ordered result rows for paging; returns nothing, keyed by `key`.
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError>;
     /// Loads a saved search; `None` once expired or unknown.

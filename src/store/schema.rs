@@ -106,6 +106,19 @@ INSERT INTO audit_event (chain, seq, recorded, hash, body)
     SELECT 'store', seq, recorded, hash, body FROM audit_log ORDER BY seq;
 DROP TABLE audit_log;
 "#,
+    // 5: the replies to messages (`$process-message`, crate::messaging), kept per caller and
+    // request id so that a repeated message is answered again without a second write.
+    r#"
+CREATE TABLE messages (
+    caller TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    recorded BIGINT NOT NULL,
+    reply TEXT NOT NULL,
+    PRIMARY KEY (caller, request_id)
+);
+"#,
 ];
 
 /// One migration's SQL for a backend.

@@ -400,7 +400,9 @@ fn related(
             sql.texts(organizations.iter().map(String::as_str));
             sql.push("))");
         } else {
-            sql.push("SELECT s.target_id FROM sp_ref s JOIN sp_ref y ON y.rid = s.rid WHERE s.rtype = ");
+            sql.push(
+                "SELECT s.target_id FROM sp_ref s JOIN sp_ref y ON y.rid = s.rid WHERE s.rtype = ",
+            );
             sql.text(source.as_str());
             sql.push(" AND s.param = ");
             sql.text(registry::stored_reference(source.as_str(), "patient").0);

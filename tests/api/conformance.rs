@@ -21,8 +21,12 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
     fixture_files(&conformance_dir().join("fixtures").join(kind))
 }
 
+/// The statement without the deployment's base URL (the implementation's and the messaging
+/// endpoint's address), which differs per test server.
 fn without_url(mut cs: Value) -> Value {
     cs["implementation"]["url"] = json!(PLACEHOLDER_BASE);
+    cs["messaging"][0]["endpoint"][0]["address"] =
+        json!(format!("{PLACEHOLDER_BASE}/$process-message"));
     cs
 }
 

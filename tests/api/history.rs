@@ -240,10 +240,17 @@ async fn history_of_a_new_server_holds_only_its_conformance_artefacts() {
     assert!(patients.json().get("entry").is_none(), "{}", patients.text);
 }
 
-/// The artefacts the server installs at start-up (Questionnaire, code systems, value sets, profiles).
+/// The artefacts the server installs at start-up (Questionnaire, code systems, value sets, profiles,
+/// the message definition).
 fn is_conformance(entry: &serde_json::Value) -> bool {
     matches!(
         entry["resource"]["resourceType"].as_str(),
-        Some("Questionnaire" | "CodeSystem" | "ValueSet" | "StructureDefinition")
+        Some(
+            "Questionnaire"
+                | "CodeSystem"
+                | "ValueSet"
+                | "StructureDefinition"
+                | "MessageDefinition"
+        )
     )
 }

@@ -67,6 +67,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "StructureDefinition",
     "CodeSystem",
     "ValueSet",
+    "MessageDefinition",
     "MeasureReport",
 ];
 

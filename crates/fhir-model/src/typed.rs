@@ -10,8 +10,8 @@
 
 use fhir_sdk::r4b::resources::{
     AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, MeasureReport,
-    Organization, Patient, Practitioner, PractitionerRole, Provenance, Questionnaire,
-    QuestionnaireResponse, ServiceRequest, StructureDefinition, Task, ValueSet,
+    MessageDefinition, Organization, Patient, Practitioner, PractitionerRole, Provenance,
+    Questionnaire, QuestionnaireResponse, ServiceRequest, StructureDefinition, Task, ValueSet,
 };
 use serde_json::Value;
 
@@ -85,6 +85,7 @@ pub(crate) fn parse_and_compare(
         StructureDefinition,
         CodeSystem,
         ValueSet,
+        MessageDefinition,
         MeasureReport,
     )
 }

@@ -51,6 +51,7 @@ resource_types!(
     StructureDefinition,
     CodeSystem,
     ValueSet,
+    MessageDefinition,
 );
 
 /// The name is not a resource type this gateway serves.

@@ -6,6 +6,7 @@
 //! `carebridge profiles` writes them as files. Each artefact's id is the last segment of its URL
 //! (`Questionnaire/hna`, `CodeSystem/hna-concern`, ...), and a ValueSet shares its CodeSystem's id.
 
+mod message;
 mod questionnaire;
 mod referral;
 mod structure;
@@ -34,11 +35,12 @@ pub const ARTEFACT_DATE: &str = "2026-11-24";
 const PUBLISHER: &str = "carebridge";
 
 /// Every artefact under the canonical base `c`: the Questionnaire, the CodeSystems, the ValueSets,
-/// then the StructureDefinitions.
+/// the StructureDefinitions, then the MessageDefinition of the referral message.
 pub fn artefacts(c: &Canonical) -> Vec<Value> {
     let mut all = vec![hna_questionnaire(c)];
     all.extend(terminology::terminology(c));
     all.extend(structure::structure_definitions(c));
+    all.push(message::referral_request(c));
     all
 }
 
@@ -143,7 +145,7 @@ mod tests {
     fn every_artefact_has_a_distinct_url_id_and_file() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = artefacts(&c);
-        assert_eq!(all.len(), 1 + 7 + 7 + 7);
+        assert_eq!(all.len(), 1 + 7 + 7 + 7 + 1);
         let mut files: Vec<String> = all.iter().map(file_name).collect();
         files.sort();
         files.dedup();
@@ -175,7 +177,7 @@ mod tests {
     fn the_command_writes_one_file_per_artefact() {
         let dir = tempfile::tempdir().expect("temp dir");
         let c = Canonical::new(DEFAULT_CANONICAL);
-        assert_eq!(write_all(dir.path(), &c), Ok(22));
+        assert_eq!(write_all(dir.path(), &c), Ok(23));
         let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
             .expect("the Questionnaire file");
         assert_eq!(text, file_text(&hna_questionnaire(&c)));

@@ -23,8 +23,8 @@ use self::codec::{Values, db_error};
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param};
 use super::{
-    AuditRow, Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob,
-    WriteMethod,
+    AuditRow, Backend, HistoryEntry, HistoryFilter, MessageRecord, RowId, StoreError,
+    StoredResource, TxJob, WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -281,6 +281,33 @@ impl Backend for PostgresBackend {
     async fn transact(&self, job: TxJob) -> Result<(), StoreError> {
         let client = self.client().await?;
         tx::run(client, job).await
+    }
+
+    async fn message(
+        &self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let rows = self
+            .query_typed(
+                "SELECT correlation_id, digest, recorded, reply FROM messages \
+                 WHERE caller = $1 AND request_id = $2",
+                &[Type::TEXT, Type::TEXT],
+                &[&caller, &request_id],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(MessageRecord {
+                    caller: caller.to_owned(),
+                    request_id: request_id.to_owned(),
+                    correlation_id: r.try_get(0).map_err(db_error)?,
+                    digest: r.try_get(1).map_err(db_error)?,
+                    recorded: r.try_get(2).map_err(db_error)?,
+                    reply: r.try_get(3).map_err(db_error)?,
+                })
+            })
+            .transpose()
     }
 
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use super::index;
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
 use crate::store::sql::{self, CURRENT};
-use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
+use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
 /// Runs `job` in one transaction on `client`; returns once COMMIT succeeded, or with the job's error
 /// after rolling back. The job runs on a blocking thread because it is synchronous and may make many
@@ -165,6 +165,29 @@ impl Tx for PgTx<'_, '_> {
                     ))
                 })
                 .collect()
+        })
+    }
+
+    fn record_message(&mut self, m: &MessageRecord) -> Result<bool, StoreError> {
+        // A concurrent insert of the same key waits for the other transaction; once it commits,
+        // this one inserts nothing.
+        self.step(async |tx| {
+            execute(
+                tx,
+                "INSERT INTO messages (caller, request_id, correlation_id, digest, recorded, reply) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (caller, request_id) DO NOTHING",
+                &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::TEXT],
+                &[
+                    &m.caller,
+                    &m.request_id,
+                    &m.correlation_id,
+                    &m.digest,
+                    &m.recorded,
+                    &m.reply,
+                ],
+            )
+            .await
+            .map(|n| n == 1)
         })
     }
 

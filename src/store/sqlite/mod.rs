@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_fro
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param, Sql};
 use super::{
-    AuditRow, Backend, HistoryEntry, HistoryFilter, RowId, StoreError, StoredResource, TxJob,
-    WriteMethod,
+    AuditRow, Backend, HistoryEntry, HistoryFilter, MessageRecord, RowId, StoreError,
+    StoredResource, TxJob, WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -318,6 +318,30 @@ impl Backend for SqliteBackend {
 
     async fn transact(&self, job: TxJob) -> Result<(), StoreError> {
         self.writer.submit(job).await
+    }
+
+    async fn message(
+        &self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT correlation_id, digest, recorded, reply FROM messages \
+                 WHERE caller = ?1 AND request_id = ?2",
+            )?
+            .query_row(params![caller, request_id], |r| {
+                Ok(MessageRecord {
+                    caller: caller.to_owned(),
+                    request_id: request_id.to_owned(),
+                    correlation_id: r.get(0)?,
+                    digest: r.get(1)?,
+                    recorded: r.get(2)?,
+                    reply: r.get(3)?,
+                })
+            })
+            .optional()?)
+        })
     }
 
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError> {

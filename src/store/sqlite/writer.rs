@@ -17,7 +17,7 @@ use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
 use crate::store::sql::{self, IndexRow};
 use crate::store::{ChainedEvent, audit_sql};
-use crate::store::{StoreError, StoredResource, Tx, TxJob, VersionWrite};
+use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
 /// Most jobs committed together.
 const MAX_GROUP: usize = 256;
@@ -189,6 +189,24 @@ impl Tx for SqliteTx<'_> {
 
     fn lock(&mut self, _key: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn record_message(&mut self, m: &MessageRecord) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages (caller, request_id, correlation_id, digest, recorded, reply) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (caller, request_id) DO NOTHING",
+            )?
+            .execute(params![
+                m.caller,
+                m.request_id,
+                m.correlation_id,
+                m.digest,
+                m.recorded,
+                m.reply
+            ])?;
+        Ok(changed == 1)
     }
 
     fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {

@@ -6,6 +6,7 @@
 //! (social care), neither related to anyone yet.
 
 mod journey;
+mod messaging;
 mod rules;
 mod shapes;
 mod worklist;

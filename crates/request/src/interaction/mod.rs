@@ -46,16 +46,20 @@ pub enum Operation {
     AuditVerify,
     /// `$audit-export`, `GET`.
     AuditExport,
+    /// `$process-message` (FHIR messaging, as the NHS Booking and Referral Standard uses it),
+    /// `POST` at system level.
+    ProcessMessage,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 5] = [
+    pub const ALL: [Operation; 6] = [
         Operation::Extract,
         Operation::HnaOutcomes,
         Operation::ConsentExplain,
         Operation::AuditVerify,
         Operation::AuditExport,
+        Operation::ProcessMessage,
     ];
 
     /// Its name in URLs, with the `$`.
@@ -66,6 +70,7 @@ impl Operation {
             Operation::ConsentExplain => "$consent-explain",
             Operation::AuditVerify => "$audit-verify",
             Operation::AuditExport => "$audit-export",
+            Operation::ProcessMessage => "$process-message",
         }
     }
 
@@ -86,7 +91,7 @@ impl Operation {
     /// Whether it takes `method` (`GET` here also stands for `HEAD`).
     fn takes(self, method: &str) -> bool {
         match self {
-            Operation::Extract => method == "POST",
+            Operation::Extract | Operation::ProcessMessage => method == "POST",
             Operation::HnaOutcomes => matches!(method, "GET" | "POST"),
             _ => method == "GET",
         }
@@ -235,8 +240,9 @@ impl Interaction {
         }
     }
 
-    /// Whether it may change stored resources (operations included when they can: `$extract`
-    /// with `store=true` is decided by the caller from its parameters).
+    /// Whether it may change stored resources: the RESTful writes, bundles and
+    /// `$process-message` (whose message becomes a transaction). `$extract` with `store=true`
+    /// also writes; its caller decides that from its parameters.
     pub fn writes(&self) -> bool {
         use Interaction::*;
         matches!(
@@ -247,6 +253,10 @@ impl Interaction {
                 | Delete { .. }
                 | ConditionalDelete { .. }
                 | Bundle
+                | Operation {
+                    operation: self::Operation::ProcessMessage,
+                    ..
+                }
         )
     }
 

@@ -163,6 +163,15 @@ fn operations_are_known_by_name_level_and_method() {
         assert!(http("GET", &format!("/fhir/{op}"), "").is_ok(), "{op}");
     }
     assert!(http("POST", "/fhir/$hna-outcomes", "").is_ok());
+    let message = interaction(http("POST", "/fhir/%24process-message", ""));
+    assert_eq!(
+        message,
+        Op {
+            operation: Operation::ProcessMessage,
+            target: Target::System
+        }
+    );
+    assert!(message.writes(), "a message becomes a transaction");
     // Wrong method: 405; wrong level or unknown name: no such endpoint.
     let refused = [
         (
@@ -178,6 +187,16 @@ fn operations_are_known_by_name_level_and_method() {
         ("POST", "/fhir/Patient/$extract", RequestError::NoRoute),
         ("POST", "/fhir/$extract", RequestError::NoRoute),
         ("GET", "/fhir/Patient/$audit-export", RequestError::NoRoute),
+        (
+            "GET",
+            "/fhir/$process-message",
+            RequestError::MethodNotAllowed,
+        ),
+        (
+            "POST",
+            "/fhir/ServiceRequest/$process-message",
+            RequestError::NoRoute,
+        ),
         ("GET", "/fhir/$everything", RequestError::NoRoute),
         ("GET", "/fhir/Patient/p1/$everything", RequestError::NoRoute),
     ];

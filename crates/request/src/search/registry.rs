@@ -346,6 +346,15 @@ static VALUE_SET: &[ParamDef] = &[
     p("reference", U, &["compose.include.system"]),
 ];
 
+static MESSAGE_DEFINITION: &[ParamDef] = &[
+    p("url", U, &["url"]),
+    p("version", T, &["version"]),
+    p("name", S, &["name"]),
+    p("title", S, &["title"]),
+    p("status", T, &["status"]),
+    p("event", T, &["eventCoding"]),
+];
+
 /// The type-specific parameters of `rtype` (without the common ones).
 pub fn params_of(rtype: ResourceType) -> &'static [ParamDef] {
     match rtype {
@@ -367,6 +376,7 @@ pub fn params_of(rtype: ResourceType) -> &'static [ParamDef] {
         StructureDefinition => STRUCTURE_DEFINITION,
         CodeSystem => CODE_SYSTEM,
         ValueSet => VALUE_SET,
+        MessageDefinition => MESSAGE_DEFINITION,
     }
 }
 
