@@ -317,3 +317,21 @@ async fn the_message_definition_is_served_and_declared() {
     assert_eq!(served["eventCoding"]["code"], "servicerequest-request");
     assert_eq!(served["focus"][0]["code"], "ServiceRequest");
 }
+
+on_both_backends! {
+    async fn a_message_inside_a_bundle_is_refused_in_every_shape_and_writes_nothing(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let hospital = r.hospital();
+        let new = message("new", ANN_NHS, "H0001", "active", "R-7");
+        let absolute = format!("{}/$process-message", r.w.app.base);
+        for url in ["$process-message", "%24process-message", "/fhir/$process-message", &absolute] {
+            let entry = json!({"resource": new, "request": {"method": "POST", "url": url}});
+            let batch = r.w.bundle_as(&hospital, "batch", vec![entry.clone()]).await;
+            batch.assert_status(200);
+            assert_eq!(crate::world::entry_status(&batch.entries()[0]), 400, "{url}: {}", batch.text);
+            let transaction = r.w.bundle_as(&hospital, "transaction", vec![entry]).await;
+            assert_eq!(transaction.status, 400, "{url}: {}", transaction.text);
+        }
+        assert!(referrals_named(&r, "R-7").await.is_empty());
+    }
+}
