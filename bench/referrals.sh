@@ -122,11 +122,14 @@ for r in $(seq "$ROUNDS"); do
   read -r w0 w1 m1 < <(python3 -c "r,n=$r,$ROUNDS; b=(r-1)/n; print(b, b+0.2/n, b+1/n)")
   for s in ${SCENARIOS:-healthz worklist post update}; do
     run "$s" "$w0" "$w1" "$WARMUP" >/dev/null
+    PERF_PID=""
     if [[ "${PERF:-}" == "$s" && "$r" == 1 ]]; then
       perf record -g -p "$PID" -o "$DIR/perf-$s.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+      PERF_PID=$!
     fi
     line="$(run "$s" "$w1" "$m1" "$DURATION")"
-    wait
+    # Only the profiler: a bare `wait` would wait for the server too, for ever.
+    [[ -z "$PERF_PID" ]] || wait "$PERF_PID"
     python3 - "${line#BENCH }" "$r" "$s" >>"$OUT" <<'PY'
 import json, sys
 j, r, s = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]

@@ -103,7 +103,27 @@ impl Application {
             .await
             .map_err(StartError::Artefacts)?;
         let auth = auth_settings(&settings)?;
-        let smart = web::Data::new(http::SmartConfiguration::new(&auth));
+        let root = settings
+            .base_url
+            .strip_suffix(http::FHIR_PATH)
+            .unwrap_or(&settings.base_url)
+            .to_owned();
+        let smart = web::Data::new(http::SmartConfiguration::new(&auth, &root));
+        if smart.uris().token.is_none() {
+            tracing::warn!(
+                "no token endpoint configured (auth.token_endpoint): SMART clients cannot discover how to get a token"
+            );
+        }
+        let token_endpoint = auth
+            .endpoints
+            .development
+            .then(|| web::Data::new(http::TokenEndpoint(auth.clone())));
+        if token_endpoint.is_some() {
+            tracing::warn!(
+                path = "/auth/token",
+                "serving the development token endpoint: for development only"
+            );
+        }
         let verifier = web::Data::new(verifier(&auth)?);
         if !verifier.fetch_keys().await {
             tracing::warn!(
@@ -122,6 +142,11 @@ impl Application {
                 .app_data(engine.clone())
                 .app_data(smart.clone())
                 .app_data(services.clone())
+                .configure(|cfg| {
+                    if let Some(t) = &token_endpoint {
+                        cfg.app_data(t.clone());
+                    }
+                })
                 .wrap(http::outcome_errors())
                 .configure(http::routes)
         })

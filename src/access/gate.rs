@@ -343,6 +343,13 @@ impl Gate {
                 if orgs.is_empty() {
                     return Ok(false);
                 }
+                let parties = party_predicates(query.rtype, &orgs);
+                if within(query, &parties) {
+                    // A worklist (`Task?owner=Organization/<mine>`) or a sender's list: every
+                    // row it can match is already one the narrowing admits, and the narrowing's
+                    // OR would only keep SQL from using the reference index.
+                    return Ok(true);
+                }
                 restrict(
                     query,
                     param,
@@ -352,7 +359,7 @@ impl Gate {
                 // A party to a referral sees it (and its Task) whatever became of its
                 // relationship with the patient (`consent::decision::decide`).
                 if let Some(Filter(alternatives)) = query.filters.last_mut() {
-                    alternatives.extend(party_predicates(query.rtype, &orgs));
+                    alternatives.extend(parties);
                 }
                 Ok(true)
             }
@@ -590,6 +597,16 @@ impl Gate {
 }
 
 /// The predicates that find the referrals (or Tasks) `organizations` sent or receive.
+/// Whether a filter of `query` admits only rows one of `parties` admits (each of its alternatives
+/// is one of them): then `query` already lies within the caller's narrowing. Only references
+/// typed `Organization/<id>` count; a bare id or an identifier could match something else.
+fn within(query: &SearchQuery, parties: &[Predicate]) -> bool {
+    !parties.is_empty()
+        && query.filters.iter().any(|Filter(alternatives)| {
+            !alternatives.is_empty() && alternatives.iter().all(|a| parties.contains(a))
+        })
+}
+
 fn party_predicates(rtype: ResourceType, organizations: &[String]) -> Vec<Predicate> {
     let params: &[&'static str] = match rtype {
         ResourceType::ServiceRequest => &["requester", "performer"],

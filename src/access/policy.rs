@@ -14,6 +14,7 @@
 //! | `$consent-explain`, `$audit-verify`, `$audit-export` | auditors and `system` |
 //! | `$hna-outcomes` | `system` (figures over every patient) |
 //! | `$extract` | whoever may read the HNA; `store=true` is also a CarePlan create (the write rule) |
+//! | `$validate` | whoever may make the write it rehearses: a create of the type (type level) or an update of it (instance level), by scopes and the write table; an instance the caller cannot see is 404 |
 //! | `$process-message` | roles that send referrals (the write table's ServiceRequest create); each entry of the transaction the message becomes is checked as sent alone |
 //! | type and system `_history` | `system` without scope constraints (a filtered history would have gaps that count hidden versions) |
 //! | chained search through patient data | `system` (a chain tests content the caller may not see) |
@@ -35,7 +36,7 @@ use crate::consent::Rule;
 use crate::consent::decide::BREAK_GLASS;
 use crate::error::Error;
 use crate::fhir::ResourceType;
-use crate::interaction::{Interaction, Operation, Request};
+use crate::interaction::{Interaction, Operation, Request, Target};
 use crate::search::{Filter, Predicate};
 
 /// What one interaction needs of the token's scopes: a permission on a type, or on every type
@@ -99,8 +100,13 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
         ConditionalUpdate { rtype, .. } => vec![on(*rtype, U), on(*rtype, S)],
         Delete { rtype, .. } => vec![on(*rtype, D)],
         ConditionalDelete { rtype, .. } => vec![on(*rtype, D), on(*rtype, S)],
-        Operation { operation, .. } => match operation {
+        Operation { operation, target } => match operation {
             self::Operation::Extract => vec![on(T::QuestionnaireResponse, R), on(T::CarePlan, R)],
+            self::Operation::Validate => match rehearsed(target) {
+                Some(Create { rtype, .. }) => vec![on(rtype, C)],
+                Some(Update { rtype, .. }) => vec![on(rtype, U)],
+                _ => Vec::new(),
+            },
             self::Operation::HnaOutcomes => [
                 T::QuestionnaireResponse,
                 T::Patient,
@@ -159,8 +165,13 @@ fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
         };
     }
     match i {
-        Operation { operation, .. } => match operation {
+        Operation { operation, target } => match operation {
             self::Operation::HnaOutcomes => Err(forbidden(principal, "run $hna-outcomes")),
+            self::Operation::Validate => match rehearsed(target) {
+                Some(write) => super::writes::permits(role, &write)
+                    .map_err(|_| forbidden(principal, "validate writes it may not make")),
+                None => Err(Error::NoRoute),
+            },
             // Only a role that sends referrals has messages to send; each entry of the
             // transaction the message becomes is then checked as sent alone.
             self::Operation::ProcessMessage => {
@@ -201,6 +212,22 @@ fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
         } => refuse_hidden_chains(&query.filters),
         _ if i.writes() => super::writes::permits(role, i),
         _ => Ok(()),
+    }
+}
+
+/// The write a `$validate` at `target` rehearses: a create of the type, or an update of the
+/// instance.
+fn rehearsed(target: &Target) -> Option<Interaction> {
+    match target {
+        Target::Type(rtype) => Some(Interaction::Create {
+            rtype: *rtype,
+            if_none_exist: None,
+        }),
+        Target::Instance(rtype, id) => Some(Interaction::Update {
+            rtype: *rtype,
+            id: id.clone(),
+        }),
+        Target::System => None,
     }
 }
 
@@ -281,6 +308,7 @@ pub fn extract_store() -> Request {
         params: Vec::new(),
         head: false,
         if_match: None,
+        fresh: None,
     }
 }
 

@@ -13,8 +13,13 @@
 //!   skip an event stored while paging).
 //!
 //! A token's `system|code` form is accepted (the code is matched). Anything else is refused with
-//! 400, so a misspelt filter cannot silently widen a search. There is no `total`: counting the
-//! log is not needed to page it.
+//! 400, so a misspelt filter cannot silently widen a search.
+//!
+//! `total`: counting the log is not needed to page it, and over millions of events it is not free,
+//! so a page carries `total` when the whole result is that page (no cursor, fewer matches than
+//! `_count`: nothing to count), and otherwise when asked: `_total=accurate`, or `_summary=count`
+//! and `_count=0`, which answer the total alone. The count matches patients and entities by their
+//! 64-bit key as the search finds them (two values sharing a key: about one in 10^19).
 
 use super::event::Record;
 use crate::search::date::parse_range;
@@ -32,6 +37,12 @@ pub struct Query {
     pub filter: Filter,
     /// The parameters as given, less `_cursor` (for the `self` and `next` links).
     pub echoed: Vec<(String, String)>,
+    /// `_summary=count` or `_count=0`: the total alone.
+    pub count_only: bool,
+    /// `_total=accurate`: every page carries the total.
+    pub total: bool,
+    /// A filter no event can pass (`type` other than `rest`).
+    pub nothing: bool,
 }
 
 /// Why a search was refused (400).
@@ -75,6 +86,7 @@ impl Query {
             ..Filter::default()
         };
         let mut echoed = Vec::new();
+        let (mut count_only, mut total, mut nothing) = (false, false, false);
         for (name, value) in pairs {
             if name != "_cursor" {
                 echoed.push((name.clone(), value.clone()));
@@ -100,11 +112,27 @@ impl Query {
             }
             match name.as_str() {
                 "type" => {
-                    if !codes(value).iter().any(|c| c == "rest") {
-                        // Every event the gateway records is a REST interaction.
-                        filter.limit = 0;
-                    }
+                    // Every event the gateway records is a REST interaction.
+                    nothing |= !codes(value).iter().any(|c| c == "rest");
                 }
+                "_summary" => match value.as_str() {
+                    "count" => count_only = true,
+                    "false" => {}
+                    _ => {
+                        return Err(QueryError(
+                            "'_summary' on the audit log is 'count' or 'false'".into(),
+                        ));
+                    }
+                },
+                "_total" => match value.as_str() {
+                    "accurate" => total = true,
+                    "none" | "estimate" => {}
+                    _ => {
+                        return Err(QueryError(
+                            "'_total' must be 'none', 'estimate' or 'accurate'".into(),
+                        ));
+                    }
+                },
                 "date" => date(&mut filter, value)?,
                 "_count" => {
                     filter.limit = value
@@ -135,7 +163,13 @@ impl Query {
                 }
             }
         }
-        Ok(Query { filter, echoed })
+        Ok(Query {
+            count_only: count_only || filter.limit == 0,
+            filter,
+            echoed,
+            total,
+            nothing,
+        })
     }
 }
 
@@ -203,6 +237,21 @@ mod tests {
     }
 
     #[test]
+    fn counting_is_asked_for_by_summary_count_count_zero_or_total_accurate() {
+        let q = |s: &str| {
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(s.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            Query::parse(&pairs).map(|q| (q.count_only, q.total, q.nothing))
+        };
+        assert_eq!(q("_summary=count"), Ok((true, false, false)));
+        assert_eq!(q("_count=0"), Ok((true, false, false)));
+        assert_eq!(q("_total=accurate"), Ok((false, true, false)));
+        assert_eq!(q("type=other"), Ok((false, false, true)));
+        assert_eq!(q("patient=p1"), Ok((false, false, false)));
+    }
+
+    #[test]
     fn dates_narrow_the_period() {
         let f = parse("date=ge2026-11-01&date=lt2026-12-01").expect("parsed");
         let nov = parse_range("2026-11").expect("range");
@@ -221,6 +270,8 @@ mod tests {
             "_count=many",
             "_cursor=x",
             "patient=",
+            "_summary=true",
+            "_total=maybe",
         ] {
             assert!(parse(q).is_err(), "{q}");
         }

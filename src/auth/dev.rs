@@ -63,7 +63,10 @@ pub fn settings(dir: &Path) -> Result<AuthSettings, ConfigError> {
         hs256_secret: Some(secret),
         jwks_file: None,
         jwks_url: None,
-        token_endpoint: None,
+        endpoints: super::settings::Endpoints {
+            development: true,
+            ..Default::default()
+        },
         leeway_seconds: 30,
         claims: ClaimNames::default(),
     })

@@ -46,6 +46,10 @@ pub struct TokenArgs {
     /// A TOML configuration file; CAREBRIDGE_* environment variables override it.
     #[arg(long, env = "CAREBRIDGE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Print development client credentials instead (`client_id=` and `client_secret=` lines), for
+    /// a SMART client to get its own tokens from the development token endpoint.
+    #[arg(long)]
+    pub client: bool,
 }
 
 /// Why no token was minted.
@@ -63,7 +67,7 @@ pub enum MintError {
 
 /// The default scopes of a role: read and search in its context, and the writes the write table
 /// (`access::writes`) gives the role: a token never needs more than its role may do.
-fn default_scope(role: Role) -> &'static str {
+pub fn default_scope(role: Role) -> &'static str {
     match role {
         Role::Patient => "patient/*.rs patient/Consent.cu",
         Role::LinkWorker => {
@@ -76,6 +80,23 @@ fn default_scope(role: Role) -> &'static str {
         Role::Housing | Role::SocialCare => "user/*.rs user/Task.u",
         Role::System => "system/*.cruds",
         Role::Auditor => "user/*.rs",
+    }
+}
+
+/// The scopes granted to a development client of `role` that asked for `requested`: those it asked
+/// for among its role's defaults, or all the defaults when it asked for none of them (RFC 6749
+/// 3.3 lets the server grant other scopes than requested; the token response says which).
+pub fn granted_scope(role: Role, requested: Option<&str>) -> String {
+    let defaults: Vec<&str> = default_scope(role).split_whitespace().collect();
+    let asked: Vec<&str> = requested
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|s| defaults.contains(s))
+        .collect();
+    if asked.is_empty() {
+        defaults.join(" ")
+    } else {
+        asked.join(" ")
     }
 }
 
@@ -139,6 +160,30 @@ pub fn mint(auth: &AuthSettings, args: &TokenArgs, now: i64) -> Result<String, M
     .map_err(|e| MintError::Argument(e.to_string()))
 }
 
+/// A token for the development `client` with `scope`, valid for `minutes` from `now`: what the
+/// development token endpoint issues.
+pub fn token_for_client(
+    auth: &AuthSettings,
+    client: &super::client::DevClient,
+    scope: &str,
+    minutes: u32,
+    now: i64,
+) -> Result<String, MintError> {
+    let args = TokenArgs {
+        role: client.role.code().to_owned(),
+        org: client.org.clone(),
+        patient: client.patient.clone(),
+        sub: Some(client.id()),
+        fhir_user: None,
+        scope: Some(scope.to_owned()),
+        purpose: DEFAULT_PURPOSE.to_owned(),
+        minutes,
+        config: None,
+        client: false,
+    };
+    mint(auth, &args, now)
+}
+
 /// A token for `role` with the defaults of the command (an hour, default scopes, `TREAT`), valid
 /// from now: for tests and tools that need one without the command line.
 pub fn token_for(
@@ -157,11 +202,33 @@ pub fn token_for(
         purpose: DEFAULT_PURPOSE.to_owned(),
         minutes: 60,
         config: None,
+        client: false,
     };
     mint(auth, &args, crate::fhir::instant::now_ms() / 1000)
 }
 
-/// Prints a development token.
+/// The development client id and secret of the caller `args` describes.
+pub fn client_credentials(
+    auth: &AuthSettings,
+    args: &TokenArgs,
+) -> Result<(String, String), MintError> {
+    let secret = auth.hs256_secret.as_deref().ok_or(MintError::NoSecret)?;
+    let id = match (&args.org, &args.patient) {
+        (Some(o), _) => format!("{}.{o}", args.role),
+        (None, Some(p)) => format!("{}.{p}", args.role),
+        (None, None) => args.role.clone(),
+    };
+    let client = super::client::DevClient::from_id(&id).ok_or_else(|| {
+        MintError::Argument(format!(
+            "'{id}' names no development client: a role, with --org (or --patient for a patient)"
+        ))
+    })?;
+    let id = client.id();
+    let secret = super::client::client_secret(secret, &id);
+    Ok((id, secret))
+}
+
+/// Prints a development token (or, with `--client`, development client credentials).
 pub fn run(args: TokenArgs) -> ExitCode {
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(s) => s,
@@ -181,6 +248,18 @@ pub fn run(args: TokenArgs) -> ExitCode {
             }
         },
     };
+    if args.client {
+        return match client_credentials(&auth, &args) {
+            Ok((id, secret)) => {
+                println!("client_id={id}\nclient_secret={secret}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("carebridge token: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match mint(&auth, &args, crate::fhir::instant::now_ms() / 1000) {
         Ok(token) => {
             println!("{token}");
@@ -206,7 +285,7 @@ mod tests {
             hs256_secret: Some("0123456789abcdef0123456789abcdef".into()),
             jwks_file: None,
             jwks_url: None,
-            token_endpoint: None,
+            endpoints: crate::auth::settings::Endpoints::default(),
             leeway_seconds: 30,
             claims: ClaimNames::default(),
         }
@@ -223,6 +302,7 @@ mod tests {
             purpose: DEFAULT_PURPOSE.into(),
             minutes: 60,
             config: None,
+            client: false,
         }
     }
 
@@ -250,6 +330,20 @@ mod tests {
             principal.map(|p| p.expires),
             Some(now + 3600),
             "an hour by default"
+        );
+    }
+
+    #[test]
+    fn a_client_is_granted_what_it_asks_among_its_role_defaults() {
+        assert_eq!(granted_scope(Role::Housing, None), "user/*.rs user/Task.u");
+        assert_eq!(
+            granted_scope(Role::Housing, Some("user/*.rs system/*.cruds")),
+            "user/*.rs"
+        );
+        assert_eq!(
+            granted_scope(Role::Housing, Some("system/*.cruds")),
+            "user/*.rs user/Task.u",
+            "nothing it may have: its defaults"
         );
     }
 

@@ -3,6 +3,7 @@
 //! engine decide on. Verification is [`verify`]; wiring it in front of every route, JWKS fetching
 //! over HTTP and SMART scope enforcement follow in the consent work.
 
+pub mod client;
 pub mod dev;
 pub mod jwks;
 pub mod mint;

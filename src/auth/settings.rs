@@ -8,10 +8,16 @@
 //! | HS256 shared secret (development; 32 bytes or more) | `hs256_secret` | `CAREBRIDGE_AUTH_HS256_SECRET` | none |
 //! | public keys for RS256/ES256: a JWKS file, or the identity provider's JWKS URL (https; fetched at start-up and again when a token names an unknown key, at most every 30 s) | `jwks_file` / `jwks_url` | `CAREBRIDGE_AUTH_JWKS_FILE` / `CAREBRIDGE_AUTH_JWKS_URL` | none |
 //! | the identity provider's token endpoint (in the SMART configuration) | `token_endpoint` | `CAREBRIDGE_AUTH_TOKEN_ENDPOINT` | none |
+//! | its authorization endpoint (SMART App Launch; `authorization_code` is listed only with it) | `authorization_endpoint` | `CAREBRIDGE_AUTH_AUTHORIZATION_ENDPOINT` | none |
+//! | its token introspection endpoint | `introspection_endpoint` | `CAREBRIDGE_AUTH_INTROSPECTION_ENDPOINT` | none |
+//! | serve the development token endpoint `/auth/token` (HS256 only; never in production) | `development_token_endpoint` | `CAREBRIDGE_AUTH_DEVELOPMENT_TOKEN_ENDPOINT` | `false`; on in development mode |
 //! | clock skew on `exp`/`nbf`, seconds | `leeway_seconds` | `CAREBRIDGE_AUTH_LEEWAY_SECONDS` | `30` |
 //! | claim names | `[auth.claims]` `role`, `org`, `purpose`, `patient`, `fhir_user`, `scope` | `CAREBRIDGE_AUTH_CLAIM_ROLE`, `_ORG`, `_PURPOSE`, `_PATIENT`, `_FHIR_USER`, `_SCOPE` | `role`, `org`, `purpose_of_use`, `patient`, `fhirUser`, `scope` |
 //!
-//! The section is optional while enforcement is being built (issue 4); `carebridge token` needs it.
+//! Without the section the gateway runs in development mode (`super::dev`). A production deployment
+//! names its identity provider's endpoints so that SMART clients can discover them
+//! (`/.well-known/smart-configuration`, and the CapabilityStatement's `oauth-uris`); start-up warns
+//! when no token endpoint is known.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,9 @@ pub struct RawAuth {
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
     token_endpoint: Option<String>,
+    authorization_endpoint: Option<String>,
+    introspection_endpoint: Option<String>,
+    development_token_endpoint: Option<bool>,
     leeway_seconds: Option<u64>,
     claims: Option<RawClaims>,
 }
@@ -65,12 +74,28 @@ pub struct AuthSettings {
     pub jwks_file: Option<PathBuf>,
     /// JWKS URL of the RS256/ES256 keys.
     pub jwks_url: Option<String>,
-    /// The identity provider's token endpoint, advertised in the SMART configuration.
-    pub token_endpoint: Option<String>,
+    /// The OAuth endpoints advertised to SMART clients.
+    pub endpoints: Endpoints,
     /// Clock skew tolerated, seconds.
     pub leeway_seconds: u64,
     /// Claim names.
     pub claims: ClaimNames,
+}
+
+/// Where clients get tokens: the identity provider's endpoints, or the gateway's own development
+/// token endpoint. Advertised as configured; nothing here is called by the gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The token endpoint (`client_credentials`, and `authorization_code` with an authorization
+    /// endpoint).
+    pub token: Option<String>,
+    /// The authorization endpoint of the SMART App Launch.
+    pub authorization: Option<String>,
+    /// Token introspection (RFC 7662).
+    pub introspection: Option<String>,
+    /// Serve `/auth/token` for clients holding development credentials (`carebridge token
+    /// --client`): development only, and only with an HS256 secret.
+    pub development: bool,
 }
 
 /// The secret stays out of logs and error messages.
@@ -83,7 +108,7 @@ impl fmt::Debug for AuthSettings {
             .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<set>"))
             .field("jwks_file", &self.jwks_file)
             .field("jwks_url", &self.jwks_url)
-            .field("token_endpoint", &self.token_endpoint)
+            .field("endpoints", &self.endpoints)
             .field("leeway_seconds", &self.leeway_seconds)
             .field("claims", &self.claims)
             .finish()
@@ -108,6 +133,20 @@ pub fn apply_env(raw: &mut Option<RawAuth>, name: &str, value: &str) -> Result<b
         "JWKS_FILE" => auth.jwks_file = Some(PathBuf::from(value)),
         "JWKS_URL" => auth.jwks_url = text(),
         "TOKEN_ENDPOINT" => auth.token_endpoint = text(),
+        "AUTHORIZATION_ENDPOINT" => auth.authorization_endpoint = text(),
+        "INTROSPECTION_ENDPOINT" => auth.introspection_endpoint = text(),
+        "DEVELOPMENT_TOKEN_ENDPOINT" => {
+            auth.development_token_endpoint = Some(match value.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                other => {
+                    return Err(invalid(
+                        "development_token_endpoint",
+                        format!("'{other}' is not true or false"),
+                    ));
+                }
+            });
+        }
         "LEEWAY_SECONDS" => {
             auth.leeway_seconds = Some(value.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "auth.leeway_seconds".into(),
@@ -201,6 +240,19 @@ impl RawAuth {
                 "RS256 and ES256 need a key set (jwks_file or jwks_url)",
             ));
         }
+        let development = self.development_token_endpoint.unwrap_or(false);
+        if development && hs256_secret.is_none() {
+            return Err(invalid(
+                "development_token_endpoint",
+                "the development token endpoint signs with the HS256 secret, and none is set",
+            ));
+        }
+        let endpoints = Endpoints {
+            token: url_setting("token_endpoint", self.token_endpoint)?,
+            authorization: url_setting("authorization_endpoint", self.authorization_endpoint)?,
+            introspection: url_setting("introspection_endpoint", self.introspection_endpoint)?,
+            development,
+        };
         let raw = self.claims.unwrap_or_default();
         let defaults = ClaimNames::default();
         let pick = |v: Option<String>, d: String| v.filter(|s| !s.is_empty()).unwrap_or(d);
@@ -211,7 +263,7 @@ impl RawAuth {
             hs256_secret,
             jwks_file: self.jwks_file,
             jwks_url,
-            token_endpoint: self.token_endpoint.filter(|t| !t.trim().is_empty()),
+            endpoints,
             leeway_seconds: self.leeway_seconds.unwrap_or(30),
             claims: ClaimNames {
                 role: pick(raw.role, defaults.role),
@@ -222,6 +274,25 @@ impl RawAuth {
                 scope: pick(raw.scope, defaults.scope),
             },
         })
+    }
+}
+
+/// An endpoint URL setting: empty is unset; otherwise an absolute `https` URL (`http` only on a
+/// loopback host, for development).
+fn url_setting(name: &str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            v.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+        });
+    if v.starts_with("https://") || loopback {
+        Ok(Some(v))
+    } else {
+        Err(invalid(name, format!("'{v}' is not an https URL")))
     }
 }
 
@@ -310,6 +381,51 @@ mod tests {
             ("AUTH_JWKS_FILE", "k.json")
         ]));
         assert!(raw(&[("AUTH_AUDIENCE", "a"), ("AUTH_ALGORITHMS", "HS256")]).is_err());
+    }
+
+    #[test]
+    fn endpoints_are_https_urls_and_the_development_one_needs_the_secret() {
+        let base = [
+            ("AUTH_ISSUER", "i"),
+            ("AUTH_AUDIENCE", "a"),
+            ("AUTH_ALGORITHMS", "RS256"),
+            ("AUTH_JWKS_FILE", "k.json"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            raw(&v).map(|s| s.endpoints).map_err(|e| e.to_string())
+        };
+        let e = with(&[
+            ("AUTH_TOKEN_ENDPOINT", "https://idp.test/token"),
+            ("AUTH_AUTHORIZATION_ENDPOINT", "https://idp.test/authorize"),
+            (
+                "AUTH_INTROSPECTION_ENDPOINT",
+                "http://127.0.0.1:9/introspect",
+            ),
+        ]);
+        assert_eq!(
+            e,
+            Ok(Endpoints {
+                token: Some("https://idp.test/token".into()),
+                authorization: Some("https://idp.test/authorize".into()),
+                introspection: Some("http://127.0.0.1:9/introspect".into()),
+                development: false,
+            })
+        );
+        assert!(with(&[("AUTH_TOKEN_ENDPOINT", "http://idp.test/token")]).is_err());
+        assert!(with(&[("AUTH_TOKEN_ENDPOINT", "http://127.0.0.1.evil/t")]).is_err());
+        assert!(with(&[("AUTH_DEVELOPMENT_TOKEN_ENDPOINT", "true")]).is_err());
+        let mut r = None;
+        assert!(apply_env(&mut r, "AUTH_DEVELOPMENT_TOKEN_ENDPOINT", "maybe").is_err());
+        let dev = raw(&[
+            ("AUTH_ISSUER", "i"),
+            ("AUTH_AUDIENCE", "a"),
+            ("AUTH_ALGORITHMS", "HS256"),
+            ("AUTH_HS256_SECRET", SECRET),
+            ("AUTH_DEVELOPMENT_TOKEN_ENDPOINT", "true"),
+        ]);
+        assert!(dev.is_ok_and(|s| s.endpoints.development));
     }
 
     #[test]

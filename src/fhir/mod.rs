@@ -2,6 +2,7 @@
 //! numbers, OperationOutcome, control characters in request text, and validation of incoming
 //! resources.
 
+pub mod elements;
 pub mod instant;
 pub mod nhs_number;
 pub mod outcome;

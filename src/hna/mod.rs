@@ -165,6 +165,20 @@ impl Canonical {
         self.url("StructureDefinition/referral-task")
     }
 
+    /// The profiles this server publishes for `t` (the HNA and referral work's): listed as the
+    /// type's `supportedProfile`, and the ones `$validate` takes as `profile`.
+    pub fn profiles_of(&self, t: crate::fhir::ResourceType) -> Vec<String> {
+        use crate::fhir::ResourceType as T;
+        match t {
+            T::QuestionnaireResponse => vec![self.hna_profile()],
+            T::CarePlan => vec![self.pcsp_profile()],
+            T::Consent => vec![self.consent_profile()],
+            T::ServiceRequest => vec![self.referral_profile()],
+            T::Task => vec![self.referral_task_profile()],
+            _ => Vec::new(),
+        }
+    }
+
     /// The MessageDefinition of the referral message `$process-message` takes.
     pub fn referral_message(&self) -> String {
         crate::messaging::definition_url(&self.base)

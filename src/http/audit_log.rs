@@ -69,11 +69,19 @@ pub async fn search(
         q.filter.conditions.push((Key::Patient, vec![p.clone()]));
     }
     let warning = catch_up(trail).await?;
-    let rows = engine
-        .store()
-        .backend()
-        .audit_select(&audit_sql::search(&q.filter))
-        .await?;
+    let backend = engine.store().backend();
+    let counted = if q.nothing {
+        Some(0)
+    } else if q.count_only || q.total {
+        Some(backend.audit_count(&audit_sql::count(&q.filter)).await?)
+    } else {
+        None
+    };
+    let rows = if q.nothing || q.count_only {
+        Vec::new()
+    } else {
+        backend.audit_select(&audit_sql::search(&q.filter)).await?
+    };
     let base = engine.base_url();
     let link = |relation: &str, extra: Option<String>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
@@ -111,12 +119,25 @@ pub async fn search(
         }]);
         entries.push(json!({"resource": outcome, "search": {"mode": "outcome"}}));
     }
-    let bundle = json!({
+    // The whole result is this page: its matches are the total, counted for free.
+    let whole = q.filter.after.is_none() && rows.len() < q.filter.limit;
+    let total = counted.or_else(|| {
+        whole.then(|| {
+            let matched = entries.iter().filter(|e| e["search"]["mode"] == "match");
+            u64::try_from(matched.count()).unwrap_or(u64::MAX)
+        })
+    });
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "link": links,
-        "entry": entries,
     });
+    if let Some(t) = total {
+        bundle["total"] = json!(t);
+    }
+    if !entries.is_empty() {
+        bundle["entry"] = json!(entries);
+    }
     Ok(to_http(Reply::json(StatusCode::OK, bundle), base))
 }
 

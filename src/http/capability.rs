@@ -6,6 +6,7 @@ use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
 use super::response::FHIR_JSON;
+use super::smart::{OauthUris, SmartConfiguration};
 use crate::fhir::ResourceType;
 use crate::hna::Canonical;
 use crate::rest::Engine;
@@ -23,9 +24,10 @@ const TYPE_INTERACTIONS: &[&str] = &[
     "search-type",
 ];
 
-/// The CapabilityStatement for a deployment whose FHIR base is `base_url` and whose HNA profiles are
-/// under the canonical base `canonical`.
-pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
+/// The CapabilityStatement for a deployment whose FHIR base is `base_url`, whose HNA profiles are
+/// under the canonical base `canonical`, and whose clients get tokens at `oauth` (the SMART
+/// configuration's endpoints).
+pub fn capability_statement(base_url: &str, canonical: &Canonical, oauth: &OauthUris) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()
         .map(|t| resource(*t, canonical))
@@ -43,11 +45,12 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
         "rest": [{
             "mode": "server",
             "security": {
+                "extension": oauth_uris(oauth),
                 "service": [{"coding": [{
                     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                     "code": "SMART-on-FHIR"
                 }]}],
-                "description": "Every interaction but this statement needs a bearer token (SMART scopes); see /.well-known/smart-configuration. Every resource served passes the patient's Consent (design.md section 4): hidden resources answer as missing, searches and totals count only what the caller may see, redacted resources carry meta.security REDACTED."
+                "description": "Every interaction but this statement needs a bearer token (SMART scopes); see /.well-known/smart-configuration. Every resource served passes the patient's Consent: hidden resources answer as missing, searches and totals count only what the caller may see, redacted resources carry meta.security REDACTED."
             },
             "resource": resources,
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
@@ -68,6 +71,25 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical) -> Value {
     })
 }
 
+/// The SMART `oauth-uris` extension: where clients get tokens (none when no endpoint is known).
+fn oauth_uris(oauth: &OauthUris) -> Vec<Value> {
+    let parts: Vec<Value> = [
+        ("token", &oauth.token),
+        ("authorize", &oauth.authorize),
+        ("introspect", &oauth.introspect),
+    ]
+    .into_iter()
+    .filter_map(|(name, uri)| uri.as_ref().map(|u| json!({"url": name, "valueUri": u})))
+    .collect();
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    vec![json!({
+        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+        "extension": parts,
+    })]
+}
+
 /// FHIR messaging: the BaRS referral message, received synchronously at `$process-message`
 /// (`crate::messaging`).
 fn messaging(base_url: &str, canonical: &Canonical) -> Value {
@@ -79,19 +101,6 @@ fn messaging(base_url: &str, canonical: &Canonical) -> Value {
         "documentation": "Referral messages (NHS Booking and Referral Standard, servicerequest-request, reason new or update) become the referral workflow's writes in one transaction and are answered synchronously. X-Request-ID and X-Correlation-ID (GUIDs) are required and echoed; a repeat of a processed message gets its first reply; errors carry BaRS codes (REC_*).",
         "supportedMessage": [{"mode": "receiver", "definition": canonical.referral_message()}],
     })
-}
-
-/// The profiles this server publishes for `t` (the HNA and referral work's), listed as
-/// `supportedProfile`.
-fn supported_profiles(t: ResourceType, canonical: &Canonical) -> Vec<String> {
-    match t {
-        ResourceType::QuestionnaireResponse => vec![canonical.hna_profile()],
-        ResourceType::CarePlan => vec![canonical.pcsp_profile()],
-        ResourceType::Consent => vec![canonical.consent_profile()],
-        ResourceType::ServiceRequest => vec![canonical.referral_profile()],
-        ResourceType::Task => vec![canonical.referral_task_profile()],
-        _ => Vec::new(),
-    }
 }
 
 /// AuditEvent: the gateway's own audit log, read and searched only (`crate::audit::search`).
@@ -158,7 +167,7 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
         .collect();
     without_empty_arrays(json!({
         "type": t.as_str(),
-        "supportedProfile": supported_profiles(t, canonical),
+        "supportedProfile": canonical.profiles_of(t),
         "interaction": interactions,
         "versioning": "versioned-update",
         "readHistory": true,
@@ -175,22 +184,36 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
     }))
 }
 
-/// The operations served on type `t` (SDC `$extract` on QuestionnaireResponse).
+/// The operations served on type `t`: `$validate` on every written type, SDC `$extract` on
+/// QuestionnaireResponse.
 fn operations(t: ResourceType) -> Vec<Value> {
-    match t {
-        ResourceType::QuestionnaireResponse => vec![json!({
+    let mut ops = vec![json!({
+        "name": "validate",
+        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+    })];
+    if t == ResourceType::QuestionnaireResponse {
+        ops.push(json!({
             "name": "extract",
             "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract"
-        })],
-        _ => Vec::new(),
+        }));
     }
+    ops
 }
 
 /// `GET /metadata`.
-pub fn metadata(engine: &Engine) -> HttpResponse {
+pub fn metadata(engine: &Engine, smart: &SmartConfiguration) -> HttpResponse {
+    let statement = capability_statement(engine.base_url(), engine.canonical(), smart.uris());
     HttpResponse::Ok()
         .insert_header(("content-type", FHIR_JSON))
-        .body(capability_statement(engine.base_url(), engine.canonical()).to_string())
+        .body(without_empty_security_extension(statement).to_string())
+}
+
+/// FHIR JSON allows no empty arrays: drop `rest.security.extension` when no endpoint is known.
+fn without_empty_security_extension(mut v: Value) -> Value {
+    if let Some(security) = v.pointer_mut("/rest/0/security") {
+        *security = without_empty_arrays(security.take());
+    }
+    v
 }
 
 /// FHIR JSON allows no empty arrays: drop the keys whose list came out empty.

@@ -1,6 +1,6 @@
 //! Every error response is an OperationOutcome, including the ones actix produces itself (routing,
 //! payload limits, malformed requests): this middleware rewrites any error response whose body is not
-//! already FHIR JSON, keeping its status.
+//! already JSON, keeping its status.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -25,7 +25,10 @@ fn rewrite<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/fhir+json"));
+        // FHIR JSON, or JSON a handler chose (the OAuth errors of the development token endpoint).
+        .is_some_and(|v| {
+            v.starts_with("application/fhir+json") || v.starts_with("application/json")
+        });
     if is_fhir {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

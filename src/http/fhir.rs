@@ -116,6 +116,8 @@ async fn serve(
     let conditions = Conditions {
         if_none_exist: header_text(req, "if-none-exist"),
         if_match: header_text(req, "if-match"),
+        if_none_match: header_text(req, "if-none-match"),
+        if_modified_since: header_text(req, "if-modified-since"),
     };
     let prefer = prefer(req);
     let request = crate::interaction::parse(
@@ -140,7 +142,7 @@ async fn serve(
         }
         Interaction::Capabilities => {
             check_accept(req, &request.params)?;
-            return Ok(capability::metadata(engine));
+            return Ok(capability::metadata(engine, &services.smart));
         }
         _ => {}
     }
@@ -187,7 +189,7 @@ fn resource_of(req: &HttpRequest, request: &Request, body: &Bytes) -> Result<Opt
     let takes = match &request.interaction {
         Create { .. } | Update { .. } | ConditionalUpdate { .. } | Bundle => true,
         Interaction::Operation {
-            operation: Op::Extract | Op::HnaOutcomes,
+            operation: Op::Extract | Op::HnaOutcomes | Op::Validate,
             ..
         } => !body.is_empty(),
         Interaction::Operation {
@@ -237,7 +239,9 @@ async fn execute(
             Op::HnaOutcomes => {
                 return operations::outcomes(engine, req, params, resource.as_ref()).await;
             }
-            Op::Extract => engine.execute(request, resource, gate, audit, ret).await?,
+            Op::Extract | Op::Validate => {
+                engine.execute(request, resource, gate, audit, ret).await?
+            }
             Op::ProcessMessage => {
                 let ids = messaging::ids(req)?;
                 let message =

@@ -15,6 +15,7 @@ mod operations;
 mod request;
 mod response;
 mod smart;
+mod token;
 
 use actix_web::web::{self, ServiceConfig};
 
@@ -22,15 +23,18 @@ pub use errors::outcome_errors;
 pub use fhir::Services;
 pub use request::BREAK_GLASS_HEADER;
 pub use response::FHIR_JSON;
-pub use smart::SmartConfiguration;
+pub use smart::{OauthUris, SmartConfiguration};
+pub use token::TokenEndpoint;
 
 /// The path under which the FHIR API is served.
 pub const FHIR_PATH: &str = "/fhir";
 
-/// Registers every route: the probes and the SMART configuration at the root; everything else,
-/// the FHIR API included, goes to [`fhir::dispatch`] (404 outside the FHIR base).
+/// Registers every route: the probes, the SMART configuration and (in development) the token
+/// endpoint at the root; everything else, the FHIR API included, goes to [`fhir::dispatch`] (404
+/// outside the FHIR base).
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route(token::TOKEN_PATH, web::post().to(token::token))
         .route(
             "/.well-known/smart-configuration",
             web::get().to(smart::smart_configuration),

@@ -127,6 +127,8 @@ impl Engine {
         let conditions = Conditions {
             if_none_exist: text("ifNoneExist"),
             if_match: text("ifMatch"),
+            if_none_match: text("ifNoneMatch"),
+            if_modified_since: text("ifModifiedSince"),
         };
         let parsed =
             crate::interaction::parse_entry(method, url, &conditions, &self.parse_context(false))

@@ -40,8 +40,14 @@ impl Engine {
             {
                 Err(not_here())
             }
-            Read { rtype, id } => self.read(*rtype, id, gate).await,
-            VRead { rtype, id, version } => self.vread(*rtype, id, *version, gate).await,
+            Read { rtype, id } => {
+                let r = self.read(*rtype, id, gate).await?;
+                Ok(r.unless_fresh(request.fresh.as_ref()))
+            }
+            VRead { rtype, id, version } => {
+                let r = self.vread(*rtype, id, *version, gate).await?;
+                Ok(r.unless_fresh(request.fresh.as_ref()))
+            }
             HistoryInstance { rtype, id } => {
                 self.history(Some(*rtype), Some(id), params, gate).await
             }
@@ -90,6 +96,10 @@ impl Engine {
                     body.unwrap_or_else(|| serde_json::json!({"resourceType": "Parameters"}));
                 self.extract(id, params_body, params, gate, audit).await
             }
+            Interaction::Operation {
+                operation: Op::Validate,
+                target,
+            } => self.validate_resource(target, body, params, gate).await,
             Search { query: None, .. }
             | Capabilities
             | SmartConfiguration

@@ -6,6 +6,10 @@
 //! a missing one), each version passing the gate on its own. Type and system history are open to
 //! system callers only (`access::policy`): filtering them would leave pages with gaps that count
 //! hidden versions.
+//!
+//! `total` is given when it costs nothing (the first page holds the whole history) and when asked
+//! (`_total=accurate`): then every version is counted, each decided by the gate as it would be
+//! served, so the total never counts a version the caller could not page to.
 
 use serde_json::json;
 
@@ -33,8 +37,20 @@ impl Engine {
             count: self.default_page_size,
             ..Default::default()
         };
+        let mut accurate = false;
         for (k, v) in pairs {
             match k.as_str() {
+                "_total" => {
+                    accurate = match v.as_str() {
+                        "accurate" => true,
+                        "none" | "estimate" => false,
+                        _ => {
+                            return Err(Error::BadRequest(
+                                "_total must be none, estimate or accurate".into(),
+                            ));
+                        }
+                    };
+                }
                 "_count" => {
                     let n: usize = v.parse().map_err(|_| {
                         Error::BadRequest("_count must be a non-negative integer".into())
@@ -113,7 +129,7 @@ impl Engine {
         if more && let Some(last) = page.last() {
             links.push(("next", query(Some(last.cursor))));
         }
-        let mut bundle = BundleWriter::new("history", None, &links);
+        let mut served = Vec::with_capacity(page.len());
         for e in &page {
             let r = &e.resource;
             let (method, url, status) = match e.method {
@@ -146,16 +162,52 @@ impl Engine {
                     None => continue,
                 }
             };
-            bundle.entry(
-                &format!(
-                    "{}/{}/{}/_history/{}",
-                    self.base_url, r.rtype, r.id, r.version
-                ),
-                body.as_deref(),
-                fields,
+            let url = format!(
+                "{}/{}/{}/_history/{}",
+                self.base_url, r.rtype, r.id, r.version
             );
+            served.push((url, body, fields));
+        }
+        let total = if accurate {
+            Some(self.count_history(&filter, gate).await?)
+        } else if filter.before.is_none() && !more {
+            Some(u64::try_from(served.len()).unwrap_or(u64::MAX))
+        } else {
+            None
+        };
+        let mut bundle = BundleWriter::new("history", total, &links);
+        for (url, body, fields) in served {
+            bundle.entry(&url, body.as_deref(), fields);
         }
         let _ = http_date;
         Ok(Reply::raw(bundle.finish()))
+    }
+
+    /// Every version `filter` selects (from the newest, whatever its cursor) that `gate` would
+    /// serve, counted a page at a time.
+    async fn count_history(&self, filter: &HistoryFilter, gate: &Gate) -> Result<u64, Error> {
+        const PAGE: usize = 1_000;
+        let mut total = 0u64;
+        let mut before = None;
+        loop {
+            let page = self
+                .store
+                .backend()
+                .history(&HistoryFilter {
+                    before,
+                    count: PAGE,
+                    ..filter.clone()
+                })
+                .await?;
+            for e in &page {
+                if e.resource.deleted || gate.admit(&e.resource).await?.is_some() {
+                    total += 1;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => before = Some(last.cursor),
+                _ => return Ok(total),
+            }
+        }
     }
 }

@@ -12,7 +12,9 @@
 //!   References to a deleted resource are left as they are (no referential integrity on delete).
 //! - Duplicate business identifiers (two Patients with one NHS number) are not refused: clients that
 //!   must not duplicate use conditional create (`If-None-Exist`), which is atomic.
-//! - Not supported: PATCH (405), conditional read (`If-None-Match`), `_history` `_at`, XML.
+//! - A conditional read (`If-None-Match`, `If-Modified-Since`) is decided like any read first: a
+//!   hidden resource is 404 whatever the client claims to hold, and a 304 is audited as a read.
+//! - Not supported (yet): PATCH (405), `_history` `_at`, XML.
 //!
 //! Writes take the caller's [`Gate`] and the request's audit [`crate::audit::write::Recording`]: a conditional write by a
 //! caller who cannot see everything matches only what that caller can see (a hidden resource is
@@ -31,6 +33,7 @@ mod prefer;
 mod read;
 mod references;
 mod search;
+mod validate;
 mod view;
 mod write;
 
@@ -132,6 +135,22 @@ impl Reply {
             location: None,
             version: None,
             last_modified: None,
+        }
+    }
+
+    /// A read's reply, or 304 Not Modified without a body when `fresh` (the client's
+    /// `If-None-Match` / `If-Modified-Since`) says the client holds this version. Only a body served
+    /// as stored qualifies: a redacted one depends on the consent of the moment as well as the
+    /// version, so its ETag cannot vouch for the client's copy, and it is always sent in full.
+    pub fn unless_fresh(self, fresh: Option<&crate::interaction::Freshness>) -> Self {
+        let stored = matches!(self.body, Some(Body::Raw(_)));
+        match (fresh, self.version, self.last_modified) {
+            (Some(f), Some(v), Some(t)) if stored && f.unchanged(v, t) => Reply {
+                status: StatusCode::NOT_MODIFIED,
+                body: None,
+                ..self
+            },
+            _ => self,
         }
     }
 

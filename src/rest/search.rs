@@ -4,7 +4,8 @@
 //! more than one page the ordered result rows are saved as a snapshot (in the database, so any
 //! gateway process can serve the next page). `next`/`previous` links carry the snapshot key and an
 //! offset: a resource created after the search began does not shift later pages, nothing is skipped or
-//! repeated, and a resource deleted since is left out. Snapshots expire after an hour (410 then).
+//! repeated, and a resource deleted since is left out. Snapshots expire after an hour (410 then);
+//! the same result within ten minutes reuses one (a polled worklist writes no snapshot per poll).
 //! A search pages through at most `max_search_results` rows; beyond that the bundle carries a warning.
 //!
 //! Consent (`access::Gate`) applies before paging: the query is narrowed in SQL to what the caller
@@ -104,10 +105,13 @@ impl Engine {
         let key = match snapshot_key {
             Some(k) => Some(k),
             None if rows.len() > q.count && q.count > 0 => {
-                let k = uuid::Uuid::new_v4().simple().to_string();
-                backend
-                    .save_snapshot(&snapshot_name(&k, gate), &rows)
-                    .await?;
+                let k = new_snapshot_key(&rows, crate::fhir::instant::now_ms());
+                let name = snapshot_name(&k, gate);
+                // A search repeated with the same result (a worklist polled) reuses its snapshot
+                // rather than writing it again.
+                if backend.load_snapshot(&name).await?.as_deref() != Some(rows.as_slice()) {
+                    backend.save_snapshot(&name, &rows).await?;
+                }
                 Some(k)
             }
             None => None,
@@ -292,6 +296,28 @@ impl Engine {
     }
 }
 
+/// How long a snapshot's key stays the same for the same rows: a reused snapshot is at most this
+/// old, so it outlives the search that reused it by the TTL less this.
+const SNAPSHOT_REUSE_MS: i64 = 10 * 60 * 1000;
+
+/// The key of a snapshot of `rows` made at `now`: a digest of the rows and the ten minutes it was
+/// made in, so the same result in the same ten minutes has the same key (and one stored
+/// snapshot). It reveals nothing: the rows are the caller's own result, and the stored name binds
+/// the key to the caller ([`snapshot_name`]).
+fn new_snapshot_key(rows: &[crate::store::RowId], now: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(now.div_euclid(SNAPSHOT_REUSE_MS).to_le_bytes());
+    for r in rows {
+        h.update(r.to_le_bytes());
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The stored name of a snapshot: its key bound to the caller, so that a key is useless to anyone
 /// else (their lookup finds nothing: 410, as for an expired search).
 fn snapshot_name(key: &str, gate: &Gate) -> String {
@@ -334,7 +360,8 @@ fn named_patients(q: &SearchQuery) -> Vec<String> {
     out
 }
 
-/// Applies `_summary` and `_elements` to a resource, marking it SUBSETTED when cut.
+/// Applies `_summary` and `_elements` to a resource, marking it SUBSETTED when cut. Mandatory and
+/// modifier elements stay ([`crate::fhir::elements`]).
 fn shape(body: Body, q: &SearchQuery) -> Result<String, Error> {
     let keep: Option<Vec<&str>> = match (&q.elements, q.summary) {
         (Some(elements), _) => Some(
@@ -358,7 +385,7 @@ fn shape(body: Body, q: &SearchQuery) -> Result<String, Error> {
     };
     let mut out = Map::new();
     for (k, v) in full {
-        let always = matches!(k.as_str(), "resourceType" | "id" | "meta");
+        let always = crate::fhir::elements::always_kept(q.rtype, &k);
         let wanted = match &keep {
             Some(list) => list.contains(&k.as_str()),
             None => k != "text",

@@ -200,6 +200,39 @@ pub struct Filter {
 pub fn search(f: &Filter) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
+    conditions(f, &mut q);
+    let (cmp, order) = if f.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((recorded, id)) = f.after {
+        q.push(&format!(" AND (e.recorded {cmp} "));
+        q.int(recorded);
+        q.push(" OR (e.recorded = ");
+        q.int(recorded);
+        q.push(&format!(" AND e.id {cmp} "));
+        q.int(id);
+        q.push("))");
+    }
+    q.push(&format!(
+        " ORDER BY e.recorded {order}, e.id {order} LIMIT "
+    ));
+    q.int(i64::try_from(f.limit).unwrap_or(i64::MAX));
+    q
+}
+
+/// `SELECT COUNT(*)` of every event `f` matches, whatever its page (`after` and `limit` ignored).
+/// Patients and entities are matched by their 64-bit key, as [`search`] finds them.
+pub fn count(f: &Filter) -> Sql {
+    let mut q = Sql::default();
+    q.push("SELECT COUNT(*) FROM audit_event e");
+    conditions(f, &mut q);
+    q
+}
+
+/// ` WHERE ...` of `f`'s conditions and period.
+fn conditions(f: &Filter, q: &mut Sql) {
     q.push(" WHERE 1 = 1");
     if let Some(id) = f.id {
         q.push(" AND e.id = ");
@@ -253,23 +286,4 @@ pub fn search(f: &Filter) -> Sql {
         q.push(" AND e.recorded < ");
         q.int(to);
     }
-    let (cmp, order) = if f.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
-    if let Some((recorded, id)) = f.after {
-        q.push(&format!(" AND (e.recorded {cmp} "));
-        q.int(recorded);
-        q.push(" OR (e.recorded = ");
-        q.int(recorded);
-        q.push(&format!(" AND e.id {cmp} "));
-        q.int(id);
-        q.push("))");
-    }
-    q.push(&format!(
-        " ORDER BY e.recorded {order}, e.id {order} LIMIT "
-    ));
-    q.int(i64::try_from(f.limit).unwrap_or(i64::MAX));
-    q
 }

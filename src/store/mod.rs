@@ -333,6 +333,8 @@ pub trait Backend: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Audit-log rows selected by a query of [`audit_sql`].
     async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditRow>, StoreError>;
+    /// The number a counting query of [`audit_sql`] (`SELECT COUNT(*) ...`) answers.
+    async fn audit_count(&self, query: &sql::Sql) -> Result<u64, StoreError>;
     /// A token that changes whenever a write commits, in this process or another sharing the
     /// database (never goes back to an earlier value while the database lives). Caches of what
     /// was read from the store are keyed by it, so nothing cached outlives a committed change.

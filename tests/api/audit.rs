@@ -597,3 +597,53 @@ fn valid_audit_event(e: &Value) {
         panic!("not a valid AuditEvent: {err:?}\n{e:#}");
     }
 }
+
+/// A client can count the audit log: `_summary=count` and `_count=0` answer the total alone,
+/// `_total=accurate` adds it to a page, and a result that fits its page carries it anyway; a
+/// patient's count is of their own events only.
+#[tokio::test]
+async fn audit_searches_carry_a_total_a_client_can_count_with() {
+    let app = spawn_app().await;
+    let (ann, bob, gp) = practice_with_two_patients(&app).await;
+    for path in [
+        format!("Patient/{ann}"),
+        format!("Patient/{ann}"),
+        format!("Patient/{bob}"),
+    ] {
+        app.send(app.anonymous(Method::GET, &path).bearer_auth(&gp))
+            .await
+            .assert_status(200);
+    }
+    let auditor = app.token_for("auditor", None, None);
+    let reads = "agent-role=gp&subtype=read";
+    for counting in ["_summary=count", "_count=0"] {
+        let b = audit_search(&app, &auditor, &format!("{reads}&{counting}")).await;
+        assert_eq!(b["total"], 3, "{counting}: {b}");
+        assert!(b.get("entry").is_none(), "{counting}: the total alone");
+    }
+    let page = audit_search(&app, &auditor, &format!("{reads}&_count=2&_total=accurate")).await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(resources(&page).len(), 2);
+    let uncounted = audit_search(&app, &auditor, &format!("{reads}&_count=2")).await;
+    assert!(
+        uncounted.get("total").is_none(),
+        "not counted unless asked: {uncounted}"
+    );
+    let whole = audit_search(&app, &auditor, reads).await;
+    assert_eq!(whole["total"], 3, "the whole result in one page");
+    let nothing = audit_search(&app, &auditor, "type=other&_summary=count").await;
+    assert_eq!(nothing["total"], 0);
+
+    let me = app.token_for("patient", None, Some(&ann));
+    let mine = audit_search(&app, &me, "_summary=count").await;
+    let listed = resources(&audit_search(&app, &me, "").await).len();
+    assert_eq!(mine["total"], json!(listed), "her events only");
+    assert!(listed >= 2, "her two reads at least");
+    let bad = app
+        .send(
+            app.anonymous(Method::GET, "AuditEvent?_summary=text")
+                .bearer_auth(&auditor),
+        )
+        .await;
+    assert_outcome(&bad, 400, "invalid", None);
+}

@@ -333,6 +333,7 @@ async fn breaking_the_glass_needs_a_reason_and_reads_through_a_deny() {
         purpose: "BTG".into(),
         minutes: 5,
         config: None,
+        client: false,
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

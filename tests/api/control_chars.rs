@@ -240,6 +240,7 @@ on_both_backends! {
             purpose: "TREAT".to_owned(),
             minutes: 60,
             config: None,
+            client: false,
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

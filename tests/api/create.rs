@@ -281,3 +281,57 @@ async fn a_created_resource_never_contains_empty_arrays_or_objects() {
         assert_outcome(&r, 400, "structure", None);
     }
 }
+
+#[tokio::test]
+async fn a_write_whose_url_carries_search_parameters_is_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let org = json!({"resourceType": "Organization", "name": "Riverside",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]});
+    let id = app.create_id(&org).await;
+    let before = app.version_count().await;
+    let get_or_create = app
+        .send_json(
+            Method::POST,
+            "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|A81001",
+            &org,
+            &[],
+        )
+        .await;
+    let issue = assert_outcome(&get_or_create, 400, "invalid", None);
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains("identifier")),
+        "{issue}"
+    );
+    let mut changed = org.clone();
+    changed["id"] = json!(id);
+    changed["name"] = json!("Renamed");
+    let update = app
+        .send_json(
+            Method::PUT,
+            &format!("Organization/{id}?name=Riverside"),
+            &changed,
+            &[],
+        )
+        .await;
+    assert_outcome(&update, 400, "invalid", None);
+    let delete = app
+        .send(app.req(Method::DELETE, &format!("Organization/{id}?_id={id}")))
+        .await;
+    assert_outcome(&delete, 400, "invalid", None);
+    assert_eq!(app.version_count().await, before, "nothing written");
+    assert_eq!(
+        app.read("Organization", &id).await.json()["name"],
+        "Riverside"
+    );
+    // Format parameters are still welcome.
+    app.send_json(
+        Method::POST,
+        "Organization?_format=json&_pretty=true",
+        &org,
+        &[],
+    )
+    .await
+    .assert_status(201);
+}

@@ -495,6 +495,7 @@ impl TestApp {
             purpose: "TREAT".to_owned(),
             minutes: 60,
             config: None,
+            client: false,
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -254,3 +254,32 @@ fn is_conformance(entry: &serde_json::Value) -> bool {
         )
     )
 }
+
+/// A history bundle carries `total` when its page is the whole history, and when asked
+/// (`_total=accurate`), counting only versions the caller is served.
+#[tokio::test]
+async fn history_carries_a_total_when_whole_or_asked() {
+    let app = spawn_app().await;
+    let mut p = app.created(&crate::resources::patient_named("Smith")).await;
+    let id = p["id"].as_str().expect("id").to_owned();
+    for family in ["Jones", "Brown"] {
+        p["name"][0]["family"] = serde_json::json!(family);
+        app.update(&p).await.assert_status(200);
+    }
+    let whole = app.get(&format!("Patient/{id}/_history")).await;
+    whole.assert_status(200);
+    assert_eq!(whole.total(), Some(3));
+    let page = app.get(&format!("Patient/{id}/_history?_count=1")).await;
+    assert_eq!(
+        page.total(),
+        None,
+        "a page of a longer history is not counted unasked"
+    );
+    let counted = app
+        .get(&format!("Patient/{id}/_history?_count=1&_total=accurate"))
+        .await;
+    assert_eq!(counted.total(), Some(3));
+    assert_eq!(counted.entries().len(), 1);
+    let bad = app.get(&format!("Patient/{id}/_history?_total=lots")).await;
+    crate::helpers::assert_outcome(&bad, 400, "invalid", None);
+}

@@ -512,3 +512,57 @@ async fn hna_fixtures_use_the_contracts_vocabulary() {
         assert_eq!(r.entries().len(), 1, "{id}: {}", r.text);
     }
 }
+
+/// `$validate` runs the checks a write runs: every invalid fixture gets the issue its create is
+/// refused with (same code, same location) in a 200 OperationOutcome, every valid one a clean
+/// bill, and nothing is stored.
+#[tokio::test]
+async fn validate_reports_what_a_create_would_refuse_and_stores_nothing() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let expected = read_json(&hna_dir().join("invalid/expected.json"));
+    let before = app.version_count().await;
+    for path in fixtures("invalid") {
+        let name = file_name(&path);
+        let resource = read_json(&path);
+        let rtype = resource["resourceType"]
+            .as_str()
+            .expect("a type")
+            .to_owned();
+        let want = &expected[&name];
+        let r = app
+            .send_json(Method::POST, &format!("{rtype}/$validate"), &resource, &[])
+            .await;
+        r.assert_status(200);
+        let issues = r.json()["issue"].as_array().cloned().unwrap_or_default();
+        assert!(
+            issues.iter().any(|i| i["severity"] == "error"
+                && i["code"] == want["code"]
+                && i["expression"][0] == want["expression"]),
+            "{name}: {issues:?}"
+        );
+    }
+    for path in fixtures("valid") {
+        let resource = read_json(&path);
+        let rtype = resource["resourceType"]
+            .as_str()
+            .expect("a type")
+            .to_owned();
+        let params = json!({"resourceType": "Parameters", "parameter": [
+            {"name": "resource", "resource": resource},
+            {"name": "mode", "valueCode": "create"},
+        ]});
+        let r = app
+            .send_json(Method::POST, &format!("{rtype}/$validate"), &params, &[])
+            .await;
+        r.assert_status(200);
+        let issues = r.json()["issue"].as_array().cloned().unwrap_or_default();
+        assert_eq!(issues.len(), 1, "{}: {issues:?}", file_name(&path));
+        assert_eq!(issues[0]["severity"], "information");
+    }
+    assert_eq!(
+        app.version_count().await,
+        before,
+        "$validate stored something"
+    );
+}

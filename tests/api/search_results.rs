@@ -275,3 +275,37 @@ async fn count_limits_the_page_and_zero_gives_only_the_total() {
         None,
     );
 }
+
+#[tokio::test]
+async fn elements_keeps_mandatory_and_modifier_elements() {
+    let app = spawn_app().await;
+    let patient = app.create_id(&patient(JANE_NHS, "Smith", "Jane")).await;
+    let id = app
+        .create_id(&care_plan(&format!("Patient/{patient}"), "active"))
+        .await;
+    let r = app
+        .search("CarePlan", &format!("_id={id}&_elements=title"))
+        .await;
+    r.assert_status(200);
+    let resource = &r.entries()[0]["resource"];
+    let mut keys: Vec<&str> = resource
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "intent",
+            "meta",
+            "resourceType",
+            "status",
+            "subject",
+            "title"
+        ],
+        "CarePlan.status, intent and subject are mandatory (status a modifier)"
+    );
+}

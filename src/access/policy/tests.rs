@@ -50,7 +50,7 @@ fn request(method: &str, path: &str, query: &str, if_none_exist: Option<&str>) -
     let ctx = ctx();
     let conditions = Conditions {
         if_none_exist,
-        if_match: None,
+        ..Conditions::default()
     };
     let segments = decode_path(path).expect("path");
     let params = decode_query(query).expect("query");

@@ -60,7 +60,7 @@ fn writes_on(rtype: ResourceType) -> Vec<(Interaction, Option<char>)> {
         .map(|(method, path, query, if_none_exist, kind)| {
             let conditions = Conditions {
                 if_none_exist,
-                if_match: None,
+                ..Conditions::default()
             };
             let segments = decode_path(&path).expect("path");
             let params = decode_query(query).expect("query");

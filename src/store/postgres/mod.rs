@@ -316,7 +316,8 @@ impl Backend for PostgresBackend {
         // Expired snapshots go in the same statement, as SQLite does in the same transaction.
         self.query_typed(
             "WITH expired AS (DELETE FROM search_snapshots WHERE created < $1) \
-             INSERT INTO search_snapshots (key, created, rows_csv) VALUES ($2, $3, $4)",
+             INSERT INTO search_snapshots (key, created, rows_csv) VALUES ($2, $3, $4) \
+             ON CONFLICT (key) DO NOTHING",
             &[Type::INT8, Type::TEXT, Type::INT8, Type::TEXT],
             &[&(now - schema::SNAPSHOT_TTL_MS), &key, &now, &csv],
         )
@@ -351,6 +352,11 @@ impl Backend for PostgresBackend {
                 })
             })
             .collect()
+    }
+
+    async fn audit_count(&self, q: &sql::Sql) -> Result<u64, StoreError> {
+        let n: Vec<i64> = codec::first(&self.query(&q.text, &q.params).await?)?;
+        Ok(n.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
     }
 
     /// The current snapshot (`xmin:xmax:in-progress`): any commit removes a transaction from it or

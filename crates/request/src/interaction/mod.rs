@@ -3,7 +3,8 @@
 //! Every HTTP request to the FHIR API and every entry of a batch or transaction Bundle is parsed by
 //! [`parse`] (a bundle entry through [`parse_entry`]) into one [`Request`]: the [`Interaction`]
 //! (kind, resource type, id, version, operation, conditional criteria, search query), its decoded
-//! query parameters, whether it was a `HEAD`, and its `If-Match` precondition. Scopes, role rules,
+//! query parameters, whether it was a `HEAD`, and its preconditions (`If-Match`, and the
+//! conditional read's `If-None-Match` / `If-Modified-Since`). Scopes, role rules,
 //! consent, the audit event and execution all take that value; nothing downstream looks at the
 //! raw path, URL or method again, so two shapes of the same intent cannot be told apart by one
 //! part of the gateway and confused by another.
@@ -22,13 +23,14 @@
 
 mod error;
 mod parse;
+mod precondition;
 mod url;
 
 pub use error::RequestError;
 pub use parse::{
     Conditions, Context, decode_path, decode_query, parse, parse_criteria, parse_entry,
-    parse_if_match,
 };
+pub use precondition::{Freshness, parse_freshness, parse_if_match};
 
 use crate::ResourceType;
 use crate::search::SearchQuery;
@@ -49,17 +51,21 @@ pub enum Operation {
     /// `$process-message` (FHIR messaging, as the NHS Booking and Referral Standard uses it),
     /// `POST` at system level.
     ProcessMessage,
+    /// `[type]/$validate` and `[type]/[id]/$validate`, `POST`: would this resource be accepted?
+    /// Never stores anything. Not on AuditEvent, which nobody writes.
+    Validate,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::Extract,
         Operation::HnaOutcomes,
         Operation::ConsentExplain,
         Operation::AuditVerify,
         Operation::AuditExport,
         Operation::ProcessMessage,
+        Operation::Validate,
     ];
 
     /// Its name in URLs, with the `$`.
@@ -71,6 +77,7 @@ impl Operation {
             Operation::AuditVerify => "$audit-verify",
             Operation::AuditExport => "$audit-export",
             Operation::ProcessMessage => "$process-message",
+            Operation::Validate => "$validate",
         }
     }
 
@@ -84,6 +91,7 @@ impl Operation {
     fn invocable(self, rtype: Option<ResourceType>, instance: bool) -> bool {
         match self {
             Operation::Extract => rtype == Some(ResourceType::QuestionnaireResponse),
+            Operation::Validate => rtype.is_some_and(|t| t != ResourceType::AuditEvent),
             _ => rtype.is_none() && !instance,
         }
     }
@@ -91,7 +99,9 @@ impl Operation {
     /// Whether it takes `method` (`GET` here also stands for `HEAD`).
     fn takes(self, method: &str) -> bool {
         match self {
-            Operation::Extract | Operation::ProcessMessage => method == "POST",
+            Operation::Extract | Operation::ProcessMessage | Operation::Validate => {
+                method == "POST"
+            }
             Operation::HnaOutcomes => matches!(method, "GET" | "POST"),
             _ => method == "GET",
         }
@@ -306,6 +316,8 @@ pub struct Request {
     pub head: bool,
     /// `If-Match` (`ifMatch` in an entry): the version an update or delete must replace.
     pub if_match: Option<u64>,
+    /// `If-None-Match` / `If-Modified-Since` of a read or vread: 304 when unchanged.
+    pub fresh: Option<Freshness>,
 }
 
 impl Request {

@@ -8,12 +8,14 @@
 //!   with search parameters (`POST Organization?identifier=...`) is refused, not run as a plain
 //!   create that would duplicate what the client meant to find.
 //! - `If-None-Exist` may be `Type?criteria` or `criteria`; a type other than the created one is
-//!   refused. It is ignored on anything but a create, and `If-Match` on anything but an update or
-//!   delete of one instance, as HTTP ignores preconditions that do not apply.
+//!   refused. It is ignored on anything but a create, `If-Match` on anything but an update or
+//!   delete of one instance, and `If-None-Match` / `If-Modified-Since` on anything but a read or
+//!   vread, as HTTP ignores preconditions that do not apply (`super::precondition`).
 //! - Conditional criteria must filter (`DELETE Patient` and `DELETE Patient?_count=1` are refused).
 //! - A search of AuditEvent keeps its parameters unparsed here: the audit log answers it with its
 //!   own parameters (agent, organisation, purpose...), which are not resource search parameters.
 
+use super::precondition::{parse_freshness, parse_if_match};
 use super::url::resolve;
 use super::{Interaction, Operation, Request, RequestError, Target};
 use crate::ResourceType;
@@ -31,13 +33,17 @@ pub struct Context<'a> {
 }
 
 /// The preconditions sent with a request (headers) or an entry (`request.ifNoneExist`,
-/// `request.ifMatch`), as text.
+/// `request.ifMatch`, `request.ifNoneMatch`, `request.ifModifiedSince`), as text.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Conditions<'a> {
     /// `If-None-Exist`.
     pub if_none_exist: Option<&'a str>,
     /// `If-Match`.
     pub if_match: Option<&'a str>,
+    /// `If-None-Match`.
+    pub if_none_match: Option<&'a str>,
+    /// `If-Modified-Since`.
+    pub if_modified_since: Option<&'a str>,
 }
 
 /// Parameters that only shape the response format, allowed on every interaction.
@@ -116,11 +122,18 @@ pub fn parse(
         }
         _ => None,
     };
+    let fresh = match &interaction {
+        Interaction::Read { .. } | Interaction::VRead { .. } => {
+            parse_freshness(conditions.if_none_match, conditions.if_modified_since)
+        }
+        _ => None,
+    };
     Ok(Request {
         interaction,
         params,
         head,
         if_match,
+        fresh,
     })
 }
 
@@ -151,15 +164,6 @@ pub fn parse_entry(
         ));
     }
     Ok(request)
-}
-
-/// Parses `If-Match: W/"3"` (or `"3"`, or `3`) into a version number.
-pub fn parse_if_match(value: &str) -> Result<u64, RequestError> {
-    let v = value.trim();
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    v.trim_matches('"')
-        .parse()
-        .map_err(|_| RequestError::malformed("If-Match must be a version ETag such as W/\"1\""))
 }
 
 fn classify(

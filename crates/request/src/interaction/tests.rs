@@ -172,6 +172,22 @@ fn operations_are_known_by_name_level_and_method() {
         }
     );
     assert!(message.writes(), "a message becomes a transaction");
+    let validate = interaction(http("POST", "/fhir/CarePlan/%24validate", "mode=create"));
+    assert_eq!(
+        validate,
+        Op {
+            operation: Operation::Validate,
+            target: Target::Type(ResourceType::CarePlan)
+        }
+    );
+    assert!(!validate.writes(), "$validate never stores");
+    assert_eq!(
+        interaction(http("POST", "/fhir/CarePlan/p1/$validate", "mode=update")),
+        Op {
+            operation: Operation::Validate,
+            target: Target::Instance(ResourceType::CarePlan, "p1".into())
+        }
+    );
     // Wrong method: 405; wrong level or unknown name: no such endpoint.
     let refused = [
         (
@@ -198,6 +214,13 @@ fn operations_are_known_by_name_level_and_method() {
             RequestError::NoRoute,
         ),
         ("GET", "/fhir/$everything", RequestError::NoRoute),
+        ("POST", "/fhir/$validate", RequestError::NoRoute),
+        ("POST", "/fhir/AuditEvent/$validate", RequestError::NoRoute),
+        (
+            "GET",
+            "/fhir/CarePlan/$validate",
+            RequestError::MethodNotAllowed,
+        ),
         ("GET", "/fhir/Patient/p1/$everything", RequestError::NoRoute),
     ];
     for (method, path, expected) in refused {
@@ -293,6 +316,7 @@ fn preconditions_belong_to_the_interactions_they_govern() {
     let c = Conditions {
         if_none_exist: Some("Patient?identifier=a|b"),
         if_match: Some("W/\"3\""),
+        ..Conditions::default()
     };
     let create = http_with("POST", "/fhir/Patient", "", &c).map(|r| r.interaction);
     assert!(matches!(
@@ -313,6 +337,7 @@ fn preconditions_belong_to_the_interactions_they_govern() {
         let c = Conditions {
             if_none_exist: ine,
             if_match: im,
+            ..Conditions::default()
         };
         let method = if ine.is_some() { "POST" } else { "PUT" };
         let path = if ine.is_some() {
