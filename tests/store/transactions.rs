@@ -196,4 +196,22 @@ pub async fn reindexing_replaces_old_index_rows(db: Db) {
     ] {
         assert_eq!(ids(&store, Patient, qs).await, ["p1"], "{qs}");
     }
+    // A version that changes one value keeps the rows of the others (SQLite rewrites only the
+    // rows that differ) and replaces that one.
+    let body = json!({
+        "identifier": [{"system": "s", "value": "2"}],
+        "name": [{"family": "Owen"}],
+        "birthDate": "1991-01-01",
+        "generalPractitioner": [{"reference": "Practitioner/gp2"}]
+    });
+    update(&store, Patient, "p1", T0 + 2, body).await;
+    assert!(ids(&store, Patient, "family=evans").await.is_empty());
+    for qs in [
+        "identifier=s|2",
+        "family=owen",
+        "birthdate=1991",
+        "general-practitioner=gp2",
+    ] {
+        assert_eq!(ids(&store, Patient, qs).await, ["p1"], "{qs}");
+    }
 }
