@@ -17,7 +17,7 @@
 //! | `$validate` | whoever may make the write it rehearses: a create of the type (type level) or an update of it (instance level), by scopes and the write table; an instance the caller cannot see is 404 |
 //! | `$process-message` | roles that send referrals (the write table's ServiceRequest create); each entry of the transaction the message becomes is checked as sent alone |
 //! | type and system `_history` | `system` without scope constraints (a filtered history would have gaps that count hidden versions) |
-//! | chained search through patient data | `system` (a chain tests content the caller may not see) |
+//! | chained search | every role: the chain is resolved as the caller's own search of its target (`rest::chain`); in conditional criteria, through patient data, `system` only |
 //!
 //! What a role can see at all ([`remit`]), before consent decides within it:
 //!
@@ -207,9 +207,13 @@ fn role_permits(principal: &Principal, i: &Interaction) -> Result<(), Error> {
                 ))
             }
         }
-        Search {
-            query: Some(query), ..
-        } => refuse_hidden_chains(&query.filters),
+        Create {
+            if_none_exist: Some(criteria),
+            ..
+        } => {
+            refuse_hidden_chains(&criteria.filters)?;
+            super::writes::permits(role, i)
+        }
         _ if i.writes() => super::writes::permits(role, i),
         _ => Ok(()),
     }
@@ -231,8 +235,9 @@ fn rehearsed(target: &Target) -> Option<Interaction> {
     }
 }
 
-/// 403 for a chained parameter whose target holds patient data: the chain would match on content
-/// the caller may not see.
+/// 403 for a chained parameter through patient data in conditional criteria (`If-None-Exist`):
+/// unlike a search's, they are matched in the write's transaction, where the chain would test
+/// content the caller may not see.
 fn refuse_hidden_chains(filters: &[Filter]) -> Result<(), Error> {
     for Filter(alternatives) in filters {
         for p in alternatives {
@@ -240,7 +245,7 @@ fn refuse_hidden_chains(filters: &[Filter]) -> Result<(), Error> {
                 && !is_directory(*target)
             {
                 return Err(Error::Forbidden(format!(
-                    "Chained search through {target} ('{param}.') is only open to system callers: search by the patient's id or identifier instead"
+                    "Conditional criteria chained through {target} ('{param}.') are only open to system callers: use the patient's id or identifier instead"
                 )));
             }
         }

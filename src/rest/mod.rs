@@ -22,6 +22,7 @@
 
 mod batch;
 mod bundle;
+mod chain;
 mod changes;
 mod execute;
 mod extract;

@@ -13,10 +13,8 @@
 //! `_summary=count`, page sizes and links only ever count what the caller may see. The snapshot
 //! holds the visible rows only and is bound to the caller (another caller presenting its key finds
 //! it expired); later pages are decided again, so a consent withdrawn while paging applies at once.
-//! Included resources pass the same gate. Chained parameters through patient data are refused to
-//! every caller but `system` (`access::policy`: a chain would test hidden data); searching by a
-//! patient's identifier (`patient:identifier=`) stays open, as the identifier is what a recipient
-//! already holds to ask about that person.
+//! Included resources pass the same gate. A chained parameter is resolved first as the caller's own
+//! search of its target (`super::chain`), so it finds nothing a direct search would not.
 
 use std::collections::HashMap;
 
@@ -48,6 +46,9 @@ impl Engine {
         let mut q = query.clone();
         for patient in named_patients(&q) {
             gate.named_patient(&patient);
+        }
+        if !gate.unrestricted() {
+            self.resolve_chains(&mut q, gate).await?;
         }
         let possible = gate.narrow(&mut q).await?;
         let snapshot_key = pairs
@@ -197,7 +198,7 @@ impl Engine {
     /// The rows among `rows` the caller may see and whose view matches `q` (all of them for an
     /// unrestricted caller), with the resources and bodies of the first `keep` of them, decided
     /// once, and whether any was admitted redacted.
-    async fn visible_rows(
+    pub(super) async fn visible_rows(
         &self,
         q: &SearchQuery,
         rows: Vec<RowId>,

@@ -4,6 +4,7 @@
 
 mod attempts;
 mod bundles;
+mod chains;
 mod paths;
 mod redaction;
 pub mod shapes;

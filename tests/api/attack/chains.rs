@@ -1,0 +1,75 @@
+//! Chained search is open to every role and reveals nothing a direct search would not: for each
+//! role, a chain finds exactly what searching its target and then searching by reference finds
+//! (the caller's own two searches), and `_summary=count` agrees. A GP's natural query by NHS number
+//! works; a chain cannot select a patient the caller could not find, nor match redacted content.
+
+use crate::helpers::{NHS, sorted};
+use crate::world::*;
+
+/// The matched ids and the total of `path` searched with `token`.
+async fn found(w: &World, token: &str, path: &str) -> (Vec<String>, Option<u64>) {
+    let r = w.get_as(token, path).await;
+    r.assert_status(200);
+    (sorted(&r.match_ids()), r.total())
+}
+
+/// What the caller finds in two steps: `target_query` on Patient, then `outer` by `param`.
+async fn in_two_steps(
+    w: &World,
+    token: &str,
+    target_query: &str,
+    outer: &str,
+    param: &str,
+) -> Vec<String> {
+    let (patients, _) = found(w, token, &format!("Patient?{target_query}")).await;
+    if patients.is_empty() {
+        return Vec::new();
+    }
+    let refs: Vec<String> = patients.iter().map(|p| format!("Patient/{p}")).collect();
+    found(w, token, &format!("{outer}?{param}={}", refs.join(",")))
+        .await
+        .0
+}
+
+on_both_backends! {
+    async fn a_chain_finds_what_the_callers_own_two_searches_find(app: TestApp) {
+        let w = world_on(app).await;
+        let tokens = [
+            ("gp", w.gp()),
+            ("other gp", w.other_gp()),
+            ("housing", w.housing()),
+            ("link worker", w.app.token_for("link-worker", Some("L0001"), None)),
+            ("stranger", w.app.token_for("link-worker", Some("L9999"), None)),
+            ("patient Ann", w.app.token_for("patient", None, Some(&w.ann))),
+            ("system", w.app.token.clone()),
+        ];
+        let queries = [
+            (format!("identifier={NHS}|9434765919"), "CarePlan", "patient", "patient.identifier"),
+            (format!("identifier={NHS}|9434765870"), "CarePlan", "patient", "patient.identifier"),
+            ("name=Bob".to_owned(), "CarePlan", "subject", "subject:Patient.name"),
+            ("name=Cara".to_owned(), "CarePlan", "subject", "subject:Patient.name"),
+            ("name=Ann".to_owned(), "QuestionnaireResponse", "subject", "subject:Patient.name"),
+        ];
+        for (who, token) in &tokens {
+            for (target, outer, param, chain) in &queries {
+                let value = target.split_once('=').map(|(_, v)| v).unwrap_or_default();
+                let path = format!("{outer}?{chain}={value}");
+                let (ids, total) = found(&w, token, &path).await;
+                let expected = in_two_steps(&w, token, target, outer, param).await;
+                assert_eq!(ids, expected, "{who}: {path}");
+                assert_eq!(total, Some(ids.len() as u64), "{who}: {path}");
+                let (_, count) = found(&w, token, &format!("{path}&_summary=count")).await;
+                assert_eq!(count, total, "{who}: {path} counted");
+            }
+        }
+        // The GP's natural query works; Bob's plan is not found by his name or number.
+        let gp = w.gp();
+        let (ids, _) = found(&w, &gp, &format!("CarePlan?patient.identifier={NHS}|9434765919")).await;
+        assert_eq!(ids, vec![w.ann_plan.clone()]);
+        let (ids, _) = found(&w, &gp, "CarePlan?subject:Patient.name=Bob").await;
+        assert!(ids.is_empty(), "{ids:?}");
+        // Cara denied GPs everything: her GP finds neither her nor, through her, her plan.
+        let (ids, _) = found(&w, &gp, &format!("CarePlan?patient.identifier={NHS}|9434765838")).await;
+        assert!(ids.is_empty(), "{ids:?}");
+    }
+}
