@@ -96,7 +96,7 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
             Some(_) => vec![on(*rtype, C), on(*rtype, S)],
             None => vec![on(*rtype, C)],
         },
-        Update { rtype, .. } => vec![on(*rtype, U)],
+        Update { rtype, .. } | Patch { rtype, .. } => vec![on(*rtype, U)],
         ConditionalUpdate { rtype, .. } => vec![on(*rtype, U), on(*rtype, S)],
         Delete { rtype, .. } => vec![on(*rtype, D)],
         ConditionalDelete { rtype, .. } => vec![on(*rtype, D), on(*rtype, S)],

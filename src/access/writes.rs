@@ -118,7 +118,9 @@ pub fn permits(role: Role, i: &Interaction) -> Result<(), Error> {
     let (rtype, kind) = match i {
         Interaction::Bundle => return Ok(()),
         Interaction::Create { rtype, .. } => (*rtype, WriteKind::Create),
-        Interaction::Update { rtype, .. } => (*rtype, WriteKind::Update),
+        Interaction::Update { rtype, .. } | Interaction::Patch { rtype, .. } => {
+            (*rtype, WriteKind::Update)
+        }
         Interaction::ConditionalUpdate { rtype, .. } => {
             return refuse(format!(
                 "update {rtype} by criteria: read it, then update it by id with If-Match"

@@ -4,6 +4,7 @@
 
 pub mod elements;
 pub mod instant;
+pub mod json_patch;
 pub mod nhs_number;
 pub mod outcome;
 pub mod text;

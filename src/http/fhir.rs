@@ -25,7 +25,8 @@ use serde_json::Value;
 
 use super::audit::{Exchange, finish};
 use super::request::{
-    break_glass_reason, check_accept, header_text, json_body, prefer, read_body, search_form,
+    break_glass_reason, check_accept, header_text, json_body, patch_body, prefer, read_body,
+    search_form,
 };
 use super::response::to_http;
 use super::{FHIR_PATH, SmartConfiguration, audit_log, capability, messaging, operations};
@@ -198,6 +199,9 @@ fn resource_of(req: &HttpRequest, request: &Request, body: &Bytes) -> Result<Opt
         } => true,
         _ => false,
     };
+    if matches!(request.interaction, Patch { .. }) {
+        return patch_body(req, body).map(Some);
+    }
     if takes {
         json_body(req, body).map(Some)
     } else {

@@ -58,6 +58,26 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
     parse_json(body)
 }
 
+/// The body of a PATCH: a JSON Patch (`application/json-patch+json`), or a FHIR JSON body (a
+/// FHIRPath Patch `Parameters`, which the engine answers); 415 for another media type.
+pub fn patch_body(req: &HttpRequest, body: &[u8]) -> Result<Value, Error> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json-patch+json" && !is_json_type(ctype) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    parse_json(body)
+}
+
 /// The parameters of a `POST [type]/_search` form body (415 for another media type).
 pub fn search_form(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, Error> {
     let ctype = req

@@ -133,6 +133,13 @@ impl Engine {
         let parsed =
             crate::interaction::parse_entry(method, url, &conditions, &self.parse_context(false))
                 .map_err(|err| prefix_entry(err.into(), i))?;
+        if matches!(parsed.interaction, Interaction::Patch { .. }) {
+            // An entry's patch would be a Binary or a FHIRPath Parameters (`super::patch`).
+            return Err(at(
+                i,
+                "PATCH is not supported in a bundle entry yet: send it on its own",
+            ));
+        }
         let sends_resource = matches!(
             parsed.interaction,
             Interaction::Create { .. }

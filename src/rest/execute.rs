@@ -80,6 +80,10 @@ impl Engine {
                 self.conditional_update(*rtype, precondition, body, ret, gate, audit)
                     .await
             }
+            Patch { rtype, id } => {
+                self.patch(*rtype, id, resource()?, request.if_match, ret, gate, audit)
+                    .await
+            }
             Delete { rtype, id } => self.delete(*rtype, id, request.if_match, gate, audit).await,
             ConditionalDelete { rtype, criteria } => {
                 self.conditional_delete(*rtype, criteria, gate, audit).await

@@ -14,7 +14,8 @@
 //!   must not duplicate use conditional create (`If-None-Exist`), which is atomic.
 //! - A conditional read (`If-None-Match`, `If-Modified-Since`) is decided like any read first: a
 //!   hidden resource is 404 whatever the client claims to hold, and a 304 is audited as a read.
-//! - Not supported (yet): PATCH (405), `_history` `_at`, XML.
+//! - PATCH takes JSON Patch (`patch.rs`); not supported (yet): FHIRPath Patch (501), PATCH in a
+//!   bundle, `_history` `_at`, XML.
 //!
 //! Writes take the caller's [`Gate`] and the request's audit [`crate::audit::write::Recording`]: a conditional write by a
 //! caller who cannot see everything matches only what that caller can see (a hidden resource is
@@ -30,6 +31,7 @@ mod history;
 mod job;
 mod message;
 pub mod parameters;
+mod patch;
 mod prefer;
 mod read;
 mod references;

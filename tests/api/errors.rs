@@ -138,9 +138,10 @@ async fn an_unknown_route_is_404() {
 async fn a_wrong_method_is_405() {
     let app = spawn_app().await;
     let id = app.create_id(&patient_named("Smith")).await;
+    // PATCH takes an instance; a type has nothing to patch.
     let patch = app
         .send(
-            app.req(Method::PATCH, &format!("Patient/{id}"))
+            app.req(Method::PATCH, "Patient")
                 .header("content-type", "application/json-patch+json")
                 .body("[]"),
         )
@@ -426,7 +427,7 @@ fn refused_requests(existing: &Value) -> Vec<(Method, String, String, &'static s
         (
             Method::PATCH,
             format!("Patient/{id}"),
-            "[]".into(),
+            r#"[{"op": "test", "path": "/id", "value": "someone-else"}]"#.into(),
             "application/json-patch+json",
         ),
         (

@@ -36,6 +36,7 @@ mod hna_validation;
 mod journal_support;
 mod metadata;
 mod paging;
+mod patch;
 mod profiles;
 mod read;
 mod referral;

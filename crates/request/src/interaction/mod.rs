@@ -178,6 +178,13 @@ pub enum Interaction {
         /// A valid FHIR id.
         id: String,
     },
+    /// `PATCH [type]/[id]` (JSON Patch).
+    Patch {
+        /// The type.
+        rtype: ResourceType,
+        /// A valid FHIR id.
+        id: String,
+    },
     /// `PUT [type]?criteria`.
     ConditionalUpdate {
         /// The type.
@@ -222,6 +229,7 @@ impl Interaction {
             | Search { rtype, .. }
             | Create { rtype, .. }
             | Update { rtype, .. }
+            | Patch { rtype, .. }
             | ConditionalUpdate { rtype, .. }
             | Delete { rtype, .. }
             | ConditionalDelete { rtype, .. } => Some(*rtype),
@@ -241,6 +249,7 @@ impl Interaction {
             | VRead { id, .. }
             | HistoryInstance { id, .. }
             | Update { id, .. }
+            | Patch { id, .. }
             | Delete { id, .. } => Some(id),
             Operation {
                 target: Target::Instance(_, id),
@@ -259,6 +268,7 @@ impl Interaction {
             self,
             Create { .. }
                 | Update { .. }
+                | Patch { .. }
                 | ConditionalUpdate { .. }
                 | Delete { .. }
                 | ConditionalDelete { .. }
@@ -283,6 +293,7 @@ impl Interaction {
             Search { .. } => "search-type",
             Create { .. } => "create",
             Update { .. } | ConditionalUpdate { .. } => "update",
+            Patch { .. } => "patch",
             Delete { .. } | ConditionalDelete { .. } => "delete",
             // The body says batch or transaction; the restful-interaction code covers both here.
             Bundle => "transaction",
@@ -296,7 +307,7 @@ impl Interaction {
         use Interaction::*;
         match self {
             Create { .. } => "C",
-            Update { .. } | ConditionalUpdate { .. } => "U",
+            Update { .. } | ConditionalUpdate { .. } | Patch { .. } => "U",
             Delete { .. } | ConditionalDelete { .. } => "D",
             Search { .. } | Bundle | Operation { .. } => "E",
             _ => "R",
@@ -314,7 +325,7 @@ pub struct Request {
     pub params: Vec<(String, String)>,
     /// A `HEAD`: answered as the `GET` would be, without the body.
     pub head: bool,
-    /// `If-Match` (`ifMatch` in an entry): the version an update or delete must replace.
+    /// `If-Match` (`ifMatch` in an entry): the version an update, patch or delete must replace.
     pub if_match: Option<u64>,
     /// `If-None-Match` / `If-Modified-Since` of a read or vread: 304 when unchanged.
     pub fresh: Option<Freshness>,

@@ -117,9 +117,10 @@ pub fn parse(
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let interaction = classify(method, &segments, &params, conditions, ctx)?;
     let if_match = match (&interaction, conditions.if_match) {
-        (Interaction::Update { .. } | Interaction::Delete { .. }, Some(text)) => {
-            Some(parse_if_match(text)?)
-        }
+        (
+            Interaction::Update { .. } | Interaction::Patch { .. } | Interaction::Delete { .. },
+            Some(text),
+        ) => Some(parse_if_match(text)?),
         _ => None,
     };
     let fresh = match &interaction {
@@ -238,11 +239,12 @@ fn classify(
             let make: fn(ResourceType, String) -> Interaction = match method {
                 "GET" => |rtype, id| Read { rtype, id },
                 "PUT" => |rtype, id| Update { rtype, id },
+                "PATCH" => |rtype, id| Patch { rtype, id },
                 "DELETE" => |rtype, id| Delete { rtype, id },
                 _ => return Err(RequestError::MethodNotAllowed),
             };
             if method != "GET" {
-                format_only(params, "An update or delete")?;
+                format_only(params, "An update, patch or delete")?;
             }
             Ok(make(rtype, valid_id(id)?))
         }

@@ -172,6 +172,18 @@ fn operations_are_known_by_name_level_and_method() {
         }
     );
     assert!(message.writes(), "a message becomes a transaction");
+    assert_eq!(
+        interaction(http("PATCH", "/fhir/Patient/p1", "")),
+        Interaction::Patch {
+            rtype: ResourceType::Patient,
+            id: "p1".into()
+        }
+    );
+    assert_eq!(
+        http("PATCH", "/fhir/Patient", "").map(|r| r.interaction),
+        Err(RequestError::MethodNotAllowed)
+    );
+    assert!(http("PATCH", "/fhir/Patient/p1", "name=x").is_err());
     let validate = interaction(http("POST", "/fhir/CarePlan/%24validate", "mode=create"));
     assert_eq!(
         validate,
@@ -243,12 +255,7 @@ fn what_is_not_an_interaction_is_refused() {
             "",
             RequestError::UnknownType("patient".into()),
         ),
-        (
-            "PATCH",
-            "/fhir/Patient/p1",
-            "",
-            RequestError::MethodNotAllowed,
-        ),
+        ("PATCH", "/fhir/Patient", "", RequestError::MethodNotAllowed),
         ("GET", "/fhir", "", RequestError::MethodNotAllowed),
         ("POST", "/fhir/metadata", "", RequestError::MethodNotAllowed),
         (
@@ -384,8 +391,11 @@ fn entries_resolve_against_the_base_only() {
         Err(RequestError::Malformed(_))
     ));
     assert_eq!(
-        entry("PATCH", "CarePlan/c1"),
-        Err(RequestError::MethodNotAllowed)
+        entry("PATCH", "CarePlan/c1").map(|r| r.interaction),
+        Ok(Interaction::Patch {
+            rtype: ResourceType::CarePlan,
+            id: "c1".into()
+        })
     );
     assert!(matches!(
         entry("OPTIONS", "CarePlan/c1"),
