@@ -557,8 +557,9 @@ mod plan_tests {
         );
     }
 
-    /// A worklist search lists only its driving filter's matches (the owner's Tasks): its status
-    /// filter is a check of each of those rows, not a list of every requested Task in the store;
+    /// A worklist search reads only its driving filter's matches (the owner's Tasks, from the
+    /// reference index): its status filter is a check of each of those rows, not a list of every
+    /// requested Task in the store; a search driven by a token lists only that token's matches;
     /// and a write's relationship check finds its patient through the `(rtype, id)` index.
     #[test]
     fn only_the_driving_filter_is_listed_and_ids_use_their_index() {
@@ -588,11 +589,17 @@ mod plan_tests {
         };
         let worklist = parse(ResourceType::Task, &pairs, opts).expect("parses");
         let text = plan(&sql::search_rows(&worklist, 101));
-        assert_eq!(text.matches("LIST SUBQUERY").count(), 1, "{text}");
         assert!(
-            text.contains("sp_ref_target"),
-            "driven by the owner:\n{text}"
+            !text.contains("LIST SUBQUERY") && !text.contains("SCAN"),
+            "{text}"
         );
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(b"status=requested&identifier=s|1")
+                .into_owned()
+                .collect();
+        let by_token = parse(ResourceType::Task, &pairs, opts).expect("parses");
+        let text = plan(&sql::search_rows(&by_token, 101));
+        assert_eq!(text.matches("LIST SUBQUERY").count(), 1, "{text}");
         let mut check = crate::search::SearchQuery::all(ResourceType::Patient, 1);
         check
             .filters
