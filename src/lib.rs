@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod consent;
 pub mod error;
+pub mod export;
 pub mod fhir;
 pub mod hna;
 pub mod http;

@@ -1,8 +1,9 @@
--- lines: one request per line of DATA_DIR/lines-<SCENARIO>.tsv, each with its own token:
+-- lines: one request per line of DATA_DIR/lines-<SCENARIO>.tsv, each with its own token
+-- (a PATCH whose body is a list is sent as a JSON Patch):
 --   METHOD \t PATH \t TOKEN \t IF-MATCH (or empty) \t BODY (or empty)
 -- Thread i sends lines i, i+T, i+2T... of its part and wraps. BENCH_FROM / BENCH_TO (fractions of
 -- the file, default 0 / 1) pick the part, so runs that must not repeat a request (a Task moved from
--- requested to accepted can be moved once) each get lines of their own. Used by bench/referrals.sh.
+-- requested to accepted can be moved once) each get lines of their own. Used by bench/referrals.sh and bench/export.sh.
 -- wrk -c 32 -t 2 -d 10s -s bench/wrk/lines.lua http://127.0.0.1:PORT -- DATA_DIR
 scenario = os.getenv("BENCH_SCENARIO") or "lines"
 package.path = (os.getenv("BENCH_WRK_DIR") or "bench/wrk") .. "/?.lua;" .. package.path
@@ -28,7 +29,12 @@ function init(args)
     if token ~= "" then headers["Authorization"] = "Bearer " .. token end
     if ifmatch ~= "" then headers["If-Match"] = ifmatch end
     if body ~= "" then
-      headers["Content-Type"] = "application/fhir+json"
+      -- A JSON Patch (a list) has its own media type; every other body is FHIR JSON.
+      if method == "PATCH" and body:sub(1, 1) == "[" then
+        headers["Content-Type"] = "application/json-patch+json"
+      else
+        headers["Content-Type"] = "application/fhir+json"
+      end
       headers["Prefer"] = "return=minimal"
     else
       body = nil

@@ -85,8 +85,9 @@ struct Noted {
     break_glass: bool,
 }
 
-/// What one request disclosed, for its audit event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one request disclosed, for its audit event (kept with an export file, to be recorded
+/// when it is fetched).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Disclosures {
     /// Resources served, in order.
     pub resources: Vec<crate::audit::event::Disclosed>,
@@ -202,6 +203,27 @@ impl Gate {
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default()
+    }
+
+    /// What the request disclosed since the last call, no longer held by the gate: an export
+    /// keeps each file's disclosures with the file.
+    pub fn take_disclosures(&self) -> Disclosures {
+        self.disclosures
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    }
+
+    /// Records `d` as disclosed by this request: an export file's disclosures, in the event of
+    /// its fetch.
+    pub fn replay(&self, d: Disclosures) {
+        if let Ok(mut mine) = self.disclosures.lock() {
+            mine.resources.extend(d.resources);
+            mine.patients.extend(d.patients);
+            mine.consents.extend(d.consents);
+            mine.break_glass |= d.break_glass;
+            mine.attempted.extend(d.attempted);
+        }
     }
 
     fn note(&self, r: &StoredResource, noted: Noted) {

@@ -13,6 +13,6 @@ pub mod relationships;
 pub mod writes;
 
 pub use authorise::authorise;
-pub use gate::Gate;
+pub use gate::{Disclosures, Gate};
 pub use relationships::{Relationship, related, relationships, restrict};
 pub use writes::Writer;

@@ -13,6 +13,7 @@
 //! | AuditEvent read and search | auditors and `system`; a patient for their own access report |
 //! | `$consent-explain`, `$audit-verify`, `$audit-export` | auditors and `system` |
 //! | `$hna-outcomes` | `system` (figures over every patient) |
+//! | `$export` (Bulk Data) | every role: each type as a search of it by the caller (an explicit `_type` it may not search is 403); the audit log to auditors and `system` only; a job's status, files and deletion to the caller who started it (`crate::export`) |
 //! | `$extract` | whoever may read the HNA; `store=true` is also a CarePlan create (the write rule) |
 //! | `$validate` | whoever may make the write it rehearses: a create of the type (type level) or an update of it (instance level), by scopes and the write table; an instance the caller cannot see is 404 |
 //! | `$process-message` | roles that send referrals (the write table's ServiceRequest create); each entry of the transaction the message becomes is checked as sent alone |
@@ -23,7 +24,7 @@
 //!
 //! | role | remit |
 //! |---|---|
-//! | `system` | every type (its scopes decide) |
+//! | `system` | every type (its scopes decide); the only role that sees Groups (cohorts) |
 //! | every role | the directory: Organization, Practitioner, PractitionerRole and conformance resources |
 //! | `auditor` | the audit log; no patient data |
 //! | `patient` | their own record |
@@ -79,6 +80,10 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
     let on = |t: ResourceType, p: Permission| (Some(t), p);
     match i {
         Capabilities | SmartConfiguration | Bundle => Vec::new(),
+        // Each type of an export is authorised as a search of it when the export is planned
+        // (`crate::export::plan`); a job's URLs are its owner's only.
+        Export { spec, .. } => spec.types.iter().flatten().map(|t| on(*t, S)).collect(),
+        ExportStatus { .. } | ExportCancel { .. } | ExportFile { .. } => Vec::new(),
         // A message becomes a transaction whose entries are each checked on their own.
         Operation {
             operation: self::Operation::ProcessMessage,
@@ -97,7 +102,9 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
             None => vec![on(*rtype, C)],
         },
         Update { rtype, .. } | Patch { rtype, .. } => vec![on(*rtype, U)],
-        ConditionalUpdate { rtype, .. } => vec![on(*rtype, U), on(*rtype, S)],
+        ConditionalUpdate { rtype, .. } | ConditionalPatch { rtype, .. } => {
+            vec![on(*rtype, U), on(*rtype, S)]
+        }
         Delete { rtype, .. } => vec![on(*rtype, D)],
         ConditionalDelete { rtype, .. } => vec![on(*rtype, D), on(*rtype, S)],
         Operation { operation, target } => match operation {
@@ -266,6 +273,7 @@ pub fn is_directory(rtype: ResourceType) -> bool {
             | CodeSystem
             | ValueSet
             | MessageDefinition
+            | OperationDefinition
     )
 }
 
@@ -284,7 +292,7 @@ pub enum Remit {
 
 /// What `role` can ever see of `rtype` (the second table in the module docs).
 pub fn remit(role: Role, rtype: ResourceType) -> Remit {
-    use ResourceType::{AuditEvent, CarePlan, ServiceRequest, Task};
+    use ResourceType::{AuditEvent, CarePlan, Group, ServiceRequest, Task};
     if role == Role::System {
         return Remit::Everything(Rule::System);
     }
@@ -292,6 +300,8 @@ pub fn remit(role: Role, rtype: ResourceType) -> Remit {
         return Remit::Everything(Rule::Directory);
     }
     match role {
+        // Cohorts (a Group's members) are the deployment's own: no other role's remit yet.
+        _ if rtype == Group => Remit::Nothing(Rule::OutsideRemit),
         Role::Auditor if rtype == AuditEvent => Remit::Everything(Rule::AuditOnly),
         Role::Auditor => Remit::Nothing(Rule::AuditOnly),
         _ if rtype == AuditEvent => Remit::Nothing(Rule::AuditOnly),

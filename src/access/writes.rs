@@ -118,9 +118,11 @@ pub fn permits(role: Role, i: &Interaction) -> Result<(), Error> {
     let (rtype, kind) = match i {
         Interaction::Bundle => return Ok(()),
         Interaction::Create { rtype, .. } => (*rtype, WriteKind::Create),
-        Interaction::Update { rtype, .. } | Interaction::Patch { rtype, .. } => {
-            (*rtype, WriteKind::Update)
-        }
+        // A conditional patch finds its one match as the caller's own search, then patches it
+        // by id under every check of a patch (`rest::patch`): an update of what the caller sees.
+        Interaction::Update { rtype, .. }
+        | Interaction::Patch { rtype, .. }
+        | Interaction::ConditionalPatch { rtype, .. } => (*rtype, WriteKind::Update),
         Interaction::ConditionalUpdate { rtype, .. } => {
             return refuse(format!(
                 "update {rtype} by criteria: read it, then update it by id with If-Match"

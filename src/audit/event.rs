@@ -394,7 +394,9 @@ pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
             "description": "requested; not disclosed",
         }));
     }
-    if kind.subtype == "search-type" && !r.path.is_empty() {
+    // A search's query, and what an operation was (`$export`, an export file `_export/<job>/1`):
+    // the path and the sanitised parameters.
+    if matches!(kind.subtype, "search-type" | "operation") && !r.path.is_empty() {
         use base64::Engine as _;
         let mut e = json!({
             "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),

@@ -35,6 +35,10 @@ pub fn required_elements(t: ResourceType) -> &'static [&'static str] {
         StructureDefinition => &["url", "name", "status", "kind", "abstract", "type"],
         CodeSystem => &["status", "content"],
         MessageDefinition => &["status", "date", "event[x]"],
+        Group => &["type", "actual"],
+        OperationDefinition => &[
+            "name", "status", "kind", "code", "system", "type", "instance",
+        ],
     }
 }
 

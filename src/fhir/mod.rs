@@ -3,6 +3,7 @@
 //! resources.
 
 pub mod elements;
+pub mod fhirpath_patch;
 pub mod instant;
 pub mod json_patch;
 pub mod nhs_number;

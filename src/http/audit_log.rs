@@ -221,7 +221,7 @@ pub async fn audit_verify(engine: &Engine, trail: &Trail) -> Result<HttpResponse
 /// continues its chain (altered before its copy) is not copied past the break, for good: the
 /// auditor is then served what is stored, and told (the returned warning; `$audit-verify`
 /// reports the break), rather than shut out of the whole log. Any other failure is 503.
-async fn catch_up(trail: &Trail) -> Result<Option<String>, Error> {
+pub(super) async fn catch_up(trail: &Trail) -> Result<Option<String>, Error> {
     match trail.catch_up().await {
         Ok(_) => Ok(None),
         Err(crate::audit::ingest::IngestError::Broken(b)) => Ok(Some(format!(

@@ -41,6 +41,7 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical, oauth: &Oauth
         "kind": "instance",
         "software": {"name": "carebridge", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {"description": "carebridge FHIR gateway", "url": base_url},
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [{
@@ -55,10 +56,7 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical, oauth: &Oauth
             },
             "resource": resources,
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
-            "operation": [{
-                "name": "process-message",
-                "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
-            }],
+            "operation": system_operations(canonical),
             "searchParam": [
                 {"name": "_id", "type": "token"},
                 {"name": "_lastUpdated", "type": "date"},
@@ -71,6 +69,28 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical, oauth: &Oauth
         "messaging": [messaging(base_url, canonical)],
     })
 }
+
+/// The system-level operations: FHIR messaging, Bulk Data `$export`, and the gateway's own (each
+/// with its served OperationDefinition).
+fn system_operations(canonical: &Canonical) -> Vec<Value> {
+    let mut ops = vec![
+        json!({
+            "name": "process-message",
+            "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"
+        }),
+        json!({"name": "export", "definition": BULK_EXPORT}),
+    ];
+    ops.extend(crate::hna::profiles::operation_codes().map(|code| {
+        json!({"name": code, "definition": crate::hna::profiles::operation_url(canonical, code)})
+    }));
+    ops
+}
+
+/// The Bulk Data IG's OperationDefinitions of `$export` at each level.
+const BULK_EXPORT: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
+const BULK_PATIENT_EXPORT: &str =
+    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export";
+const BULK_GROUP_EXPORT: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export";
 
 /// The SMART `oauth-uris` extension: where clients get tokens (none when no endpoint is known).
 fn oauth_uris(oauth: &OauthUris) -> Vec<Value> {
@@ -186,7 +206,7 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
 }
 
 /// The operations served on type `t`: `$validate` on every written type, SDC `$extract` on
-/// QuestionnaireResponse.
+/// QuestionnaireResponse, Bulk Data `$export` on Patient and Group.
 fn operations(t: ResourceType) -> Vec<Value> {
     let mut ops = vec![json!({
         "name": "validate",
@@ -197,6 +217,13 @@ fn operations(t: ResourceType) -> Vec<Value> {
             "name": "extract",
             "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract"
         }));
+    }
+    match t {
+        ResourceType::Patient => {
+            ops.push(json!({"name": "export", "definition": BULK_PATIENT_EXPORT}))
+        }
+        ResourceType::Group => ops.push(json!({"name": "export", "definition": BULK_GROUP_EXPORT})),
+        _ => {}
     }
     ops
 }

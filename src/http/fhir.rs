@@ -151,12 +151,15 @@ async fn serve(
     exchange.principal = Some(Arc::clone(&principal));
     let gate = Arc::new(engine.gate(principal, break_glass_reason(req)));
     exchange.gate = Some(Arc::clone(&gate));
+    // These answer in their own media types (NDJSON, CSV, a Bulk Data manifest).
     let negotiates = matches!(
         request.interaction,
         Interaction::Operation {
             operation: Op::HnaOutcomes | Op::AuditExport,
             ..
-        }
+        } | Interaction::ExportStatus { .. }
+            | Interaction::ExportFile { .. }
+            | Interaction::ExportCancel { .. }
     );
     if !negotiates {
         check_accept(req, &request.params)?;
@@ -199,7 +202,7 @@ fn resource_of(req: &HttpRequest, request: &Request, body: &Bytes) -> Result<Opt
         } => true,
         _ => false,
     };
-    if matches!(request.interaction, Patch { .. }) {
+    if matches!(request.interaction, Patch { .. } | ConditionalPatch { .. }) {
         return patch_body(req, body).map(Some);
     }
     if takes {
@@ -253,6 +256,14 @@ async fn execute(
                 engine.process_message(message, &ids, gate).await?
             }
         },
+        Export { level, spec } => {
+            return super::export::kick_off(req, services, level, spec, gate).await;
+        }
+        ExportStatus { job } => return super::export::status(services, gate, job).await,
+        ExportCancel { job } => return super::export::cancel(services, gate, job).await,
+        ExportFile { job, file } => {
+            return super::export::file(services, gate, job, *file).await;
+        }
         Bundle => {
             let bundle = resource.ok_or_else(|| Error::BadRequest("No Bundle sent".into()))?;
             engine.bundle(bundle, ret, gate, audit).await?

@@ -8,6 +8,7 @@ mod audit_log;
 mod authenticate;
 pub mod capability;
 mod errors;
+mod export;
 pub mod fhir;
 mod health;
 mod messaging;

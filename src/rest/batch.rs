@@ -107,6 +107,8 @@ impl Engine {
                 for e in &entries {
                     authorise(gate, &e.request).map_err(|err| prefix_entry(err, e.index))?;
                 }
+                let mut entries = entries;
+                self.patches_to_updates(&mut entries, gate).await?;
                 self.transaction(entries, ret, gate).await
             }
             "batch" => Ok(self.batch(raw_entries, ret, gate, audit).await),
@@ -133,13 +135,16 @@ impl Engine {
         let parsed =
             crate::interaction::parse_entry(method, url, &conditions, &self.parse_context(false))
                 .map_err(|err| prefix_entry(err.into(), i))?;
-        if matches!(parsed.interaction, Interaction::Patch { .. }) {
-            // An entry's patch would be a Binary or a FHIRPath Parameters (`super::patch`).
-            return Err(at(
-                i,
-                "PATCH is not supported in a bundle entry yet: send it on its own",
-            ));
-        }
+        let patches = matches!(
+            parsed.interaction,
+            Interaction::Patch { .. } | Interaction::ConditionalPatch { .. }
+        );
+        let resource = if patches {
+            // The entry's patch: a FHIRPath Parameters, or a JSON Patch in a Binary.
+            Some(super::patch::entry_patch(resource).map_err(|m| at(i, m))?)
+        } else {
+            resource
+        };
         let sends_resource = matches!(
             parsed.interaction,
             Interaction::Create { .. }
@@ -429,6 +434,33 @@ impl Engine {
             .map(|r| r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))))
             .collect();
         Ok((replies, kept))
+    }
+
+    /// Each patch entry of a transaction becomes the update it makes: the patch applied to the
+    /// current version (of the one match, for a conditional patch) as the caller, the update
+    /// bound to that version, so the transaction writes it with its other entries or not at all.
+    async fn patches_to_updates(&self, entries: &mut [Entry], gate: &Gate) -> Result<(), Error> {
+        for e in entries.iter_mut() {
+            let index = e.index;
+            let located = match &e.request.interaction {
+                Interaction::Patch { rtype, id } => Ok((*rtype, id.clone())),
+                Interaction::ConditionalPatch { rtype, criteria } => self
+                    .one_match(*rtype, criteria, gate)
+                    .await
+                    .map(|id| (*rtype, id)),
+                _ => continue,
+            };
+            let (rtype, id) = located.map_err(|err| prefix_entry(err, index))?;
+            let patch = e.resource.take().unwrap_or_default();
+            let (patched, version) = self
+                .patched(rtype, &id, &patch, e.request.if_match, gate)
+                .await
+                .map_err(|err| prefix_entry(err, index))?;
+            e.request.interaction = Interaction::Update { rtype, id };
+            e.request.if_match = Some(version);
+            e.resource = Some(patched);
+        }
+        Ok(())
     }
 
     /// 404 (for that entry) when a caller who cannot see everything updates or deletes by id a

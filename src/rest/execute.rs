@@ -84,6 +84,11 @@ impl Engine {
                 self.patch(*rtype, id, resource()?, request.if_match, ret, gate, audit)
                     .await
             }
+            ConditionalPatch { rtype, criteria } => {
+                let patch = resource()?;
+                self.conditional_patch(*rtype, criteria, patch, request.if_match, ret, gate, audit)
+                    .await
+            }
             Delete { rtype, id } => self.delete(*rtype, id, request.if_match, gate, audit).await,
             ConditionalDelete { rtype, criteria } => {
                 self.conditional_delete(*rtype, criteria, gate, audit).await
@@ -108,7 +113,11 @@ impl Engine {
             | Capabilities
             | SmartConfiguration
             | Bundle
-            | Interaction::Operation { .. } => Err(not_here()),
+            | Interaction::Operation { .. }
+            | Export { .. }
+            | ExportStatus { .. }
+            | ExportCancel { .. }
+            | ExportFile { .. } => Err(not_here()),
         }
     }
 }

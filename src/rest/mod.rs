@@ -38,12 +38,14 @@ mod references;
 mod search;
 mod validate;
 mod view;
+mod walk;
 mod write;
 
 use actix_web::http::StatusCode;
 use serde_json::Value;
 
 pub use prefer::{Prefer, Return};
+pub use walk::{Walk, WalkPage};
 pub use write::Visible;
 
 use crate::access::Gate;

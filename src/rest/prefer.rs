@@ -19,6 +19,8 @@ pub struct Prefer {
     pub return_: Return,
     /// `handling=lenient`: ignore unknown search parameters.
     pub lenient: bool,
+    /// `respond-async`: what a Bulk Data kick-off must ask for.
+    pub respond_async: bool,
 }
 
 impl Prefer {
@@ -32,6 +34,7 @@ impl Prefer {
                 "return=OperationOutcome" => p.return_ = Return::OperationOutcome,
                 "handling=lenient" => p.lenient = true,
                 "handling=strict" => p.lenient = false,
+                "respond-async" => p.respond_async = true,
                 _ => {}
             }
         }
@@ -45,12 +48,13 @@ mod tests {
 
     #[test]
     fn prefer_values_combine() {
-        let p = Prefer::parse(["return=minimal", "handling=lenient"].into_iter());
+        let p = Prefer::parse(["return=minimal", "handling=lenient, respond-async"].into_iter());
         assert_eq!(
             p,
             Prefer {
                 return_: Return::Minimal,
-                lenient: true
+                lenient: true,
+                respond_async: true,
             }
         );
         let p = Prefer::parse(["return=OperationOutcome; handling=strict"].into_iter());

@@ -9,6 +9,7 @@
 //! check and write atomically.
 
 pub mod audit_sql;
+pub mod exports;
 pub mod postgres;
 pub mod schema;
 pub mod sql;
@@ -325,6 +326,16 @@ pub trait Backend: Send + Sync {
         caller: &str,
         request_id: &str,
     ) -> Result<Option<MessageRecord>, StoreError>;
+    /// Row ids of live resources matching `query` (which has no `_sort`) after row `after`, in
+    /// row order, at most `limit`: an export's pages, over results of any size.
+    async fn search_after(
+        &self,
+        query: &SearchQuery,
+        after: RowId,
+        limit: usize,
+    ) -> Result<Vec<RowId>, StoreError>;
+    /// The bulk export jobs and their files.
+    fn exports(&self) -> &dyn exports::ExportStore;
     /// Saves a search's ordered result rows for paging; returns nothing, keyed by `key`.
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError>;
     /// Loads a saved search; `None` once expired or unknown.

@@ -119,6 +119,8 @@ CREATE TABLE messages (
     PRIMARY KEY (caller, request_id)
 );
 "#,
+    // 6: bulk export jobs and their output files (`super::exports`).
+    super::exports::MIGRATION,
 ];
 
 /// One migration's SQL for a backend.

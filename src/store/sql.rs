@@ -88,12 +88,22 @@ pub use crate::search::normalise;
 
 /// `SELECT r.rid ...` for `query`: live resources in the query's order, at most `limit`.
 pub fn search_rows(query: &SearchQuery, limit: usize) -> Sql {
-    if let Some(sql) = from_reference_index(query, limit) {
+    search_rows_after(query, None, limit)
+}
+
+/// [`search_rows`] continued after row `after` (a query without `_sort`, whose order is the
+/// rows' own): how an export walks a result of any size in pages.
+pub fn search_rows_after(query: &SearchQuery, after: Option<i64>, limit: usize) -> Sql {
+    if let Some(sql) = from_reference_index(query, after, limit) {
         return sql;
     }
     let mut sql = Sql::default();
     sql.push("SELECT r.rid FROM resources r WHERE ");
     where_clause(&mut sql, query, "r");
+    if let Some(after) = after {
+        sql.push(" AND r.rid > ");
+        sql.int(after);
+    }
     order_by(&mut sql, query);
     limit_clause(&mut sql, limit);
     sql
@@ -116,7 +126,7 @@ pub fn search_ids(query: &SearchQuery, limit: usize) -> Sql {
 /// primary key makes each resource appear once. A third of the time of the worklist's query
 /// (`bench/referrals.sh`). Only when nothing else needs the `resources` row: no id or
 /// `_lastUpdated` filter, no relationship probe by id, default order. `None` otherwise.
-fn from_reference_index(query: &SearchQuery, limit: usize) -> Option<Sql> {
+fn from_reference_index(query: &SearchQuery, after: Option<i64>, limit: usize) -> Option<Sql> {
     let rtype = query.rtype.as_str();
     if !query.sort.is_empty() {
         return None;
@@ -179,6 +189,10 @@ fn from_reference_index(query: &SearchQuery, limit: usize) -> Option<Sql> {
             row_check(&mut sql, rtype, p, "ix");
         }
         sql.push(")");
+    }
+    if let Some(after) = after {
+        sql.push(" AND ix.rid > ");
+        sql.int(after);
     }
     sql.push(" ORDER BY ix.rid ASC");
     limit_clause(&mut sql, limit);

@@ -251,6 +251,7 @@ fn is_conformance(entry: &serde_json::Value) -> bool {
                 | "ValueSet"
                 | "StructureDefinition"
                 | "MessageDefinition"
+                | "OperationDefinition"
         )
     )
 }

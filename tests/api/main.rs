@@ -28,6 +28,7 @@ mod control_chars;
 mod create;
 mod delete;
 mod errors;
+mod export;
 mod extract;
 mod health;
 mod history;

@@ -289,3 +289,40 @@ async fn the_capability_statement_is_valid_fhir_json_without_empty_arrays() {
     empty_containers(&cs, "CapabilityStatement", &mut empty);
     assert!(empty.is_empty(), "empty arrays or objects at {empty:?}");
 }
+
+/// Every operation the CapabilityStatement names is either a published one (HL7, SDC, Bulk Data)
+/// or the gateway's own, whose OperationDefinition it serves at its canonical URL's id.
+#[tokio::test]
+async fn every_custom_operation_has_a_served_operation_definition() {
+    let app = spawn_app().await;
+    let cs = app.get("metadata").await.json();
+    let ops = cs["rest"][0]["operation"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = ops.iter().filter_map(|o| o["name"].as_str()).collect();
+    for expected in [
+        "export",
+        "hna-outcomes",
+        "consent-explain",
+        "audit-verify",
+        "audit-export",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let mut own = 0;
+    for op in &ops {
+        let definition = op["definition"].as_str().expect("definition");
+        if definition.starts_with("http://hl7.org/") {
+            continue;
+        }
+        own += 1;
+        let id = definition.rsplit('/').next().expect("an id");
+        let served = app.read("OperationDefinition", id).await;
+        served.assert_status(200);
+        let od = served.json();
+        assert_eq!(od["url"], definition);
+        assert_eq!(od["code"], op["name"]);
+    }
+    assert_eq!(own, 4);
+}

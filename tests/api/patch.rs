@@ -1,4 +1,5 @@
-//! `PATCH [type]/[id]` with JSON Patch: applied to the current version and written as the update it
+//! `PATCH [type]/[id]` (and `PATCH [type]?criteria`, and patch entries in batches and transactions)
+//! with JSON Patch or FHIRPath Patch: applied to the current version and written as the update it
 //! makes (validated, version-checked, audited); refused whole when any operation cannot apply;
 //! only by a caller who may update the resource and sees it whole.
 
@@ -60,11 +61,13 @@ on_both_backends! {
         assert!(matches!(r.status, 400 | 422), "{}", r.text);
         let malformed = json!({"op": "add"});
         assert_outcome(&patch_as(&app, &token, &path, &malformed, None).await, 400, "invalid", None);
-        let fhirpath = json!({"resourceType": "Parameters", "parameter": []});
+        let bad_fhirpath = json!({"resourceType": "Parameters", "parameter": [{"name": "operation",
+            "part": [{"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.gender.exists()"},
+                     {"name": "value", "valueCode": "male"}]}]});
         let r = app
-            .send(app.req(Method::PATCH, &path).header("content-type", "application/fhir+json").body(fhirpath.to_string()))
+            .send(app.req(Method::PATCH, &path).header("content-type", "application/fhir+json").body(bad_fhirpath.to_string()))
             .await;
-        assert_outcome(&r, 501, "not-supported", None);
+        assert_outcome(&r, 400, "invalid", None);
         let r = app
             .send(app.req(Method::PATCH, &path).header("content-type", "text/plain").body("[]"))
             .await;
@@ -93,5 +96,96 @@ on_both_backends! {
         let r = patch_as(&w.app, &link, &path, &ops, None).await;
         r.assert_status(200);
         assert_eq!(w.app.read("CarePlan", &w.ann_plan).await.json()["title"], "Ann's plan");
+    }
+}
+
+/// One FHIRPath Patch operation: type, path, and the name and value it adds (when it adds).
+type PathOp<'a> = (&'a str, &'a str, Option<(&'a str, Value)>);
+
+/// A FHIRPath Patch `Parameters` body.
+fn fhirpath(ops: &[PathOp<'_>]) -> Value {
+    let parameter: Vec<Value> = ops
+        .iter()
+        .map(|(kind, path, named)| {
+            let mut part = vec![
+                json!({"name": "type", "valueCode": kind}),
+                json!({"name": "path", "valueString": path}),
+            ];
+            if let Some((name, value)) = named {
+                part.push(json!({"name": "name", "valueString": name}));
+                part.push(json!({"name": "value", "valueString": value}));
+            }
+            json!({"name": "operation", "part": part})
+        })
+        .collect();
+    json!({"resourceType": "Parameters", "parameter": parameter})
+}
+
+on_both_backends! {
+    /// A FHIRPath Patch, a conditional patch, and patch entries of a batch and a transaction each
+    /// change what they name, as the caller; a transaction with a failing patch writes nothing.
+    async fn fhirpath_conditional_and_bundled_patches_apply(app: TestApp) {
+        let w = world_on(app).await;
+        let link = w.app.token_for("link-worker", Some("L0001"), None);
+        let path = format!("CarePlan/{}", w.ann_plan);
+        let body = fhirpath(&[("add", "CarePlan", Some(("title", json!("Ann's plan"))))]);
+        let r = w.send_as(&link, Method::PATCH, &path, &body).await;
+        r.assert_status(200);
+        assert_eq!(r.json()["title"], "Ann's plan");
+
+        // Conditional: the one plan the caller's search finds.
+        let by_subject = format!("CarePlan?subject=Patient/{}", w.ann);
+        let body = fhirpath(&[("replace", "CarePlan.title", Some(("value", json!("Ann's revised plan"))))]);
+        let body = {
+            let mut b = body;
+            // `replace` takes a value only.
+            if let Some(p) = b["parameter"][0]["part"].as_array_mut() {
+                p.retain(|x| x["name"] != "name");
+            }
+            b
+        };
+        w.send_as(&link, Method::PATCH, &by_subject, &body).await.assert_status(200);
+        assert_eq!(w.app.read("CarePlan", &w.ann_plan).await.json()["title"], "Ann's revised plan");
+        // None found (a stranger sees no plan of Ann's): 404; nothing at all: 404.
+        let stranger = w.app.token_for("link-worker", Some("L9999"), None);
+        assert_outcome(&w.send_as(&stranger, Method::PATCH, &by_subject, &body).await, 404, "not-found", None);
+        // Several: 412.
+        let r = w.send_as(&w.app.token.clone(), Method::PATCH, "CarePlan?status=active", &body).await;
+        r.assert_status(412);
+
+        // A batch: a JSON Patch in a Binary and a FHIRPath Patch.
+        use base64::Engine as _;
+        let ops = json!([{"op": "replace", "path": "/title", "value": "From a batch"}]);
+        let binary = json!({"resourceType": "Binary", "contentType": "application/json-patch+json",
+            "data": base64::engine::general_purpose::STANDARD.encode(ops.to_string())});
+        let r = w
+            .bundle_as(&link, "batch", vec![
+                entry("PATCH", &path, Some(binary.clone())),
+                entry("PATCH", &format!("CarePlan/{}", w.bob_plan), Some(binary.clone())),
+            ])
+            .await;
+        r.assert_status(200);
+        let entries = r.json()["entry"].as_array().cloned().unwrap_or_default();
+        assert_eq!(entry_status(&entries[0]), 200);
+        assert_eq!(entry_status(&entries[1]), 404, "Bob's plan is not the link service's to see");
+        assert_eq!(w.app.read("CarePlan", &w.ann_plan).await.json()["title"], "From a batch");
+
+        // A transaction: all or nothing.
+        let good = fhirpath(&[("add", "CarePlan", Some(("created", json!("2026-11-30"))))]);
+        let failing = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+            {"name": "type", "valueCode": "delete"}, {"name": "path", "valueString": "CarePlan.title.first().where(1 = 2)"}]}]});
+        let r = w
+            .bundle_as(&link, "transaction", vec![
+                entry("PATCH", &path, Some(good.clone())),
+                entry("PATCH", "CarePlan/no-such-plan", Some(failing)),
+            ])
+            .await;
+        assert!(r.status >= 400, "{}", r.text);
+        assert!(w.app.read("CarePlan", &w.ann_plan).await.json().get("created").is_none());
+        let r = w
+            .bundle_as(&link, "transaction", vec![entry("PATCH", &path, Some(good))])
+            .await;
+        r.assert_status(200);
+        assert_eq!(w.app.read("CarePlan", &w.ann_plan).await.json()["created"], "2026-11-30");
     }
 }

@@ -69,6 +69,8 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "ValueSet",
     "MessageDefinition",
     "MeasureReport",
+    "Group",
+    "OperationDefinition",
 ];
 
 /// Whether `resource_type` is one of [`SUPPORTED_TYPES`] (exact, case-sensitive match, as in FHIR).

@@ -9,9 +9,10 @@
 //! every resource has `contained: Vec<Resource>`.
 
 use fhir_sdk::r4b::resources::{
-    AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, MeasureReport,
-    MessageDefinition, Organization, Patient, Practitioner, PractitionerRole, Provenance,
-    Questionnaire, QuestionnaireResponse, ServiceRequest, StructureDefinition, Task, ValueSet,
+    AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, Group, MeasureReport,
+    MessageDefinition, OperationDefinition, Organization, Patient, Practitioner, PractitionerRole,
+    Provenance, Questionnaire, QuestionnaireResponse, ServiceRequest, StructureDefinition, Task,
+    ValueSet,
 };
 use serde_json::Value;
 
@@ -87,6 +88,8 @@ pub(crate) fn parse_and_compare(
         ValueSet,
         MessageDefinition,
         MeasureReport,
+        Group,
+        OperationDefinition,
     )
 }
 

@@ -52,6 +52,8 @@ resource_types!(
     CodeSystem,
     ValueSet,
     MessageDefinition,
+    Group,
+    OperationDefinition,
 );
 
 /// The name is not a resource type this gateway serves.

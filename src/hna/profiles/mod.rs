@@ -7,6 +7,7 @@
 //! (`Questionnaire/hna`, `CodeSystem/hna-concern`, ...), and a ValueSet shares its CodeSystem's id.
 
 mod message;
+mod operations;
 mod questionnaire;
 mod referral;
 mod structure;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+pub use operations::{operation_codes, operation_url};
 pub use questionnaire::hna_questionnaire;
 pub use terminology::value_set_url;
 
@@ -35,12 +37,14 @@ pub const ARTEFACT_DATE: &str = "2026-11-24";
 const PUBLISHER: &str = "carebridge";
 
 /// Every artefact under the canonical base `c`: the Questionnaire, the CodeSystems, the ValueSets,
-/// the StructureDefinitions, then the MessageDefinition of the referral message.
+/// the StructureDefinitions, the MessageDefinition of the referral message, then the
+/// OperationDefinitions of the gateway's own operations.
 pub fn artefacts(c: &Canonical) -> Vec<Value> {
     let mut all = vec![hna_questionnaire(c)];
     all.extend(terminology::terminology(c));
     all.extend(structure::structure_definitions(c));
     all.push(message::referral_request(c));
+    all.extend(operations::operation_definitions(c));
     all
 }
 
@@ -145,7 +149,7 @@ mod tests {
     fn every_artefact_has_a_distinct_url_id_and_file() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = artefacts(&c);
-        assert_eq!(all.len(), 1 + 7 + 7 + 7 + 1);
+        assert_eq!(all.len(), 1 + 7 + 7 + 7 + 1 + 4);
         let mut files: Vec<String> = all.iter().map(file_name).collect();
         files.sort();
         files.dedup();
@@ -177,7 +181,7 @@ mod tests {
     fn the_command_writes_one_file_per_artefact() {
         let dir = tempfile::tempdir().expect("temp dir");
         let c = Canonical::new(DEFAULT_CANONICAL);
-        assert_eq!(write_all(dir.path(), &c), Ok(23));
+        assert_eq!(write_all(dir.path(), &c), Ok(27));
         let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
             .expect("the Questionnaire file");
         assert_eq!(text, file_text(&hna_questionnaire(&c)));

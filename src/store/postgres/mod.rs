@@ -6,6 +6,7 @@
 //! serialise where SQLite relies on its single writer.
 
 mod codec;
+mod exports;
 mod index;
 mod tx;
 
@@ -211,6 +212,20 @@ impl Backend for PostgresBackend {
     async fn search(&self, query: &SearchQuery, limit: usize) -> Result<Vec<RowId>, StoreError> {
         let q = sql::search_rows(query, limit);
         codec::first(&self.query(&q.text, &q.params).await?)
+    }
+
+    async fn search_after(
+        &self,
+        query: &SearchQuery,
+        after: RowId,
+        limit: usize,
+    ) -> Result<Vec<RowId>, StoreError> {
+        let q = sql::search_rows_after(query, Some(after), limit);
+        codec::first(&self.query(&q.text, &q.params).await?)
+    }
+
+    fn exports(&self) -> &dyn crate::store::exports::ExportStore {
+        self
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {

@@ -7,6 +7,7 @@
 //! Checkpoints (copying the log back into the database) run on a third thread (`checkpoint`).
 
 mod checkpoint;
+mod exports;
 mod writer;
 
 use std::path::Path;
@@ -253,6 +254,19 @@ impl Backend for SqliteBackend {
 
     async fn search(&self, query: &SearchQuery, limit: usize) -> Result<Vec<RowId>, StoreError> {
         self.read(|c| query_rows(c, &sql::search_rows(query, limit)))
+    }
+
+    async fn search_after(
+        &self,
+        query: &SearchQuery,
+        after: RowId,
+        limit: usize,
+    ) -> Result<Vec<RowId>, StoreError> {
+        self.read(|c| query_rows(c, &sql::search_rows_after(query, Some(after), limit)))
+    }
+
+    fn exports(&self) -> &dyn crate::store::exports::ExportStore {
+        self
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {

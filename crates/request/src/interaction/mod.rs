@@ -22,11 +22,13 @@
 //! - anything that is not one of the interactions below is refused: there is no pass-through.
 
 mod error;
+mod export;
 mod parse;
 mod precondition;
 mod url;
 
 pub use error::RequestError;
+pub use export::{ExportLevel, ExportSpec, in_patient_compartment};
 pub use parse::{
     Conditions, Context, decode_path, decode_query, parse, parse_criteria, parse_entry,
 };
@@ -185,6 +187,13 @@ pub enum Interaction {
         /// A valid FHIR id.
         id: String,
     },
+    /// `PATCH [type]?criteria`.
+    ConditionalPatch {
+        /// The type.
+        rtype: ResourceType,
+        /// The criteria (at least one filter).
+        criteria: Box<SearchQuery>,
+    },
     /// `PUT [type]?criteria`.
     ConditionalUpdate {
         /// The type.
@@ -215,6 +224,31 @@ pub enum Interaction {
         /// Where it is invoked.
         target: Target,
     },
+    /// `GET [base]/$export`, `[base]/Patient/$export` or `[base]/Group/[id]/$export`: a FHIR Bulk
+    /// Data kick-off (`super::export`).
+    Export {
+        /// Where it was invoked.
+        level: ExportLevel,
+        /// Its parameters.
+        spec: Box<ExportSpec>,
+    },
+    /// `GET [base]/_export/[job]`: how an export is getting on, or its manifest.
+    ExportStatus {
+        /// The job.
+        job: String,
+    },
+    /// `DELETE [base]/_export/[job]`: cancel an export, or delete its files.
+    ExportCancel {
+        /// The job.
+        job: String,
+    },
+    /// `GET [base]/_export/[job]/[n]`: an export's n-th output file.
+    ExportFile {
+        /// The job.
+        job: String,
+        /// The file's number.
+        file: u32,
+    },
 }
 
 impl Interaction {
@@ -230,6 +264,7 @@ impl Interaction {
             | Create { rtype, .. }
             | Update { rtype, .. }
             | Patch { rtype, .. }
+            | ConditionalPatch { rtype, .. }
             | ConditionalUpdate { rtype, .. }
             | Delete { rtype, .. }
             | ConditionalDelete { rtype, .. } => Some(*rtype),
@@ -237,7 +272,13 @@ impl Interaction {
                 Target::System => None,
                 Target::Type(t) | Target::Instance(t, _) => Some(*t),
             },
+            Export { level, .. } => match level {
+                ExportLevel::System => None,
+                ExportLevel::Patient => Some(ResourceType::Patient),
+                ExportLevel::Group(_) => Some(ResourceType::Group),
+            },
             Capabilities | SmartConfiguration | HistorySystem | Bundle => None,
+            ExportStatus { .. } | ExportCancel { .. } | ExportFile { .. } => None,
         }
     }
 
@@ -255,6 +296,10 @@ impl Interaction {
                 target: Target::Instance(_, id),
                 ..
             } => Some(id),
+            Export {
+                level: ExportLevel::Group(id),
+                ..
+            } => Some(id),
             _ => None,
         }
     }
@@ -269,6 +314,7 @@ impl Interaction {
             Create { .. }
                 | Update { .. }
                 | Patch { .. }
+                | ConditionalPatch { .. }
                 | ConditionalUpdate { .. }
                 | Delete { .. }
                 | ConditionalDelete { .. }
@@ -293,11 +339,12 @@ impl Interaction {
             Search { .. } => "search-type",
             Create { .. } => "create",
             Update { .. } | ConditionalUpdate { .. } => "update",
-            Patch { .. } => "patch",
+            Patch { .. } | ConditionalPatch { .. } => "patch",
             Delete { .. } | ConditionalDelete { .. } => "delete",
             // The body says batch or transaction; the restful-interaction code covers both here.
             Bundle => "transaction",
-            Operation { .. } => "operation",
+            Operation { .. } | Export { .. } => "operation",
+            ExportStatus { .. } | ExportCancel { .. } | ExportFile { .. } => "operation",
         }
     }
 
@@ -307,9 +354,12 @@ impl Interaction {
         use Interaction::*;
         match self {
             Create { .. } => "C",
-            Update { .. } | ConditionalUpdate { .. } | Patch { .. } => "U",
+            Update { .. } | ConditionalUpdate { .. } | Patch { .. } | ConditionalPatch { .. } => {
+                "U"
+            }
             Delete { .. } | ConditionalDelete { .. } => "D",
-            Search { .. } | Bundle | Operation { .. } => "E",
+            Search { .. } | Bundle | Operation { .. } | Export { .. } => "E",
+            ExportCancel { .. } => "D",
             _ => "R",
         }
     }
@@ -341,6 +391,10 @@ impl Request {
             (Some(t), None) => Some(t.to_string()),
             (None, _) => match i {
                 Interaction::Operation { operation, .. } => Some(operation.name().to_owned()),
+                Interaction::Export { .. } => Some("$export".to_owned()),
+                Interaction::ExportStatus { job }
+                | Interaction::ExportCancel { job }
+                | Interaction::ExportFile { job, .. } => Some(format!("_export/{job}")),
                 _ => None,
             },
         }

@@ -15,6 +15,7 @@
 //! - A search of AuditEvent keeps its parameters unparsed here: the audit log answers it with its
 //!   own parameters (agent, organisation, purpose...), which are not resource search parameters.
 
+use super::export::{self, ExportLevel};
 use super::precondition::{parse_freshness, parse_if_match};
 use super::url::resolve;
 use super::{Interaction, Operation, Request, RequestError, Target};
@@ -118,7 +119,10 @@ pub fn parse(
     let interaction = classify(method, &segments, &params, conditions, ctx)?;
     let if_match = match (&interaction, conditions.if_match) {
         (
-            Interaction::Update { .. } | Interaction::Patch { .. } | Interaction::Delete { .. },
+            Interaction::Update { .. }
+            | Interaction::Patch { .. }
+            | Interaction::ConditionalPatch { .. }
+            | Interaction::Delete { .. },
             Some(text),
         ) => Some(parse_if_match(text)?),
         _ => None,
@@ -191,6 +195,24 @@ fn classify(
         ["metadata"] => need("GET").map(|()| Capabilities),
         [".well-known", "smart-configuration"] => need("GET").map(|()| SmartConfiguration),
         ["_history"] => need("GET").map(|()| HistorySystem),
+        ["$export"] => export(method, ExportLevel::System, params, ctx),
+        ["Patient", "$export"] => export(method, ExportLevel::Patient, params, ctx),
+        ["Group", id, "$export"] => {
+            let level = ExportLevel::Group(valid_id(id)?);
+            export(method, level, params, ctx)
+        }
+        ["_export", job] => {
+            let job = export::job_id(job)?;
+            match method {
+                "GET" => Ok(ExportStatus { job }),
+                "DELETE" => Ok(ExportCancel { job }),
+                _ => Err(RequestError::MethodNotAllowed),
+            }
+        }
+        ["_export", job, file] => {
+            let (job, file) = (export::job_id(job)?, export::file_number(file)?);
+            need("GET").map(|()| ExportFile { job, file })
+        }
         [op] if op.starts_with('$') => operation(method, op, Target::System),
         [t] => {
             let rtype = resource_type(t)?;
@@ -211,6 +233,18 @@ fn classify(
                     })
                 }
                 "PUT" => Ok(ConditionalUpdate {
+                    rtype,
+                    criteria: criteria(rtype, params, ctx)?,
+                }),
+                // Without criteria there is nothing a patch at type level could name.
+                "PATCH"
+                    if params
+                        .iter()
+                        .all(|(k, _)| FORMAT_PARAMS.contains(&k.as_str())) =>
+                {
+                    Err(RequestError::MethodNotAllowed)
+                }
+                "PATCH" => Ok(ConditionalPatch {
                     rtype,
                     criteria: criteria(rtype, params, ctx)?,
                 }),
@@ -274,6 +308,20 @@ fn classify(
         }
         _ => Err(RequestError::NoRoute),
     }
+}
+
+/// A Bulk Data kick-off: `GET` only.
+fn export(
+    method: &str,
+    level: ExportLevel,
+    params: &[(String, String)],
+    ctx: &Context<'_>,
+) -> Result<Interaction, RequestError> {
+    if method != "GET" {
+        return Err(RequestError::MethodNotAllowed);
+    }
+    let spec = Box::new(export::parse_spec(&level, params, ctx)?);
+    Ok(Interaction::Export { level, spec })
 }
 
 fn operation(method: &str, name: &str, target: Target) -> Result<Interaction, RequestError> {

@@ -549,3 +549,94 @@ fn if_match_takes_weak_and_strong_etags() {
     assert_eq!(parse_if_match("\"12\"").ok(), Some(12));
     assert!(parse_if_match("W/\"x\"").is_err());
 }
+
+#[test]
+fn conditional_patch_needs_criteria() {
+    let p = interaction(http("PATCH", "/fhir/Patient", "identifier=s%7C1"));
+    assert!(
+        matches!(&p, Interaction::ConditionalPatch { rtype: ResourceType::Patient, criteria } if criteria.filters.len() == 1),
+        "{p:?}"
+    );
+    assert_eq!(p.code(), "patch");
+    assert!(p.writes());
+}
+
+#[test]
+fn bulk_export_kick_offs_and_job_urls_are_parsed_once() {
+    use super::ExportLevel;
+    let kick = interaction(http(
+        "GET",
+        "/fhir/%24export",
+        "_type=Patient,CarePlan&_since=2026-01-01T00:00:00Z&_typeFilter=CarePlan%3Fstatus%3Dactive",
+    ));
+    let Interaction::Export { level, spec } = &kick else {
+        panic!("{kick:?}");
+    };
+    assert_eq!(*level, ExportLevel::System);
+    assert_eq!(
+        spec.types.as_deref(),
+        Some(&[ResourceType::Patient, ResourceType::CarePlan][..])
+    );
+    assert!(spec.since.is_some());
+    assert_eq!(spec.type_filters.len(), 1);
+    assert_eq!(
+        http("GET", "/fhir/Group/g1/$export", "").map(|r| r.interaction.resource_type()),
+        Ok(Some(ResourceType::Group))
+    );
+    assert!(matches!(
+        interaction(http("GET", "/fhir/Patient/$export", "")),
+        Interaction::Export {
+            level: ExportLevel::Patient,
+            ..
+        }
+    ));
+    for (method, path, query) in [
+        ("POST", "/fhir/$export", ""),
+        ("PUT", "/fhir/_export/j1", ""),
+        ("DELETE", "/fhir/_export/j1/2", ""),
+    ] {
+        assert_eq!(
+            http(method, path, query).map(|r| r.interaction),
+            Err(RequestError::MethodNotAllowed),
+            "{method} {path}"
+        );
+    }
+    for query in [
+        "_type=Nope",
+        "_since=2026-01-01",
+        "_typeFilter=CarePlan",
+        "_type=Patient&_typeFilter=CarePlan%3Fstatus%3Dactive",
+        "_outputFormat=text/csv",
+        "includeAssociatedData=x",
+    ] {
+        assert!(
+            matches!(
+                http("GET", "/fhir/$export", query),
+                Err(RequestError::Malformed(_))
+            ),
+            "{query}"
+        );
+    }
+    assert!(http("GET", "/fhir/Patient/$export", "_type=Organization").is_err());
+    assert_eq!(
+        interaction(http("GET", "/fhir/_export/j1", "")),
+        Interaction::ExportStatus { job: "j1".into() }
+    );
+    assert_eq!(
+        interaction(http("DELETE", "/fhir/_export/j1", "")),
+        Interaction::ExportCancel { job: "j1".into() }
+    );
+    assert_eq!(
+        interaction(http("GET", "/fhir/_export/j1/3", "")),
+        Interaction::ExportFile {
+            job: "j1".into(),
+            file: 3
+        }
+    );
+    assert_eq!(
+        http("GET", "/fhir/_export/j1/three", "").map(|r| r.interaction),
+        Err(RequestError::NoRoute)
+    );
+    // In a bundle, a kick-off parses (and is refused by execution, which runs it on its own only).
+    assert!(entry("GET", "$export").is_ok());
+}

@@ -355,6 +355,26 @@ static MESSAGE_DEFINITION: &[ParamDef] = &[
     p("event", T, &["eventCoding"]),
 ];
 
+static GROUP: &[ParamDef] = &[
+    p("identifier", T, &["identifier"]),
+    p("type", T, &["type"]),
+    p("actual", T, &["actual"]),
+    p("code", T, &["code"]),
+    r("member", &["member.entity"], &[Patient]),
+    r("managing-entity", &["managingEntity"], &[Organization]),
+];
+
+static OPERATION_DEFINITION: &[ParamDef] = &[
+    p("url", U, &["url"]),
+    p("version", T, &["version"]),
+    p("name", S, &["name"]),
+    p("title", S, &["title"]),
+    p("status", T, &["status"]),
+    p("code", T, &["code"]),
+    p("kind", T, &["kind"]),
+    p("base", U, &["base"]),
+];
+
 /// The type-specific parameters of `rtype` (without the common ones).
 pub fn params_of(rtype: ResourceType) -> &'static [ParamDef] {
     match rtype {
@@ -377,6 +397,8 @@ pub fn params_of(rtype: ResourceType) -> &'static [ParamDef] {
         CodeSystem => CODE_SYSTEM,
         ValueSet => VALUE_SET,
         MessageDefinition => MESSAGE_DEFINITION,
+        Group => GROUP,
+        OperationDefinition => OPERATION_DEFINITION,
     }
 }
 
