@@ -77,7 +77,7 @@ def get(url, extra=None):
     h = {"Authorization": "Bearer " + token, "Accept": "application/fhir+json"}
     h.update(extra or {})
     with urllib.request.urlopen(urllib.request.Request(url, headers=h)) as r:
-        return r.status, dict(r.headers), r.read()
+        return r.status, r.headers, r.read()
 before = peak()
 t0 = time.time()
 status, headers, _ = get(base + "/$export?_type=QuestionnaireResponse", {"Prefer": "respond-async"})

@@ -10,6 +10,7 @@ body) for the PATCH / PUT scenarios.
 """
 import json
 import sys
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,8 +23,11 @@ def post(base, token, bundle):
         base.rstrip("/") + "/", data=json.dumps(bundle).encode(),
         headers={"Content-Type": "application/fhir+json", "Authorization": "Bearer " + token,
                  "Prefer": "return=minimal"}, method="POST")
-    with urllib.request.urlopen(req) as r:
-        return [e["response"]["location"].split("/")[1] for e in json.load(r)["entry"]]
+    try:
+        with urllib.request.urlopen(req) as r:
+            return [e["response"]["location"].split("/")[1] for e in json.load(r)["entry"]]
+    except urllib.error.HTTPError as e:
+        sys.exit("seeding failed: %s %s" % (e.code, e.read()[:2000].decode(errors="replace")))
 
 
 def batch(resources):
@@ -48,7 +52,8 @@ def deny_gp(patient):
             "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
             "patient": {"reference": "Patient/" + patient},
             "provision": {"type": "deny", "actor": [{"role": {"coding": [
-                {"system": CANON + "/CodeSystem/sharing-role", "code": "gp"}]}}]}}
+                {"system": CANON + "/CodeSystem/sharing-role", "code": "gp"}]},
+                "reference": {"display": "any organisation in that role"}}]}}
 
 
 def main():

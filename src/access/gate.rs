@@ -205,13 +205,22 @@ impl Gate {
             .unwrap_or_default()
     }
 
-    /// What the request disclosed since the last call, no longer held by the gate: an export
-    /// keeps each file's disclosures with the file.
+    /// What the request disclosed since the last call, no longer held by the gate (nor the notes
+    /// of the decisions behind it): an export keeps each file's disclosures with the file, and
+    /// its memory stays that of one file.
     pub fn take_disclosures(&self) -> Disclosures {
-        self.disclosures
+        let taken = self
+            .disclosures
             .lock()
             .map(|mut d| std::mem::take(&mut *d))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // Notes of resources decided but not yet disclosed (the rest of a page) stay.
+        if let Ok(mut m) = self.decided.lock() {
+            for d in &taken.resources {
+                m.remove(&d.reference);
+            }
+        }
+        taken
     }
 
     /// Records `d` as disclosed by this request: an export file's disclosures, in the event of

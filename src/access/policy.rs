@@ -18,7 +18,7 @@
 //! | `$validate` | whoever may make the write it rehearses: a create of the type (type level) or an update of it (instance level), by scopes and the write table; an instance the caller cannot see is 404 |
 //! | `$process-message` | roles that send referrals (the write table's ServiceRequest create); each entry of the transaction the message becomes is checked as sent alone |
 //! | type and system `_history` | `system` without scope constraints (a filtered history would have gaps that count hidden versions) |
-//! | chained search | every role: the chain is resolved as the caller's own search of its target (`rest::chain`); in conditional criteria, through patient data, `system` only |
+//! | chained and reverse-chained (`_has`) search | every role: the chain is resolved as the caller's own search of its target, `_has` as the caller's own search of its source (`rest::chain`); in conditional criteria, through patient data, `system` only |
 //!
 //! What a role can see at all ([`remit`]), before consent decides within it:
 //!
@@ -253,6 +253,11 @@ fn refuse_hidden_chains(filters: &[Filter]) -> Result<(), Error> {
             {
                 return Err(Error::Forbidden(format!(
                     "Conditional criteria chained through {target} ('{param}.') are only open to system callers: use the patient's id or identifier instead"
+                )));
+            }
+            if let Predicate::Has { source, .. } = p {
+                return Err(Error::Forbidden(format!(
+                    "Conditional criteria reverse-chained through {source} (_has) are only open to system callers"
                 )));
             }
         }

@@ -64,6 +64,7 @@ pub fn capability_statement(base_url: &str, canonical: &Canonical, oauth: &Oauth
                 {"name": "_sort", "type": "string"},
                 {"name": "_summary", "type": "token"},
                 {"name": "_elements", "type": "string"},
+                {"name": "_has", "type": "string"},
             ],
         }],
         "messaging": [messaging(base_url, canonical)],

@@ -136,6 +136,7 @@ fn from_reference_index(query: &SearchQuery, after: Option<i64>, limit: usize) -
             p,
             Predicate::Id(_)
                 | Predicate::LastUpdated(..)
+                | Predicate::Has { .. }
                 | Predicate::Related {
                     patient_param: "_id",
                     ..
@@ -268,7 +269,7 @@ fn rank(p: &Predicate) -> u8 {
         Predicate::Token { param, .. } if matches!(*param, "identifier" | "_id") => 1,
         Predicate::Reference { .. } | Predicate::RefIdentifier { .. } => 2,
         Predicate::String { .. } | Predicate::Uri { .. } => 3,
-        Predicate::Chain { .. } => 4,
+        Predicate::Chain { .. } | Predicate::Has { .. } => 4,
         Predicate::Token { .. } => 5,
         _ => 6,
     }
@@ -535,6 +536,29 @@ fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             type_condition(sql, &inner_alias, target.as_str(), is_selective(inner));
             sql.push(&format!(" AND {inner_alias}.deleted = 0 AND "));
             predicate(sql, target.as_str(), inner, &inner_alias);
+            sql.push("))");
+        }
+        Predicate::Has {
+            source,
+            param,
+            inner,
+        } => {
+            // The ids that `source` resources matching `inner` reference through `param`.
+            let inner_alias = format!("{alias}h");
+            sql.push(&format!(
+                "{alias}.id IN (SELECT x.target_id FROM sp_ref x WHERE x.rtype = "
+            ));
+            sql.text(source.as_str());
+            sql.push(" AND x.param = ");
+            sql.text(registry::stored_reference(source.as_str(), param).0);
+            sql.push(" AND x.target_type = ");
+            sql.text(rtype);
+            sql.push(&format!(
+                " AND x.rid IN (SELECT {inner_alias}.rid FROM resources {inner_alias} WHERE "
+            ));
+            type_condition(sql, &inner_alias, source.as_str(), is_selective(inner));
+            sql.push(&format!(" AND {inner_alias}.deleted = 0 AND "));
+            predicate(sql, source.as_str(), inner, &inner_alias);
             sql.push("))");
         }
         Predicate::Related {

@@ -410,3 +410,18 @@ mod shapes {
         }
     }
 }
+
+#[test]
+fn conditional_criteria_reverse_chained_through_patient_data_are_for_system_only() {
+    let criteria = "_has:CarePlan:subject:status=active";
+    let create = request("POST", "Patient", "", Some(criteria));
+    let link = principal(Role::LinkWorker, &["user/*.cruds"]);
+    let refused = permits(&link, &create, false).expect_err("refused");
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.to_string().contains("_has") || format!("{refused:?}").contains("_has"));
+    let system = principal(Role::System, &["system/*.cruds"]);
+    assert!(permits(&system, &create, false).is_ok());
+    // In a search, every role may reverse-chain: it is resolved as the caller's own search.
+    let search = request("GET", "Patient", criteria, None);
+    assert!(permits(&link, &search, false).is_ok());
+}

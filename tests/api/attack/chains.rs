@@ -57,6 +57,9 @@ on_both_backends! {
                 let (ids, total) = found(&w, token, &path).await;
                 let expected = in_two_steps(&w, token, target, outer, param).await;
                 assert_eq!(ids, expected, "{who}: {path}");
+                if *who == "system" {
+                    assert!(!ids.is_empty(), "the world has matches for {path}");
+                }
                 assert_eq!(total, Some(ids.len() as u64), "{who}: {path}");
                 let (_, count) = found(&w, token, &format!("{path}&_summary=count")).await;
                 assert_eq!(count, total, "{who}: {path} counted");
@@ -71,5 +74,75 @@ on_both_backends! {
         // Cara denied GPs everything: her GP finds neither her nor, through her, her plan.
         let (ids, _) = found(&w, &gp, &format!("CarePlan?patient.identifier={NHS}|9434765838")).await;
         assert!(ids.is_empty(), "{ids:?}");
+    }
+}
+
+on_both_backends! {
+    /// A reverse chain (`_has`) finds, for every role, exactly the resources that the caller's own
+    /// search of the source type references (read from what it is shown), and `_summary=count`
+    /// agrees: Cara's consent hides her plan from GPs, so `_has` cannot find her through it.
+    async fn a_reverse_chain_finds_what_the_callers_own_search_references(app: TestApp) {
+        let w = world_on(app).await;
+        let tokens = [
+            ("gp", w.gp()),
+            ("other gp", w.other_gp()),
+            ("housing", w.housing()),
+            ("link worker", w.app.token_for("link-worker", Some("L0001"), None)),
+            ("stranger", w.app.token_for("link-worker", Some("L9999"), None)),
+            ("patient Ann", w.app.token_for("patient", None, Some(&w.ann))),
+            ("system", w.app.token.clone()),
+        ];
+        let queries = [
+            ("Patient", "CarePlan", "subject", "status=active"),
+            ("Patient", "QuestionnaireResponse", "subject", "status=completed"),
+            ("Condition", "CarePlan", "condition", "status=active"),
+            ("QuestionnaireResponse", "CarePlan", "supporting-info", "status=active"),
+        ];
+        for (who, token) in &tokens {
+            for (outer, source, param, inner) in &queries {
+                let path = format!("{outer}?_has:{source}:{param}:{inner}");
+                let r = w.get_as(token, &path).await;
+                r.assert_status(200);
+                let ids = sorted(&r.match_ids());
+                // Two steps: the caller's search of the source, then a read of each reference.
+                let sources = w.get_as(token, &format!("{source}?{inner}&_count=1000")).await;
+                let mut expected = Vec::new();
+                for e in sources.entries() {
+                    let res = &e["resource"];
+                    let refs: Vec<&serde_json::Value> = match res[*param_field(param)].as_array() {
+                        Some(a) => a.iter().collect(),
+                        None => vec![&res[*param_field(param)]],
+                    };
+                    for reference in refs {
+                        if let Some(id) = reference["reference"].as_str().and_then(|s| s.strip_prefix(&format!("{outer}/")))
+                            && w.get_as(token, &format!("{outer}/{id}")).await.status == 200
+                        {
+                            expected.push(id.to_owned());
+                        }
+                    }
+                }
+                expected.sort();
+                expected.dedup();
+                assert_eq!(ids, expected, "{who}: {path}");
+                if *who == "system" {
+                    assert!(!ids.is_empty(), "the world has matches for {path}");
+                }
+                let (_, count) = found(&w, token, &format!("{path}&_summary=count")).await;
+                assert_eq!(count, Some(ids.len() as u64), "{who}: {path} counted");
+            }
+        }
+        let (ids, _) = found(&w, &w.gp(), "Patient?_has:CarePlan:subject:status=active").await;
+        assert!(ids.contains(&w.ann) && !ids.contains(&w.cara), "{ids:?}");
+        let (ids, _) = found(&w, &w.app.token.clone(), "Patient?_has:CarePlan:subject:status=active").await;
+        assert!(ids.contains(&w.cara), "a system caller finds Cara: {ids:?}");
+    }
+}
+
+/// The element a reference search parameter of the world's resources reads.
+fn param_field(param: &str) -> &'static &'static str {
+    match param {
+        "subject" => &"subject",
+        "condition" => &"addresses",
+        _ => &"supportingInfo",
     }
 }

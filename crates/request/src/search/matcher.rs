@@ -249,6 +249,10 @@ fn predicate_holds(
                 || questions(rtype, p, rows).iter().any(found)
         }
         Predicate::Chain { .. } => questions(rtype, p, rows).iter().any(found),
+        // What references a resource is not in its own index rows: the gateway resolves `_has` as
+        // the caller's own search before any view is matched (`rest::chain`). Reached otherwise,
+        // it matches nothing (fail closed).
+        Predicate::Has { .. } => false,
         Predicate::Related { .. } => true,
     }
 }

@@ -187,6 +187,9 @@ fn push_char(out: &mut [String], c: char) {
 
 /// Builds the predicate for `key=value` (key may carry a modifier or a chain).
 fn predicate(rtype: ResourceType, key: &str, value: &str) -> Result<Predicate, SearchParseError> {
+    if let Some(rest) = key.strip_prefix("_has:") {
+        return reverse_chain(rtype, key, rest, value);
+    }
     if let Some((head, rest)) = key.split_once('.') {
         return chain(rtype, key, head, rest, value);
     }
@@ -335,6 +338,43 @@ fn reference_value(
 }
 
 /// `head.rest=value`, where `head` is a reference parameter, optionally `param:Type`.
+/// `_has:Source:param:inner` (`rest` is what follows `_has:`): resources of `rtype` that a
+/// `Source` matching `inner=value` references through its reference parameter `param`, which must
+/// be able to point at `rtype`. `inner` may itself be a `_has`, a chain or a modifier.
+fn reverse_chain(
+    rtype: ResourceType,
+    key: &str,
+    rest: &str,
+    value: &str,
+) -> Result<Predicate, SearchParseError> {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(source), Some(param), Some(inner_key)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(key, "expected _has:Type:reference:parameter"));
+    };
+    let source: ResourceType = source
+        .parse()
+        .map_err(|_| invalid(key, format!("unknown resource type '{source}'")))?;
+    let def = registry::find(source, param)
+        .filter(|d| d.kind == ParamKind::Reference)
+        .ok_or_else(|| SearchParseError::UnknownParameter(key.to_owned()))?;
+    if !def.targets.is_empty() && !def.targets.contains(&rtype) {
+        return Err(invalid(
+            key,
+            format!("{source}.{param} cannot point at {rtype}"),
+        ));
+    }
+    let inner = predicate(source, inner_key, value).map_err(|e| match e {
+        SearchParseError::UnknownParameter(_) => SearchParseError::UnknownParameter(key.to_owned()),
+        other => other,
+    })?;
+    Ok(Predicate::Has {
+        source,
+        param: def.name,
+        inner: Box::new(inner),
+    })
+}
+
 fn chain(
     rtype: ResourceType,
     key: &str,

@@ -95,6 +95,13 @@ pub enum Predicate {
         target: ResourceType,
         inner: Box<Predicate>,
     },
+    /// `_has:Source:param:inner=value` (reverse chaining): resources that some `source` resource
+    /// matching `inner` references through its parameter `param`.
+    Has {
+        source: ResourceType,
+        param: &'static str,
+        inner: Box<Predicate>,
+    },
     /// Never from a client: resources of patients with whom one of `organizations` has one of the
     /// care relationships `links`, the patient found through `patient_param` (`_id` for Patient).
     /// Access control adds it to searches, so that paging and totals only ever see related records.

@@ -268,3 +268,41 @@ fn a_chain_keeps_to_the_types_its_parameter_can_point_at() {
     assert!(parse(CarePlan, &pairs("subject:Organization.name"), opts).is_ok());
     assert!(parse(CarePlan, &pairs("patient:Patient.name"), opts).is_ok());
 }
+
+#[test]
+fn reverse_chains_name_a_source_type_and_a_reference_that_can_point_back() {
+    let Predicate::Has {
+        source,
+        param,
+        inner,
+    } = one(Patient, "_has:CarePlan:subject:status=active")
+    else {
+        panic!("not a reverse chain");
+    };
+    assert_eq!((source, param), (CarePlan, "subject"));
+    assert!(matches!(
+        *inner,
+        Predicate::Token {
+            param: "status",
+            ..
+        }
+    ));
+    // Nested: referrals with a Task whose owner is found by identifier.
+    assert!(matches!(
+        one(ServiceRequest, "_has:Task:focus:owner:identifier=s|H1"),
+        Predicate::Has {
+            source: Task,
+            param: "focus",
+            ..
+        }
+    ));
+    for bad in [
+        "_has:CarePlan:goal:status=active",
+        "_has:Nope:subject:status=active",
+        "_has:CarePlan:subject=active",
+        "_has:CarePlan:status:status=active",
+        "_has:CarePlan:subject:nope=1",
+    ] {
+        assert!(parse(Patient, &pairs(bad), OPTS).is_err(), "{bad}");
+    }
+}
