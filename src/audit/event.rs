@@ -396,12 +396,13 @@ pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
     }
     // A search's query, and what an operation was (`$export`, an export file `_export/<job>/1`):
     // the path and the sanitised parameters.
-    if matches!(kind.subtype, "search-type" | "operation") && !r.path.is_empty() {
+    let asked = r.path.trim_start_matches('/');
+    if matches!(kind.subtype, "search-type" | "operation") && !asked.is_empty() {
         use base64::Engine as _;
         let mut e = json!({
             "type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2"),
             "role": coding("http://terminology.hl7.org/CodeSystem/object-role", "24"),
-            "description": r.path.trim_start_matches('/'),
+            "description": asked,
         });
         // Sanitised when recorded; again here, so that no stored text can put a value in an event.
         let q = sanitised_query(&r.query);

@@ -55,6 +55,40 @@ fn render(trail: &Trail, reader: &Reader, row: &AuditRow) -> Value {
     }
 }
 
+/// Whether a patient's filter names a record that is not `patient`'s own: another patient, or
+/// an entity that is not theirs (the entity read from the store; one that does not exist, or
+/// belongs to nobody, counts as another's).
+async fn names_another_record(
+    engine: &Engine,
+    conditions: &[(Key, Vec<String>)],
+    patient: &str,
+) -> Result<bool, Error> {
+    for (key, values) in conditions {
+        for v in values {
+            let theirs = match key {
+                Key::Patient => v == patient,
+                Key::Entity => match crate::fhir::id::parse_relative(v) {
+                    Some((crate::fhir::ResourceType::Patient, id)) => id == patient,
+                    Some((rtype, id)) => engine
+                        .store()
+                        .backend()
+                        .read(rtype, id)
+                        .await?
+                        .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
+                        .and_then(|body| crate::consent::decision::patient_of(rtype, &body))
+                        .is_some_and(|owner| owner == patient),
+                    None => false,
+                },
+                _ => true,
+            };
+            if !theirs {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// `GET [base]/AuditEvent?...`: a searchset Bundle, newest first unless `_sort=date`.
 pub async fn search(
     engine: &Engine,
@@ -65,7 +99,12 @@ pub async fn search(
     let reader = reader(principal)?;
     let mut q = Query::parse(params).map_err(|e| Error::BadRequest(e.0))?;
     if let Reader::Patient(p) = &reader {
-        // A patient's search is always about their own record, whatever else it asks.
+        // A patient's search is always about their own record, whatever else it asks; and a
+        // filter naming another person's record would probe it through their own events (was it
+        // touched with mine?), so it matches nothing.
+        if names_another_record(engine, &q.filter.conditions, p).await? {
+            q.nothing = true;
+        }
         q.filter.conditions.push((Key::Patient, vec![p.clone()]));
     }
     let warning = catch_up(trail).await?;

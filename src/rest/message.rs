@@ -62,13 +62,29 @@ impl Engine {
         let keep = self.keeper(message, ids.clone(), caller.clone(), digest.clone());
         match self.transaction_alongside(transaction, gate, keep).await {
             Ok((_, text)) => Ok(Reply::raw(text)),
-            // A concurrent repeat committed first: answer as its repeat.
-            Err(Error::Conflict(m)) => match self.kept_message(&caller, ids).await? {
+            // A concurrent repeat got there first: answer as its repeat, once it has committed
+            // (its transaction may still be finishing when this one conflicts with it).
+            Err(Error::Conflict(m)) => match self.kept_message_soon(&caller, ids).await? {
                 Some(kept) => replay(&kept, ids, &digest, gate),
                 None => Err(Error::Conflict(m)),
             },
             Err(e) => Err(relocate(e, focus_entry)),
         }
+    }
+
+    /// The kept reply of a concurrent repeat, waiting up to two seconds for it to commit.
+    async fn kept_message_soon(
+        &self,
+        caller: &str,
+        ids: &MessageIds,
+    ) -> Result<Option<MessageRecord>, Error> {
+        for _ in 0..40 {
+            if let Some(kept) = self.kept_message(caller, ids).await? {
+                return Ok(Some(kept));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(None)
     }
 
     async fn kept_message(

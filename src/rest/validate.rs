@@ -9,6 +9,8 @@
 //!   instance the caller cannot see (404, as a read would answer).
 //! - Inputs come as a `Parameters` body (`resource`, `mode`, `profile`) or as the resource itself,
 //!   with `mode` and `profile` in the URL.
+//! - The write table's condition is checked as the write checks it (`access::Writer`, in a
+//!   transaction that writes nothing): a refused write is never validated as acceptable.
 //! - `mode=update` checks the content against the instance named (it must exist and be visible,
 //!   and the ids must agree); the workflow's transition rules (a Task's status move, the referral
 //!   it settles) are decided inside the write's transaction against what is stored then, so
@@ -187,7 +189,13 @@ impl Engine {
                     (Mode::Update, Some(id)) => IdRule::MustEqual(id),
                     _ => IdRule::Ignored,
                 };
-                self.content_issues(rtype, &resource, rule).await?
+                let mut issues = self.content_issues(rtype, &resource, rule).await?;
+                let replaces = match (mode, id) {
+                    (Mode::Update, Some(id)) => Some(id),
+                    _ => None,
+                };
+                issues.extend(self.writer_issues(rtype, resource, replaces, gate).await?);
+                issues
             }
         };
         let issues = if issues.is_empty() {
@@ -215,6 +223,38 @@ impl Engine {
         match checked {
             Ok(()) => Ok(Vec::new()),
             Err(e) if about_content(&e) => Ok(e.issues()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The issues the write's own checks in its transaction would refuse it for (the write table's
+    /// condition: a patient the writer's organisation already cares for, its own organisation as
+    /// requester or member), run in a transaction that writes nothing.
+    async fn writer_issues(
+        &self,
+        rtype: ResourceType,
+        resource: Value,
+        replaces: Option<&str>,
+        gate: &Gate,
+    ) -> Result<Vec<OutcomeIssue>, Error> {
+        let current: Option<Value> = match replaces {
+            Some(id) => self
+                .store
+                .backend()
+                .read(rtype, id)
+                .await?
+                .filter(|r| !r.deleted)
+                .and_then(|r| serde_json::from_str(&r.body).ok()),
+            None => None,
+        };
+        let writer = gate.writer().await?;
+        let checked = self
+            .store
+            .transaction(move |tx| writer.check(tx, rtype, &resource, current.as_ref()))
+            .await;
+        match checked {
+            Ok(()) => Ok(Vec::new()),
+            Err(e @ (Error::Forbidden(_) | Error::ForbiddenContent(_))) => Ok(e.issues()),
             Err(e) => Err(e),
         }
     }

@@ -450,7 +450,20 @@ async fn a_patient_sees_who_accessed_their_record_and_nothing_of_others() {
             .assert_status(200);
     }
     let me = app.token_for("patient", None, Some(&ann));
-    for query in ["", &format!("patient=Patient/{bob}")] {
+    // A filter on another person's record would probe it through her own events (was it touched
+    // with mine?): it matches nothing, counted or listed, though the search that returned both
+    // patients is among her events.
+    for probe in [
+        format!("patient=Patient/{bob}"),
+        format!("entity=Patient/{bob}"),
+    ] {
+        let bundle = audit_search(&app, &me, &probe).await;
+        assert!(resources(&bundle).is_empty(), "{probe}");
+        let counted = audit_search(&app, &me, &format!("{probe}&_summary=count")).await;
+        assert_eq!(counted["total"], 0, "{probe}");
+    }
+    {
+        let query = "";
         let bundle = audit_search(&app, &me, query).await;
         // (Its links echo what she asked; the events are what must not name others.)
         let text = Value::Array(resources(&bundle)).to_string();
@@ -646,4 +659,29 @@ async fn audit_searches_carry_a_total_a_client_can_count_with() {
         )
         .await;
     assert_outcome(&bad, 400, "invalid", None);
+}
+
+/// A request refused at the FHIR base (`GET [base]/?_type=...`, what some clients send for a
+/// system search) is audited as valid FHIR: no empty description for the path it asked.
+#[tokio::test]
+async fn a_request_refused_at_the_base_is_audited_as_valid_fhir() {
+    let app = spawn_app().await;
+    let gp = app.token_for("gp", Some("A81001"), None);
+    let r = app
+        .send(
+            app.anonymous(Method::GET, "?_type=CarePlan")
+                .bearer_auth(&gp),
+        )
+        .await;
+    r.assert_status(405);
+    let events = app.audit_events().await;
+    let refused = events
+        .iter()
+        .rev()
+        .find(|e| e["outcomeDesc"] == "HTTP 405")
+        .expect("the refusal's event");
+    assert!(
+        !refused.to_string().contains("\"description\":\"\""),
+        "{refused}"
+    );
 }

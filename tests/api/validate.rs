@@ -205,3 +205,24 @@ on_both_backends! {
         assert_eq!(w.app.version_count().await, before, "nothing stored");
     }
 }
+
+on_both_backends! {
+    /// `$validate` runs the write's own transaction checks: a plan for a person the caller's
+    /// organisation does not care for is refused by the create, and `$validate` says so, naming
+    /// the subject, while the same plan for a person it cares for is accepted.
+    async fn validate_agrees_with_the_write_about_who_the_writer_cares_for(app: TestApp) {
+        let w = world_on(app).await;
+        let link = w.app.token_for("link-worker", Some("L0001"), None);
+        let for_bob = crate::sharing::plan(&w.bob, "gp", vec![crate::sharing::activity("physical", "pain", None)]);
+        let created = w.send_as(&link, Method::POST, "CarePlan", &for_bob).await;
+        assert_outcome(&created, 403, "forbidden", Some("CarePlan.subject"));
+        let r = w.send_as(&link, Method::POST, "CarePlan/$validate?mode=create", &for_bob).await;
+        r.assert_status(200);
+        let refused = errors(&r);
+        assert_eq!(refused.first().map(|i| i["code"].clone()), Some(json!("forbidden")), "{}", r.text);
+        assert_eq!(refused[0]["expression"][0], "CarePlan.subject");
+        let for_ann = crate::sharing::plan(&w.ann, "gp", vec![crate::sharing::activity("physical", "pain", None)]);
+        let r = w.send_as(&link, Method::POST, "CarePlan/$validate", &for_ann).await;
+        assert!(errors(&r).is_empty(), "{}", r.text);
+    }
+}

@@ -139,12 +139,6 @@ def test_validate_says_whether_a_plan_would_be_accepted_and_stores_nothing(as_ro
     assert len(by_nhs_number(link, world, "Cara").fetch_all()) == before, "$validate stored nothing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN GAP: $validate (mode=create) answers 'would be accepted' for a plan the write table "
-    "refuses (403: the CNS's hospital does not care for Bob); README says $validate says whether "
-    "the write would be accepted, by the same checks the write runs",
-)
 def test_validate_agrees_with_create_about_a_person_the_organisation_does_not_care_for(as_role, world):
     cns = as_role("CNS")
     bob, hospital = world.patients["Bob"].to_reference(), world.orgs["RH001"].to_reference()

@@ -59,7 +59,14 @@ def test_conditional_update_and_delete_are_for_system_only(as_role, world):
         plan.delete()
 
 
-def test_compartment_search_is_not_served(as_role, world):
-    """`Patient/<id>/CarePlan` is not an endpoint here; `CarePlan?patient=<id>` is."""
+def test_a_compartment_search_finds_what_the_search_by_patient_finds(as_role, world):
+    """`Patient/<id>/CarePlan` is the same search as `CarePlan?patient=Patient/<id>`, under the
+    same consent: the GP finds Ann's shared plans either way."""
+    gp = as_role("GP")
+    ann = world.patients["Ann"].id
+    by_path = gp.execute(f"Patient/{ann}/CarePlan", method="get")
+    by_param = gp.resources("CarePlan").search(patient=f"Patient/{ann}").fetch_raw()
+    ids = lambda bundle: sorted(e["resource"]["id"] for e in bundle.get("entry", []))
+    assert ids(by_path) == ids(by_param) != []
     with pytest.raises(ResourceNotFound):
-        as_role("GP").execute(f"Patient/{world.patients['Ann'].id}/CarePlan", method="get")
+        gp.execute(f"Patient/{ann}/Organization", method="get")

@@ -12,6 +12,8 @@
 //!   delete of one instance, and `If-None-Match` / `If-Modified-Since` on anything but a read or
 //!   vread, as HTTP ignores preconditions that do not apply (`super::precondition`).
 //! - Conditional criteria must filter (`DELETE Patient` and `DELETE Patient?_count=1` are refused).
+//! - `GET Patient/[id]/[type]?...` (a patient compartment search) is `[type]?patient=Patient/[id]&...`
+//!   (`_id=[id]` for Patient itself); a type outside the compartment is 404.
 //! - A search of AuditEvent keeps its parameters unparsed here: the audit log answers it with its
 //!   own parameters (agent, organisation, purpose...), which are not resource search parameters.
 
@@ -294,6 +296,26 @@ fn classify(
             let rtype = resource_type(t)?;
             let target = Target::Instance(rtype, valid_id(id)?);
             operation(method, op, target)
+        }
+        // A search of the patient compartment is the same search by patient: one intent, one
+        // interaction, whichever shape it came in.
+        ["Patient", id, t] if !t.starts_with('$') && *t != "_history" => {
+            need("GET")?;
+            let id = valid_id(id)?;
+            let rtype = resource_type(t)?;
+            if !export::in_patient_compartment(rtype) {
+                return Err(RequestError::NoRoute);
+            }
+            let mut pairs = params.to_vec();
+            pairs.push(if rtype == ResourceType::Patient {
+                ("_id".to_owned(), id)
+            } else {
+                ("patient".to_owned(), format!("Patient/{id}"))
+            });
+            Ok(Search {
+                rtype,
+                query: search_query(rtype, &pairs, ctx)?,
+            })
         }
         [t, id, "_history", version] => {
             let rtype = resource_type(t)?;

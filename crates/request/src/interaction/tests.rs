@@ -640,3 +640,43 @@ fn bulk_export_kick_offs_and_job_urls_are_parsed_once() {
     // In a bundle, a kick-off parses (and is refused by execution, which runs it on its own only).
     assert!(entry("GET", "$export").is_ok());
 }
+
+#[test]
+fn a_patient_compartment_search_is_the_search_by_patient() {
+    let by_path = interaction(http("GET", "/fhir/Patient/p1/CarePlan", "status=active"));
+    let by_param = interaction(http(
+        "GET",
+        "/fhir/CarePlan",
+        "status=active&patient=Patient/p1",
+    ));
+    let filters = |i: &Interaction| match i {
+        Interaction::Search {
+            rtype,
+            query: Some(q),
+        } => (*rtype, q.filters.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(filters(&by_path), filters(&by_param));
+    let own = interaction(http("GET", "/fhir/Patient/p1/Patient", ""));
+    let by_id = interaction(http("GET", "/fhir/Patient", "_id=p1"));
+    assert_eq!(filters(&own), filters(&by_id));
+    for (method, path, err) in [
+        (
+            "GET",
+            "/fhir/Patient/p1/Organization",
+            RequestError::NoRoute,
+        ),
+        ("GET", "/fhir/Patient/p1/AuditEvent", RequestError::NoRoute),
+        (
+            "POST",
+            "/fhir/Patient/p1/CarePlan",
+            RequestError::MethodNotAllowed,
+        ),
+    ] {
+        assert_eq!(
+            http(method, path, "").map(|r| r.interaction),
+            Err(err),
+            "{method} {path}"
+        );
+    }
+}
