@@ -25,6 +25,8 @@
 //!   transaction time, as `$audit-export` serves them). `$audit-export` stays as a synchronous
 //!   NDJSON stream for existing scripts; `$export?_type=AuditEvent` is the same data the Bulk Data
 //!   way.
+//! - A token with the break-glass purpose (`BTG`) cannot export (403): emergency access is for one
+//!   record at a time, and the job could not carry the reason given.
 //! - A Group export reads the Group as the caller (404 if it may not see it) and covers its active
 //!   `Patient` members. Groups are the deployment's (`system`) cohorts; no other role's remit
 //!   includes them yet.

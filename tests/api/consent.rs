@@ -324,23 +324,7 @@ async fn breaking_the_glass_needs_a_reason_and_reads_through_a_deny() {
     let path = format!("CarePlan/{}", w.shared_plan);
     w.get_as(&gp, &path).await.assert_status(404);
 
-    let args = carebridge::auth::mint::TokenArgs {
-        role: "gp".into(),
-        org: Some("A81001".into()),
-        patient: None,
-        sub: None,
-        fhir_user: None,
-        scope: None,
-        purpose: "BTG".into(),
-        minutes: 5,
-        config: None,
-        client: false,
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    let btg = carebridge::auth::mint::mint(&w.app.auth, &args, now).expect("token");
+    let btg = w.app.token_with_purpose("gp", Some("A81001"), "BTG");
     let without = w.get_as(&btg, &path).await;
     assert_outcome(&without, 403, "forbidden", None);
     let with = w

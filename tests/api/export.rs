@@ -281,6 +281,19 @@ async fn kick_off_refusals_and_a_job_is_its_owners_alone() {
         ["CarePlan"],
         "only what its scopes grant"
     );
+    // Breaking the glass is for one record: no export, even with a reason.
+    let btg = w.app.token_with_purpose("gp", Some("A81001"), "BTG");
+    let r = w
+        .app
+        .send(
+            w.app
+                .anonymous(Method::GET, "$export")
+                .bearer_auth(&btg)
+                .header("Prefer", "respond-async")
+                .header("X-Break-Glass-Reason", "Collapsed in clinic"),
+        )
+        .await;
+    assert_outcome(&r, 403, "forbidden", None);
     // Housing's export without _type simply leaves out what it may not search.
     let housing = export_as(&w, &w.housing(), "$export").await;
     assert!(!housing.contains_key("QuestionnaireResponse"));

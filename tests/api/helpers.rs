@@ -485,14 +485,29 @@ impl TestApp {
 
     /// A token for `role` granting exactly `scope` (space separated).
     pub fn token_with_scope(&self, role: &str, org: Option<&str>, scope: &str) -> String {
+        self.token_with(role, org, Some(scope), "TREAT")
+    }
+
+    /// A token for `role` with purpose of use `purpose` (`BTG` to break the glass).
+    pub fn token_with_purpose(&self, role: &str, org: Option<&str>, purpose: &str) -> String {
+        self.token_with(role, org, None, purpose)
+    }
+
+    fn token_with(
+        &self,
+        role: &str,
+        org: Option<&str>,
+        scope: Option<&str>,
+        purpose: &str,
+    ) -> String {
         let args = carebridge::auth::mint::TokenArgs {
             role: role.to_owned(),
             org: org.map(str::to_owned),
             patient: None,
             sub: None,
             fhir_user: None,
-            scope: Some(scope.to_owned()),
-            purpose: "TREAT".to_owned(),
+            scope: scope.map(str::to_owned),
+            purpose: purpose.to_owned(),
             minutes: 60,
             config: None,
             client: false,
