@@ -20,6 +20,20 @@ struct Entries {
     related: HashMap<String, bool>,
     consents: HashMap<String, Arc<Vec<ConsentRecord>>>,
     decisions: HashMap<String, Verdict>,
+    searches: HashMap<String, Found>,
+}
+
+/// A search's result as one caller may see it: its visible rows in the order served, whether any
+/// was redacted, and until when every decision behind it holds (the next consent period boundary
+/// among the rows decided, shown or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The visible rows, in order.
+    pub rows: Arc<Vec<i64>>,
+    /// Whether any is shown redacted.
+    pub redacted: bool,
+    /// Epoch milliseconds after which the search must run again.
+    pub valid_until: i64,
 }
 
 /// A cached whole-resource decision: visible as stored, or invisible, until an instant (the next
@@ -38,7 +52,11 @@ pub struct Verdict {
 
 impl Entries {
     fn len(&self) -> usize {
-        self.organizations.len() + self.related.len() + self.consents.len() + self.decisions.len()
+        self.organizations.len()
+            + self.related.len()
+            + self.consents.len()
+            + self.decisions.len()
+            + self.searches.len()
     }
 }
 
@@ -101,6 +119,18 @@ impl FactsCache {
     /// Caches a decision.
     pub fn put_decision(&self, generation: &str, key: &str, v: Verdict) {
         self.with(generation, |e| e.decisions.insert(key.to_owned(), v));
+    }
+
+    /// The result of search `key` (caller and query), if cached and still valid at `now`.
+    pub fn search(&self, generation: &str, key: &str, now: i64) -> Option<Found> {
+        self.with(generation, |e| e.searches.get(key).cloned())
+            .flatten()
+            .filter(|f| now < f.valid_until)
+    }
+
+    /// Caches a search's result.
+    pub fn put_search(&self, generation: &str, key: &str, found: Found) {
+        self.with(generation, |e| e.searches.insert(key.to_owned(), found));
     }
 
     /// Caches the consents of `patient`.

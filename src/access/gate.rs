@@ -74,6 +74,9 @@ pub struct Gate {
     decided: Mutex<HashMap<String, Noted>>,
     /// What the response disclosed (for the audit).
     disclosures: Mutex<Disclosures>,
+    /// The earliest instant at which a decision made for this request could change (a consent
+    /// period boundary); `i64::MAX` when none could.
+    decided_until: std::sync::atomic::AtomicI64,
 }
 
 /// The audit-relevant part of a decision.
@@ -120,6 +123,7 @@ impl Gate {
             facts: Mutex::new(HashMap::new()),
             decided: Mutex::new(HashMap::new()),
             disclosures: Mutex::new(Disclosures::default()),
+            decided_until: std::sync::atomic::AtomicI64::new(i64::MAX),
         }
     }
 
@@ -203,6 +207,24 @@ impl Gate {
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default()
+    }
+
+    /// Until when every decision this request made holds (`i64::MAX`: none can change by time).
+    pub fn decided_until(&self) -> i64 {
+        self.decided_until
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The store generation this request reads at (asked once, before any fact), for caches
+    /// keyed by it.
+    pub async fn reading_generation(&self) -> Result<String, Error> {
+        Ok(self.generation().await?.to_owned())
+    }
+
+    /// Whether what this caller is shown may be cached: not when the glass is broken (each such
+    /// access is decided and recorded on its own).
+    pub fn cacheable(&self) -> bool {
+        self.principal.purpose != BREAK_GLASS
     }
 
     /// What the request disclosed since the last call, no longer held by the gate (nor the notes
@@ -449,6 +471,8 @@ impl Gate {
         let now = now_ms();
         let cache = &self.settings.cache;
         if cacheable && let Some(hit) = cache.decision(generation, &key, now) {
+            self.decided_until
+                .fetch_min(hit.valid_until, std::sync::atomic::Ordering::Relaxed);
             self.note(
                 r,
                 Noted {
@@ -460,6 +484,8 @@ impl Gate {
             return Ok(hit.visible.then(|| Body::Raw(r.body.clone())));
         }
         let (d, valid_until, patient) = self.decide_until(r, now).await?;
+        self.decided_until
+            .fetch_min(valid_until, std::sync::atomic::Ordering::Relaxed);
         self.note(
             r,
             Noted {

@@ -115,6 +115,29 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A digest of everything about the caller that decides what it may see (subject, role,
+    /// organisation, patient, purpose and scopes): two callers with the same fingerprint are
+    /// shown the same things, so what was computed for one may be given to the other (an export
+    /// job's files, a cached search result).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut scopes = self.scopes.clone();
+        scopes.sort();
+        let mut h = Sha256::new();
+        for part in [
+            self.subject.as_str(),
+            self.role.code(),
+            self.organization.as_deref().unwrap_or(""),
+            self.patient.as_deref().unwrap_or(""),
+            self.purpose.as_str(),
+            &scopes.join(" "),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The gateway itself, for jobs it runs (imports, sample data): a system caller with every
     /// scope. Never built from a request.
     pub fn system() -> Self {

@@ -130,26 +130,10 @@ impl Job {
     }
 }
 
-/// Whose a job is: a digest of everything about the caller that decided what it may see (subject,
-/// role, organisation, patient, purpose and scopes), so that only the same caller, with the same
-/// rights, can poll it, fetch its files or delete it.
+/// Whose a job is: the caller's fingerprint ([`Principal::fingerprint`]), so that only the same
+/// caller, with the same rights, can poll it, fetch its files or delete it.
 pub fn owner_of(p: &Principal) -> String {
-    use sha2::{Digest, Sha256};
-    let mut scopes = p.scopes.clone();
-    scopes.sort();
-    let mut h = Sha256::new();
-    for part in [
-        p.subject.as_str(),
-        p.role.code(),
-        p.organization.as_deref().unwrap_or(""),
-        p.patient.as_deref().unwrap_or(""),
-        p.purpose.as_str(),
-        &scopes.join(" "),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    p.fingerprint()
 }
 
 #[cfg(test)]

@@ -13,6 +13,10 @@
 //! `_summary=count`, page sizes and links only ever count what the caller may see. The snapshot
 //! holds the visible rows only and is bound to the caller (another caller presenting its key finds
 //! it expired); later pages are decided again, so a consent withdrawn while paging applies at once.
+//! A first page's visible rows are kept per caller and query for the store generation they were
+//! decided at, until the first consent period boundary among them (`access::cache`): a worklist
+//! polled while nothing changed then costs the page alone, each of its rows still decided (cached)
+//! and disclosed as served.
 //! Included resources pass the same gate. A chained parameter is resolved first as the caller's own
 //! search of its target (`super::chain`), so it finds nothing a direct search would not.
 
@@ -89,14 +93,19 @@ impl Engine {
                 .load_snapshot(&snapshot_name(key, gate))
                 .await?
                 .ok_or(Error::SearchExpired)?,
-            None => {
-                let rows = backend.search(&q, self.max_search_results + 1).await?;
-                let (visible, bodies, redacted) = self
-                    .visible_rows(&q, rows, gate, offset.saturating_add(q.count))
-                    .await?;
-                decided = bodies;
-                self.order_on_view(&q, visible, redacted, gate).await?
-            }
+            None => match self.cached_search(query, gate).await? {
+                Some(rows) => rows,
+                None => {
+                    let rows = backend.search(&q, self.max_search_results + 1).await?;
+                    let (visible, bodies, redacted) = self
+                        .visible_rows(&q, rows, gate, offset.saturating_add(q.count))
+                        .await?;
+                    decided = bodies;
+                    let rows = self.order_on_view(&q, visible, redacted, gate).await?;
+                    self.cache_search(query, gate, &rows, redacted).await?;
+                    rows
+                }
+            },
         };
         let truncated = rows.len() > self.max_search_results;
         rows.truncate(self.max_search_results);
@@ -193,6 +202,52 @@ impl Engine {
             );
         }
         Ok(Reply::raw(bundle.finish()))
+    }
+
+    /// The visible rows of `query` for this caller, when the same caller ran the same search at
+    /// the same store generation and no decision behind it could have changed since (a polled
+    /// worklist): the page is then fetched and decided alone. Never for unrestricted callers
+    /// (nothing to decide) or broken glass.
+    async fn cached_search(
+        &self,
+        query: &SearchQuery,
+        gate: &Gate,
+    ) -> Result<Option<Vec<RowId>>, Error> {
+        if gate.unrestricted() || !gate.cacheable() {
+            return Ok(None);
+        }
+        let generation = gate.reading_generation().await?;
+        let key = search_cache_key(query, gate);
+        let now = crate::fhir::instant::now_ms();
+        Ok(self
+            .consent
+            .cache
+            .search(&generation, &key, now)
+            .map(|found| found.rows.to_vec()))
+    }
+
+    /// Keeps a first page's visible rows for [`Engine::cached_search`], until the first instant
+    /// a decision behind them could change.
+    async fn cache_search(
+        &self,
+        query: &SearchQuery,
+        gate: &Gate,
+        rows: &[RowId],
+        redacted: bool,
+    ) -> Result<(), Error> {
+        if gate.unrestricted() || !gate.cacheable() {
+            return Ok(());
+        }
+        let generation = gate.reading_generation().await?;
+        let found = crate::access::cache::Found {
+            rows: std::sync::Arc::new(rows.to_vec()),
+            redacted,
+            valid_until: gate.decided_until(),
+        };
+        self.consent
+            .cache
+            .put_search(&generation, &search_cache_key(query, gate), found);
+        Ok(())
     }
 
     /// The rows among `rows` the caller may see and whose view matches `q` (all of them for an
@@ -317,6 +372,22 @@ fn new_snapshot_key(rows: &[crate::store::RowId], now: i64) -> String {
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The cache key of a search: the caller's fingerprint, the type searched and the query as
+/// parsed (its canonical parameters, order and page size included).
+fn search_cache_key(query: &SearchQuery, gate: &Gate) -> String {
+    let mut key = gate.principal().fingerprint();
+    key.push('|');
+    key.push_str(query.rtype.as_str());
+    key.push('?');
+    for (k, v) in &query.canonical {
+        key.push('&');
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
+    }
+    key
 }
 
 /// The stored name of a snapshot: its key bound to the caller, so that a key is useless to anyone

@@ -435,3 +435,31 @@ async fn a_consent_period_that_ends_changes_the_next_decision() {
     tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
     w.get_as(&gp, &path).await.assert_status(200);
 }
+
+/// A search's result is kept for a caller while nothing changes (a polled worklist), but never
+/// past a consent period boundary among the resources it decided, shown or not: a plan hidden by
+/// a deny that ends comes back in the same search as soon as the period is over.
+#[tokio::test]
+async fn a_kept_search_result_ends_at_a_consent_period_boundary() {
+    let w = world().await;
+    let gp = w.token("gp", Some("A81001"), None);
+    let search = "CarePlan?status=active";
+    let found = |r: &Resp| r.match_ids().contains(&w.shared_plan);
+    assert!(found(&w.get_as(&gp, search).await));
+    let end = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let deny = consent(
+        &w.ann,
+        json!({"type": "deny",
+            "period": {"end": end.format("%Y-%m-%dT%H:%M:%SZ").to_string()},
+            "actor": [role_actor("gp", None)]}),
+    );
+    w.app.create(&deny).await.assert_status(201);
+    for _ in 0..3 {
+        assert!(
+            !found(&w.get_as(&gp, search).await),
+            "denied, however often asked"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    assert!(found(&w.get_as(&gp, search).await), "the period is over");
+}
