@@ -52,6 +52,12 @@ const BATCH: usize = 50_000;
 /// Most journal bytes read in one step.
 const READ_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Journal bytes read per event wanted (an event is 1-3 kB; a longer line is read again whole).
+const BYTES_PER_EVENT: u64 = 4 * 1024;
+
+/// Fewest journal bytes read in one step.
+const MIN_READ_BYTES: u64 = 256 * 1024;
+
 /// Where the copy has got to.
 #[derive(Debug)]
 struct Cursor {
@@ -289,11 +295,25 @@ fn read_from(
 ) -> Result<Step, std::io::Error> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start(offset))?;
-    let mut text = Vec::new();
     let file_len = file.metadata()?.len();
-    let len = file_len.saturating_sub(offset).min(READ_BYTES);
-    file.take(len).read_to_end(&mut text)?;
+    let rest = file_len.saturating_sub(offset);
+    // Read about what `most` events take, not the whole backlog: a busy second's slice is a few
+    // hundred events, and reading 32 MB of backlog for each of them was a stall of its own every
+    // tick. A line longer than the guess is read again whole.
+    let guess = u64::try_from(limits.most)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(BYTES_PER_EVENT)
+        .clamp(MIN_READ_BYTES, READ_BYTES);
+    let mut len = rest.min(guess);
+    let mut text = Vec::new();
+    file.seek(SeekFrom::Start(offset))?;
+    (&mut file).take(len).read_to_end(&mut text)?;
+    if !text.contains(&b'\n') && len < rest.min(READ_BYTES) {
+        len = rest.min(READ_BYTES);
+        text.clear();
+        file.seek(SeekFrom::Start(offset))?;
+        file.take(len).read_to_end(&mut text)?;
+    }
     let mut step = Step {
         events: Vec::new(),
         used: 0,
@@ -405,6 +425,28 @@ mod tests {
         );
         let report = crate::audit::log::verify(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (30, None));
+        journal.close();
+    }
+
+    /// A throttled copy reads about what its events take; an event longer than that guess (an
+    /// export file's, naming thousands of resources) is read whole, never skipped or stuck on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_throttled_copy_reads_a_long_event_whole() {
+        let (dir, store) = sqlite_store().await;
+        let journal =
+            Journal::open(&dir.path().join("audit"), "gw", Head::default()).expect("journal");
+        let long = "x".repeat(usize::try_from(MIN_READ_BYTES).unwrap_or(0) * 2);
+        journal
+            .append(0, &format!("{{\"n\":0,\"pad\":\"{long}\"}}"))
+            .await
+            .expect("appended");
+        journal.append(1, "{\"n\":1}").await.expect("appended");
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
+        assert_eq!(ingester.copy(1).await.expect("copied"), 1, "the long one");
+        assert_eq!(ingester.copy(1).await.expect("copied"), 1, "then the next");
+        assert_eq!(ingester.catch_up().await.expect("copied"), 0);
+        let report = crate::audit::log::verify(&store).await.expect("verify");
+        assert_eq!((report.count(), report.broken), (2, None));
         journal.close();
     }
 
