@@ -31,18 +31,32 @@ async fn in_two_steps(
         .0
 }
 
+/// Every kind of caller of the world, named, with its token.
+fn callers(w: &World) -> Vec<(&'static str, String)> {
+    vec![
+        ("gp", w.gp()),
+        ("other gp", w.other_gp()),
+        ("housing", w.housing()),
+        (
+            "link worker",
+            w.app.token_for("link-worker", Some("L0001"), None),
+        ),
+        (
+            "stranger",
+            w.app.token_for("link-worker", Some("L9999"), None),
+        ),
+        (
+            "patient Ann",
+            w.app.token_for("patient", None, Some(&w.ann)),
+        ),
+        ("system", w.app.token.clone()),
+    ]
+}
+
 on_both_backends! {
     async fn a_chain_finds_what_the_callers_own_two_searches_find(app: TestApp) {
         let w = world_on(app).await;
-        let tokens = [
-            ("gp", w.gp()),
-            ("other gp", w.other_gp()),
-            ("housing", w.housing()),
-            ("link worker", w.app.token_for("link-worker", Some("L0001"), None)),
-            ("stranger", w.app.token_for("link-worker", Some("L9999"), None)),
-            ("patient Ann", w.app.token_for("patient", None, Some(&w.ann))),
-            ("system", w.app.token.clone()),
-        ];
+        let tokens = callers(&w);
         let queries = [
             (format!("identifier={NHS}|9434765919"), "CarePlan", "patient", "patient.identifier"),
             (format!("identifier={NHS}|9434765870"), "CarePlan", "patient", "patient.identifier"),
@@ -83,15 +97,7 @@ on_both_backends! {
     /// agrees: Cara's consent hides her plan from GPs, so `_has` cannot find her through it.
     async fn a_reverse_chain_finds_what_the_callers_own_search_references(app: TestApp) {
         let w = world_on(app).await;
-        let tokens = [
-            ("gp", w.gp()),
-            ("other gp", w.other_gp()),
-            ("housing", w.housing()),
-            ("link worker", w.app.token_for("link-worker", Some("L0001"), None)),
-            ("stranger", w.app.token_for("link-worker", Some("L9999"), None)),
-            ("patient Ann", w.app.token_for("patient", None, Some(&w.ann))),
-            ("system", w.app.token.clone()),
-        ];
+        let tokens = callers(&w);
         let queries = [
             ("Patient", "CarePlan", "subject", "status=active"),
             ("Patient", "QuestionnaireResponse", "subject", "status=completed"),
