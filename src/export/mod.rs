@@ -30,7 +30,10 @@
 //! - A Group export reads the Group as the caller (404 if it may not see it) and covers its active
 //!   `Patient` members. Groups are the deployment's (`system`) cohorts; no other role's remit
 //!   includes them yet.
+//! - A Group that defines an evaluation cohort (`crate::hna::cohort`) exports the evaluators'
+//!   de-identified HNA extract instead ([`deidentified`]).
 
+pub mod deidentified;
 mod job;
 mod plan;
 mod run;

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::deidentified;
 use crate::access::{Gate, authorise};
 use crate::auth::Role;
 use crate::error::Error;
@@ -33,6 +34,9 @@ pub struct Plan {
     pub parts: Vec<Part>,
     /// `_since`, for the audit log's part.
     pub since: Option<String>,
+    /// The de-identified HNA extract, when the Group defines one: its parts are then written by
+    /// [`deidentified`], not by searches.
+    pub extract: Option<deidentified::Extract>,
 }
 
 /// The plan of `spec` at `level` for `gate`'s caller.
@@ -54,7 +58,29 @@ pub async fn plan(
             .collect(),
     };
     let members = match level {
-        ExportLevel::Group(id) => Some(group_members(engine, gate, id).await?),
+        ExportLevel::Group(id) => {
+            let group = read_group(engine, gate, id).await?;
+            let canonical = engine.canonical();
+            match crate::hna::cohort::extract_cohort(&group, canonical) {
+                Ok(Some(cohort)) => {
+                    let (extract, types) =
+                        deidentified::prepare(engine, gate, id, cohort, spec).await?;
+                    return Ok(Plan {
+                        parts: types
+                            .into_iter()
+                            .map(|rtype| Part {
+                                rtype,
+                                queries: Vec::new(),
+                            })
+                            .collect(),
+                        since: None,
+                        extract: Some(extract),
+                    });
+                }
+                Ok(None) => Some(members_of(&group)),
+                Err(issues) => return Err(Error::BusinessRule(issues)),
+            }
+        }
         _ => None,
     };
     let mut parts = Vec::new();
@@ -85,6 +111,7 @@ pub async fn plan(
     Ok(Plan {
         parts,
         since: spec.since.as_ref().map(|(_, s)| s.clone()),
+        extract: None,
     })
 }
 
@@ -106,9 +133,9 @@ fn may_export(gate: &Gate, rtype: ResourceType, role: Role) -> Result<(), Error>
     authorise(gate, &search)
 }
 
-/// The patients a Group the caller may see lists as active members (404 for a Group it may not
-/// see, as a read would answer).
-async fn group_members(engine: &Engine, gate: &Gate, id: &str) -> Result<Vec<String>, Error> {
+/// The Group `id` as the caller may see it (404 for a Group it may not see, as a read would
+/// answer).
+async fn read_group(engine: &Engine, gate: &Gate, id: &str) -> Result<Value, Error> {
     let not_found = || Error::NotFound {
         rtype: ResourceType::Group,
         id: id.to_owned(),
@@ -127,21 +154,24 @@ async fn group_members(engine: &Engine, gate: &Gate, id: &str) -> Result<Vec<Str
             return Err(not_found());
         }
     };
-    let group: Value = serde_json::from_str(&body)
-        .map_err(|e| Error::Internal(format!("stored Group/{id}: {e}")))?;
+    serde_json::from_str(&body).map_err(|e| Error::Internal(format!("stored Group/{id}: {e}")))
+}
+
+/// The patients `group` lists as active members.
+fn members_of(group: &Value) -> Vec<String> {
     let members = group
         .get("member")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    Ok(members
+    members
         .iter()
         .filter(|m| m.get("inactive").and_then(Value::as_bool) != Some(true))
         .filter_map(|m| m.pointer("/entity/reference").and_then(Value::as_str))
         .filter_map(|r| r.strip_prefix("Patient/"))
         .filter(|id| crate::fhir::id::is_valid_id(id))
         .map(str::to_owned)
-        .collect())
+        .collect()
 }
 
 /// `queries` restricted to `members`' compartments, chunk by chunk (none when there are none).

@@ -25,7 +25,7 @@ const PAGE_ROWS: usize = 1_000;
 const PAGES_PER_BEAT: u32 = 20;
 
 /// Why a run stopped early.
-enum Stop {
+pub(super) enum Stop {
     /// The job was deleted (the owner cancelled it).
     Cancelled,
     /// An error, told to the owner as the job's failure.
@@ -45,11 +45,40 @@ impl From<crate::store::StoreError> for Stop {
 }
 
 /// The file being written.
-struct Writer {
+pub(super) struct Writer {
     rtype: ResourceType,
     text: String,
     count: u64,
     pages: u32,
+}
+
+impl Writer {
+    /// An empty file of `rtype`.
+    pub(super) fn new(rtype: ResourceType) -> Self {
+        Writer {
+            rtype,
+            text: String::new(),
+            count: 0,
+            pages: 0,
+        }
+    }
+
+    /// Adds `resource` as a line (compact JSON never holds a newline); saves the file when full.
+    pub(super) async fn write(
+        &mut self,
+        engine: &Engine,
+        gate: &Gate,
+        job: &mut Job,
+        resource: &serde_json::Value,
+    ) -> Result<(), Stop> {
+        self.text.push_str(&resource.to_string());
+        self.text.push('\n');
+        self.count += 1;
+        if self.count >= FILE_RESOURCES {
+            save_file(engine, gate, job, self).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs `job` to completion (or failure, or cancellation), as `gate`'s caller.
@@ -77,13 +106,11 @@ async fn run_parts(
     job: &mut Job,
     plan: &Plan,
 ) -> Result<(), Stop> {
+    if let Some(extract) = &plan.extract {
+        return super::deidentified::run(engine, gate, job, plan, extract).await;
+    }
     for part in &plan.parts {
-        let mut w = Writer {
-            rtype: part.rtype,
-            text: String::new(),
-            count: 0,
-            pages: 0,
-        };
+        let mut w = Writer::new(part.rtype);
         if part.rtype == ResourceType::AuditEvent {
             audit_part(engine, trail, job, plan, &mut w).await?;
         } else {
@@ -172,7 +199,7 @@ fn push_line(text: &mut String, body: Body) {
 }
 
 /// Saves the job's progress every few pages; stops when the job is gone.
-async fn beat(engine: &Engine, job: &mut Job, w: &mut Writer) -> Result<(), Stop> {
+pub(super) async fn beat(engine: &Engine, job: &mut Job, w: &mut Writer) -> Result<(), Stop> {
     w.pages += 1;
     if !w.pages.is_multiple_of(PAGES_PER_BEAT) {
         return Ok(());
@@ -190,7 +217,7 @@ async fn save_state(engine: &Engine, job: &mut Job) -> Result<(), Stop> {
 }
 
 /// Saves the file being written, if it holds anything, with what it discloses.
-async fn save_file(
+pub(super) async fn save_file(
     engine: &Engine,
     gate: &Gate,
     job: &mut Job,

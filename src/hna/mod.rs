@@ -15,6 +15,7 @@
 //! The canonical base is configurable per deployment; [`DEFAULT_CANONICAL`] is the project's own.
 
 pub mod catalogue;
+pub mod cohort;
 pub mod domain;
 pub mod pcsp_check;
 pub mod plan;
@@ -76,6 +77,21 @@ pub const COMPLETED_BY: &[(&str, &str)] = &[
     ("link-worker", "The link worker"),
     ("together", "The person with the link worker"),
 ];
+
+/// Codes of the evaluation cohorts a `Group` defines: its `code` says what the Group is for, a
+/// characteristic's `code` what it selects (see `crate::export::deidentified`).
+pub const COHORT_CODES: &[(&str, &str)] = &[
+    (COHORT_HNA_EXTRACT, "De-identified HNA extract"),
+    (
+        COHORT_HNA_AUTHOR,
+        "HNAs recorded by an organisation (valueReference) in a period (period)",
+    ),
+];
+
+/// `Group.code` of a de-identified HNA extract.
+pub const COHORT_HNA_EXTRACT: &str = "hna-extract";
+/// The extract Group's characteristic: HNAs recorded by an organisation in a period.
+pub const COHORT_HNA_AUTHOR: &str = "hna-author";
 
 /// Extension on a PCSP activity's `detail` carrying the concern's domain (a Coding).
 pub const DOMAIN_EXTENSION: &str = "StructureDefinition/concern-domain";
@@ -192,6 +208,11 @@ impl Canonical {
     /// The sharing roles of the token contract (`Consent.provision.actor.role`, audit agents).
     pub fn sharing_role_system(&self) -> String {
         self.url("CodeSystem/sharing-role")
+    }
+
+    /// The evaluation cohort codes ([`COHORT_CODES`]).
+    pub fn cohort_system(&self) -> String {
+        self.url("CodeSystem/evaluation-cohort")
     }
 
     /// The shared-with extension on PCSP care plans.

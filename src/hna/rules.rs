@@ -4,7 +4,8 @@
 //! ([`crate::hna::pcsp_check`], plus reference resolution here), and every other care plan for
 //! domain extensions contradicting their activity's concern ([`crate::hna::domain`], the one check
 //! the PCSP rules run too), and referrals and their Tasks against the referral profiles
-//! ([`crate::referral::shape`]). Every way a resource is written (create, update, their conditional
+//! ([`crate::referral::shape`]), and evaluation cohort Groups against their definition
+//! ([`crate::hna::cohort`]). Every way a resource is written (create, update, their conditional
 //! forms, transaction and batch entries, `$extract`) passes through [`check`].
 //!
 //! Decisions:
@@ -250,6 +251,7 @@ pub async fn check(
             &engine.canonical().concern_system(),
         )),
         ResourceType::Task => refuse(crate::referral::shape::check_task(resource)),
+        ResourceType::Group => refuse(super::cohort::issues(resource, engine.canonical())),
         _ => Ok(()),
     }
 }

@@ -266,7 +266,7 @@ pub async fn report(
 }
 
 /// The Organization id for an id or an ODS code (an id wins); 404 when neither names one.
-async fn resolve_organization(store: &Store, name: &str) -> Result<String, Error> {
+pub async fn resolve_organization(store: &Store, name: &str) -> Result<String, Error> {
     let backend = store.backend();
     if crate::fhir::id::is_valid_id(name)
         && let Some(r) = backend.read(ResourceType::Organization, name).await?
@@ -317,6 +317,30 @@ fn parse(
     Ok(crate::search::parse(rtype, &pairs, opts)?)
 }
 
+/// The rows of the HNAs of the population: those `org` authored from `start` to `end` (days,
+/// both included), ascending. Organisation and period narrow the rows; questionnaire and status
+/// are left to the reader ([`facts::hna`]), which is cheaper than two more index joins over every
+/// HNA. The de-identified extract (`crate::export`) reads the same rows.
+pub async fn population_rows(
+    store: &Store,
+    org: &str,
+    start: &str,
+    end: &str,
+) -> Result<Vec<crate::store::RowId>, Error> {
+    let q = parse(
+        ResourceType::QuestionnaireResponse,
+        &[
+            ("author", format!("Organization/{org}")),
+            ("authored", format!("ge{start}")),
+            ("authored", format!("le{end}")),
+        ],
+    )?;
+    let mut rows = store.backend().search(&q, usize::MAX).await?;
+    // Ascending rows make the store's per-fetch reordering cheap.
+    rows.sort_unstable();
+    Ok(rows)
+}
+
 /// The facts of the organisation's HNAs in the period, their Patients and their plans.
 async fn gather(
     store: &Store,
@@ -325,20 +349,7 @@ async fn gather(
     request: &Request,
 ) -> Result<Cohort, Error> {
     let started = std::time::Instant::now();
-    let backend = store.backend();
-    // Organisation and period narrow the rows; questionnaire and status are checked on the parsed
-    // facts, which is cheaper than two more index joins over every HNA.
-    let q = parse(
-        ResourceType::QuestionnaireResponse,
-        &[
-            ("author", format!("Organization/{org}")),
-            ("authored", format!("ge{}", request.start)),
-            ("authored", format!("le{}", request.end)),
-        ],
-    )?;
-    let mut rows = backend.search(&q, usize::MAX).await?;
-    // Ascending rows make the store's per-fetch reordering cheap.
-    rows.sort_unstable();
+    let rows = population_rows(store, org, &request.start, &request.end).await?;
     tracing::debug!(rows = rows.len(), elapsed = ?started.elapsed(), "outcomes: HNAs found");
     let mut cohort = read_cohort(store, canonical, &rows).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "outcomes: read and parsed");

@@ -49,7 +49,21 @@ pub trait ExportStore: Send + Sync {
     async fn remove_job(&self, job: &str) -> Result<bool, StoreError>;
     /// Deletes every job (and its files) last updated before `before`; how many.
     async fn expire_jobs(&self, before: i64) -> Result<u64, StoreError>;
+    /// The deployment secret called `name`, storing `fresh` as it first (at `now`) when there is
+    /// none yet. Every process sharing the database gets the same value, whichever stored it.
+    async fn secret(&self, name: &str, fresh: &str, now: i64) -> Result<String, StoreError>;
 }
+
+/// Secrets the deployment makes for itself and keeps beside its data (migration 7 of
+/// `super::schema`): the de-identified extract's pseudonymisation key (`crate::export`). Kept in
+/// the database so that every replica pseudonymises alike; never served.
+pub const SECRETS_MIGRATION: &str = r#"
+CREATE TABLE deployment_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+"#;
 
 /// The tables (migration 6 of `super::schema`).
 pub const MIGRATION: &str = r#"

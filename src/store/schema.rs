@@ -121,6 +121,8 @@ CREATE TABLE messages (
 "#,
     // 6: bulk export jobs and their output files (`super::exports`).
     super::exports::MIGRATION,
+    // 7: secrets the deployment makes for itself (`super::exports::SECRETS_MIGRATION`).
+    super::exports::SECRETS_MIGRATION,
 ];
 
 /// One migration's SQL for a backend.

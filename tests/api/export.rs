@@ -21,66 +21,16 @@ const TYPES: &[&str] = &[
     "Organization",
 ];
 
-/// `GET path` with `token` and `Prefer: respond-async`.
 async fn kick_off(w: &World, token: &str, path: &str) -> Resp {
-    let r = w
-        .app
-        .anonymous(Method::GET, path)
-        .bearer_auth(token)
-        .header("Prefer", "respond-async")
-        .header("Accept", "application/fhir+json");
-    w.app.send(r).await
+    w.app.export_kick_off(token, path).await
 }
 
-/// Polls `status` until the job is done; the manifest.
 async fn manifest(w: &World, token: &str, status: &str) -> Value {
-    for _ in 0..400 {
-        let r = w.get_as(token, status).await;
-        match r.status {
-            202 => {
-                assert!(r.header("retry-after").is_some(), "202 says when to retry");
-                assert!(r.header("x-progress").is_some(), "202 says how far it got");
-                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-            }
-            200 => {
-                assert!(
-                    r.header("expires").is_some(),
-                    "the manifest says when files go"
-                );
-                return r.json();
-            }
-            other => panic!("status poll answered {other}: {}", r.text),
-        }
-    }
-    panic!("the export did not finish");
+    w.app.export_manifest(token, status).await
 }
 
-/// Runs an export at `path` as `token`; the resources of each type, by type.
 async fn export_as(w: &World, token: &str, path: &str) -> BTreeMap<String, Vec<Value>> {
-    let r = kick_off(w, token, path).await;
-    r.assert_status(202);
-    let status = r
-        .header("content-location")
-        .expect("the status URL")
-        .to_owned();
-    let m = manifest(w, token, &status).await;
-    assert_eq!(m["requiresAccessToken"], true);
-    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for o in m["output"].as_array().expect("output") {
-        let file = w.get_as(token, o["url"].as_str().expect("url")).await;
-        file.assert_status(200);
-        assert_eq!(file.header("content-type"), Some("application/fhir+ndjson"));
-        let lines: Vec<Value> = file
-            .text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("one resource per line"))
-            .collect();
-        assert_eq!(Some(lines.len() as u64), o["count"].as_u64());
-        let rtype = o["type"].as_str().expect("type");
-        assert!(lines.iter().all(|l| l["resourceType"] == rtype));
-        out.entry(rtype.to_owned()).or_default().extend(lines);
-    }
-    out
+    w.app.bulk_export(token, path).await
 }
 
 /// Every match of `Type?query` as `token`, following `next` links.

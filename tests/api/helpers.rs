@@ -478,6 +478,73 @@ impl TestApp {
             .collect()
     }
 
+    /// `GET path` with `token` and `Prefer: respond-async`: a Bulk Data kick-off.
+    pub async fn export_kick_off(&self, token: &str, path: &str) -> Resp {
+        let r = self
+            .anonymous(Method::GET, path)
+            .bearer_auth(token)
+            .header("Prefer", "respond-async")
+            .header("Accept", "application/fhir+json");
+        self.send(r).await
+    }
+
+    /// Polls an export's `status` URL until the job is done; the manifest.
+    pub async fn export_manifest(&self, token: &str, status: &str) -> Value {
+        for _ in 0..400 {
+            let r = self
+                .send(self.anonymous(Method::GET, status).bearer_auth(token))
+                .await;
+            match r.status {
+                202 => {
+                    assert!(r.header("retry-after").is_some(), "202 says when to retry");
+                    assert!(r.header("x-progress").is_some(), "202 says how far it got");
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                200 => {
+                    assert!(
+                        r.header("expires").is_some(),
+                        "the manifest says when files go"
+                    );
+                    return r.json();
+                }
+                other => panic!("status poll answered {other}: {}", r.text),
+            }
+        }
+        panic!("the export did not finish");
+    }
+
+    /// Runs a Bulk Data export at `path` as `token`; the resources of each type, by type, every
+    /// file checked to be NDJSON of its type with the count the manifest gives.
+    pub async fn bulk_export(&self, token: &str, path: &str) -> BTreeMap<String, Vec<Value>> {
+        let r = self.export_kick_off(token, path).await;
+        r.assert_status(202);
+        let status = r
+            .header("content-location")
+            .expect("the status URL")
+            .to_owned();
+        let m = self.export_manifest(token, &status).await;
+        assert_eq!(m["requiresAccessToken"], true);
+        let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for o in m["output"].as_array().expect("output") {
+            let url = o["url"].as_str().expect("url");
+            let file = self
+                .send(self.anonymous(Method::GET, url).bearer_auth(token))
+                .await;
+            file.assert_status(200);
+            assert_eq!(file.header("content-type"), Some("application/fhir+ndjson"));
+            let lines: Vec<Value> = file
+                .text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("one resource per line"))
+                .collect();
+            assert_eq!(Some(lines.len() as u64), o["count"].as_u64());
+            let rtype = o["type"].as_str().expect("type");
+            assert!(lines.iter().all(|l| l["resourceType"] == rtype));
+            out.entry(rtype.to_owned()).or_default().extend(lines);
+        }
+        out
+    }
+
     /// A token for another role of this server.
     pub fn token_for(&self, role: &str, org: Option<&str>, patient: Option<&str>) -> String {
         mint_token(&self.auth, role, org, patient)

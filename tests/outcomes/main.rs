@@ -2,6 +2,7 @@
 //! by hand (see the comments at each person). Its own binary so it can run alone:
 //! `cargo test --test outcomes`.
 
+mod extract;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -141,6 +142,10 @@ fn org(name: &str, ods: Option<&str>, kind: Option<&str>) -> Value {
 struct Cohort {
     org: String,
     secrets: Vec<String>,
+    /// The Organizations' ids (the de-identified extract keeps these).
+    organizations: Vec<String>,
+    /// The Patients' ids, in the order of the comments in [`build`] (P1 first).
+    patients: Vec<String>,
 }
 
 async fn build(app: &TestApp) -> Cohort {
@@ -402,9 +407,12 @@ async fn build(app: &TestApp) -> Cohort {
     let mut wrong = plan(&p[6], o, &p7a, "2026-04-01", true, &[("referral", h)]);
     wrong["status"] = json!("entered-in-error");
     secrets.push(app.create_id(&wrong).await);
+    let organizations = secrets[..5].to_vec();
     Cohort {
         org: org_id,
         secrets,
+        organizations,
+        patients: p,
     }
 }
 

@@ -47,6 +47,7 @@ store_tests!(
     resources::delete_is_logical,
     resources::fetch_keeps_order_and_leaves_out_deleted,
     resources::snapshots_save_and_load,
+    resources::a_deployment_secret_is_made_once_and_shared,
     resources::migrations_are_idempotent,
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,

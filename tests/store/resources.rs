@@ -178,6 +178,25 @@ pub async fn snapshots_save_and_load(db: Db) {
     );
 }
 
+/// A deployment secret is made once: whichever process stores it first, every process (and every
+/// later call) gets that value, not its own fresh one.
+pub async fn a_deployment_secret_is_made_once_and_shared(db: Db) {
+    let store = db.open().await;
+    let other = db.open().await;
+    let exports = store.backend().exports();
+    let first = exports.secret("k", "aaaa", 1).await.expect("stored");
+    assert_eq!(first, "aaaa");
+    let again = other
+        .backend()
+        .exports()
+        .secret("k", "bbbb", 2)
+        .await
+        .expect("read");
+    assert_eq!(again, "aaaa", "a second process keeps the first value");
+    let separate = exports.secret("k2", "cccc", 3).await.expect("stored");
+    assert_eq!(separate, "cccc", "each name is its own secret");
+}
+
 pub async fn migrations_are_idempotent(db: Db) {
     if db.is_postgres() {
         // Several gateway processes starting at once against one new database.

@@ -149,7 +149,7 @@ mod tests {
     fn every_artefact_has_a_distinct_url_id_and_file() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = artefacts(&c);
-        assert_eq!(all.len(), 1 + 7 + 7 + 7 + 1 + 4);
+        assert_eq!(all.len(), 1 + 8 + 8 + 7 + 1 + 4);
         let mut files: Vec<String> = all.iter().map(file_name).collect();
         files.sort();
         files.dedup();
@@ -181,7 +181,7 @@ mod tests {
     fn the_command_writes_one_file_per_artefact() {
         let dir = tempfile::tempdir().expect("temp dir");
         let c = Canonical::new(DEFAULT_CANONICAL);
-        assert_eq!(write_all(dir.path(), &c), Ok(27));
+        assert_eq!(write_all(dir.path(), &c), Ok(29));
         let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
             .expect("the Questionnaire file");
         assert_eq!(text, file_text(&hna_questionnaire(&c)));

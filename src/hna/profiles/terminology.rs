@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 
 use super::{ARTEFACT_DATE, ARTEFACT_VERSION, PUBLISHER};
 use crate::hna::catalogue::{self, SENSITIVE_DOMAINS};
-use crate::hna::{ACTION_TYPES, COMPLETED_BY, Canonical, POINTS_OF_PATHWAY, SETTINGS};
+use crate::hna::{
+    ACTION_TYPES, COHORT_CODES, COMPLETED_BY, Canonical, POINTS_OF_PATHWAY, SETTINGS,
+};
 
 /// The ValueSet holding every code of the CodeSystem at `system`: same id, under `ValueSet/`.
 pub fn value_set_url(c: &Canonical, system: &str) -> String {
@@ -75,6 +77,17 @@ pub fn terminology(c: &Canonical) -> Vec<Value> {
                               named by Consent provision actors and recorded on audit agents.",
             },
             &sharing_roles(),
+        ),
+        simple(
+            System {
+                url: c.cohort_system(),
+                name: "EvaluationCohort",
+                title: "carebridge evaluation cohorts",
+                description: "What a Group defines for service evaluation: its code (a de-identified \
+                              HNA extract) and its characteristics (the HNAs an organisation \
+                              recorded in a period).",
+            },
+            COHORT_CODES,
         ),
     ];
     let value_sets: Vec<Value> = systems.iter().map(|cs| value_set(c, cs)).collect();
@@ -233,13 +246,13 @@ mod tests {
     }
 
     #[test]
-    fn seven_code_systems_each_with_a_value_set_including_it() {
+    fn eight_code_systems_each_with_a_value_set_including_it() {
         let c = Canonical::new(DEFAULT_CANONICAL);
         let all = terminology(&c);
         let (systems, sets): (Vec<&Value>, Vec<&Value>) =
             all.iter().partition(|r| r["resourceType"] == "CodeSystem");
-        assert_eq!(systems.len(), 7);
-        assert_eq!(sets.len(), 7);
+        assert_eq!(systems.len(), 8);
+        assert_eq!(sets.len(), 8);
         for (cs, vs) in systems.iter().zip(&sets) {
             assert_eq!(vs["compose"]["include"][0]["system"], cs["url"]);
             assert_eq!(cs["id"], vs["id"]);

@@ -103,4 +103,25 @@ impl ExportStore for PostgresBackend {
             .await?;
         Ok(rows.len() as u64)
     }
+
+    async fn secret(&self, name: &str, fresh: &str, now: i64) -> Result<String, StoreError> {
+        self.query_typed(
+            "INSERT INTO deployment_secrets (name, value, created) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+            &[Type::TEXT, Type::TEXT, Type::INT8],
+            &[&name, &fresh, &now],
+        )
+        .await?;
+        let rows = self
+            .query_typed(
+                "SELECT value FROM deployment_secrets WHERE name = $1",
+                &[Type::TEXT],
+                &[&name],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Database(format!("deployment secret {name} not kept")))?;
+        row.try_get(0).map_err(super::codec::db_error)
+    }
 }

@@ -124,4 +124,23 @@ impl ExportStore for SqliteBackend {
         })
         .await
     }
+
+    async fn secret(&self, name: &str, fresh: &str, now: i64) -> Result<String, StoreError> {
+        let (key, value) = (name.to_owned(), fresh.to_owned());
+        self.counted(move |c| {
+            c.execute(
+                "INSERT INTO deployment_secrets (name, value, created) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO NOTHING",
+                params![key, value, now],
+            )?;
+            Ok(0)
+        })
+        .await?;
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT value FROM deployment_secrets WHERE name = ?1")?
+                    .query_row(params![name], |r| r.get(0))?,
+            )
+        })
+    }
 }
