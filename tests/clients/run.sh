@@ -61,6 +61,9 @@ log "loading the sample world into $DIR"
 tokens="$(sed -n 's/^export \([A-Z_]*\)=\(.*\)$/export CB_TOKEN_\1=\2/p' "$DIR/sample.out")"
 [[ $(grep -c CB_TOKEN_ <<<"$tokens") -ge 8 ]] || { log "carebridge sample printed no tokens"; cat "$DIR/sample.out" >&2; exit 1; }
 eval "$tokens"
+# The deployment's own evaluation system (the de-identified extract is for `system` callers).
+CB_TOKEN_SYSTEM="$("$BIN" token --role system --org X26)"
+export CB_TOKEN_SYSTEM
 # Riverside Surgery's GP system as a SMART client of the development token endpoint.
 creds="$("$BIN" token --client --role gp --org A81001)"
 CB_CLIENT_ID="$(sed -n 's/^client_id=//p' <<<"$creds")"

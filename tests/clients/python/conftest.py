@@ -6,7 +6,7 @@ it receives checked by the strict R4 validator, and the sample world's ids as it
   CB_BASE              the FHIR base URL (`http://127.0.0.1:<port>/fhir`)
   CB_ROOT              the server root (where `/.well-known/smart-configuration` and `/auth/token` are)
   CB_TOKEN_<ROLE>      a bearer token per sample role: GP, OTHER_GP, LINK_WORKER, CNS, HOUSING,
-                       WELFARE, ANN (patient), AUDITOR
+                       WELFARE, ANN (patient), AUDITOR, SYSTEM (the deployment's evaluation system)
   CB_CLIENT_ID, CB_CLIENT_SECRET   development client credentials of Riverside Surgery's GP system
   CB_JS_DUMP           the JavaScript suite's responses, checked by test_js_responses.py
 """
