@@ -156,6 +156,37 @@ impl World {
         self.app.token_for("housing", Some("H0001"), None)
     }
 
+    /// Every kind of caller of the world, named, with its token: both practices, housing, the CNS
+    /// team, Ann's link service and one that supports nobody here, Ann and Bob, the auditor and
+    /// the system.
+    pub fn callers(&self) -> Vec<(&'static str, String)> {
+        let app = &self.app;
+        vec![
+            ("gp", self.gp()),
+            ("other gp", self.other_gp()),
+            ("housing", self.housing()),
+            ("cns", app.token_for("cns", Some("C0001"), None)),
+            (
+                "link worker",
+                app.token_for("link-worker", Some("L0001"), None),
+            ),
+            (
+                "stranger",
+                app.token_for("link-worker", Some("L9999"), None),
+            ),
+            (
+                "patient Ann",
+                app.token_for("patient", None, Some(&self.ann)),
+            ),
+            (
+                "patient Bob",
+                app.token_for("patient", None, Some(&self.bob)),
+            ),
+            ("auditor", app.token_for("auditor", None, None)),
+            ("system", app.token.clone()),
+        ]
+    }
+
     /// `GET path` with `token`.
     pub async fn get_as(&self, token: &str, path: &str) -> Resp {
         self.app

@@ -31,26 +31,13 @@ async fn in_two_steps(
         .0
 }
 
-/// Every kind of caller of the world, named, with its token.
+/// The callers the chain matrices compare: the world's, but for those the reverse-chain shapes
+/// cover (`super::search_shapes`).
 fn callers(w: &World) -> Vec<(&'static str, String)> {
-    vec![
-        ("gp", w.gp()),
-        ("other gp", w.other_gp()),
-        ("housing", w.housing()),
-        (
-            "link worker",
-            w.app.token_for("link-worker", Some("L0001"), None),
-        ),
-        (
-            "stranger",
-            w.app.token_for("link-worker", Some("L9999"), None),
-        ),
-        (
-            "patient Ann",
-            w.app.token_for("patient", None, Some(&w.ann)),
-        ),
-        ("system", w.app.token.clone()),
-    ]
+    w.callers()
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "cns" | "patient Bob" | "auditor"))
+        .collect()
 }
 
 on_both_backends! {

@@ -5,6 +5,9 @@
 mod attempts;
 mod bundles;
 mod chains;
+mod entry_shapes;
+mod export_shapes;
 mod paths;
 mod redaction;
+mod search_shapes;
 pub mod shapes;

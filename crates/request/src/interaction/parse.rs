@@ -119,6 +119,11 @@ pub fn parse(
     };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let interaction = classify(method, &segments, &params, conditions, ctx)?;
+    // HEAD is a GET without its body, so it is only for a GET that changes nothing: a Bulk Data
+    // kick-off starts a job.
+    if head && matches!(interaction, Interaction::Export { .. }) {
+        return Err(RequestError::MethodNotAllowed);
+    }
     let if_match = match (&interaction, conditions.if_match) {
         (
             Interaction::Update { .. }

@@ -419,6 +419,31 @@ fn head_is_get_without_the_body() {
     );
 }
 
+#[test]
+fn head_is_refused_where_get_would_start_something() {
+    for path in [
+        "/fhir/$export",
+        "/fhir/Patient/$export",
+        "/fhir/Group/g1/$export",
+    ] {
+        assert!(http("GET", path, "").is_ok(), "{path}");
+        assert_eq!(
+            http("HEAD", path, "").map(|r| r.interaction),
+            Err(RequestError::MethodNotAllowed),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        entry("HEAD", "$export?_type=CarePlan").map(|r| r.interaction),
+        Err(RequestError::MethodNotAllowed)
+    );
+    // Polling a job is safe: HEAD answers as GET.
+    assert_eq!(
+        http("HEAD", "/fhir/_export/j1", "").map(|r| r.head),
+        Ok(true)
+    );
+}
+
 /// An intent: method, path segments below the base (unencoded) and query pairs.
 fn intents() -> impl Strategy<Value = (String, Vec<String>, Vec<(String, String)>)> {
     let rtype = prop::sample::select(vec![
