@@ -59,7 +59,7 @@ pub struct Application {
     server: Server,
     store: Store,
     trail: std::sync::Arc<crate::audit::Trail>,
-    copying: tokio::task::JoinHandle<()>,
+    copying: crate::audit::trail::Copying,
 }
 
 impl Application {
@@ -175,7 +175,7 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
-        self.copying.abort();
+        self.copying.stop().await;
         self.trail.close().await;
         if let Err(e) = self.store.backend().close().await {
             tracing::warn!(error = %e, "store did not close cleanly");

@@ -36,6 +36,23 @@ pub enum TrailError {
     Ingest(#[from] IngestError),
 }
 
+/// The background copy of the journal into the store ([`Trail::start_copying`]).
+pub struct Copying {
+    task: tokio::task::JoinHandle<()>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl Copying {
+    /// Stops the copy once the slice under way is stored (never in the middle of its
+    /// transaction, which would leave the copy's cursor behind what the store holds).
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "the audit copy ended abnormally");
+        }
+    }
+}
+
 /// A gateway's audit trail.
 pub struct Trail {
     journal: Journal,
@@ -97,9 +114,13 @@ impl Trail {
         Arc::clone(&self.writes_chain)
     }
 
-    /// Starts the background copy into the store.
-    pub fn start_copying(&self) -> tokio::task::JoinHandle<()> {
-        self.ingester.spawn()
+    /// Starts the background copy into the store; it runs until [`Copying::stop`].
+    pub fn start_copying(&self) -> Copying {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        Copying {
+            task: self.ingester.spawn(Arc::clone(&stop)),
+            stop,
+        }
     }
 
     /// Records `record`; returns once it is durable.
