@@ -19,6 +19,7 @@
 //! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
 //! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
 //! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
+//! | hosts notification endpoints (`https`) may name; in development mode (no `[auth]`) `http` to loopback too | `notify_allowed_hosts` | `CAREBRIDGE_NOTIFY_ALLOWED_HOSTS` (comma-separated) | none |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub struct Settings {
     pub audit_dir: std::path::PathBuf,
     /// This process's audit chain: letters, digits, `-` and `_`; not `store`.
     pub audit_chain: String,
+    /// Hosts (lowercase) that Subscription endpoints may name (`crate::notify`).
+    pub notify_allowed_hosts: Vec<String>,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -79,6 +82,7 @@ struct RawSettings {
     consent_policy: Option<String>,
     audit_dir: Option<String>,
     audit_chain: Option<String>,
+    notify_allowed_hosts: Option<Vec<String>>,
 }
 
 /// Why the configuration was refused.
@@ -148,6 +152,16 @@ impl Settings {
                 "CONSENT_POLICY" => raw.consent_policy = Some(value.clone()),
                 "AUDIT_DIR" => raw.audit_dir = Some(value.clone()),
                 "AUDIT_CHAIN" => raw.audit_chain = Some(value.clone()),
+                "NOTIFY_ALLOWED_HOSTS" => {
+                    raw.notify_allowed_hosts = Some(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|h| !h.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                    );
+                }
                 "EXTRACT_THRESHOLD" => {
                     raw.extract_threshold = Some(i64::try_from(number()?).unwrap_or(i64::MAX))
                 }
@@ -273,9 +287,25 @@ impl RawSettings {
                 "expected 1-64 letters, digits, '-' or '_', other than 'store'",
             ));
         }
+        let notify_allowed_hosts: Vec<String> = self
+            .notify_allowed_hosts
+            .unwrap_or_default()
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        if let Some(bad) = notify_allowed_hosts
+            .iter()
+            .find(|h| h.is_empty() || h.contains(['/', ':', '@', ' ']))
+        {
+            return Err(invalid(
+                "notify_allowed_hosts",
+                format!("'{bad}' is not a host name (no scheme, port or path)"),
+            ));
+        }
         Ok(Settings {
             audit_dir,
             audit_chain,
+            notify_allowed_hosts,
             listen,
             database_url,
             base_url,
@@ -358,6 +388,24 @@ mod tests {
     }
 
     #[test]
+    fn notification_hosts_are_a_lowercase_list_of_bare_host_names() {
+        let none = Settings::from_sources(None, &env(&[])).expect("valid");
+        assert!(none.notify_allowed_hosts.is_empty());
+        let some = Settings::from_sources(
+            None,
+            &env(&[(
+                "CAREBRIDGE_NOTIFY_ALLOWED_HOSTS",
+                "Hooks.Housing.example, gp.example,",
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(
+            some.notify_allowed_hosts,
+            ["hooks.housing.example", "gp.example"]
+        );
+    }
+
+    #[test]
     fn bad_settings_stop_start_up_with_their_name() {
         let cases = [
             ("CAREBRIDGE_LISTEN", "localhost"),
@@ -367,6 +415,8 @@ mod tests {
             ("CAREBRIDGE_LISTN", "127.0.0.1:1"),
             ("CAREBRIDGE_AUDIT_CHAIN", "store"),
             ("CAREBRIDGE_AUDIT_CHAIN", "gw 1"),
+            ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "https://hooks.example"),
+            ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example:8443"),
         ];
         for (k, v) in cases {
             let err = Settings::from_sources(None, &env(&[(k, v)])).expect_err(k);

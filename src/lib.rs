@@ -12,6 +12,7 @@ pub mod hna;
 pub mod http;
 pub mod import;
 pub mod messaging;
+pub mod notify;
 pub use carebridge_request::interaction;
 pub mod outcomes;
 pub mod referral;

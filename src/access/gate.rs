@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::policy::{Remit, remit};
 use super::relationships::{related, restrict};
+use super::subscriber::{SUBSCRIBER_TAG, subscribed_by};
 use crate::auth::scopes::{Context as ScopeContext, Permission, ScopeAccess};
 use crate::auth::{Principal, Role};
 use crate::consent::Rule;
@@ -27,7 +28,7 @@ use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabular
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::fhir::instant::now_ms;
-use crate::search::{Filter, ParseOptions, Predicate, SearchQuery};
+use crate::search::{Filter, ParseOptions, Predicate, SearchQuery, SystemMatch};
 use crate::store::{Store, StoredResource};
 
 /// How a search must be narrowed for the caller.
@@ -39,6 +40,8 @@ pub enum Scope {
     Patient(String),
     /// To patients related to the caller's organisations as its role needs.
     Related,
+    /// To the Subscriptions of the caller's organisations.
+    Subscriber,
     /// Nothing can be visible.
     Nothing,
 }
@@ -369,6 +372,7 @@ impl Gate {
                 None => Scope::Nothing,
             },
             Remit::Related => Scope::Related,
+            Remit::OwnSubscriptions => Scope::Subscriber,
         }
     }
 
@@ -377,6 +381,23 @@ impl Gate {
         let param = patient_param(query.rtype);
         match (self.scope(query.rtype), param) {
             (Scope::All, _) => Ok(true),
+            (Scope::Subscriber, _) => {
+                let orgs = self.organizations().await?;
+                let mine: Vec<Predicate> = orgs
+                    .iter()
+                    .map(|org| Predicate::Token {
+                        param: "_tag",
+                        system: SystemMatch::Is(SUBSCRIBER_TAG.to_owned()),
+                        code: Some(org.clone()),
+                        negate: false,
+                    })
+                    .collect();
+                if mine.is_empty() {
+                    return Ok(false);
+                }
+                query.filters.push(Filter(mine));
+                Ok(true)
+            }
             (Scope::Nothing, _) | (_, None) => Ok(false),
             (Scope::Patient(id), Some(param)) => {
                 let p = if param == "_id" {
@@ -451,7 +472,7 @@ impl Gate {
         match remit(self.principal.role, r.rtype) {
             Remit::Everything(_) => return Ok(Some(Body::Raw(r.body.clone()))),
             Remit::Nothing(_) => return Ok(None),
-            Remit::OwnRecord | Remit::Related => {}
+            Remit::OwnRecord | Remit::Related | Remit::OwnSubscriptions => {}
         }
         // Whole decisions (not redactions, not broken glass) are cached per version and caller for
         // the store generation, until a consent period could change them.
@@ -538,6 +559,15 @@ impl Gate {
             .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
         let patient = patient_of(r.rtype, &value);
         let p = &self.principal;
+        if remit(p.role, r.rtype) == Remit::OwnSubscriptions {
+            let own = subscribed_by(&value, self.organizations().await?);
+            let rule = if own {
+                Rule::OwnSubscription
+            } else {
+                Rule::OtherSubscriber
+            };
+            return Ok((Decision::whole(own, rule), i64::MAX, None));
+        }
         if let Some(d) = self.without_facts(r.rtype, patient.as_deref()) {
             return Ok((d, i64::MAX, patient));
         }
@@ -592,7 +622,7 @@ impl Gate {
                 Decision::whole(false, Rule::NotOwnRecord)
             }),
             Remit::Related if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
-            Remit::Related => None,
+            Remit::Related | Remit::OwnSubscriptions => None,
         }
     }
 

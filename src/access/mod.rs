@@ -10,6 +10,7 @@ pub mod explain;
 pub mod gate;
 pub mod policy;
 pub mod relationships;
+pub mod subscriber;
 pub mod writes;
 
 pub use authorise::authorise;

@@ -25,6 +25,7 @@
 //! | role | remit |
 //! |---|---|
 //! | `system` | every type (its scopes decide); the only role that sees Groups (cohorts) |
+//! | `link-worker`, `cns`, `gp`, `housing`, `social-care` | their organisation's own Subscriptions (`crate::notify`) |
 //! | every role | the directory: Organization, Practitioner, PractitionerRole and conformance resources |
 //! | `auditor` | the audit log; no patient data |
 //! | `patient` | their own record |
@@ -293,11 +294,13 @@ pub enum Remit {
     Related,
     /// Nothing (the rule says why).
     Nothing(Rule),
+    /// The Subscriptions whose subscriber is the caller's organisation.
+    OwnSubscriptions,
 }
 
 /// What `role` can ever see of `rtype` (the second table in the module docs).
 pub fn remit(role: Role, rtype: ResourceType) -> Remit {
-    use ResourceType::{AuditEvent, CarePlan, Group, ServiceRequest, Task};
+    use ResourceType::{AuditEvent, CarePlan, Group, ServiceRequest, Subscription, Task};
     if role == Role::System {
         return Remit::Everything(Rule::System);
     }
@@ -307,6 +310,13 @@ pub fn remit(role: Role, rtype: ResourceType) -> Remit {
     match role {
         // Cohorts (a Group's members) are the deployment's own: no other role's remit yet.
         _ if rtype == Group => Remit::Nothing(Rule::OutsideRemit),
+        // A Subscription belongs to no patient: an organisation's systems see their own.
+        Role::LinkWorker | Role::Cns | Role::Gp | Role::Housing | Role::SocialCare
+            if rtype == Subscription =>
+        {
+            Remit::OwnSubscriptions
+        }
+        _ if rtype == Subscription => Remit::Nothing(Rule::OutsideRemit),
         Role::Auditor if rtype == AuditEvent => Remit::Everything(Rule::AuditOnly),
         Role::Auditor => Remit::Nothing(Rule::AuditOnly),
         _ if rtype == AuditEvent => Remit::Nothing(Rule::AuditOnly),

@@ -18,6 +18,7 @@
 //! | `cns` | CareTeam: create, update | [`Condition::OwnMembership`] |
 //! | `link-worker`, `cns`, `gp`, `housing`, `social-care` | Task: update | [`Condition::Party`] |
 //! | `patient` | Consent: create, update | [`Condition::OwnRecord`] |
+//! | `link-worker`, `cns`, `gp`, `housing`, `social-care` | Subscription: create, update | [`Condition::Subscriber`] |
 //! | `auditor` | nothing | |
 //!
 //! Nobody writes their way into a record: every condition but [`Condition::Party`] needs the
@@ -79,6 +80,9 @@ pub enum Condition {
     /// The writer's organisation is the Task's `owner` or `requester` (the workflow decides
     /// which changes each may make).
     Party,
+    /// The Subscription's subscriber is the writer's organisation (`super::subscriber`), before
+    /// and after.
+    Subscriber,
 }
 
 /// The condition under which `role` may make a write of `kind` on `rtype`, or `None` when it may
@@ -103,6 +107,11 @@ pub fn write_rule(role: Role, rtype: ResourceType, kind: WriteKind) -> Option<Co
             T::Task,
             Update,
         ) => Some(Party),
+        (
+            Role::LinkWorker | Role::Cns | Role::Gp | Role::Housing | Role::SocialCare,
+            T::Subscription,
+            _,
+        ) => Some(Subscriber),
         _ => None,
     }
 }
@@ -172,6 +181,11 @@ impl Writer {
         }))
     }
 
+    /// The writer's role (`None` when unrestricted).
+    pub fn role(&self) -> Option<Role> {
+        self.0.as_ref().map(|o| o.role)
+    }
+
     /// The writer's organisations (`None` when unrestricted).
     pub fn organizations(&self) -> Option<&[String]> {
         self.0.as_ref().map(|o| o.organizations.as_slice())
@@ -230,6 +244,15 @@ impl Writer {
                     return Err(refused(
                         "Task.owner",
                         "Only the receiving (owner) or sending (requester) organisation of a referral writes its Task",
+                    ));
+                }
+            }
+            Condition::Subscriber => {
+                let own = |v: &Value| super::subscriber::subscribed_by(v, &w.organizations);
+                if !own(body) || !current.is_none_or(own) {
+                    return Err(refused(
+                        "Subscription.meta.tag",
+                        "A Subscription's subscriber is your own organisation",
                     ));
                 }
             }

@@ -71,13 +71,13 @@ pub fn default_scope(role: Role) -> &'static str {
     match role {
         Role::Patient => "patient/*.rs patient/Consent.cu",
         Role::LinkWorker => {
-            "user/*.rs user/Consent.cu user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu"
+            "user/*.rs user/Consent.cu user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu user/Subscription.cu"
         }
         Role::Cns => {
-            "user/*.rs user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu"
+            "user/*.rs user/QuestionnaireResponse.cu user/CarePlan.cu user/CareTeam.cu user/ServiceRequest.cu user/Task.cu user/Subscription.cu"
         }
-        Role::Gp => "user/*.rs user/ServiceRequest.cu user/Task.cu",
-        Role::Housing | Role::SocialCare => "user/*.rs user/Task.u",
+        Role::Gp => "user/*.rs user/ServiceRequest.cu user/Task.cu user/Subscription.cu",
+        Role::Housing | Role::SocialCare => "user/*.rs user/Task.u user/Subscription.cu",
         Role::System => "system/*.cruds",
         Role::Auditor => "user/*.rs",
     }
@@ -324,7 +324,11 @@ mod tests {
         assert_eq!(principal.as_ref().map(|p| p.role), Some(Role::Housing));
         assert_eq!(
             principal.as_ref().map(|p| p.scopes.clone()),
-            Some(vec!["user/*.rs".to_owned(), "user/Task.u".to_owned()])
+            Some(vec![
+                "user/*.rs".to_owned(),
+                "user/Task.u".to_owned(),
+                "user/Subscription.cu".to_owned()
+            ])
         );
         assert_eq!(
             principal.map(|p| p.expires),
@@ -335,14 +339,17 @@ mod tests {
 
     #[test]
     fn a_client_is_granted_what_it_asks_among_its_role_defaults() {
-        assert_eq!(granted_scope(Role::Housing, None), "user/*.rs user/Task.u");
+        assert_eq!(
+            granted_scope(Role::Housing, None),
+            "user/*.rs user/Task.u user/Subscription.cu"
+        );
         assert_eq!(
             granted_scope(Role::Housing, Some("user/*.rs system/*.cruds")),
             "user/*.rs"
         );
         assert_eq!(
             granted_scope(Role::Housing, Some("system/*.cruds")),
-            "user/*.rs user/Task.u",
+            "user/*.rs user/Task.u user/Subscription.cu",
             "nothing it may have: its defaults"
         );
     }

@@ -116,6 +116,10 @@ pub enum Rule {
     },
     /// The deployment policy's default for the role.
     Default(DefaultDecision),
+    /// A subscriber's own Subscription (its organisation is the subscriber).
+    OwnSubscription,
+    /// Another organisation's Subscription.
+    OtherSubscriber,
 }
 
 impl Rule {
@@ -135,6 +139,8 @@ impl Rule {
             Rule::Sensitive { .. } => "sensitive-domain",
             Rule::PlanSharing { .. } => "plan-sharing",
             Rule::Default(_) => "policy-default",
+            Rule::OwnSubscription => "own-subscription",
+            Rule::OtherSubscriber => "other-subscriber",
         }
     }
 
@@ -162,6 +168,8 @@ impl Rule {
             Rule::PlanSharing { shared: false } => "The person did not share this care plan with their GP".into(),
             Rule::Default(DefaultDecision::Permit) => "No consent decides: the deployment policy shares with this role (implied consent for direct care)".into(),
             Rule::Default(DefaultDecision::Deny) => "No consent decides: the deployment policy does not share with this role until the person permits it".into(),
+            Rule::OwnSubscription => "An organisation sees the Subscriptions it made".into(),
+            Rule::OtherSubscriber => "A Subscription is seen by its subscriber's organisation only".into(),
         }
     }
 

@@ -39,6 +39,7 @@ pub fn required_elements(t: ResourceType) -> &'static [&'static str] {
         OperationDefinition => &[
             "name", "status", "kind", "code", "system", "type", "instance",
         ],
+        Subscription => &["status", "reason", "criteria", "channel"],
     }
 }
 

@@ -4,8 +4,9 @@
 //! ([`crate::hna::pcsp_check`], plus reference resolution here), and every other care plan for
 //! domain extensions contradicting their activity's concern ([`crate::hna::domain`], the one check
 //! the PCSP rules run too), and referrals and their Tasks against the referral profiles
-//! ([`crate::referral::shape`]), and evaluation cohort Groups against their definition
-//! ([`crate::hna::cohort`]). Every way a resource is written (create, update, their conditional
+//! ([`crate::referral::shape`]), evaluation cohort Groups against their definition
+//! ([`crate::hna::cohort`]), and Subscriptions against the topics and channel rules
+//! ([`crate::notify::subscription`]). Every way a resource is written (create, update, their conditional
 //! forms, transaction and batch entries, `$extract`) passes through [`check`].
 //!
 //! Decisions:
@@ -252,6 +253,15 @@ pub async fn check(
         )),
         ResourceType::Task => refuse(crate::referral::shape::check_task(resource)),
         ResourceType::Group => refuse(super::cohort::issues(resource, engine.canonical())),
+        ResourceType::Subscription => refuse(
+            crate::notify::subscription::check(
+                resource,
+                engine.canonical(),
+                engine.channel_rules(),
+            )
+            .err()
+            .unwrap_or_default(),
+        ),
         _ => Ok(()),
     }
 }

@@ -188,6 +188,7 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
         .map(|c| json!({"code": c}))
         .collect();
     without_empty_arrays(json!({
+        "extension": topic_extensions(t, canonical),
         "type": t.as_str(),
         "supportedProfile": canonical.profiles_of(t),
         "interaction": interactions,
@@ -204,6 +205,23 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
         "searchParam": params,
         "operation": operations(t),
     }))
+}
+
+/// On `Subscription`, the topics subscribers may name (the Subscriptions backport's
+/// `capabilitystatement-subscriptiontopic-canonical`, `crate::notify::topic`).
+fn topic_extensions(t: ResourceType, canonical: &crate::hna::Canonical) -> Vec<Value> {
+    if t != ResourceType::Subscription {
+        return Vec::new();
+    }
+    crate::notify::topic::Topic::ALL
+        .iter()
+        .map(|topic| {
+            json!({
+                "url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical",
+                "valueCanonical": crate::notify::subscription::topic_url(canonical, *topic),
+            })
+        })
+        .collect()
 }
 
 /// The operations served on type `t`: `$validate` on every written type, SDC `$extract` on

@@ -40,6 +40,7 @@ impl<'a> Changes<'a> {
 
     /// Creates `body` as `rtype/id` (a new id).
     pub fn create(&mut self, rtype: ResourceType, id: &str, body: Value) -> Result<Written, Error> {
+        let body = for_writer(self.writer, rtype, body)?;
         self.writer.check(&mut *self.tx, rtype, &body, None)?;
         let w = create_in(&mut *self.tx, self.base, rtype, id, body)?;
         self.remember(rtype, id, None);
@@ -64,6 +65,7 @@ impl<'a> Changes<'a> {
                 "An update of {rtype}/{id} must say which version it replaces (If-Match)"
             )));
         }
+        let body = for_writer(self.writer, rtype, body)?;
         self.writer
             .check(&mut *self.tx, rtype, &body, before.as_ref())?;
         let w = update_in(&mut *self.tx, self.base, rtype, id, body, if_match)?;
@@ -120,6 +122,21 @@ impl<'a> Changes<'a> {
             });
         }
     }
+}
+
+/// What `writer` writes of `body`: a subscriber's Subscription names it as the subscriber (when
+/// it names none) and asks only for a payload the subscriber's role may receive.
+pub fn for_writer(writer: &Writer, rtype: ResourceType, body: Value) -> Result<Value, Error> {
+    if rtype != ResourceType::Subscription {
+        return Ok(body);
+    }
+    let (Some(role), Some([org, ..])) = (writer.role(), writer.organizations()) else {
+        return Ok(body);
+    };
+    if let Some(issue) = crate::notify::subscription::content_refused_in(&body, role) {
+        return Err(Error::ForbiddenContent(vec![issue]));
+    }
+    Ok(crate::access::subscriber::with_subscriber(body, org))
 }
 
 fn parse(r: &StoredResource) -> Result<Value, Error> {

@@ -189,6 +189,8 @@ pub struct Engine {
     hna_rules: std::sync::Arc<crate::hna::rules::Rules>,
     /// The consent engine's policy and vocabulary.
     consent: ConsentSettings,
+    /// Where Subscriptions may send notifications (`crate::notify`).
+    channel_rules: crate::notify::subscription::ChannelRules,
 }
 
 impl Engine {
@@ -203,6 +205,11 @@ impl Engine {
             max_page_size: settings.max_page_size,
             max_search_results: settings.max_search_results,
             hna_rules: std::sync::Arc::default(),
+            channel_rules: crate::notify::subscription::ChannelRules {
+                allowed_hosts: settings.notify_allowed_hosts.clone(),
+                // Development mode (no `[auth]`): plain http to loopback for a local receiver.
+                loopback_http: settings.auth.is_none(),
+            },
             consent: ConsentSettings {
                 policy: std::sync::Arc::new(settings.consent_policy.clone()),
                 vocab: std::sync::Arc::new(crate::consent::Vocabulary::new(
@@ -269,6 +276,11 @@ impl Engine {
             default_count: self.default_page_size,
             max_count: self.max_page_size,
         }
+    }
+
+    /// Where Subscriptions may send notifications.
+    pub fn channel_rules(&self) -> &crate::notify::subscription::ChannelRules {
+        &self.channel_rules
     }
 
     /// What the request parse needs of this deployment.

@@ -250,7 +250,10 @@ impl Engine {
         let writer = gate.writer().await?;
         let checked = self
             .store
-            .transaction(move |tx| writer.check(tx, rtype, &resource, current.as_ref()))
+            .transaction(move |tx| {
+                let resource = super::changes::for_writer(&writer, rtype, resource)?;
+                writer.check(tx, rtype, &resource, current.as_ref())
+            })
             .await;
         match checked {
             Ok(()) => Ok(Vec::new()),

@@ -94,6 +94,17 @@ fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
 }
 
+/// Writes `w`, and for a type a subscription topic watches (`crate::notify::topic`) its outbox row,
+/// in the same transaction.
+fn put(tx: &mut dyn Tx, w: &VersionWrite) -> Result<(), Error> {
+    tx.put(w)?;
+    let r = &w.resource;
+    if crate::notify::topic::watched(r.rtype) {
+        tx.enqueue_change(r.rtype, &r.id, r.version, r.last_updated)?;
+    }
+    Ok(())
+}
+
 /// Creates `body` as `rtype/id`, version 1. `id` is always one the server has just assigned
 /// ([`id::new_id`]), so no current version is looked up; were two ids ever to collide, the store's
 /// unique version key would refuse the write rather than overwrite.
@@ -107,7 +118,7 @@ pub fn create_in(
     let now = now_ms();
     let stamped = stamp(rtype, id, 1, now, body);
     let w = version_write(base, rtype, id, &stamped, (1, now), WriteMethod::Create);
-    tx.put(&w)?;
+    put(tx, &w)?;
     Ok(Written {
         resource: w.resource,
         created: true,
@@ -168,7 +179,7 @@ pub fn update_in(
         (version, now),
         WriteMethod::Update,
     );
-    tx.put(&w)?;
+    put(tx, &w)?;
     Ok(Written {
         resource: w.resource,
         created: live.is_none(),
@@ -208,7 +219,7 @@ pub fn delete_in(
         method: WriteMethod::Delete,
         index: Vec::new(),
     };
-    tx.put(&w)?;
+    put(tx, &w)?;
     Ok(Some(w.resource))
 }
 

@@ -10,6 +10,7 @@
 
 pub mod audit_sql;
 pub mod exports;
+pub mod outbox;
 pub mod postgres;
 pub mod schema;
 pub mod sql;
@@ -120,6 +121,15 @@ pub trait Tx {
     /// writes or not at all; `false` (nothing written) when the caller already has a reply for
     /// that request id: a concurrent repeat committed first.
     fn record_message(&mut self, message: &MessageRecord) -> Result<bool, StoreError>;
+    /// Records in the notification outbox that this transaction made `version` of `rtype/id`
+    /// ([`outbox`]): committed with the change or not at all.
+    fn enqueue_change(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+        version: u64,
+        recorded: i64,
+    ) -> Result<(), StoreError>;
     /// Runs an audit-log statement built by [`audit_sql`]; its rows are an integer and a text
     /// column (`seq, hash` of a head; `id, ''` of an insert).
     fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;
@@ -336,6 +346,8 @@ pub trait Backend: Send + Sync {
     ) -> Result<Vec<RowId>, StoreError>;
     /// The bulk export jobs and their files.
     fn exports(&self) -> &dyn exports::ExportStore;
+    /// The notification outbox.
+    fn outbox(&self) -> &dyn outbox::OutboxStore;
     /// Saves a search's ordered result rows for paging; returns nothing, keyed by `key`.
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError>;
     /// Loads a saved search; `None` once expired or unknown.

@@ -123,6 +123,8 @@ CREATE TABLE messages (
     super::exports::MIGRATION,
     // 7: secrets the deployment makes for itself (`super::exports::SECRETS_MIGRATION`).
     super::exports::SECRETS_MIGRATION,
+    // 8: the notification outbox (`super::outbox`).
+    super::outbox::MIGRATION,
 ];
 
 /// One migration's SQL for a backend.

@@ -44,5 +44,6 @@ mod referral;
 mod search;
 mod search_results;
 mod smart;
+mod subscriptions;
 mod update;
 mod validate;

@@ -12,6 +12,7 @@ mod history;
 mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
+mod outbox;
 mod postgres_only;
 mod resources;
 mod search;
@@ -48,6 +49,7 @@ store_tests!(
     resources::fetch_keeps_order_and_leaves_out_deleted,
     resources::snapshots_save_and_load,
     resources::a_deployment_secret_is_made_once_and_shared,
+    outbox::a_change_and_its_outbox_row_commit_together_or_not_at_all,
     resources::migrations_are_idempotent,
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,

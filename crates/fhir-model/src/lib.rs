@@ -71,6 +71,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "MeasureReport",
     "Group",
     "OperationDefinition",
+    "Subscription",
 ];
 
 /// Whether `resource_type` is one of [`SUPPORTED_TYPES`] (exact, case-sensitive match, as in FHIR).

@@ -11,8 +11,8 @@
 use fhir_sdk::r4b::resources::{
     AuditEvent, CarePlan, CareTeam, CodeSystem, Condition, Consent, Goal, Group, MeasureReport,
     MessageDefinition, OperationDefinition, Organization, Patient, Practitioner, PractitionerRole,
-    Provenance, Questionnaire, QuestionnaireResponse, ServiceRequest, StructureDefinition, Task,
-    ValueSet,
+    Provenance, Questionnaire, QuestionnaireResponse, ServiceRequest, StructureDefinition,
+    Subscription, Task, ValueSet,
 };
 use serde_json::Value;
 
@@ -90,6 +90,7 @@ pub(crate) fn parse_and_compare(
         MeasureReport,
         Group,
         OperationDefinition,
+        Subscription,
     )
 }
 

@@ -54,6 +54,7 @@ resource_types!(
     MessageDefinition,
     Group,
     OperationDefinition,
+    Subscription,
 );
 
 /// The name is not a resource type this gateway serves.

@@ -334,6 +334,20 @@ fn each_role_has_its_remit() {
         (Role::Gp, QuestionnaireResponse, Remit::Related),
         (Role::LinkWorker, Consent, Remit::Related),
         (Role::Cns, Patient, Remit::Related),
+        (Role::Gp, Group, Remit::Nothing(Rule::OutsideRemit)),
+        (Role::Gp, Subscription, Remit::OwnSubscriptions),
+        (Role::Housing, Subscription, Remit::OwnSubscriptions),
+        (
+            Role::Auditor,
+            Subscription,
+            Remit::Nothing(Rule::OutsideRemit),
+        ),
+        (
+            Role::Patient,
+            Subscription,
+            Remit::Nothing(Rule::OutsideRemit),
+        ),
+        (Role::System, Subscription, Remit::Everything(Rule::System)),
     ];
     for (role, rtype, want) in table {
         assert_eq!(remit(role, rtype), want, "{role} {rtype}");

@@ -16,6 +16,7 @@ fn expected(role: Role) -> &'static [(&'static str, &'static str)] {
             ("CareTeam", "cu"),
             ("ServiceRequest", "cu"),
             ("Task", "cu"),
+            ("Subscription", "cu"),
         ],
         Role::Cns => &[
             ("QuestionnaireResponse", "cu"),
@@ -23,9 +24,14 @@ fn expected(role: Role) -> &'static [(&'static str, &'static str)] {
             ("CareTeam", "cu"),
             ("ServiceRequest", "cu"),
             ("Task", "cu"),
+            ("Subscription", "cu"),
         ],
-        Role::Gp => &[("ServiceRequest", "cu"), ("Task", "cu")],
-        Role::Housing | Role::SocialCare => &[("Task", "u")],
+        Role::Gp => &[
+            ("ServiceRequest", "cu"),
+            ("Task", "cu"),
+            ("Subscription", "cu"),
+        ],
+        Role::Housing | Role::SocialCare => &[("Task", "u"), ("Subscription", "cu")],
         Role::Patient => &[("Consent", "cu")],
         Role::Auditor | Role::System => &[],
     }

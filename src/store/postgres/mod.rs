@@ -8,6 +8,7 @@
 mod codec;
 mod exports;
 mod index;
+mod outbox;
 mod tx;
 
 use std::collections::HashMap;
@@ -225,6 +226,10 @@ impl Backend for PostgresBackend {
     }
 
     fn exports(&self) -> &dyn crate::store::exports::ExportStore {
+        self
+    }
+
+    fn outbox(&self) -> &dyn crate::store::outbox::OutboxStore {
         self
     }
 

@@ -191,6 +191,28 @@ impl Tx for PgTx<'_, '_> {
         })
     }
 
+    fn enqueue_change(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+        version: u64,
+        recorded: i64,
+    ) -> Result<(), StoreError> {
+        static INSERT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::insert(|n| format!("${n}")));
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
+        self.step(async |tx| {
+            execute(
+                tx,
+                &INSERT,
+                &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT8],
+                &[&rtype.as_str(), &id, &version, &recorded],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn lock(&mut self, key: &str) -> Result<(), StoreError> {
         self.step(async |tx| {
             execute(

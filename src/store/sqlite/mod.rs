@@ -8,6 +8,7 @@
 
 mod checkpoint;
 mod exports;
+mod outbox;
 mod writer;
 
 use std::path::Path;
@@ -266,6 +267,10 @@ impl Backend for SqliteBackend {
     }
 
     fn exports(&self) -> &dyn crate::store::exports::ExportStore {
+        self
+    }
+
+    fn outbox(&self) -> &dyn crate::store::outbox::OutboxStore {
         self
     }
 

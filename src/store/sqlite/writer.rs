@@ -210,6 +210,25 @@ impl Tx for SqliteTx<'_> {
         Ok(changed == 1)
     }
 
+    fn enqueue_change(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+        version: u64,
+        recorded: i64,
+    ) -> Result<(), StoreError> {
+        static INSERT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::insert(|n| format!("?{n}")));
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
+        self.conn.prepare_cached(&INSERT)?.execute(params![
+            rtype.as_str(),
+            id,
+            version,
+            recorded
+        ])?;
+        Ok(())
+    }
+
     fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {
         let q = audit_sql::insert_event_quiet(event);
         let changed = self

@@ -7,6 +7,7 @@
 
 mod journey;
 mod messaging;
+mod outbox;
 mod rules;
 mod shapes;
 mod worklist;

@@ -7,7 +7,7 @@ use crate::{IssueKind, SUPPORTED_TYPES, is_supported, validate};
 
 #[test]
 fn supported_types_are_exactly_the_served_ones() {
-    assert_eq!(SUPPORTED_TYPES.len(), 22);
+    assert_eq!(SUPPORTED_TYPES.len(), 23);
     assert!(SUPPORTED_TYPES.iter().all(|t| is_supported(t)));
     assert!(!is_supported("Observation"));
     assert!(!is_supported("patient"));

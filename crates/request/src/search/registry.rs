@@ -364,6 +364,15 @@ static GROUP: &[ParamDef] = &[
     r("managing-entity", &["managingEntity"], &[Organization]),
 ];
 
+/// A subscription's owner is the organisation whose token created it, recorded by the gateway in
+/// the `subscriber` extension (`crate::notify` in the server).
+static SUBSCRIPTION: &[ParamDef] = &[
+    p("status", T, &["status"]),
+    p("type", T, &["channel.type"]),
+    p("url", U, &["channel.endpoint"]),
+    p("criteria", S, &["criteria"]),
+];
+
 static OPERATION_DEFINITION: &[ParamDef] = &[
     p("url", U, &["url"]),
     p("version", T, &["version"]),
@@ -399,6 +408,7 @@ pub fn params_of(rtype: ResourceType) -> &'static [ParamDef] {
         MessageDefinition => MESSAGE_DEFINITION,
         Group => GROUP,
         OperationDefinition => OPERATION_DEFINITION,
+        Subscription => SUBSCRIPTION,
     }
 }
 
