@@ -60,6 +60,7 @@ pub struct Application {
     store: Store,
     trail: std::sync::Arc<crate::audit::Trail>,
     copying: crate::audit::trail::Copying,
+    matching: crate::notify::worker::Matching,
 }
 
 impl Application {
@@ -98,6 +99,7 @@ impl Application {
         .map_err(StartError::Audit)?;
         let trail = web::Data::new(trail);
         let copying = trail.start_copying();
+        let matching = crate::notify::worker::start(engine.clone().into_inner());
         let held = trail.clone();
         crate::hna::profiles::install(&engine)
             .await
@@ -164,6 +166,7 @@ impl Application {
             store,
             trail: held.into_inner(),
             copying,
+            matching,
         })
     }
 
@@ -175,6 +178,7 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
+        self.matching.stop().await;
         self.copying.stop().await;
         self.trail.close().await;
         if let Err(e) = self.store.backend().close().await {

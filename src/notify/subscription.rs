@@ -65,13 +65,16 @@ pub struct ChannelRules {
     pub loopback_http: bool,
 }
 
+/// One filter: a type and its `param=value` pairs (all must match: the backport's AND).
+pub type Filter = (ResourceType, Vec<(String, String)>);
+
 /// A checked Subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     /// Its topic.
     pub topic: Topic,
-    /// Its filters: each a type and its `param=value` pairs (all must match: the backport's AND).
-    pub filters: Vec<(ResourceType, Vec<(String, String)>)>,
+    /// Its filters.
+    pub filters: Vec<Filter>,
     /// The endpoint.
     pub endpoint: String,
     /// The payload content.
@@ -259,8 +262,16 @@ pub fn content_refused_in(subscription: &Value, role: Role) -> Option<OutcomeIss
     content_refused(&spec, role)
 }
 
+/// The filters of a stored Subscription to `topic` (checked when it was written); `None` when one
+/// no longer parses, and the Subscription then matches nothing rather than more.
+pub fn filters_of(subscription: &Value, topic: Topic) -> Option<Vec<Filter>> {
+    extension_values(subscription.get("_criteria"), "backport-filter-criteria")
+        .map(|text| filter(topic, text.as_str().unwrap_or_default()).ok())
+        .collect()
+}
+
 /// One filter: `Type?param=value[&param=value]`, the type one the topic is about.
-fn filter(topic: Topic, text: &str) -> Result<(ResourceType, Vec<(String, String)>), String> {
+fn filter(topic: Topic, text: &str) -> Result<Filter, String> {
     let (rtype, query) = text
         .split_once('?')
         .ok_or_else(|| format!("a filter is Type?param=value, not '{text}'"))?;

@@ -130,6 +130,11 @@ pub trait Tx {
         version: u64,
         recorded: i64,
     ) -> Result<(), StoreError>;
+    /// Removes outbox row `row`; `false` when it was already gone (another process handled it).
+    fn take_change(&mut self, row: i64) -> Result<bool, StoreError>;
+    /// Numbers `event` as its subscription's next event (its `number` is ignored) and records
+    /// it; returns the number.
+    fn append_event(&mut self, event: &outbox::Event) -> Result<u64, StoreError>;
     /// Runs an audit-log statement built by [`audit_sql`]; its rows are an integer and a text
     /// column (`seq, hash` of a head; `id, ''` of an insert).
     fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;

@@ -125,6 +125,8 @@ CREATE TABLE messages (
     super::exports::SECRETS_MIGRATION,
     // 8: the notification outbox (`super::outbox`).
     super::outbox::MIGRATION,
+    // 9: each subscription's numbered events (`super::outbox`).
+    super::outbox::EVENTS_MIGRATION,
 ];
 
 /// One migration's SQL for a backend.

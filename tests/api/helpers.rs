@@ -51,6 +51,8 @@ enum DbGuard {
     Postgres(PgDatabase, tempfile::TempDir),
     /// The database (the test keeps the journal).
     PostgresOnly(PgDatabase),
+    /// Only the server's journal: the database is another test app's.
+    Journal(tempfile::TempDir),
 }
 
 /// The HS256 secret of test servers.
@@ -134,6 +136,18 @@ async fn start_uncounted(settings: Settings, db: DbGuard) -> TestApp {
         database_url,
         baseline: 0,
         _db: db,
+    }
+}
+
+impl TestApp {
+    /// A second gateway process on this app's database (PostgreSQL: several processes share one),
+    /// with its own audit chain and journal.
+    pub async fn second_gateway(&self) -> TestApp {
+        let mut settings = test_settings(&self.database_url);
+        let journal = tempfile::tempdir().expect("temp dir");
+        settings.audit_dir = journal.path().to_owned();
+        settings.audit_chain = "gw-2".into();
+        start_uncounted(settings, DbGuard::Journal(journal)).await
     }
 }
 

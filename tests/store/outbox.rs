@@ -79,3 +79,53 @@ pub async fn a_change_and_its_outbox_row_commit_together_or_not_at_all(db: Db) {
     // Another process sees the same rows.
     assert_eq!(outbox(&db.open().await).await, pending);
 }
+
+/// Events are numbered per subscription from 1, in the order they are appended; an outbox row is
+/// taken once.
+pub async fn events_are_numbered_per_subscription_and_rows_taken_once(db: Db) {
+    let store = db.open().await;
+    store
+        .transaction(|tx| {
+            tx.put(&version(Task, "t1", 1, T0, json!({}), WriteMethod::Create))?;
+            tx.enqueue_change(Task, "t1", 1, T0)
+        })
+        .await
+        .expect("commits");
+    let row = store.backend().outbox().pending(1).await.expect("pending")[0].row;
+    let event = |subscription: &str, version: u64| carebridge::store::outbox::Event {
+        subscription: subscription.to_owned(),
+        number: 0,
+        topic: "referral-addressed".into(),
+        rtype: Task,
+        id: "t1".into(),
+        version,
+        recorded: T0,
+    };
+    let (first, again, numbers) = store
+        .transaction(move |tx| {
+            let first = tx.take_change(row)?;
+            let again = tx.take_change(row)?;
+            let numbers = [
+                tx.append_event(&event("s1", 1))?,
+                tx.append_event(&event("s2", 1))?,
+                tx.append_event(&event("s1", 2))?,
+            ];
+            Ok::<_, StoreError>((first, again, numbers))
+        })
+        .await
+        .expect("commits");
+    assert!(first && !again, "a row is taken once");
+    assert_eq!(numbers, [1, 1, 2]);
+    let outbox = store.backend().outbox();
+    assert!(outbox.pending(10).await.expect("pending").is_empty());
+    let later = outbox.events("s1", 1, 10).await.expect("events");
+    assert_eq!(
+        later
+            .iter()
+            .map(|e| (e.number, e.version))
+            .collect::<Vec<_>>(),
+        [(2, 2)]
+    );
+    assert_eq!(outbox.event_count("s1").await.expect("count"), 2);
+    assert_eq!(outbox.event_count("nobody").await.expect("count"), 0);
+}

@@ -213,6 +213,55 @@ impl Tx for PgTx<'_, '_> {
         })
     }
 
+    fn take_change(&mut self, row: i64) -> Result<bool, StoreError> {
+        static DELETE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::delete_row(|n| format!("${n}")));
+        self.step(async |tx| {
+            execute(tx, &DELETE, &[Type::INT8], &[&row])
+                .await
+                .map(|n| n == 1)
+        })
+    }
+
+    fn append_event(&mut self, e: &crate::store::outbox::Event) -> Result<u64, StoreError> {
+        use crate::store::outbox::{insert_event, next_number};
+        static NEXT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| next_number(|n| format!("${n}")));
+        static INSERT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| insert_event(|n| format!("${n}")));
+        let version = i64::try_from(e.version).unwrap_or(i64::MAX);
+        self.step(async |tx| {
+            let rows = query(tx, &NEXT, &[Type::TEXT], &[&e.subscription]).await?;
+            let number = codec::first::<i64>(&rows)?
+                .pop()
+                .ok_or_else(|| StoreError::Database("no event number".into()))?;
+            execute(
+                tx,
+                &INSERT,
+                &[
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::INT8,
+                ],
+                &[
+                    &e.subscription,
+                    &number,
+                    &e.topic,
+                    &e.rtype.as_str(),
+                    &e.id,
+                    &version,
+                    &e.recorded,
+                ],
+            )
+            .await?;
+            Ok(u64::try_from(number).unwrap_or(0))
+        })
+    }
+
     fn lock(&mut self, key: &str) -> Result<(), StoreError> {
         self.step(async |tx| {
             execute(

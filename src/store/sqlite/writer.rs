@@ -229,6 +229,35 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn take_change(&mut self, row: i64) -> Result<bool, StoreError> {
+        static DELETE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::delete_row(|n| format!("?{n}")));
+        Ok(self.conn.prepare_cached(&DELETE)?.execute(params![row])? == 1)
+    }
+
+    fn append_event(&mut self, e: &crate::store::outbox::Event) -> Result<u64, StoreError> {
+        use crate::store::outbox::{insert_event, next_number};
+        static NEXT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| next_number(|n| format!("?{n}")));
+        static INSERT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| insert_event(|n| format!("?{n}")));
+        let number: i64 = self
+            .conn
+            .prepare_cached(&NEXT)?
+            .query_row(params![e.subscription], |r| r.get(0))?;
+        let version = i64::try_from(e.version).unwrap_or(i64::MAX);
+        self.conn.prepare_cached(&INSERT)?.execute(params![
+            e.subscription,
+            number,
+            e.topic,
+            e.rtype.as_str(),
+            e.id,
+            version,
+            e.recorded
+        ])?;
+        Ok(u64::try_from(number).unwrap_or(0))
+    }
+
     fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {
         let q = audit_sql::insert_event_quiet(event);
         let changed = self

@@ -7,7 +7,7 @@
 
 mod journey;
 mod messaging;
-mod outbox;
+mod notified;
 mod rules;
 mod shapes;
 mod worklist;
