@@ -99,7 +99,8 @@ impl Application {
         .map_err(StartError::Audit)?;
         let trail = web::Data::new(trail);
         let copying = trail.start_copying();
-        let matching = crate::notify::worker::start(engine.clone().into_inner());
+        let matching =
+            crate::notify::worker::start(engine.clone().into_inner(), trail.clone().into_inner());
         let held = trail.clone();
         crate::hna::profiles::install(&engine)
             .await

@@ -138,6 +138,27 @@ impl Principal {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A subscriber's organisation as the recipient of a notification: `role` for the
+    /// Organization with ODS code `ods`, with the role's default scopes and purpose, named after the
+    /// subscription (`Subscription/<id>`). Never built from a request.
+    pub fn subscriber(subscription: &str, role: Role, ods: Option<String>) -> Self {
+        let scopes: Vec<String> = crate::auth::mint::default_scope(role)
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        Principal {
+            subject: format!("Subscription/{subscription}"),
+            role,
+            organization: ods,
+            fhir_user: None,
+            grants: Grants::new(&scopes),
+            scopes,
+            purpose: DEFAULT_PURPOSE.into(),
+            patient: None,
+            expires: i64::MAX,
+        }
+    }
+
     /// The gateway itself, for jobs it runs (imports, sample data): a system caller with every
     /// scope. Never built from a request.
     pub fn system() -> Self {

@@ -14,6 +14,7 @@
 //! - Topics are matched on the version before and after a change, read back from the store when
 //!   the outbox row is handled, so the write path pays one small insert and nothing more.
 
+pub mod deliver;
 pub mod fanout;
 pub mod subscription;
 pub mod topic;

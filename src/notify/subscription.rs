@@ -5,7 +5,8 @@
 //! - each filter (the backport's `filterCriteria` extension on `criteria`) is `Type?param=value`
 //!   for a type the topic is about and a parameter the topic allows ([`allowed_filters`]);
 //! - `channel.type` is `rest-hook`; `channel.endpoint` is an `https` URL whose host is on the
-//!   deployment's allow-list, or, in development mode only, `http` to a loopback address;
+//!   deployment's allow-list, or `http` to a loopback address in development mode or listed
+//!   there (a local sidecar carrying it on over TLS); never `http` to anything else;
 //! - `channel.payload` is `application/fhir+json`; its content (the backport's `payload-content`
 //!   extension) is `id-only` (the default), `empty`, or `full-resource` when the subscriber's role
 //!   may be shown every type the topic is about (consent still decides each resource at send time);
@@ -26,6 +27,12 @@ use crate::hna::Canonical;
 
 /// The backport IG's base for its extensions.
 const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition";
+
+/// The extension on `channel` carrying the secret the subscriber verifies each notification's
+/// signature with (`valueString`, 32 to 256 characters). The gateway keeps it beside the
+/// subscription's delivery state and takes it out of the stored resource: it is never served.
+pub const SECRET_EXTENSION: &str =
+    "https://fhir.carebridge.uk/StructureDefinition/subscription-signing-secret";
 
 /// Shortest heartbeat period accepted, in seconds.
 pub const MIN_HEARTBEAT_SECONDS: u64 = 60;
@@ -270,6 +277,44 @@ pub fn filters_of(subscription: &Value, topic: Topic) -> Option<Vec<Filter>> {
         .collect()
 }
 
+/// Takes the signing secret out of `subscription` (every [`SECRET_EXTENSION`] on `channel`):
+/// `Ok(None)` when it has none; the fault when it is not a string of 32 to 256 characters.
+pub fn take_secret(subscription: &mut Value) -> Result<Option<String>, OutcomeIssue> {
+    let Some(list) = subscription
+        .pointer_mut("/channel/extension")
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(None);
+    };
+    let mut secret = None;
+    let mut bad = false;
+    list.retain(|e| {
+        if e.get("url").and_then(Value::as_str) != Some(SECRET_EXTENSION) {
+            return true;
+        }
+        match e.get("valueString").and_then(Value::as_str) {
+            Some(s) if (32..=256).contains(&s.chars().count()) => secret = Some(s.to_owned()),
+            _ => bad = true,
+        }
+        false
+    });
+    if list.is_empty()
+        && let Some(channel) = subscription
+            .get_mut("channel")
+            .and_then(Value::as_object_mut)
+    {
+        channel.remove("extension");
+    }
+    if bad {
+        return Err(OutcomeIssue::error(
+            "business-rule",
+            "the signing secret is a valueString of 32 to 256 characters",
+        )
+        .at("Subscription.channel.extension"));
+    }
+    Ok(secret)
+}
+
 /// One filter: `Type?param=value[&param=value]`, the type one the topic is about.
 fn filter(topic: Topic, text: &str) -> Result<Filter, String> {
     let (rtype, query) = text
@@ -323,7 +368,11 @@ fn endpoint_allowed(endpoint: &str, rules: &ChannelRules) -> Result<(), String> 
         "https" => Err(format!(
             "channel.endpoint's host {host} is not on this deployment's allow-list"
         )),
-        "http" if rules.loopback_http && loopback => Ok(()),
+        // Loopback in development mode, or a loopback host the deployment lists (a local
+        // sidecar that carries the request on over TLS).
+        "http" if loopback && (rules.loopback_http || rules.allowed_hosts.contains(&host)) => {
+            Ok(())
+        }
         "http" => Err(
             "channel.endpoint is https (plain http only to loopback in development mode)".into(),
         ),

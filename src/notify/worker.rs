@@ -1,6 +1,7 @@
-//! The background matching of the outbox to subscriptions ([`super::fanout`]), a few times a
-//! second, until stopped. Every gateway process runs one; the fan-out's lock and row removal make
-//! that safe.
+//! The background work of notifications, until stopped: matching the outbox to subscriptions
+//! ([`super::fanout`]) and sending what is due ([`super::deliver`]), each a few times a second, as
+//! two tasks so that a slow endpoint never holds up matching. Every gateway process runs both; the
+//! fan-out's lock and row removal, and delivery's claims, make that safe.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,22 +14,65 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// Changes matched per transaction.
 pub const BATCH: usize = 500;
 
-/// The running matcher.
+/// How often due deliveries are looked for.
+pub const SEND_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The running matcher and sender.
 pub struct Matching {
-    task: tokio::task::JoinHandle<()>,
-    stop: Arc<tokio::sync::Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
-/// Starts matching for `engine`.
-pub fn start(engine: Arc<Engine>) -> Matching {
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let stopped = Arc::clone(&stop);
-    let task = tokio::spawn(async move {
+/// Waits until `stop` says so (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Starts matching and sending for `engine`, auditing to `trail`.
+pub fn start(engine: Arc<Engine>, trail: Arc<crate::audit::Trail>) -> Matching {
+    let (stop, watch) = tokio::sync::watch::channel(false);
+    let matching = match_loop(Arc::clone(&engine), watch.clone());
+    let sending = send_loop(engine, trail, watch);
+    Matching {
+        tasks: vec![matching, sending],
+        stop,
+    }
+}
+
+fn send_loop(
+    engine: Arc<Engine>,
+    trail: Arc<crate::audit::Trail>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    // No redirects: a notification goes to the endpoint the subscriber named, nowhere else.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SEND_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stopped(&mut stop) => return,
+            }
+            if let Err(e) = super::deliver::deliver_due(&engine, &trail, &client).await {
+                tracing::warn!(error = %e, "notification delivery failed; retrying");
+            }
+        }
+    })
+}
+
+fn match_loop(
+    engine: Arc<Engine>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                () = stopped.notified() => return,
+                () = stopped(&mut stop) => return,
             }
             // Drain a backlog batch by batch; a full batch is looked at again at once.
             loop {
@@ -42,16 +86,17 @@ pub fn start(engine: Arc<Engine>) -> Matching {
                 }
             }
         }
-    });
-    Matching { task, stop }
+    })
 }
 
 impl Matching {
-    /// Stops once the batch under way is recorded.
+    /// Stops once the batch under way is recorded and the notification under way answered.
     pub async fn stop(self) {
-        self.stop.notify_one();
-        if let Err(e) = self.task.await {
-            tracing::warn!(error = %e, "notification matching ended abnormally");
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "notification work ended abnormally");
+            }
         }
     }
 }

@@ -40,9 +40,10 @@ impl<'a> Changes<'a> {
 
     /// Creates `body` as `rtype/id` (a new id).
     pub fn create(&mut self, rtype: ResourceType, id: &str, body: Value) -> Result<Written, Error> {
-        let body = for_writer(self.writer, rtype, body)?;
+        let (body, secret) = for_writer(self.writer, rtype, body, true)?;
         self.writer.check(&mut *self.tx, rtype, &body, None)?;
         let w = create_in(&mut *self.tx, self.base, rtype, id, body)?;
+        self.keep_subscriber(rtype, id, secret.as_deref())?;
         self.remember(rtype, id, None);
         Ok(w)
     }
@@ -65,10 +66,11 @@ impl<'a> Changes<'a> {
                 "An update of {rtype}/{id} must say which version it replaces (If-Match)"
             )));
         }
-        let body = for_writer(self.writer, rtype, body)?;
+        let (body, secret) = for_writer(self.writer, rtype, body, before.is_none())?;
         self.writer
             .check(&mut *self.tx, rtype, &body, before.as_ref())?;
         let w = update_in(&mut *self.tx, self.base, rtype, id, body, if_match)?;
+        self.keep_subscriber(rtype, id, secret.as_deref())?;
         self.remember(rtype, id, before);
         Ok(w)
     }
@@ -113,6 +115,21 @@ impl<'a> Changes<'a> {
         Ok(written)
     }
 
+    /// With a Subscription's write, its subscriber's role and signing secret, for delivery.
+    fn keep_subscriber(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+        secret: Option<&str>,
+    ) -> Result<(), Error> {
+        if rtype != ResourceType::Subscription {
+            return Ok(());
+        }
+        let role = self.writer.role().unwrap_or(crate::auth::Role::System);
+        self.tx.keep_subscriber(id, role.code(), secret)?;
+        Ok(())
+    }
+
     fn remember(&mut self, rtype: ResourceType, id: &str, before: Option<Value>) {
         if Touched::concerns(rtype) {
             self.touched.push(Touched {
@@ -124,19 +141,42 @@ impl<'a> Changes<'a> {
     }
 }
 
-/// What `writer` writes of `body`: a subscriber's Subscription names it as the subscriber (when
-/// it names none) and asks only for a payload the subscriber's role may receive.
-pub fn for_writer(writer: &Writer, rtype: ResourceType, body: Value) -> Result<Value, Error> {
+/// What `writer` writes of `body`, and for a Subscription the signing secret taken out of it (a
+/// new one, `creating`, must carry one): a subscriber's Subscription names it as the subscriber
+/// (when it names none) and asks only for a payload the subscriber's role may receive.
+pub fn for_writer(
+    writer: &Writer,
+    rtype: ResourceType,
+    mut body: Value,
+    creating: bool,
+) -> Result<(Value, Option<String>), Error> {
     if rtype != ResourceType::Subscription {
-        return Ok(body);
+        return Ok((body, None));
+    }
+    let secret = crate::notify::subscription::take_secret(&mut body)
+        .map_err(|issue| Error::BusinessRule(vec![issue]))?;
+    if creating && secret.is_none() {
+        return Err(Error::BusinessRule(vec![
+            crate::fhir::OutcomeIssue::error(
+                "business-rule",
+                format!(
+                    "a Subscription carries the secret its notifications are signed with ({})",
+                    crate::notify::subscription::SECRET_EXTENSION
+                ),
+            )
+            .at("Subscription.channel.extension"),
+        ]));
     }
     let (Some(role), Some([org, ..])) = (writer.role(), writer.organizations()) else {
-        return Ok(body);
+        return Ok((body, secret));
     };
     if let Some(issue) = crate::notify::subscription::content_refused_in(&body, role) {
         return Err(Error::ForbiddenContent(vec![issue]));
     }
-    Ok(crate::access::subscriber::with_subscriber(body, org))
+    Ok((
+        crate::access::subscriber::with_subscriber(body, org),
+        secret,
+    ))
 }
 
 fn parse(r: &StoredResource) -> Result<Value, Error> {

@@ -251,13 +251,15 @@ impl Engine {
         let checked = self
             .store
             .transaction(move |tx| {
-                let resource = super::changes::for_writer(&writer, rtype, resource)?;
+                let creating = current.is_none();
+                let (resource, _) = super::changes::for_writer(&writer, rtype, resource, creating)?;
                 writer.check(tx, rtype, &resource, current.as_ref())
             })
             .await;
         match checked {
             Ok(()) => Ok(Vec::new()),
             Err(e @ (Error::Forbidden(_) | Error::ForbiddenContent(_))) => Ok(e.issues()),
+            Err(e) if about_content(&e) => Ok(e.issues()),
             Err(e) => Err(e),
         }
     }

@@ -130,6 +130,14 @@ pub trait Tx {
         version: u64,
         recorded: i64,
     ) -> Result<(), StoreError>;
+    /// Records, with a Subscription's write, its subscriber's `role` and signing `secret` (a
+    /// `None` secret keeps the one recorded before); a rewritten Subscription is tried afresh.
+    fn keep_subscriber(
+        &mut self,
+        subscription: &str,
+        role: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Removes outbox row `row`; `false` when it was already gone (another process handled it).
     fn take_change(&mut self, row: i64) -> Result<bool, StoreError>;
     /// Numbers `event` as its subscription's next event (its `number` is ignored) and records

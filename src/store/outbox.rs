@@ -44,6 +44,28 @@ pub struct Event {
     pub recorded: i64,
 }
 
+/// Where a subscription's delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    /// Events matched so far (the highest event number).
+    pub events: u64,
+    /// The highest event number sent, or passed over because consent no longer lets the
+    /// subscriber see it.
+    pub delivered: u64,
+    /// Failed attempts at the next event since the last success.
+    pub attempts: u64,
+    /// Not before this instant (ms) is the next attempt made.
+    pub next_attempt: i64,
+    /// Whether delivery gave up (the subscription is in error).
+    pub failed: bool,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The subscriber's role when it wrote the Subscription.
+    pub role: Option<String>,
+    /// The signing secret the subscriber gave.
+    pub secret: Option<String>,
+}
+
 /// The outbox of a backend, as its handlers see it.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -58,6 +80,115 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<Vec<Event>, StoreError>;
     /// How many events subscription `subscription` has had (its highest event number).
     async fn event_count(&self, subscription: &str) -> Result<u64, StoreError>;
+    /// Where `subscription`'s delivery stands (`None`: nothing recorded yet).
+    async fn delivery(&self, subscription: &str) -> Result<Option<Delivery>, StoreError>;
+    /// Up to `limit` subscriptions with events to send whose next attempt is due at `now` and
+    /// that no process holds.
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Takes `subscription` for delivery until `until` unless another process holds it at `now`;
+    /// its state when taken.
+    async fn claim(
+        &self,
+        subscription: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Option<Delivery>, StoreError>;
+    /// Records the outcome of an attempt and lets the subscription go: `delivered` the highest
+    /// number now sent; `attempts`, `next_attempt`, `failed` and `error` as they now stand.
+    async fn settle(
+        &self,
+        subscription: &str,
+        delivered: u64,
+        attempts: u64,
+        next_attempt: i64,
+        failed: bool,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The state's columns, in [`Delivery`]'s order, for the selects below.
+const STATE_COLUMNS: &str =
+    "events, delivered, attempts, next_attempt, failed, last_error, role, secret";
+
+/// A subscription's state (placeholder 1: its id).
+pub fn select_state(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "SELECT {STATE_COLUMNS} FROM notify_state WHERE subscription = {}",
+        placeholder(1)
+    )
+}
+
+/// Due subscriptions (1: now, 2: limit).
+pub fn select_due(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "SELECT subscription FROM notify_state WHERE delivered < events AND failed = 0 \
+         AND next_attempt <= {now} AND lease <= {now} ORDER BY next_attempt LIMIT {}",
+        placeholder(2),
+        now = placeholder(1)
+    )
+}
+
+/// Takes a subscription (1: id, 2: now, 3: until), returning its state.
+pub fn claim(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "UPDATE notify_state SET lease = {} WHERE subscription = {} AND lease <= {} \
+         RETURNING {STATE_COLUMNS}",
+        placeholder(3),
+        placeholder(1),
+        placeholder(2)
+    )
+}
+
+/// Settles an attempt (1: id, 2: delivered, 3: attempts, 4: next attempt, 5: failed, 6: error).
+pub fn settle(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "UPDATE notify_state SET delivered = {}, attempts = {}, next_attempt = {}, failed = {}, \
+         last_error = {}, lease = 0 WHERE subscription = {}",
+        placeholder(2),
+        placeholder(3),
+        placeholder(4),
+        placeholder(5),
+        placeholder(6),
+        placeholder(1)
+    )
+}
+
+/// Records a subscriber's role and, when given, its signing secret (1: id, 2: role, 3: secret).
+pub fn keep_subscriber(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "INSERT INTO notify_state (subscription, role, secret) VALUES ({}, {}, {}) \
+         ON CONFLICT (subscription) DO UPDATE SET role = excluded.role, \
+         secret = COALESCE(excluded.secret, notify_state.secret), failed = 0, attempts = 0, \
+         next_attempt = 0",
+        placeholder(1),
+        placeholder(2),
+        placeholder(3)
+    )
+}
+
+/// A state from its columns (in [`STATE_COLUMNS`] order).
+#[allow(clippy::too_many_arguments)]
+pub fn delivery(
+    events: i64,
+    delivered: i64,
+    attempts: i64,
+    next_attempt: i64,
+    failed: i64,
+    last_error: Option<String>,
+    role: Option<String>,
+    secret: Option<String>,
+) -> Delivery {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Delivery {
+        events: n(events),
+        delivered: n(delivered),
+        attempts: n(attempts),
+        next_attempt,
+        failed: failed != 0,
+        last_error,
+        role,
+        secret,
+    }
 }
 
 /// The table (migration 8 of `super::schema`).
@@ -85,7 +216,15 @@ CREATE TABLE notify_events (
 );
 CREATE TABLE notify_state (
     subscription TEXT PRIMARY KEY,
-    events BIGINT NOT NULL
+    events BIGINT NOT NULL DEFAULT 0,
+    delivered BIGINT NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt BIGINT NOT NULL DEFAULT 0,
+    lease BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    role TEXT,
+    secret TEXT
 );
 "#;
 

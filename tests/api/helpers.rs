@@ -84,7 +84,7 @@ fn test_settings(database_url: &str) -> Settings {
         ("CAREBRIDGE_BASE_URL", "http://127.0.0.1:0/fhir"),
         ("CAREBRIDGE_WORKERS", "1"),
         // Subscriptions in the tests send to this host (`tests/api/subscriptions.rs`).
-        ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example"),
+        ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example,127.0.0.1"),
     ]
     .into_iter()
     .chain(TEST_AUTH_ENV)

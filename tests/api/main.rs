@@ -40,6 +40,7 @@ mod paging;
 mod patch;
 mod profiles;
 mod read;
+mod receiver;
 mod referral;
 mod search;
 mod search_results;

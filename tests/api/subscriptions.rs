@@ -20,8 +20,11 @@ fn subscription(topic: &str, content: &str) -> Value {
         "channel": {"type": "rest-hook", "endpoint": "https://hooks.example/notify",
             "payload": "application/fhir+json",
             "_payload": {"extension": [{"url": format!("{BACKPORT}/backport-payload-content"),
-                "valueCode": content}]}}})
+                "valueCode": content}]},
+            "extension": [{"url": SECRET, "valueString": "a-secret-of-at-least-thirty-two-characters"}]}})
 }
+
+const SECRET: &str = "https://fhir.carebridge.uk/StructureDefinition/subscription-signing-secret";
 
 fn subscribers(s: &Value) -> Vec<String> {
     s["meta"]["tag"]
@@ -42,6 +45,7 @@ on_both_backends! {
         let mine = r.json();
         let id = mine["id"].as_str().expect("id").to_owned();
         assert_eq!(subscribers(&mine), [w.housing.as_str()], "the gateway names the subscriber");
+        assert!(!r.text.contains("thirty-two"), "the signing secret is never served");
         let path = format!("Subscription/{id}");
         w.get_as(&housing, &path).await.assert_status(200);
         for other in [w.gp(), w.other_gp(), w.app.token_for("patient", None, Some(&w.ann))] {
@@ -82,6 +86,16 @@ on_both_backends! {
         let housing = w.housing();
         let before = w.app.version_count().await;
         let cases: Vec<(Value, u16, &str, &str)> = vec![
+            (
+                {
+                    let mut s = subscription("referral-addressed", "id-only");
+                    s["channel"].as_object_mut().expect("channel").remove("extension");
+                    s
+                },
+                422,
+                "business-rule",
+                "Subscription.channel.extension",
+            ),
             (
                 {
                     let mut s = subscription("referral-addressed", "id-only");

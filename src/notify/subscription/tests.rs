@@ -151,6 +151,22 @@ fn endpoints_are_https_on_the_allow_list_or_loopback_http_in_development() {
         assert!(with(allowed, &dev).is_ok(), "{allowed}");
     }
     assert!(with("http://10.0.0.1/x", &dev).is_err());
+    let sidecar = ChannelRules {
+        allowed_hosts: vec!["127.0.0.1".into(), "hooks.housing.example".into()],
+        loopback_http: false,
+    };
+    assert!(
+        with("http://127.0.0.1:9000/x", &sidecar).is_ok(),
+        "a listed loopback sidecar"
+    );
+    assert!(
+        with("http://[::1]:9000/x", &sidecar).is_err(),
+        "only the loopback listed"
+    );
+    assert!(
+        with("http://hooks.housing.example/x", &sidecar).is_err(),
+        "never http off the host"
+    );
 }
 
 #[test]

@@ -7,8 +7,23 @@ use super::PostgresBackend;
 use super::codec::db_error;
 use crate::store::StoreError;
 use crate::store::outbox::{
-    Change, Event, OutboxStore, change, event, select_count, select_events, select_pending,
+    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, select_count, select_due,
+    select_events, select_pending, select_state, settle,
 };
+
+/// A state row read in [`crate::store::outbox`]'s column order.
+fn state_row(r: &tokio_postgres::Row) -> Result<Delivery, StoreError> {
+    Ok(delivery(
+        r.try_get(0).map_err(db_error)?,
+        r.try_get(1).map_err(db_error)?,
+        r.try_get(2).map_err(db_error)?,
+        r.try_get(3).map_err(db_error)?,
+        r.try_get(4).map_err(db_error)?,
+        r.try_get(5).map_err(db_error)?,
+        r.try_get(6).map_err(db_error)?,
+        r.try_get(7).map_err(db_error)?,
+    ))
+}
 
 #[async_trait]
 impl OutboxStore for PostgresBackend {
@@ -77,5 +92,80 @@ impl OutboxStore for PostgresBackend {
             }
             None => Ok(0),
         }
+    }
+
+    async fn delivery(&self, subscription: &str) -> Result<Option<Delivery>, StoreError> {
+        static SELECT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| select_state(|n| format!("${n}")));
+        let rows = self
+            .query_typed(&SELECT, &[Type::TEXT], &[&subscription])
+            .await?;
+        rows.first().map(state_row).transpose()
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        static SELECT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| select_due(|n| format!("${n}")));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query_typed(&SELECT, &[Type::INT8, Type::INT8], &[&now, &limit])
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(db_error))
+            .collect()
+    }
+
+    async fn claim(
+        &self,
+        subscription: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Option<Delivery>, StoreError> {
+        static CLAIM: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| claim(|n| format!("${n}")));
+        let rows = self
+            .query_typed(
+                &CLAIM,
+                &[Type::TEXT, Type::INT8, Type::INT8],
+                &[&subscription, &now, &until],
+            )
+            .await?;
+        rows.first().map(state_row).transpose()
+    }
+
+    async fn settle(
+        &self,
+        subscription: &str,
+        delivered: u64,
+        attempts: u64,
+        next_attempt: i64,
+        failed: bool,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        static SETTLE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| settle(|n| format!("${n}")));
+        let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
+        let attempts = i64::try_from(attempts).unwrap_or(i64::MAX);
+        self.query_typed(
+            &SETTLE,
+            &[
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+            ],
+            &[
+                &subscription,
+                &delivered,
+                &attempts,
+                &next_attempt,
+                &i64::from(failed),
+                &error,
+            ],
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -213,6 +213,26 @@ impl Tx for PgTx<'_, '_> {
         })
     }
 
+    fn keep_subscriber(
+        &mut self,
+        subscription: &str,
+        role: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        static KEEP: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::keep_subscriber(|n| format!("${n}")));
+        self.step(async |tx| {
+            execute(
+                tx,
+                &KEEP,
+                &[Type::TEXT, Type::TEXT, Type::TEXT],
+                &[&subscription, &role, &secret],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn take_change(&mut self, row: i64) -> Result<bool, StoreError> {
         static DELETE: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| crate::store::outbox::delete_row(|n| format!("${n}")));

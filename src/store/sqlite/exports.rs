@@ -12,7 +12,7 @@ use crate::store::exports::{ExportFile, ExportRow, ExportStore};
 
 impl SqliteBackend {
     /// Runs `f` on the writer, returning the count it reports.
-    async fn counted(
+    pub(super) async fn counted(
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> Result<u64, StoreError> + Send + 'static,
     ) -> Result<u64, StoreError> {

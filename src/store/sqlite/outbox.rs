@@ -5,9 +5,26 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteBackend;
 use crate::store::StoreError;
+use std::sync::{Arc, Mutex};
+
 use crate::store::outbox::{
-    Change, Event, OutboxStore, change, event, select_count, select_events, select_pending,
+    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, select_count, select_due,
+    select_events, select_pending, select_state, settle,
 };
+
+/// A state row read in [`crate::store::outbox`]'s column order.
+fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(delivery(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
 
 #[async_trait]
 impl OutboxStore for SqliteBackend {
@@ -75,5 +92,80 @@ impl OutboxStore for SqliteBackend {
                 .optional()?;
             Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
         })
+    }
+
+    async fn delivery(&self, subscription: &str) -> Result<Option<Delivery>, StoreError> {
+        static SELECT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| select_state(|n| format!("?{n}")));
+        self.read(|c| {
+            Ok(c.prepare_cached(&SELECT)?
+                .query_row(params![subscription], state_row)
+                .optional()?)
+        })
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        static SELECT: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| select_due(|n| format!("?{n}")));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&SELECT)?;
+            let rows = stmt.query_map(params![now, limit], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn claim(
+        &self,
+        subscription: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Option<Delivery>, StoreError> {
+        static CLAIM: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| claim(|n| format!("?{n}")));
+        let taken: Arc<Mutex<Option<Delivery>>> = Arc::default();
+        let slot = Arc::clone(&taken);
+        let id = subscription.to_owned();
+        self.counted(move |c| {
+            let d = c
+                .prepare_cached(&CLAIM)?
+                .query_row(params![id, now, until], state_row)
+                .optional()?;
+            if let Ok(mut s) = slot.lock() {
+                *s = d;
+            }
+            Ok(0)
+        })
+        .await?;
+        Ok(taken.lock().ok().and_then(|mut s| s.take()))
+    }
+
+    async fn settle(
+        &self,
+        subscription: &str,
+        delivered: u64,
+        attempts: u64,
+        next_attempt: i64,
+        failed: bool,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        static SETTLE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| settle(|n| format!("?{n}")));
+        let (id, error) = (subscription.to_owned(), error.map(str::to_owned));
+        let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
+        let attempts = i64::try_from(attempts).unwrap_or(i64::MAX);
+        self.counted(move |c| {
+            c.prepare_cached(&SETTLE)?.execute(params![
+                id,
+                delivered,
+                attempts,
+                next_attempt,
+                i64::from(failed),
+                error
+            ])?;
+            Ok(0)
+        })
+        .await
+        .map(|_| ())
     }
 }

@@ -229,6 +229,20 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn keep_subscriber(
+        &mut self,
+        subscription: &str,
+        role: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        static KEEP: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::store::outbox::keep_subscriber(|n| format!("?{n}")));
+        self.conn
+            .prepare_cached(&KEEP)?
+            .execute(params![subscription, role, secret])?;
+        Ok(())
+    }
+
     fn take_change(&mut self, row: i64) -> Result<bool, StoreError> {
         static DELETE: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| crate::store::outbox::delete_row(|n| format!("?{n}")));

@@ -5,6 +5,7 @@
 //! care team (so it may refer her), a hospice CNS team C0002 and a welfare service W0001
 //! (social care), neither related to anyone yet.
 
+mod delivered;
 mod journey;
 mod messaging;
 mod notified;

@@ -12,11 +12,13 @@ use crate::sharing::CANON;
 
 const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition";
 
-fn subscription(topic: &str, filter: Option<&str>) -> Value {
+pub fn subscription(topic: &str, filter: Option<&str>) -> Value {
     let mut s = json!({"resourceType": "Subscription", "status": "requested", "reason": "worklist",
         "criteria": format!("{CANON}/SubscriptionTopic/{topic}"),
         "channel": {"type": "rest-hook", "endpoint": "https://hooks.example/notify",
-            "payload": "application/fhir+json"}});
+            "payload": "application/fhir+json",
+            "extension": [{"url": "https://fhir.carebridge.uk/StructureDefinition/subscription-signing-secret",
+                "valueString": "a-secret-of-at-least-thirty-two-characters"}]}});
     if let Some(f) = filter {
         s["_criteria"] = json!({"extension": [{"url": format!("{BACKPORT}/backport-filter-criteria"),
             "valueString": f}]});
@@ -46,7 +48,7 @@ async fn events(app: &TestApp, subscription: &str) -> Vec<String> {
 }
 
 /// Waits until the outbox is empty (the background matcher runs ten times a second).
-async fn matched(app: &TestApp) {
+pub async fn matched(app: &TestApp) {
     let store = carebridge::store::Store::open(&app.database_url)
         .await
         .expect("the database opens");
@@ -66,7 +68,7 @@ async fn matched(app: &TestApp) {
     panic!("the outbox was not drained");
 }
 
-async fn subscribe(r: &Referrals, token: &str, body: &Value) -> String {
+pub async fn subscribe(r: &Referrals, token: &str, body: &Value) -> String {
     let resp = r.w.send_as(token, Method::POST, "Subscription", body).await;
     resp.assert_status(201);
     resp.json()["id"].as_str().expect("id").to_owned()

@@ -1,0 +1,184 @@
+//! Notifications as the receiving system gets them: signed `history` Bundles headed by the
+//! subscription status, in event order, `id-only` or `full-resource` (redacted as a read by the
+//! subscriber is), decided by consent when sent, retried until the endpoint answers.
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::Referrals;
+use super::notified::{matched, subscribe, subscription};
+use crate::receiver::{Received, Receiver};
+
+const SECRET: &str = "a-secret-of-at-least-thirty-two-characters";
+
+/// A Subscription to `topic` sending `content` to `receiver`.
+fn to(receiver: &Receiver, topic: &str, content: &str) -> Value {
+    let mut s = subscription(topic, None);
+    s["channel"]["endpoint"] = json!(receiver.url);
+    s["channel"]["_payload"] = json!({"extension": [{"url":
+        "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content",
+        "valueCode": content}]});
+    s
+}
+
+fn signed(r: &Received) -> bool {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(r.body.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    r.signature == format!("sha256={hex}")
+}
+
+/// The status Parameters' value of `name` (the first entry of a notification).
+fn status<'a>(n: &'a Value, name: &str) -> &'a Value {
+    n["entry"][0]["resource"]["parameter"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+/// The event numbers and focus references of a notification.
+fn events(n: &Value) -> Vec<(String, String)> {
+    n["entry"][0]["resource"]["parameter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == "notification-event")
+        .map(|p| {
+            let part = |name: &str| {
+                p["part"]
+                    .as_array()
+                    .and_then(|ps| ps.iter().find(|x| x["name"] == name))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            (
+                part("event-number")["valueString"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                part("focus")["valueReference"]["reference"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn total(got: &[Received]) -> usize {
+    got.iter()
+        .filter(|r| r.status == 200)
+        .map(|r| events(&r.json()).len())
+        .sum()
+}
+
+on_both_backends! {
+    async fn a_receiver_gets_signed_notifications_of_what_it_may_see(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let receiver = Receiver::start().await;
+        let housing = r.w.housing();
+        let ids = subscribe(&r, &housing, &to(&receiver, "referral-addressed", "id-only")).await;
+        let full_receiver = Receiver::start().await;
+        subscribe(&r, &housing, &to(&full_receiver, "referral-addressed", "full-resource")).await;
+        matched(&r.w.app).await;
+        let (sr, task) = r.refer_ann(&r.w.housing, &["housing", "worry-fear-anxiety"]).await;
+        let got = receiver.until(10, |g| total(g) >= 2).await;
+        assert_eq!(total(&got), 2, "{got:?}");
+        for n in &got {
+            assert!(signed(n), "signed with the subscriber's secret");
+            assert!(n.event.starts_with(&format!("{ids}/")), "{}", n.event);
+            let body = n.json();
+            assert_eq!(body["type"], "history");
+            assert_eq!(status(&body, "type")["valueCode"], "event-notification");
+            assert!(
+                body["entry"].as_array().into_iter().flatten().skip(1).all(|e| e.get("resource").is_none()),
+                "id-only carries no resource"
+            );
+        }
+        let all: Vec<(String, String)> = got.iter().flat_map(|n| events(&n.json())).collect();
+        let base = &r.w.app.base;
+        assert_eq!(
+            all,
+            [
+                ("1".to_owned(), format!("{base}/ServiceRequest/{sr}")),
+                ("2".to_owned(), format!("{base}/Task/{task}")),
+            ]
+        );
+        // full-resource: what a read by housing shows, the emotional concern redacted.
+        let full = full_receiver.until(10, |g| total(g) >= 2).await;
+        let text: String = full.iter().map(|n| n.body.clone()).collect();
+        assert!(text.contains("\"resourceType\":\"ServiceRequest\""), "{text}");
+        assert!(!text.contains("worry-fear-anxiety"), "housing never sees the emotional concern");
+        assert!(text.contains("REDACTED"));
+        // Each attempt is audited: the subscriber as agent, what it was shown as entities.
+        let events = r.w.app.audit_events().await;
+        let sent: Vec<&Value> = events
+            .iter()
+            .filter(|e| e.to_string().contains(&format!("Subscription/{ids}/$notify")))
+            .collect();
+        assert!(!sent.is_empty(), "the notifications are in the audit log");
+        assert!(sent.iter().all(|e| {
+            let t = e.to_string();
+            t.contains(&format!("Task/{task}")) || t.contains(&format!("ServiceRequest/{sr}"))
+        }));
+    }
+}
+
+on_both_backends! {
+    async fn an_endpoint_that_fails_gets_every_event_in_order_when_it_returns(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let receiver = Receiver::start().await;
+        let housing = r.w.housing();
+        subscribe(&r, &housing, &to(&receiver, "referral-addressed", "id-only")).await;
+        matched(&r.w.app).await;
+        receiver.fail(true);
+        let (_, task) = r.refer_ann(&r.w.housing, &["housing"]).await;
+        let failed = receiver.until(10, |g| g.iter().any(|x| x.status == 500)).await;
+        assert!(failed.iter().any(|x| x.status == 500), "it was tried");
+        r.move_task(&housing, &task, "accepted", None).await.assert_status(200);
+        receiver.fail(false);
+        let got = receiver.until(15, |g| total(g) >= 3).await;
+        let numbers: Vec<String> = got
+            .iter()
+            .filter(|x| x.status == 200)
+            .flat_map(|n| events(&n.json()))
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(numbers, ["1", "2", "3"], "every event, in order, once delivered");
+    }
+}
+
+on_both_backends! {
+    /// Consent is decided when an event is sent: a Task the receiver can no longer see is not
+    /// sent, though its number is consumed.
+    async fn an_event_the_subscriber_may_no_longer_see_is_not_sent(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let receiver = Receiver::start().await;
+        // The practice hears of Cara's plan (shared with it), which Cara's consent denies it.
+        subscribe(&r, &r.w.gp(), &to(&receiver, "pcsp-shared", "id-only")).await;
+        matched(&r.w.app).await;
+        let mut cara = r.w.app.read("CarePlan", &r.w.cara_plan).await.json();
+        cara["status"] = json!("on-hold");
+        r.w.app.update(&cara).await.assert_status(200);
+        let mut ann = r.w.app.read("CarePlan", &r.w.ann_plan).await.json();
+        ann["status"] = json!("on-hold");
+        r.w.app.update(&ann).await.assert_status(200);
+        receiver.until(10, |g| total(g) >= 1).await;
+        // Long enough for a wrongly sent Cara event to have arrived too.
+        matched(&r.w.app).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let got = receiver.received();
+        let all: Vec<(String, String)> = got.iter().flat_map(|n| events(&n.json())).collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(all[0].1.ends_with(&format!("CarePlan/{}", r.w.ann_plan)), "{all:?}");
+        assert_eq!(all[0].0, "2", "Cara's event was number 1, consumed unsent");
+        let since = status(&got[got.len() - 1].json(), "events-since-subscription-start").clone();
+        assert_eq!(since["valueString"], "2");
+    }
+}
