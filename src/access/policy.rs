@@ -129,6 +129,10 @@ pub fn needs(i: &Interaction) -> Vec<Need> {
                 vec![on(T::AuditEvent, S)]
             }
             self::Operation::ProcessMessage => Vec::new(),
+            // The subscriber's own subscription, as a read of it (the gate then says whose it is).
+            self::Operation::SubscriptionStatus | self::Operation::SubscriptionEvents => {
+                vec![on(T::Subscription, R)]
+            }
         },
     }
 }

@@ -225,7 +225,8 @@ fn topic_extensions(t: ResourceType, canonical: &crate::hna::Canonical) -> Vec<V
 }
 
 /// The operations served on type `t`: `$validate` on every written type, SDC `$extract` on
-/// QuestionnaireResponse, Bulk Data `$export` on Patient and Group.
+/// QuestionnaireResponse, Bulk Data `$export` on Patient and Group, the Subscriptions backport's
+/// `$status` and `$events` on Subscription.
 fn operations(t: ResourceType) -> Vec<Value> {
     let mut ops = vec![json!({
         "name": "validate",
@@ -242,6 +243,11 @@ fn operations(t: ResourceType) -> Vec<Value> {
             ops.push(json!({"name": "export", "definition": BULK_PATIENT_EXPORT}))
         }
         ResourceType::Group => ops.push(json!({"name": "export", "definition": BULK_GROUP_EXPORT})),
+        ResourceType::Subscription => {
+            let backport = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition";
+            ops.push(json!({"name": "status", "definition": format!("{backport}/backport-subscription-status")}));
+            ops.push(json!({"name": "events", "definition": format!("{backport}/backport-subscription-events")}));
+        }
         _ => {}
     }
     ops

@@ -243,6 +243,26 @@ async fn execute(
             Op::AuditVerify => return audit_log::audit_verify(engine, trail).await,
             Op::AuditExport => return audit_log::audit_export(engine, trail, params).await,
             Op::ConsentExplain => return operations::consent_explain(engine, params).await,
+            Op::SubscriptionStatus | Op::SubscriptionEvents => {
+                let Interaction::Operation {
+                    target: crate::interaction::Target::Instance(_, id),
+                    ..
+                } = &request.interaction
+                else {
+                    return Err(Error::NoRoute);
+                };
+                let bundle = if *operation == Op::SubscriptionStatus {
+                    crate::notify::query::status(engine, gate, id).await?
+                } else {
+                    crate::notify::query::events(engine, gate, id, params).await?
+                };
+                return Ok(HttpResponse::Ok()
+                    .insert_header((
+                        actix_web::http::header::CONTENT_TYPE,
+                        super::response::FHIR_JSON,
+                    ))
+                    .body(bundle.to_string()));
+            }
             Op::HnaOutcomes => {
                 return operations::outcomes(engine, req, params, resource.as_ref()).await;
             }

@@ -168,7 +168,7 @@ async fn deliver(
     let gate = engine.gate(Arc::new(principal.clone()), None);
     let mut shown = Vec::new();
     for e in &events {
-        if let Some(focus) = visible(engine, &gate, e).await? {
+        if let Some(focus) = visible(engine, &gate, e).await.map_err(Failure::from)? {
             shown.push((e, focus));
         }
     }
@@ -176,7 +176,7 @@ async fn deliver(
         // Nothing the subscriber may see: the numbers are consumed, nothing is sent.
         return Ok(Sent::Up(last));
     }
-    let body = notification(engine, id, &spec, last, &shown).to_string();
+    let body = notification(engine, id, &spec, last, &shown, "event-notification").to_string();
     let signature = sign(secret, &body);
     let sent = client
         .post(&spec.endpoint)
@@ -244,9 +244,10 @@ async fn subscriber(
     Ok(Principal::subscriber(id, role, ods))
 }
 
-/// What the subscriber may see of event `e`'s focus now: the version the change made (for a
+/// What the subscriber may see of event `e`'s focus now (recorded as disclosed, or attempted, by
+/// `gate`): the version the change made (for a
 /// deletion, the last version before it), as a read would show it; `None` when hidden.
-async fn visible(engine: &Engine, gate: &Gate, e: &Event) -> Result<Option<Value>, Failure> {
+pub async fn visible(engine: &Engine, gate: &Gate, e: &Event) -> Result<Option<Value>, Error> {
     let backend = engine.store().backend();
     let mut r = backend.vread(e.rtype, &e.id, e.version).await?;
     if r.as_ref().is_some_and(|r| r.deleted) && e.version > 1 {
@@ -268,13 +269,15 @@ async fn visible(engine: &Engine, gate: &Gate, e: &Event) -> Result<Option<Value
     })
 }
 
-/// The notification Bundle.
-fn notification(
+/// A notification Bundle of `kind` (`event-notification`, or `query-event` for `$events`): the
+/// status Parameters, then one entry per event shown (with its resource for `full-resource`).
+pub fn notification(
     engine: &Engine,
     id: &str,
     spec: &Spec,
     total: u64,
     shown: &[(&Event, Value)],
+    kind: &str,
 ) -> Value {
     let base = engine.base_url();
     let topic = super::subscription::topic_url(engine.canonical(), spec.topic);
@@ -296,7 +299,7 @@ fn notification(
         json!({"name": "subscription", "valueReference": {"reference": format!("{base}/Subscription/{id}")}}),
         json!({"name": "topic", "valueCanonical": topic}),
         json!({"name": "status", "valueCode": "active"}),
-        json!({"name": "type", "valueCode": "event-notification"}),
+        json!({"name": "type", "valueCode": kind}),
         json!({"name": "events-since-subscription-start", "valueString": total.to_string()}),
     ];
     parameters.extend(events);

@@ -16,6 +16,7 @@
 
 pub mod deliver;
 pub mod fanout;
+pub mod query;
 pub mod subscription;
 pub mod topic;
 pub mod worker;

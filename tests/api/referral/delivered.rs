@@ -182,3 +182,52 @@ on_both_backends! {
         assert_eq!(since["valueString"], "2");
     }
 }
+
+on_both_backends! {
+    /// A subscriber whose endpoint is down sees where it stands (`$status`) and fetches what it
+    /// missed (`$events`); nobody else can ask of its subscription.
+    async fn a_subscriber_recovers_what_it_missed(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let receiver = Receiver::start().await;
+        receiver.fail(true);
+        let housing = r.w.housing();
+        let id = subscribe(&r, &housing, &to(&receiver, "referral-addressed", "id-only")).await;
+        matched(&r.w.app).await;
+        let (sr, task) = r.refer_ann(&r.w.housing, &["housing"]).await;
+        r.move_task(&housing, &task, "accepted", None).await.assert_status(200);
+        matched(&r.w.app).await;
+        receiver.until(10, |g| !g.is_empty()).await;
+        let s = r.w.get_as(&housing, &format!("Subscription/{id}/$status")).await;
+        s.assert_status(200);
+        let s = s.json();
+        let param = |name: &str| {
+            s["entry"][0]["resource"]["parameter"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(param("type")["valueCode"], "query-status");
+        assert_eq!(param("events-since-subscription-start")["valueString"], "3");
+        let e = r.w.get_as(&housing, &format!("Subscription/{id}/$events?eventsSinceNumber=2")).await;
+        e.assert_status(200);
+        let base = &r.w.app.base;
+        assert_eq!(
+            events(&e.json()),
+            [
+                ("2".to_owned(), format!("{base}/Task/{task}")),
+                ("3".to_owned(), format!("{base}/Task/{task}")),
+            ]
+        );
+        let all = r.w.get_as(&housing, &format!("Subscription/{id}/$events")).await.json();
+        assert_eq!(events(&all)[0], ("1".to_owned(), format!("{base}/ServiceRequest/{sr}")));
+        // Not more than the Subscription's payload, no unknown parameters, nobody else's.
+        let more = r.w.get_as(&housing, &format!("Subscription/{id}/$events?content=full-resource")).await;
+        more.assert_status(403);
+        let odd = r.w.get_as(&housing, &format!("Subscription/{id}/$events?since=1")).await;
+        odd.assert_status(400);
+        for path in [format!("Subscription/{id}/$status"), format!("Subscription/{id}/$events")] {
+            r.w.get_as(&r.w.gp(), &path).await.assert_status(404);
+        }
+    }
+}

@@ -56,11 +56,15 @@ pub enum Operation {
     /// `[type]/$validate` and `[type]/[id]/$validate`, `POST`: would this resource be accepted?
     /// Never stores anything. Not on AuditEvent, which nobody writes.
     Validate,
+    /// `Subscription/[id]/$status` (Subscriptions backport), `GET`.
+    SubscriptionStatus,
+    /// `Subscription/[id]/$events` (Subscriptions backport), `GET`: events a subscriber missed.
+    SubscriptionEvents,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 9] = [
         Operation::Extract,
         Operation::HnaOutcomes,
         Operation::ConsentExplain,
@@ -68,6 +72,8 @@ impl Operation {
         Operation::AuditExport,
         Operation::ProcessMessage,
         Operation::Validate,
+        Operation::SubscriptionStatus,
+        Operation::SubscriptionEvents,
     ];
 
     /// Its name in URLs, with the `$`.
@@ -80,6 +86,8 @@ impl Operation {
             Operation::AuditExport => "$audit-export",
             Operation::ProcessMessage => "$process-message",
             Operation::Validate => "$validate",
+            Operation::SubscriptionStatus => "$status",
+            Operation::SubscriptionEvents => "$events",
         }
     }
 
@@ -94,6 +102,9 @@ impl Operation {
         match self {
             Operation::Extract => rtype == Some(ResourceType::QuestionnaireResponse),
             Operation::Validate => rtype.is_some_and(|t| t != ResourceType::AuditEvent),
+            Operation::SubscriptionStatus | Operation::SubscriptionEvents => {
+                rtype == Some(ResourceType::Subscription) && instance
+            }
             _ => rtype.is_none() && !instance,
         }
     }
