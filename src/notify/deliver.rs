@@ -7,6 +7,10 @@
 //!   when it was matched. An event the subscriber may no longer see is not sent; its number is
 //!   still consumed, so `events-since-subscription-start` stays honest without saying what it
 //!   was. `full-resource` carries the focus as a read by the subscriber would show it (redacted).
+//! - **Handshake and heartbeat**: a `requested` Subscription (new, or rewritten as requested) is
+//!   first sent a `handshake` (no events); when its endpoint answers 2xx the gateway makes it
+//!   `active`, and only then are its events sent. With a heartbeat period, a `heartbeat` goes
+//!   whenever that long has passed without a request.
 //! - **Order and batching**: a subscription's events are sent in number order, up to
 //!   [`EVENTS_PER_NOTIFICATION`] a request; the next request waits for the answer to this one.
 //! - **One sender**: a process takes a subscription for [`LEASE_MS`] before sending (`claim`), so
@@ -39,7 +43,7 @@ use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::fhir::instant::{format_instant, now_ms};
 use crate::rest::Engine;
-use crate::store::outbox::{Delivery, Event};
+use crate::store::outbox::{Delivery, Event, Settled};
 
 /// Most events in one notification.
 pub const EVENTS_PER_NOTIFICATION: usize = 20;
@@ -67,24 +71,47 @@ pub async fn deliver_due(
             continue;
         };
         attempted += 1;
-        let outcome = deliver(engine, trail, client, &id, &state).await;
-        let (delivered, attempts, next, failed, error) = match outcome {
-            Ok(Sent::Up(to)) => (to, 0, 0, false, None),
-            Err(Failure::Gone(to)) => (to, 0, 0, false, None),
-            Err(Failure::Invalid(why)) => (state.delivered, state.attempts, 0, true, Some(why)),
+        let outcome = match deliver(engine, trail, client, &id, &state).await {
+            Ok(done) => Settled {
+                delivered: done.delivered,
+                attempts: 0,
+                next_attempt: 0,
+                failed: false,
+                next_contact: done.next_contact,
+                error: None,
+            },
+            Err(Failure::Gone(to)) => Settled {
+                delivered: to,
+                attempts: 0,
+                next_attempt: 0,
+                failed: false,
+                next_contact: i64::MAX,
+                error: None,
+            },
+            Err(Failure::Invalid(why)) => Settled {
+                delivered: state.delivered,
+                attempts: state.attempts,
+                next_attempt: 0,
+                failed: true,
+                next_contact: state.next_contact,
+                error: Some(why),
+            },
             Err(Failure::Endpoint(why)) => {
                 let attempts = state.attempts + 1;
-                let next = now + backoff(attempts);
-                let failed = attempts >= MAX_ATTEMPTS;
-                (state.delivered, attempts, next, failed, Some(why))
+                Settled {
+                    delivered: state.delivered,
+                    attempts,
+                    next_attempt: now + backoff(attempts),
+                    failed: attempts >= MAX_ATTEMPTS,
+                    next_contact: state.next_contact,
+                    error: Some(why),
+                }
             }
         };
-        if let Some(e) = &error {
+        if let Some(e) = &outcome.error {
             tracing::warn!(subscription = %id, error = %e, "notification not delivered");
         }
-        outbox
-            .settle(&id, delivered, attempts, next, failed, error.as_deref())
-            .await?;
+        outbox.settle(&id, &outcome).await?;
     }
     Ok(attempted)
 }
@@ -97,10 +124,11 @@ fn backoff(attempts: u64) -> i64 {
     base + rand::random_range(0..=base / 4)
 }
 
-/// What a delivery did.
-enum Sent {
-    /// Events up to this number are sent or passed over.
-    Up(u64),
+/// What a delivery did: events up to `delivered` are sent (or passed over); the next handshake
+/// or heartbeat is due at `next_contact`.
+struct Done {
+    delivered: u64,
+    next_contact: i64,
 }
 
 /// Why it did not.
@@ -126,13 +154,21 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
+/// One request to a subscription's endpoint.
+struct Request<'a> {
+    spec: &'a Spec,
+    secret: &'a str,
+    id: &'a str,
+    principal: &'a Principal,
+}
+
 async fn deliver(
     engine: &Engine,
     trail: &Trail,
     client: &reqwest::Client,
     id: &str,
     state: &Delivery,
-) -> Result<Sent, Failure> {
+) -> Result<Done, Failure> {
     let backend = engine.store().backend();
     let subscription: Option<Value> = backend
         .read(ResourceType::Subscription, id)
@@ -157,15 +193,41 @@ async fn deliver(
             "the subscriber's role or signing secret is not recorded".into(),
         ));
     };
+    let principal = subscriber(engine, id, role, &subscription).await?;
+    let request = Request {
+        spec: &spec,
+        secret,
+        id,
+        principal: &principal,
+    };
+    let now = now_ms();
+    let next_contact = spec.heartbeat.map_or(i64::MAX, |s| {
+        now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX / 1000) * 1000)
+    });
+    let gate = engine.gate(Arc::new(principal.clone()), None);
+    if subscription.get("status").and_then(Value::as_str) == Some("requested") {
+        // The handshake first: no event goes to an endpoint that has not answered one.
+        let body = notification(engine, id, &spec, state.events, &[], "handshake");
+        post(trail, client, &request, &gate, body, "handshake").await?;
+        engine.activate_subscription(id).await?;
+        return Ok(Done {
+            delivered: state.delivered,
+            next_contact,
+        });
+    }
     let events = backend
         .outbox()
         .events(id, state.delivered, EVENTS_PER_NOTIFICATION)
         .await?;
     let Some(last) = events.last().map(|e| e.number) else {
-        return Ok(Sent::Up(state.delivered));
+        // Nothing to tell: a heartbeat.
+        let body = notification(engine, id, &spec, state.events, &[], "heartbeat");
+        post(trail, client, &request, &gate, body, "heartbeat").await?;
+        return Ok(Done {
+            delivered: state.delivered,
+            next_contact,
+        });
     };
-    let principal = subscriber(engine, id, role, &subscription).await?;
-    let gate = engine.gate(Arc::new(principal.clone()), None);
     let mut shown = Vec::new();
     for e in &events {
         if let Some(focus) = visible(engine, &gate, e).await.map_err(Failure::from)? {
@@ -174,32 +236,52 @@ async fn deliver(
     }
     if shown.is_empty() {
         // Nothing the subscriber may see: the numbers are consumed, nothing is sent.
-        return Ok(Sent::Up(last));
+        return Ok(Done {
+            delivered: last,
+            next_contact: state.next_contact,
+        });
     }
-    let body = notification(engine, id, &spec, last, &shown, "event-notification").to_string();
-    let signature = sign(secret, &body);
+    let body = notification(engine, id, &spec, last, &shown, "event-notification");
+    let label = format!("{}-{last}", shown[0].0.number);
+    post(trail, client, &request, &gate, body, &label).await?;
+    Ok(Done {
+        delivered: last,
+        next_contact,
+    })
+}
+
+/// Sends `body`, signed, to the subscription's endpoint, and audits the attempt; `label` names
+/// what it carries in `X-Carebridge-Event` (`<first>-<last>` event numbers, `handshake`,
+/// `heartbeat`).
+async fn post(
+    trail: &Trail,
+    client: &reqwest::Client,
+    r: &Request<'_>,
+    gate: &Gate,
+    body: Value,
+    label: &str,
+) -> Result<(), Failure> {
+    let body = body.to_string();
+    let signature = sign(r.secret, &body);
     let sent = client
-        .post(&spec.endpoint)
-        .timeout(Duration::from_secs(spec.timeout))
+        .post(&r.spec.endpoint)
+        .timeout(Duration::from_secs(r.spec.timeout))
         .header("Content-Type", "application/fhir+json")
         .header("X-Carebridge-Signature", format!("sha256={signature}"))
-        .header(
-            "X-Carebridge-Event",
-            format!("{id}/{}-{last}", shown[0].0.number),
-        )
+        .header("X-Carebridge-Event", format!("{}/{label}", r.id))
         .body(body)
         .send()
         .await;
     let status = match &sent {
-        Ok(r) => r.status().as_u16(),
+        Ok(resp) => resp.status().as_u16(),
         Err(_) => 502,
     };
-    audit(trail, &principal, id, &gate, status).await;
+    audit(trail, r.principal, r.id, gate, status).await;
     match sent {
-        Ok(r) if r.status().is_success() => Ok(Sent::Up(last)),
-        Ok(r) => Err(Failure::Endpoint(format!(
+        Ok(resp) if resp.status().is_success() => Ok(()),
+        Ok(resp) => Err(Failure::Endpoint(format!(
             "the endpoint answered {}",
-            r.status()
+            resp.status()
         ))),
         Err(e) => Err(Failure::Endpoint(format!(
             "the endpoint did not answer: {e}"

@@ -254,6 +254,27 @@ pub fn matches_in(
 }
 
 impl Engine {
+    /// Moves Subscription `id` from `requested` to `active`, as the gateway, once its handshake
+    /// was answered (`crate::notify::deliver`); a Subscription rewritten meanwhile is left alone.
+    pub async fn activate_subscription(&self, id: &str) -> Result<(), Error> {
+        let (base, id) = (self.base_url.clone(), id.to_owned());
+        self.store
+            .transaction(move |tx| {
+                let rtype = ResourceType::Subscription;
+                let Some(current) = tx.current(rtype, &id)?.filter(|c| !c.deleted) else {
+                    return Ok(());
+                };
+                let mut body: Value = serde_json::from_str(&current.body)
+                    .map_err(|e| Error::Internal(format!("stored Subscription/{id}: {e}")))?;
+                if body.get("status").and_then(Value::as_str) != Some("requested") {
+                    return Ok(());
+                }
+                body["status"] = json!("active");
+                update_in(tx, &base, rtype, &id, body, Some(current.version)).map(|_| ())
+            })
+            .await
+    }
+
     /// What the gate's caller can see among the current matches of `queries` ([`Visible`]),
     /// read before a conditional write's transaction. A resource that comes to match between this
     /// read and the write counts as hidden: the write then acts as if it did not match (fail

@@ -58,6 +58,9 @@ pub struct Delivery {
     pub next_attempt: i64,
     /// Whether delivery gave up (the subscription is in error).
     pub failed: bool,
+    /// When the subscription is next due a request with no event in it: its handshake (at once,
+    /// for a `requested` one) or a heartbeat; `i64::MAX` when never.
+    pub next_contact: i64,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
     /// The subscriber's role when it wrote the Subscription.
@@ -93,22 +96,30 @@ pub trait OutboxStore: Send + Sync {
         now: i64,
         until: i64,
     ) -> Result<Option<Delivery>, StoreError>;
-    /// Records the outcome of an attempt and lets the subscription go: `delivered` the highest
-    /// number now sent; `attempts`, `next_attempt`, `failed` and `error` as they now stand.
-    async fn settle(
-        &self,
-        subscription: &str,
-        delivered: u64,
-        attempts: u64,
-        next_attempt: i64,
-        failed: bool,
-        error: Option<&str>,
-    ) -> Result<(), StoreError>;
+    /// Records the outcome of an attempt and lets the subscription go.
+    async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError>;
+}
+
+/// The outcome of a delivery attempt, as [`OutboxStore::settle`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The highest event number now sent (or passed over).
+    pub delivered: u64,
+    /// Failed attempts in a row.
+    pub attempts: u64,
+    /// Not before this instant is the next attempt made.
+    pub next_attempt: i64,
+    /// Whether delivery gave up.
+    pub failed: bool,
+    /// When the next handshake or heartbeat is due (`i64::MAX`: never).
+    pub next_contact: i64,
+    /// Why the attempt failed.
+    pub error: Option<String>,
 }
 
 /// The state's columns, in [`Delivery`]'s order, for the selects below.
 const STATE_COLUMNS: &str =
-    "events, delivered, attempts, next_attempt, failed, last_error, role, secret";
+    "events, delivered, attempts, next_attempt, failed, next_contact, last_error, role, secret";
 
 /// A subscription's state (placeholder 1: its id).
 pub fn select_state(placeholder: fn(usize) -> String) -> String {
@@ -121,8 +132,8 @@ pub fn select_state(placeholder: fn(usize) -> String) -> String {
 /// Due subscriptions (1: now, 2: limit).
 pub fn select_due(placeholder: fn(usize) -> String) -> String {
     format!(
-        "SELECT subscription FROM notify_state WHERE delivered < events AND failed = 0 \
-         AND next_attempt <= {now} AND lease <= {now} ORDER BY next_attempt LIMIT {}",
+        "SELECT subscription FROM notify_state WHERE (delivered < events OR next_contact <= {now}) \
+         AND failed = 0 AND next_attempt <= {now} AND lease <= {now} ORDER BY next_attempt LIMIT {}",
         placeholder(2),
         now = placeholder(1)
     )
@@ -139,27 +150,31 @@ pub fn claim(placeholder: fn(usize) -> String) -> String {
     )
 }
 
-/// Settles an attempt (1: id, 2: delivered, 3: attempts, 4: next attempt, 5: failed, 6: error).
+/// Settles an attempt (1: id, 2: delivered, 3: attempts, 4: next attempt, 5: failed, 6: error,
+/// 7: next contact).
 pub fn settle(placeholder: fn(usize) -> String) -> String {
     format!(
         "UPDATE notify_state SET delivered = {}, attempts = {}, next_attempt = {}, failed = {}, \
-         last_error = {}, lease = 0 WHERE subscription = {}",
+         last_error = {}, next_contact = {}, lease = 0 WHERE subscription = {}",
         placeholder(2),
         placeholder(3),
         placeholder(4),
         placeholder(5),
         placeholder(6),
+        placeholder(7),
         placeholder(1)
     )
 }
 
-/// Records a subscriber's role and, when given, its signing secret (1: id, 2: role, 3: secret).
+/// Records a subscriber's role and, when given, its signing secret (1: id, 2: role, 3: secret),
+/// and makes its next contact due at once (a handshake for a `requested` one; the delivery looks
+/// at the Subscription's status then).
 pub fn keep_subscriber(placeholder: fn(usize) -> String) -> String {
     format!(
         "INSERT INTO notify_state (subscription, role, secret) VALUES ({}, {}, {}) \
          ON CONFLICT (subscription) DO UPDATE SET role = excluded.role, \
          secret = COALESCE(excluded.secret, notify_state.secret), failed = 0, attempts = 0, \
-         next_attempt = 0",
+         next_attempt = 0, next_contact = 0",
         placeholder(1),
         placeholder(2),
         placeholder(3)
@@ -174,6 +189,7 @@ pub fn delivery(
     attempts: i64,
     next_attempt: i64,
     failed: i64,
+    next_contact: i64,
     last_error: Option<String>,
     role: Option<String>,
     secret: Option<String>,
@@ -185,6 +201,7 @@ pub fn delivery(
         attempts: n(attempts),
         next_attempt,
         failed: failed != 0,
+        next_contact,
         last_error,
         role,
         secret,
@@ -222,6 +239,7 @@ CREATE TABLE notify_state (
     next_attempt BIGINT NOT NULL DEFAULT 0,
     lease BIGINT NOT NULL DEFAULT 0,
     failed BIGINT NOT NULL DEFAULT 0,
+    next_contact BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     role TEXT,
     secret TEXT

@@ -6,6 +6,7 @@ use tokio_postgres::types::Type;
 use super::PostgresBackend;
 use super::codec::db_error;
 use crate::store::StoreError;
+use crate::store::outbox::Settled;
 use crate::store::outbox::{
     Change, Delivery, Event, OutboxStore, change, claim, delivery, event, select_count, select_due,
     select_events, select_pending, select_state, settle,
@@ -22,6 +23,7 @@ fn state_row(r: &tokio_postgres::Row) -> Result<Delivery, StoreError> {
         r.try_get(5).map_err(db_error)?,
         r.try_get(6).map_err(db_error)?,
         r.try_get(7).map_err(db_error)?,
+        r.try_get(8).map_err(db_error)?,
     ))
 }
 
@@ -133,19 +135,10 @@ impl OutboxStore for PostgresBackend {
         rows.first().map(state_row).transpose()
     }
 
-    async fn settle(
-        &self,
-        subscription: &str,
-        delivered: u64,
-        attempts: u64,
-        next_attempt: i64,
-        failed: bool,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError> {
         static SETTLE: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| settle(|n| format!("${n}")));
-        let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
-        let attempts = i64::try_from(attempts).unwrap_or(i64::MAX);
+        let o = outcome;
         self.query_typed(
             &SETTLE,
             &[
@@ -155,14 +148,16 @@ impl OutboxStore for PostgresBackend {
                 Type::INT8,
                 Type::INT8,
                 Type::TEXT,
+                Type::INT8,
             ],
             &[
                 &subscription,
-                &delivered,
-                &attempts,
-                &next_attempt,
-                &i64::from(failed),
-                &error,
+                &i64::try_from(o.delivered).unwrap_or(i64::MAX),
+                &i64::try_from(o.attempts).unwrap_or(i64::MAX),
+                &o.next_attempt,
+                &i64::from(o.failed),
+                &o.error,
+                &o.next_contact,
             ],
         )
         .await

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteBackend;
 use crate::store::StoreError;
+use crate::store::outbox::Settled;
 use std::sync::{Arc, Mutex};
 
 use crate::store::outbox::{
@@ -23,6 +24,7 @@ fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
+        r.get(8)?,
     ))
 }
 
@@ -140,28 +142,19 @@ impl OutboxStore for SqliteBackend {
         Ok(taken.lock().ok().and_then(|mut s| s.take()))
     }
 
-    async fn settle(
-        &self,
-        subscription: &str,
-        delivered: u64,
-        attempts: u64,
-        next_attempt: i64,
-        failed: bool,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError> {
         static SETTLE: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| settle(|n| format!("?{n}")));
-        let (id, error) = (subscription.to_owned(), error.map(str::to_owned));
-        let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
-        let attempts = i64::try_from(attempts).unwrap_or(i64::MAX);
+        let (id, o) = (subscription.to_owned(), outcome.clone());
         self.counted(move |c| {
             c.prepare_cached(&SETTLE)?.execute(params![
                 id,
-                delivered,
-                attempts,
-                next_attempt,
-                i64::from(failed),
-                error
+                i64::try_from(o.delivered).unwrap_or(i64::MAX),
+                i64::try_from(o.attempts).unwrap_or(i64::MAX),
+                o.next_attempt,
+                i64::from(o.failed),
+                o.error,
+                o.next_contact
             ])?;
             Ok(0)
         })

@@ -90,6 +90,12 @@ on_both_backends! {
         let (sr, task) = r.refer_ann(&r.w.housing, &["housing", "worry-fear-anxiety"]).await;
         let got = receiver.until(10, |g| total(g) >= 2).await;
         assert_eq!(total(&got), 2, "{got:?}");
+        // A handshake first, then the Subscription is active.
+        assert_eq!(got[0].event, format!("{ids}/handshake"));
+        assert_eq!(status(&got[0].json(), "type")["valueCode"], "handshake");
+        let (s, _) = r.current(&housing, &format!("Subscription/{ids}")).await;
+        assert_eq!(s["status"], "active");
+        let got: Vec<Received> = got.into_iter().skip(1).collect();
         for n in &got {
             assert!(signed(n), "signed with the subscriber's secret");
             assert!(n.event.starts_with(&format!("{ids}/")), "{}", n.event);
@@ -123,10 +129,12 @@ on_both_backends! {
             .filter(|e| e.to_string().contains(&format!("Subscription/{ids}/$notify")))
             .collect();
         assert!(!sent.is_empty(), "the notifications are in the audit log");
-        assert!(sent.iter().all(|e| {
-            let t = e.to_string();
-            t.contains(&format!("Task/{task}")) || t.contains(&format!("ServiceRequest/{sr}"))
-        }));
+        for shown in [format!("Task/{task}"), format!("ServiceRequest/{sr}")] {
+            assert!(
+                sent.iter().any(|e| e.to_string().contains(&shown)),
+                "{shown} is recorded as disclosed"
+            );
+        }
     }
 }
 
