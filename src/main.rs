@@ -59,6 +59,8 @@ enum Command {
     Sample(carebridge::sample::SampleArgs),
     /// The tamper-evident audit log: `verify` checks its hash chain.
     Audit(carebridge::audit::log::AuditArgs),
+    /// Receives notifications for a Subscription, checks their signatures and prints them.
+    Subscriber(carebridge::commands::subscriber::SubscriberArgs),
 }
 
 #[actix_web::main]
@@ -81,6 +83,7 @@ async fn main() -> ExitCode {
         Command::Token(args) => carebridge::auth::mint::run(args),
         Command::Sample(args) => carebridge::sample::run(args).await,
         Command::Audit(args) => carebridge::audit::log::run(args).await,
+        Command::Subscriber(args) => carebridge::commands::subscriber::run(args).await,
     }
 }
 

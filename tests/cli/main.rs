@@ -3,6 +3,7 @@
 mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
+mod subscriber;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};

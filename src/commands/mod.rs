@@ -1,0 +1,5 @@
+//! Commands of the `carebridge` binary that are tools around the gateway rather than parts of a
+//! domain: each takes its arguments and runs. (The older commands still live beside the logic
+//! they call; they move here as they are next changed.)
+
+pub mod subscriber;
