@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::rest::Engine;
 
-/// How often the outbox is looked at.
-pub const INTERVAL: Duration = Duration::from_millis(100);
+/// How often the outbox is looked at (a change waits half of this on average before it is
+/// matched; its subscribers' delivery starts as soon as it is).
+pub const INTERVAL: Duration = Duration::from_millis(50);
 
 /// Changes matched per transaction.
 pub const BATCH: usize = 500;
@@ -31,8 +32,10 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 /// Starts matching and sending for `engine`, auditing to `trail`.
 pub fn start(engine: Arc<Engine>, trail: Arc<crate::audit::Trail>) -> Matching {
     let (stop, watch) = tokio::sync::watch::channel(false);
-    let matching = match_loop(Arc::clone(&engine), watch.clone());
-    let sending = send_loop(engine, trail, watch);
+    // Matching new events wakes the sender at once rather than at its next tick.
+    let matched = Arc::new(tokio::sync::Notify::new());
+    let matching = match_loop(Arc::clone(&engine), watch.clone(), Arc::clone(&matched));
+    let sending = send_loop(engine, trail, watch, matched);
     Matching {
         tasks: vec![matching, sending],
         stop,
@@ -43,6 +46,7 @@ fn send_loop(
     engine: Arc<Engine>,
     trail: Arc<crate::audit::Trail>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    matched: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
     // No redirects: a notification goes to the endpoint the subscriber named, nowhere else.
     let client = reqwest::Client::builder()
@@ -54,6 +58,7 @@ fn send_loop(
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                () = matched.notified() => {}
                 () = stopped(&mut stop) => return,
             }
             if let Err(e) = super::deliver::deliver_due(&engine, &trail, &client).await {
@@ -66,6 +71,7 @@ fn send_loop(
 fn match_loop(
     engine: Arc<Engine>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    matched: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
@@ -77,8 +83,16 @@ fn match_loop(
             // Drain a backlog batch by batch; a full batch is looked at again at once.
             loop {
                 match super::fanout::fan_out(&engine, BATCH).await {
-                    Ok(n) if n == BATCH => tokio::task::yield_now().await,
-                    Ok(_) => break,
+                    Ok(n) if n == BATCH => {
+                        matched.notify_one();
+                        tokio::task::yield_now().await;
+                    }
+                    Ok(n) => {
+                        if n > 0 {
+                            matched.notify_one();
+                        }
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "notification matching failed; retrying");
                         break;
