@@ -75,24 +75,35 @@ pub async fn fan_out(engine: &Engine, limit: usize) -> Result<usize, Error> {
 async fn live_topics(engine: &Engine) -> Result<Vec<super::topic::Topic>, Error> {
     let mut live = Vec::new();
     for topic in super::topic::Topic::ALL {
-        let pairs = vec![
-            (
-                "criteria:exact".to_owned(),
-                topic_url(engine.canonical(), topic),
-            ),
-            ("status".to_owned(), "requested,active".to_owned()),
-        ];
-        let q = crate::search::parse(
-            ResourceType::Subscription,
-            &pairs,
-            engine.parse_options(false),
-        )
-        .map_err(|e| Error::Internal(format!("subscription search: {e}")))?;
+        let q = live_subscriptions(engine, topic, None)?;
         if !engine.store().backend().search(&q, 1).await?.is_empty() {
             live.push(topic);
         }
     }
     Ok(live)
+}
+
+/// The search for live (requested or active) Subscriptions to `topic`, of the subscribers `tags`
+/// names (`_tag` values) when given.
+fn live_subscriptions(
+    engine: &Engine,
+    topic: super::topic::Topic,
+    tags: Option<String>,
+) -> Result<crate::search::SearchQuery, Error> {
+    let mut pairs = vec![
+        (
+            "criteria:exact".to_owned(),
+            topic_url(engine.canonical(), topic),
+        ),
+        ("status".to_owned(), "requested,active".to_owned()),
+    ];
+    pairs.extend(tags.map(|t| ("_tag".to_owned(), t)));
+    crate::search::parse(
+        ResourceType::Subscription,
+        &pairs,
+        engine.parse_options(false),
+    )
+    .map_err(|e| Error::Internal(format!("subscription search: {e}")))
 }
 
 /// The events `change` makes: one per live subscription it matches.
@@ -187,20 +198,7 @@ async fn subscriptions(
         .iter()
         .map(|o| format!("{SUBSCRIBER_TAG}|{o}"))
         .collect();
-    let pairs = vec![
-        (
-            "criteria:exact".to_owned(),
-            topic_url(engine.canonical(), topic),
-        ),
-        ("_tag".to_owned(), tags.join(",")),
-        ("status".to_owned(), "requested,active".to_owned()),
-    ];
-    let q = crate::search::parse(
-        ResourceType::Subscription,
-        &pairs,
-        engine.parse_options(false),
-    )
-    .map_err(|e| Error::Internal(format!("subscription search: {e}")))?;
+    let q = live_subscriptions(engine, topic, Some(tags.join(",")))?;
     let backend = engine.store().backend();
     let rows = backend.search(&q, usize::MAX).await?;
     let mut out = Vec::new();

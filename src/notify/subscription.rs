@@ -222,14 +222,13 @@ pub fn check(
     }
 }
 
-/// Why a subscriber of `role` may not have `spec`'s payload: `full-resource` of a topic about a
-/// type the role is never shown.
-pub fn content_refused(spec: &Spec, role: Role) -> Option<OutcomeIssue> {
-    if spec.content != Content::FullResource {
+/// Why a subscriber of `role` may not have `content` of `topic`: `full-resource` of a topic about
+/// a type the role is never shown.
+pub fn content_refused(topic: Topic, content: Content, role: Role) -> Option<OutcomeIssue> {
+    if content != Content::FullResource {
         return None;
     }
-    let hidden = spec
-        .topic
+    let hidden = topic
         .resource_types()
         .iter()
         .find(|rt| matches!(remit(role, **rt), Remit::Nothing(_)))?;
@@ -255,18 +254,9 @@ pub fn content_refused_in(subscription: &Value, role: Role) -> Option<OutcomeIss
     )
     .next()
     .and_then(Value::as_str);
-    if content != Some("full-resource") {
-        return None;
-    }
-    let spec = Spec {
-        topic,
-        filters: Vec::new(),
-        endpoint: String::new(),
-        content: Content::FullResource,
-        heartbeat: None,
-        timeout: DEFAULT_TIMEOUT_SECONDS,
-    };
-    content_refused(&spec, role)
+    (content == Some("full-resource"))
+        .then(|| content_refused(topic, Content::FullResource, role))
+        .flatten()
 }
 
 /// The filters of a stored Subscription to `topic` (checked when it was written); `None` when one

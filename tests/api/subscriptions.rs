@@ -149,3 +149,42 @@ on_both_backends! {
         r.assert_status(201);
     }
 }
+
+on_both_backends! {
+    /// A Subscription's ownership holds in every shape the server accepts: its reads (absolute
+    /// and encoded URLs, HEAD, batch and transaction entries) answer the owner and strangers as
+    /// the plain read does, `$status` too, and a stranger's write or a subscriber naming another
+    /// organisation is refused alike in every write shape.
+    async fn ownership_holds_in_every_shape(app: TestApp) {
+        use crate::attack::shapes::{alike, all_refused, read_shapes, write_shapes};
+        let w = world_on(app).await;
+        let housing = w.housing();
+        let r = w.send_as(&housing, Method::POST, "Subscription", &subscription("referral-addressed", "id-only")).await;
+        r.assert_status(201);
+        let mine = r.json();
+        let id = mine["id"].as_str().expect("id").to_owned();
+        let path = format!("Subscription/{id}");
+        assert_eq!(alike(&read_shapes(&w, &housing, &path).await).status, 200);
+        for stranger in [w.gp(), w.other_gp()] {
+            assert_eq!(alike(&read_shapes(&w, &stranger, &path).await).status, 404);
+            let found = alike(&read_shapes(&w, &stranger, "Subscription?status=requested,active").await);
+            assert_eq!(found.status, 200);
+            let status_path = format!("{path}/$status");
+            let plain = w.get_as(&stranger, &status_path).await.status;
+            assert_eq!(plain, 404);
+            let head = w.app.send(w.app.anonymous(Method::HEAD, &status_path).bearer_auth(&stranger)).await;
+            assert_eq!(head.status, plain, "HEAD $status");
+        }
+        let search = w.get_as(&w.gp(), "Subscription").await;
+        assert!(search.match_ids().is_empty(), "a stranger finds none");
+        let mut taken = mine.clone();
+        taken["reason"] = json!("mine now");
+        let plain = w.send_as(&w.gp(), Method::PUT, &path, &taken).await.status;
+        all_refused(&write_shapes(&w, &w.gp(), Method::PUT, &path, Some(&taken)).await, plain);
+        let mut theirs = subscription("referral-addressed", "id-only");
+        theirs["meta"] = json!({"tag": [{"system": SUBSCRIBER, "code": w.practice_b.clone()}]});
+        all_refused(&write_shapes(&w, &housing, Method::POST, "Subscription", Some(&theirs)).await, 403);
+        let now = w.get_as(&housing, &path).await.json();
+        assert_eq!(now["reason"], mine["reason"], "nothing refused changed it");
+    }
+}

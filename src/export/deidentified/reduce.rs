@@ -24,8 +24,8 @@ use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{Canonical, LINK_COMPLETED_BY, LINK_DISTRESS, LINK_PATHWAY, LINK_SETTING};
 use crate::outcomes::facts::ref_id;
 
-/// The ODS organisation code system: the only identifier an Organization keeps.
-const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+// The ODS organisation code system: the only identifier an Organization keeps.
+use crate::consent::record::ODS_SYSTEM;
 
 /// The security label of a pseudonymised resource (HL7 v3 ObservationValue `PSEUDED`).
 fn pseudonymised() -> Value {
