@@ -3,6 +3,11 @@
 signature, and for every event in it records the delay from the change's write (the event's
 `timestamp`) to its arrival here. `GET /stats` answers the counts and percentiles as JSON.
 
+For the drain measurement, `POST /hold` makes it keep event notifications unanswered (the gateway
+then has one request in flight per subscription while events pile up behind it) until
+`POST /release`; `/stats` then also says how many events first arrived after the release and when
+the last of them did.
+
     notify_receiver.py PORT SECRET
 """
 import hashlib
@@ -17,6 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT, SECRET = int(sys.argv[1]), sys.argv[2].encode()
 lock = threading.Lock()
 delays_ms, seen, bad, handshakes = [], set(), [0], [0]
+gate = threading.Event()
+gate.set()
+released = {"at_ms": None, "events": 0, "requests": 0, "last_ms": None}
 
 
 def instant_ms(text):
@@ -29,6 +37,16 @@ class Hook(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path in ("/hold", "/release"):
+            if self.path == "/hold":
+                gate.clear()
+            else:
+                released["at_ms"] = time.time() * 1000
+                gate.set()
+            self.send_response(204)
+            self.end_headers()
+            return
+        gate.wait()
         arrived = time.time() * 1000
         want = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
         if self.headers.get("X-Carebridge-Signature") != want:
@@ -43,6 +61,8 @@ class Hook(BaseHTTPRequestHandler):
         with lock:
             if kind == "handshake":
                 handshakes[0] += 1
+            if released["at_ms"] is not None:
+                released["requests"] += 1
             for p in params:
                 if p["name"] != "notification-event":
                     continue
@@ -52,6 +72,9 @@ class Hook(BaseHTTPRequestHandler):
                     continue
                 seen.add(key)
                 delays_ms.append(arrived - instant_ms(parts["timestamp"]["valueInstant"]))
+                if released["at_ms"] is not None:
+                    released["events"] += 1
+                    released["last_ms"] = arrived
         self.send_response(200)
         self.end_headers()
 
@@ -60,7 +83,8 @@ class Hook(BaseHTTPRequestHandler):
             d = sorted(delays_ms)
             pick = lambda q: round(d[min(len(d) - 1, int(q * len(d)))], 1) if d else None
             stats = {"events": len(d), "bad_signatures": bad[0], "handshakes": handshakes[0],
-                     "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(d[-1], 1) if d else None}
+                     "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(d[-1], 1) if d else None,
+                     "drain": dict(released)}
         out = json.dumps(stats).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

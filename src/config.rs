@@ -19,6 +19,8 @@
 //! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
 //! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
 //! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
+//! | failed deliveries in a row before a Subscription is put in `error` (1-100; retried after 1 s, 2 s, 4 s ... up to 5 min) | `notify_max_attempts` | `CAREBRIDGE_NOTIFY_MAX_ATTEMPTS` | `10` (about 17 minutes) |
+//! | extra CAs (PEM bundle) that outbound HTTPS (token keys, notifications) trusts besides the bundled roots | `outbound_ca_file` | `CAREBRIDGE_OUTBOUND_CA_FILE` | none; see [`crate::outbound`] |
 //! | hosts notification endpoints (`https`) may name; in development mode (no `[auth]`) `http` to loopback too | `notify_allowed_hosts` | `CAREBRIDGE_NOTIFY_ALLOWED_HOSTS` (comma-separated) | none |
 
 use std::collections::BTreeMap;
@@ -62,6 +64,10 @@ pub struct Settings {
     pub audit_chain: String,
     /// Hosts (lowercase) that Subscription endpoints may name (`crate::notify`).
     pub notify_allowed_hosts: Vec<String>,
+    /// Failed deliveries in a row before a Subscription is put in `error` (`crate::notify`).
+    pub notify_max_attempts: u64,
+    /// Whom outbound HTTPS trusts besides the bundled roots (`crate::outbound`).
+    pub outbound_trust: crate::outbound::Trust,
 }
 
 /// The file form: every key optional, unknown keys rejected.
@@ -83,6 +89,8 @@ struct RawSettings {
     audit_dir: Option<String>,
     audit_chain: Option<String>,
     notify_allowed_hosts: Option<Vec<String>>,
+    outbound_ca_file: Option<String>,
+    notify_max_attempts: Option<usize>,
 }
 
 /// Why the configuration was refused.
@@ -152,6 +160,8 @@ impl Settings {
                 "CONSENT_POLICY" => raw.consent_policy = Some(value.clone()),
                 "AUDIT_DIR" => raw.audit_dir = Some(value.clone()),
                 "AUDIT_CHAIN" => raw.audit_chain = Some(value.clone()),
+                "OUTBOUND_CA_FILE" => raw.outbound_ca_file = Some(value.clone()),
+                "NOTIFY_MAX_ATTEMPTS" => raw.notify_max_attempts = Some(number()?),
                 "NOTIFY_ALLOWED_HOSTS" => {
                     raw.notify_allowed_hosts = Some(
                         value
@@ -302,8 +312,19 @@ impl RawSettings {
                 format!("'{bad}' is not a host name (no scheme, port or path)"),
             ));
         }
+        let outbound_trust = match &self.outbound_ca_file {
+            Some(file) => crate::outbound::Trust::from_file(Path::new(file))
+                .map_err(|e| invalid("outbound_ca_file", e.to_string()))?,
+            None => crate::outbound::Trust::default(),
+        };
+        let notify_max_attempts = match self.notify_max_attempts.unwrap_or(10) {
+            n @ 1..=100 => n as u64,
+            _ => return Err(invalid("notify_max_attempts", "must be between 1 and 100")),
+        };
         Ok(Settings {
+            notify_max_attempts,
             audit_dir,
+            outbound_trust,
             audit_chain,
             notify_allowed_hosts,
             listen,
@@ -406,6 +427,15 @@ mod tests {
     }
 
     #[test]
+    fn delivery_gives_up_after_ten_attempts_unless_told() {
+        let default = Settings::from_sources(None, &env(&[])).expect("valid");
+        assert_eq!(default.notify_max_attempts, 10);
+        let told = Settings::from_sources(None, &env(&[("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "3")]))
+            .expect("valid");
+        assert_eq!(told.notify_max_attempts, 3);
+    }
+
+    #[test]
     fn bad_settings_stop_start_up_with_their_name() {
         let cases = [
             ("CAREBRIDGE_LISTEN", "localhost"),
@@ -417,6 +447,9 @@ mod tests {
             ("CAREBRIDGE_AUDIT_CHAIN", "gw 1"),
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "https://hooks.example"),
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example:8443"),
+            ("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "0"),
+            ("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "101"),
+            ("CAREBRIDGE_OUTBOUND_CA_FILE", "/nonexistent/ca.pem"),
         ];
         for (k, v) in cases {
             let err = Settings::from_sources(None, &env(&[(k, v)])).expect_err(k);

@@ -14,6 +14,7 @@ pub mod http;
 pub mod import;
 pub mod messaging;
 pub mod notify;
+pub mod outbound;
 pub use carebridge_request::interaction;
 pub mod outcomes;
 pub mod referral;

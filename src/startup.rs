@@ -30,6 +30,9 @@ pub enum StartError {
     /// The HNA conformance artefacts could not be written to the store.
     #[error("cannot install the HNA conformance artefacts: {0}")]
     Artefacts(crate::error::Error),
+    /// The outbound HTTPS client could not be set up.
+    #[error("{0}")]
+    Outbound(#[from] crate::outbound::OutboundError),
 }
 
 /// The token settings: `[auth]`, or development mode without it (see [`crate::auth::dev`]).
@@ -48,9 +51,9 @@ fn auth_settings(settings: &Settings) -> Result<AuthSettings, StartError> {
 }
 
 /// The token verifier for `auth`.
-fn verifier(auth: &AuthSettings) -> Result<Verifier, StartError> {
+fn verifier(auth: &AuthSettings, trust: &crate::outbound::Trust) -> Result<Verifier, StartError> {
     let config = auth.load().map_err(|e| StartError::Auth(e.to_string()))?;
-    Verifier::new(config).map_err(|e| StartError::Auth(e.to_string()))
+    Verifier::trusting(config, trust).map_err(|e| StartError::Auth(e.to_string()))
 }
 
 /// A bound, ready-to-run gateway.
@@ -99,8 +102,18 @@ impl Application {
         .map_err(StartError::Audit)?;
         let trail = web::Data::new(trail);
         let copying = trail.start_copying();
-        let matching =
-            crate::notify::worker::start(engine.clone().into_inner(), trail.clone().into_inner());
+        let notifier = settings
+            .outbound_trust
+            .client(std::time::Duration::from_secs(
+                crate::notify::subscription::MAX_TIMEOUT_SECONDS,
+            ))
+            .map_err(StartError::Outbound)?;
+        let matching = crate::notify::worker::start(
+            engine.clone().into_inner(),
+            trail.clone().into_inner(),
+            notifier,
+            settings.audit_chain.clone(),
+        );
         let held = trail.clone();
         crate::hna::profiles::install(&engine)
             .await
@@ -127,7 +140,7 @@ impl Application {
                 "serving the development token endpoint: for development only"
             );
         }
-        let verifier = web::Data::new(verifier(&auth)?);
+        let verifier = web::Data::new(verifier(&auth, &settings.outbound_trust)?);
         if !verifier.fetch_keys().await {
             tracing::warn!(
                 "starting without the identity provider's keys; they are fetched again when a token needs them"

@@ -25,17 +25,15 @@ impl KeyFetcher {
     pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
 
     /// A fetcher for `url`: https, or http on localhost (tests, a sidecar).
-    pub fn new(url: &str) -> Result<Self, AuthConfigError> {
+    pub fn new(url: &str, trust: &crate::outbound::Trust) -> Result<Self, AuthConfigError> {
         let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()
             .any(|p| url.starts_with(p));
         if !(url.starts_with("https://") || local) {
             return Err(AuthConfigError::JwksUrl(url.chars().take(200).collect()));
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let client = trust
+            .client(Duration::from_secs(5))
             .map_err(|e| AuthConfigError::JwksUrl(e.to_string()))?;
         Ok(KeyFetcher {
             url: url.to_owned(),
@@ -80,7 +78,7 @@ impl KeyFetcher {
             .get(&self.url)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::outbound::cause(&e))?;
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }

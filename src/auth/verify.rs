@@ -178,8 +178,17 @@ fn kind_for(alg: Algorithm) -> Option<KeyKind> {
 }
 
 impl Verifier {
-    /// A verifier for `config`; refuses configurations that could not verify safely.
+    /// A verifier for `config` whose key set, if fetched, is verified against the bundled roots only.
     pub fn new(config: AuthConfig) -> Result<Self, AuthConfigError> {
+        Self::trusting(config, &crate::outbound::Trust::default())
+    }
+
+    /// A verifier for `config`, fetching its key set (if any) over HTTPS that trusts `trust`;
+    /// refuses configurations that could not verify safely.
+    pub fn trusting(
+        config: AuthConfig,
+        trust: &crate::outbound::Trust,
+    ) -> Result<Self, AuthConfigError> {
         if config.issuer.trim().is_empty() || config.audience.trim().is_empty() {
             return Err(AuthConfigError::NoIssuerOrAudience);
         }
@@ -214,7 +223,7 @@ impl Verifier {
         let fetcher = config
             .jwks_url
             .as_deref()
-            .map(KeyFetcher::new)
+            .map(|url| KeyFetcher::new(url, trust))
             .transpose()?;
         Ok(Verifier {
             config,

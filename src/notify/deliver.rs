@@ -13,12 +13,22 @@
 //!   whenever that long has passed without a request.
 //! - **Order and batching**: a subscription's events are sent in number order, up to
 //!   [`EVENTS_PER_NOTIFICATION`] a request; the next request waits for the answer to this one.
-//! - **One sender**: a process takes a subscription for [`LEASE_MS`] before sending (`claim`), so
-//!   two gateway processes never send one subscription's events at once.
+//!   Different subscriptions are sent to at once (`super::worker::SENDING_AT_ONCE`), so a slow
+//!   or silent endpoint holds up only its own subscription.
+//! - **One sender**: a process takes a subscription for [`LEASE_MS`] before sending (`claim`, as its
+//!   audit chain, which is distinct for every live process), so two gateway processes never send
+//!   one subscription's events at once. A process that dies holding one (kill -9, a lost node)
+//!   leaves the lease to expire, unless it starts again: a starting process first lets go of what
+//!   its chain held (`release`), so a restart resumes delivery at once. What was sent but not
+//!   recorded as sent before the death is sent again with the same event numbers (at least once;
+//!   receivers de-duplicate by `X-Carebridge-Event` or the numbers).
 //! - **Retries**: an answer other than 2xx, or none within the Subscription's timeout, is retried
 //!   after 1 s, 2 s, 4 s ... (at most [`MAX_BACKOFF_MS`]), each with up to a quarter more at
-//!   random; after [`MAX_ATTEMPTS`] failures in a row the subscription is in error and nothing
-//!   more is sent until its subscriber rewrites it. Events stay numbered, so none is lost.
+//!   random; after the deployment's `notify_max_attempts` failures in a row (10 by default, about
+//!   17 minutes) the gateway rewrites the Subscription as `status` `error` with the last failure in
+//!   `error`, and nothing more is sent until its subscriber rewrites it (as `requested`: a new
+//!   handshake, then the events from where delivery stopped). Events stay numbered and
+//!   `$events` serves them meanwhile, so none is lost.
 //! - **Signature**: each request carries `X-Carebridge-Signature: sha256=<hex>`, the HMAC-SHA256
 //!   of the body under the secret the subscriber gave (`subscription::SECRET_EXTENSION`), and
 //!   `X-Carebridge-Event: <subscription>/<first>-<last>` for de-duplication (at least once).
@@ -42,78 +52,97 @@ use crate::auth::{Principal, Role};
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::fhir::instant::{format_instant, now_ms};
-use crate::rest::Engine;
+use crate::rest::{Engine, Mark};
 use crate::store::outbox::{Delivery, Event, Settled};
 
 /// Most events in one notification.
 pub const EVENTS_PER_NOTIFICATION: usize = 20;
 /// How long a process holds a subscription while sending to it.
 pub const LEASE_MS: i64 = 5 * 60 * 1000;
-/// Failed attempts in a row before a subscription is put in error.
-pub const MAX_ATTEMPTS: u64 = 10;
 /// Longest wait between attempts.
 pub const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
-/// Subscriptions looked at per round.
-const DUE_PER_ROUND: usize = 50;
 
-/// Sends what is due; returns how many subscriptions were attempted.
-pub async fn deliver_due(
+/// Takes up to `limit` subscriptions that are due, as `holder` (this process's audit chain), for
+/// [`attempt`]; each with its state when taken. One another process took first is left out.
+pub async fn claim_due(
+    engine: &Engine,
+    holder: &str,
+    limit: usize,
+) -> Result<Vec<(String, Delivery)>, Error> {
+    let now = now_ms();
+    let outbox = engine.store().backend().outbox();
+    let mut taken = Vec::new();
+    for id in outbox.due(now, limit).await? {
+        if let Some(state) = outbox.claim(&id, now, now + LEASE_MS, holder).await? {
+            taken.push((id, state));
+        }
+    }
+    Ok(taken)
+}
+
+/// One request to claimed subscription `id` (its handshake, heartbeat or next events), then its
+/// outcome recorded and the subscription let go; put in `error` when delivery gives up.
+pub async fn attempt(
     engine: &Engine,
     trail: &Trail,
     client: &reqwest::Client,
-) -> Result<usize, Error> {
+    id: &str,
+    state: &Delivery,
+) -> Result<(), Error> {
+    let result = deliver(engine, trail, client, id, state).await;
+    // Backoff counts from the answer (or the timeout), not from when the attempt began.
     let now = now_ms();
-    let outbox = engine.store().backend().outbox();
-    let due = outbox.due(now, DUE_PER_ROUND).await?;
-    let mut attempted = 0;
-    for id in due {
-        let Some(state) = outbox.claim(&id, now, now + LEASE_MS).await? else {
-            continue;
-        };
-        attempted += 1;
-        let outcome = match deliver(engine, trail, client, &id, &state).await {
-            Ok(done) => Settled {
-                delivered: done.delivered,
-                attempts: 0,
-                next_attempt: 0,
-                failed: false,
-                next_contact: done.next_contact,
-                error: None,
-            },
-            Err(Failure::Gone(to)) => Settled {
-                delivered: to,
-                attempts: 0,
-                next_attempt: 0,
-                failed: false,
-                next_contact: i64::MAX,
-                error: None,
-            },
-            Err(Failure::Invalid(why)) => Settled {
+    let outcome = match result {
+        Ok(done) => Settled {
+            delivered: done.delivered,
+            attempts: 0,
+            next_attempt: 0,
+            failed: false,
+            next_contact: done.next_contact,
+            error: None,
+        },
+        Err(Failure::Gone(to)) => Settled {
+            delivered: to,
+            attempts: 0,
+            next_attempt: 0,
+            failed: false,
+            next_contact: i64::MAX,
+            error: None,
+        },
+        Err(Failure::Invalid(why)) => Settled {
+            delivered: state.delivered,
+            attempts: state.attempts,
+            next_attempt: 0,
+            failed: true,
+            next_contact: state.next_contact,
+            error: Some(why),
+        },
+        Err(Failure::Endpoint(why)) => {
+            let attempts = state.attempts + 1;
+            Settled {
                 delivered: state.delivered,
-                attempts: state.attempts,
-                next_attempt: 0,
-                failed: true,
+                attempts,
+                next_attempt: now + backoff(attempts),
+                failed: attempts >= engine.channel_rules().max_attempts,
                 next_contact: state.next_contact,
                 error: Some(why),
-            },
-            Err(Failure::Endpoint(why)) => {
-                let attempts = state.attempts + 1;
-                Settled {
-                    delivered: state.delivered,
-                    attempts,
-                    next_attempt: now + backoff(attempts),
-                    failed: attempts >= MAX_ATTEMPTS,
-                    next_contact: state.next_contact,
-                    error: Some(why),
-                }
             }
-        };
-        if let Some(e) = &outcome.error {
-            tracing::warn!(subscription = %id, error = %e, "notification not delivered");
         }
-        outbox.settle(&id, &outcome).await?;
+    };
+    if let Some(e) = &outcome.error {
+        tracing::warn!(subscription = %id, error = %e, "notification not delivered");
     }
-    Ok(attempted)
+    engine
+        .store()
+        .backend()
+        .outbox()
+        .settle(id, &outcome)
+        .await?;
+    if outcome.failed {
+        let why = outcome.error.as_deref().unwrap_or("delivery failed");
+        engine.mark_subscription(id, Mark::Error(why)).await?;
+    }
+    Ok(())
 }
 
 /// The wait before attempt `attempts + 1`.
@@ -209,7 +238,7 @@ async fn deliver(
         // The handshake first: no event goes to an endpoint that has not answered one.
         let body = notification(engine, id, &spec, state.events, &[], "handshake");
         post(trail, client, &request, &gate, body, "handshake").await?;
-        engine.activate_subscription(id).await?;
+        engine.mark_subscription(id, Mark::Active).await?;
         return Ok(Done {
             delivered: state.delivered,
             next_contact,
@@ -284,7 +313,8 @@ async fn post(
             resp.status()
         ))),
         Err(e) => Err(Failure::Endpoint(format!(
-            "the endpoint did not answer: {e}"
+            "the endpoint did not answer: {}",
+            crate::outbound::cause(&e)
         ))),
     }
 }

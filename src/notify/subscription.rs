@@ -63,13 +63,15 @@ impl Content {
     }
 }
 
-/// Where a deployment lets the gateway send notifications.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a deployment lets the gateway send notifications, and how long it keeps trying.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRules {
     /// Hosts (exact, lowercase) `https` endpoints may name.
     pub allowed_hosts: Vec<String>,
     /// Development mode: `http` to a loopback address is allowed too.
     pub loopback_http: bool,
+    /// Failed attempts in a row before a subscription is put in `error` (`notify_max_attempts`).
+    pub max_attempts: u64,
 }
 
 /// One filter: a type and its `param=value` pairs (all must match: the backport's AND).

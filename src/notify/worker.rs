@@ -15,8 +15,16 @@ pub const INTERVAL: Duration = Duration::from_millis(50);
 /// Changes matched per transaction.
 pub const BATCH: usize = 500;
 
-/// How often due deliveries are looked for.
+/// How often due deliveries are looked for (besides whenever matching found events, or a request
+/// was answered).
 pub const SEND_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Subscriptions a process sends to at once: each has at most one request in flight, so one slow
+/// or silent endpoint (up to its timeout, at most two minutes) holds up only itself.
+pub const SENDING_AT_ONCE: usize = 32;
+
+/// How long stopping waits for requests under way.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The running matcher and sender.
 pub struct Matching {
@@ -29,13 +37,19 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Starts matching and sending for `engine`, auditing to `trail`.
-pub fn start(engine: Arc<Engine>, trail: Arc<crate::audit::Trail>) -> Matching {
+/// Starts matching and sending for `engine`, auditing to `trail`, sending with `client` (built by
+/// [`crate::outbound`]: the deployment's trust, no redirects).
+pub fn start(
+    engine: Arc<Engine>,
+    trail: Arc<crate::audit::Trail>,
+    client: reqwest::Client,
+    holder: String,
+) -> Matching {
     let (stop, watch) = tokio::sync::watch::channel(false);
     // Matching new events wakes the sender at once rather than at its next tick.
     let matched = Arc::new(tokio::sync::Notify::new());
     let matching = match_loop(Arc::clone(&engine), watch.clone(), Arc::clone(&matched));
-    let sending = send_loop(engine, trail, watch, matched);
+    let sending = send_loop(engine, trail, client, holder, watch, matched);
     Matching {
         tasks: vec![matching, sending],
         stop,
@@ -45,25 +59,67 @@ pub fn start(engine: Arc<Engine>, trail: Arc<crate::audit::Trail>) -> Matching {
 fn send_loop(
     engine: Arc<Engine>,
     trail: Arc<crate::audit::Trail>,
+    client: reqwest::Client,
+    holder: String,
     mut stop: tokio::sync::watch::Receiver<bool>,
     matched: Arc<tokio::sync::Notify>,
 ) -> tokio::task::JoinHandle<()> {
-    // No redirects: a notification goes to the endpoint the subscriber named, nowhere else.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
     tokio::spawn(async move {
+        match engine.store().backend().outbox().release(&holder).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                subscriptions = n,
+                "took back deliveries held before a restart"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take back deliveries held before a restart")
+            }
+        }
+        let holder: Arc<str> = holder.into();
+        let mut sending = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(SEND_INTERVAL);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = matched.notified() => {}
-                () = stopped(&mut stop) => return,
+                // A request answered: that subscription may have more to send at once.
+                Some(_) = sending.join_next(), if !sending.is_empty() => {}
+                () = stopped(&mut stop) => break,
             }
-            if let Err(e) = super::deliver::deliver_due(&engine, &trail, &client).await {
-                tracing::warn!(error = %e, "notification delivery failed; retrying");
+            while sending.try_join_next().is_some() {}
+            let room = SENDING_AT_ONCE.saturating_sub(sending.len());
+            if room == 0 {
+                continue;
             }
+            let taken = match super::deliver::claim_due(&engine, &holder, room).await {
+                Ok(taken) => taken,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot look for due notifications; retrying");
+                    continue;
+                }
+            };
+            for (id, state) in taken {
+                let (engine, trail, client) =
+                    (Arc::clone(&engine), Arc::clone(&trail), client.clone());
+                sending.spawn(async move {
+                    if let Err(e) = super::deliver::attempt(&engine, &trail, &client, &id, &state).await {
+                        tracing::warn!(subscription = %id, error = %e, "notification delivery failed; retrying");
+                    }
+                });
+            }
+        }
+        // Stopping: the requests under way get a moment to be answered and recorded; any cut
+        // short is sent again (same event numbers) by whoever next holds the subscription.
+        let drained = tokio::time::timeout(STOP_GRACE, async {
+            while sending.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                unanswered = sending.len(),
+                "stopping with notifications unanswered; they will be sent again"
+            );
+            sending.abort_all();
         }
     })
 }
@@ -104,7 +160,8 @@ fn match_loop(
 }
 
 impl Matching {
-    /// Stops once the batch under way is recorded and the notification under way answered.
+    /// Stops once the batch under way is recorded and the notifications under way answered (or
+    /// [`STOP_GRACE`] has passed).
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {

@@ -46,7 +46,7 @@ use serde_json::Value;
 
 pub use prefer::{Prefer, Return};
 pub use walk::{Walk, WalkPage};
-pub use write::Visible;
+pub use write::{Mark, Visible};
 
 use crate::access::Gate;
 use crate::access::gate::ConsentSettings;
@@ -209,6 +209,7 @@ impl Engine {
                 allowed_hosts: settings.notify_allowed_hosts.clone(),
                 // Development mode (no `[auth]`): plain http to loopback for a local receiver.
                 loopback_http: settings.auth.is_none(),
+                max_attempts: settings.notify_max_attempts,
             },
             consent: ConsentSettings {
                 policy: std::sync::Arc::new(settings.consent_policy.clone()),

@@ -253,11 +253,32 @@ pub fn matches_in(
         .collect())
 }
 
+/// What delivery learnt of a Subscription, written back to it by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark<'a> {
+    /// Its handshake was answered: `requested` becomes `active`.
+    Active,
+    /// Delivery gave up, for this reason: `requested` or `active` becomes `error`.
+    Error(&'a str),
+}
+
+/// Longest `Subscription.error` the gateway writes, in characters.
+const MAX_ERROR_CHARS: usize = 500;
+
 impl Engine {
-    /// Moves Subscription `id` from `requested` to `active`, as the gateway, once its handshake
-    /// was answered (`crate::notify::deliver`); a Subscription rewritten meanwhile is left alone.
-    pub async fn activate_subscription(&self, id: &str) -> Result<(), Error> {
+    /// Writes what delivery learnt of Subscription `id` (`crate::notify::deliver`) as a new
+    /// version, as the gateway; a Subscription its subscriber rewrote meanwhile (to another status)
+    /// or deleted is left alone, since the subscriber's word stands.
+    pub async fn mark_subscription(&self, id: &str, mark: Mark<'_>) -> Result<(), Error> {
         let (base, id) = (self.base_url.clone(), id.to_owned());
+        let (from, to, error): (&[&str], _, _) = match mark {
+            Mark::Active => (&["requested"], "active", None),
+            Mark::Error(why) => (
+                &["requested", "active"],
+                "error",
+                Some(why.chars().take(MAX_ERROR_CHARS).collect::<String>()),
+            ),
+        };
         self.store
             .transaction(move |tx| {
                 let rtype = ResourceType::Subscription;
@@ -266,10 +287,22 @@ impl Engine {
                 };
                 let mut body: Value = serde_json::from_str(&current.body)
                     .map_err(|e| Error::Internal(format!("stored Subscription/{id}: {e}")))?;
-                if body.get("status").and_then(Value::as_str) != Some("requested") {
+                let status = body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !from.contains(&status) {
                     return Ok(());
                 }
-                body["status"] = json!("active");
+                body["status"] = json!(to);
+                match error {
+                    Some(why) => body["error"] = json!(why),
+                    None => {
+                        if let Some(b) = body.as_object_mut() {
+                            b.remove("error");
+                        }
+                    }
+                }
                 update_in(tx, &base, rtype, &id, body, Some(current.version)).map(|_| ())
             })
             .await

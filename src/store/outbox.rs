@@ -88,14 +88,19 @@ pub trait OutboxStore: Send + Sync {
     /// Up to `limit` subscriptions with events to send whose next attempt is due at `now` and
     /// that no process holds.
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError>;
-    /// Takes `subscription` for delivery until `until` unless another process holds it at `now`;
-    /// its state when taken.
+    /// Takes `subscription` for delivery until `until`, as `holder` (the process's audit chain),
+    /// unless another process holds it at `now`; its state when taken.
     async fn claim(
         &self,
         subscription: &str,
         now: i64,
         until: i64,
+        holder: &str,
     ) -> Result<Option<Delivery>, StoreError>;
+    /// Lets go of every subscription `holder` holds: a process starting again under its chain
+    /// name takes back at once what its previous life held when it died, rather than waiting out
+    /// the leases. How many it held.
+    async fn release(&self, holder: &str) -> Result<u64, StoreError>;
     /// Records the outcome of an attempt and lets the subscription go.
     async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError>;
 }
@@ -139,14 +144,23 @@ pub fn select_due(placeholder: fn(usize) -> String) -> String {
     )
 }
 
-/// Takes a subscription (1: id, 2: now, 3: until), returning its state.
+/// Takes a subscription (1: id, 2: now, 3: until, 4: holder), returning its state.
 pub fn claim(placeholder: fn(usize) -> String) -> String {
     format!(
-        "UPDATE notify_state SET lease = {} WHERE subscription = {} AND lease <= {} \
+        "UPDATE notify_state SET lease = {}, holder = {} WHERE subscription = {} AND lease <= {} \
          RETURNING {STATE_COLUMNS}",
         placeholder(3),
+        placeholder(4),
         placeholder(1),
         placeholder(2)
+    )
+}
+
+/// Lets go of a holder's subscriptions (1: holder).
+pub fn release(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "UPDATE notify_state SET lease = 0 WHERE holder = {} AND lease > 0",
+        placeholder(1)
     )
 }
 
@@ -245,6 +259,11 @@ CREATE TABLE notify_state (
     secret TEXT
 );
 "#;
+
+/// Who holds a subscription's delivery: the process's audit chain (migration 10 of
+/// `super::schema`). Live processes have distinct chains (`crate::config`), so a process may
+/// release what its chain holds when it starts.
+pub const HOLDER_MIGRATION: &str = "ALTER TABLE notify_state ADD COLUMN holder TEXT;";
 
 /// Removes one outbox row (`1` placeholder: its `row_id`); a count of 0 means another process
 /// handled it first.

@@ -127,6 +127,8 @@ CREATE TABLE messages (
     super::outbox::MIGRATION,
     // 9: each subscription's numbered events (`super::outbox`).
     super::outbox::EVENTS_MIGRATION,
+    // 10: which process holds a subscription's delivery (`super::outbox::HOLDER_MIGRATION`).
+    super::outbox::HOLDER_MIGRATION,
 ];
 
 /// One migration's SQL for a backend.

@@ -14,6 +14,10 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+/// The test PKI (HTTPS receivers, and the CA test gateways trust).
+#[path = "pki.rs"]
+pub mod pki;
+
 /// The media type of every FHIR response body.
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
@@ -90,7 +94,10 @@ fn test_settings(database_url: &str) -> Settings {
     .chain(TEST_AUTH_ENV)
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    Settings::from_sources(None, &env).expect("test settings are valid")
+    let mut settings = Settings::from_sources(None, &env).expect("test settings are valid");
+    // Notification receivers are HTTPS servers with certificates of the test CA.
+    settings.outbound_trust = pki::pki().trust();
+    settings
 }
 
 async fn start(settings: Settings, db: DbGuard) -> TestApp {

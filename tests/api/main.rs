@@ -10,6 +10,7 @@
 
 #[macro_use]
 mod helpers;
+use helpers::pki;
 mod resources;
 mod sharing;
 mod world;
@@ -40,6 +41,8 @@ mod paging;
 mod patch;
 mod profiles;
 mod read;
+// `Receiver::delay` is for the crash test in `tests/cli`, which shares this file.
+#[allow(dead_code)]
 mod receiver;
 mod referral;
 mod search;

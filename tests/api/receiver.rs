@@ -1,8 +1,8 @@
-//! A notification receiver for the tests: a real HTTP server on a loopback port (the gateway may
-//! send plain `http` to a loopback host its deployment lists) that keeps every request it is sent
-//! and answers 200, or 500 while told to fail.
+//! A notification receiver for the tests: a real HTTPS server on a loopback port, with a
+//! certificate of the test PKI ([`crate::pki`]) that the test gateways trust, which keeps every
+//! request it is sent and answers 200, or 500 while told to fail.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,16 +32,18 @@ impl Received {
 /// The running receiver.
 #[derive(Clone)]
 pub struct Receiver {
-    /// Where to send (`http://127.0.0.1:<port>/hook`).
+    /// Where to send (`https://127.0.0.1:<port>/hook`).
     pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
     failing: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
 struct State {
     got: Arc<Mutex<Vec<Received>>>,
     failing: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 async fn hook(req: HttpRequest, body: String, state: web::Data<State>) -> HttpResponse {
@@ -62,6 +64,10 @@ async fn hook(req: HttpRequest, body: String, state: web::Data<State>) -> HttpRe
             status,
         });
     }
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     if failing {
         HttpResponse::InternalServerError().finish()
     } else {
@@ -72,11 +78,18 @@ async fn hook(req: HttpRequest, body: String, state: web::Data<State>) -> HttpRe
 impl Receiver {
     /// Starts one on a free loopback port.
     pub async fn start() -> Receiver {
+        Self::start_on(0).await
+    }
+
+    /// Starts one on loopback `port` (0: a free one), as when an endpoint comes back up.
+    pub async fn start_on(port: u16) -> Receiver {
         let got = Arc::new(Mutex::new(Vec::new()));
         let failing = Arc::new(AtomicBool::new(false));
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let state = State {
             got: Arc::clone(&got),
             failing: Arc::clone(&failing),
+            delay_ms: Arc::clone(&delay_ms),
         };
         let server = HttpServer::new(move || {
             App::new()
@@ -84,15 +97,21 @@ impl Receiver {
                 .route("/hook", web::post().to(hook))
         })
         .workers(1)
-        .bind(("127.0.0.1", 0))
+        .bind_rustls_0_23(("127.0.0.1", port), crate::pki::pki().server_config())
         .expect("the receiver binds");
         let port = server.addrs()[0].port();
         tokio::spawn(server.run());
         Receiver {
-            url: format!("http://127.0.0.1:{port}/hook"),
+            url: format!("https://127.0.0.1:{port}/hook"),
             got,
             failing,
+            delay_ms,
         }
+    }
+
+    /// Answer each request `ms` milliseconds after it arrived (it is kept on arrival).
+    pub fn delay(&self, ms: u64) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Answer 500 from now on (`true`) or 200 again (`false`).

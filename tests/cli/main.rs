@@ -1,8 +1,15 @@
 //! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
 
+mod delivery;
 mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
+#[allow(dead_code)]
+#[path = "../api/pki.rs"]
+mod pki;
+#[allow(dead_code)]
+#[path = "../api/receiver.rs"]
+mod receiver;
 mod subscriber;
 
 use std::collections::BTreeMap;

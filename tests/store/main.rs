@@ -51,6 +51,7 @@ store_tests!(
     resources::a_deployment_secret_is_made_once_and_shared,
     outbox::a_change_and_its_outbox_row_commit_together_or_not_at_all,
     outbox::events_are_numbered_per_subscription_and_rows_taken_once,
+    outbox::a_restarted_process_takes_back_what_it_held_and_nothing_else,
     resources::migrations_are_idempotent,
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,

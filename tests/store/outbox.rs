@@ -129,3 +129,59 @@ pub async fn events_are_numbered_per_subscription_and_rows_taken_once(db: Db) {
     assert_eq!(outbox.event_count("s1").await.expect("count"), 2);
     assert_eq!(outbox.event_count("nobody").await.expect("count"), 0);
 }
+
+/// A subscription is held by one process at a time; a process starting again under its chain name
+/// takes back what it held, and nothing another process holds.
+pub async fn a_restarted_process_takes_back_what_it_held_and_nothing_else(db: Db) {
+    let store = db.open().await;
+    let (s1, s2) = ("s1".to_owned(), "s2".to_owned());
+    store
+        .transaction(move |tx| {
+            tx.keep_subscriber(&s1, "housing", Some("secret-one"))?;
+            tx.keep_subscriber(&s2, "housing", Some("secret-two"))
+        })
+        .await
+        .expect("commits");
+    let outbox = store.backend().outbox();
+    let (now, until) = (T0, T0 + 300_000);
+    assert!(
+        outbox
+            .claim("s1", now, until, "gw-1")
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    assert!(
+        outbox
+            .claim("s2", now, until, "gw-2")
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    assert!(
+        outbox
+            .claim("s1", now + 1, until, "gw-2")
+            .await
+            .expect("claim")
+            .is_none(),
+        "held by gw-1"
+    );
+    assert_eq!(outbox.release("gw-1").await.expect("release"), 1);
+    assert!(
+        outbox
+            .claim("s1", now + 1, until, "gw-1")
+            .await
+            .expect("claim")
+            .is_some(),
+        "taken back at once"
+    );
+    assert!(
+        outbox
+            .claim("s2", now + 1, until, "gw-1")
+            .await
+            .expect("claim")
+            .is_none(),
+        "gw-2's is still gw-2's"
+    );
+    assert_eq!(outbox.release("gw-3").await.expect("release"), 0);
+}

@@ -8,6 +8,7 @@ fn rules() -> ChannelRules {
     ChannelRules {
         allowed_hosts: vec!["hooks.housing.example".into()],
         loopback_http: false,
+        max_attempts: 10,
     }
 }
 
@@ -153,7 +154,7 @@ fn endpoints_are_https_on_the_allow_list_or_loopback_http_in_development() {
     assert!(with("http://10.0.0.1/x", &dev).is_err());
     let sidecar = ChannelRules {
         allowed_hosts: vec!["127.0.0.1".into(), "hooks.housing.example".into()],
-        loopback_http: false,
+        ..rules()
     };
     assert!(
         with("http://127.0.0.1:9000/x", &sidecar).is_ok(),

@@ -8,8 +8,8 @@ use super::codec::db_error;
 use crate::store::StoreError;
 use crate::store::outbox::Settled;
 use crate::store::outbox::{
-    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, select_count, select_due,
-    select_events, select_pending, select_state, settle,
+    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, release, select_count,
+    select_due, select_events, select_pending, select_state, settle,
 };
 
 /// A state row read in [`crate::store::outbox`]'s column order.
@@ -122,17 +122,28 @@ impl OutboxStore for PostgresBackend {
         subscription: &str,
         now: i64,
         until: i64,
+        holder: &str,
     ) -> Result<Option<Delivery>, StoreError> {
         static CLAIM: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| claim(|n| format!("${n}")));
         let rows = self
             .query_typed(
                 &CLAIM,
-                &[Type::TEXT, Type::INT8, Type::INT8],
-                &[&subscription, &now, &until],
+                &[Type::TEXT, Type::INT8, Type::INT8, Type::TEXT],
+                &[&subscription, &now, &until, &holder],
             )
             .await?;
         rows.first().map(state_row).transpose()
+    }
+
+    async fn release(&self, holder: &str) -> Result<u64, StoreError> {
+        static RELEASE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| release(|n| format!("${n}")));
+        let client = self.client().await?;
+        client
+            .execute(RELEASE.as_str(), &[&holder])
+            .await
+            .map_err(db_error)
     }
 
     async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError> {

@@ -9,8 +9,8 @@ use crate::store::outbox::Settled;
 use std::sync::{Arc, Mutex};
 
 use crate::store::outbox::{
-    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, select_count, select_due,
-    select_events, select_pending, select_state, settle,
+    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, release, select_count,
+    select_due, select_events, select_pending, select_state, settle,
 };
 
 /// A state row read in [`crate::store::outbox`]'s column order.
@@ -122,16 +122,17 @@ impl OutboxStore for SqliteBackend {
         subscription: &str,
         now: i64,
         until: i64,
+        holder: &str,
     ) -> Result<Option<Delivery>, StoreError> {
         static CLAIM: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| claim(|n| format!("?{n}")));
         let taken: Arc<Mutex<Option<Delivery>>> = Arc::default();
         let slot = Arc::clone(&taken);
-        let id = subscription.to_owned();
+        let (id, holder) = (subscription.to_owned(), holder.to_owned());
         self.counted(move |c| {
             let d = c
                 .prepare_cached(&CLAIM)?
-                .query_row(params![id, now, until], state_row)
+                .query_row(params![id, now, until, holder], state_row)
                 .optional()?;
             if let Ok(mut s) = slot.lock() {
                 *s = d;
@@ -140,6 +141,14 @@ impl OutboxStore for SqliteBackend {
         })
         .await?;
         Ok(taken.lock().ok().and_then(|mut s| s.take()))
+    }
+
+    async fn release(&self, holder: &str) -> Result<u64, StoreError> {
+        static RELEASE: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| release(|n| format!("?{n}")));
+        let holder = holder.to_owned();
+        self.counted(move |c| Ok(c.prepare_cached(&RELEASE)?.execute(params![holder])? as u64))
+            .await
     }
 
     async fn settle(&self, subscription: &str, outcome: &Settled) -> Result<(), StoreError> {

@@ -239,3 +239,150 @@ on_both_backends! {
         }
     }
 }
+
+/// The status Parameters' `error` text of `Subscription/{id}/$status` as `token` sees it, and its
+/// `status`.
+async fn where_it_stands(r: &Referrals, token: &str, id: &str) -> (String, String) {
+    let s =
+        r.w.get_as(token, &format!("Subscription/{id}/$status"))
+            .await;
+    s.assert_status(200);
+    let s = s.json();
+    (
+        status(&s, "status")["valueCode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        status(&s, "error")["valueCodeableConcept"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Delivery gives up after the deployment's number of attempts: the Subscription is rewritten as
+/// `error` with the last failure, nothing more is sent, and the subscriber's rewrite as
+/// `requested` brings every event, in order, after a new handshake.
+#[tokio::test]
+async fn delivery_that_gives_up_puts_the_subscription_in_error_until_rewritten() {
+    let app = crate::helpers::spawn_app_with(|s| s.notify_max_attempts = 2).await;
+    let r = Referrals::on(app).await;
+    let receiver = Receiver::start().await;
+    let housing = r.w.housing();
+    let id = subscribe(
+        &r,
+        &housing,
+        &to(&receiver, "referral-addressed", "id-only"),
+    )
+    .await;
+    matched(&r.w.app).await;
+    total(&receiver.until(10, |g| !g.is_empty()).await);
+    receiver.fail(true);
+    r.refer_ann(&r.w.housing, &["housing"]).await;
+    let mut gave_up = Value::Null;
+    for _ in 0..100 {
+        let (s, _) = r.current(&housing, &format!("Subscription/{id}")).await;
+        if s["status"] == "error" {
+            gave_up = s;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(gave_up["status"], "error", "{gave_up}");
+    assert!(
+        gave_up["error"].as_str().is_some_and(|e| e.contains("500")),
+        "{gave_up}"
+    );
+    let tried = receiver
+        .received()
+        .iter()
+        .filter(|x| x.status == 500)
+        .count();
+    assert_eq!(tried, 2, "two attempts, then no more");
+    let (shown, why) = where_it_stands(&r, &housing, &id).await;
+    assert_eq!(shown, "error");
+    assert!(why.contains("500"), "{why}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        3,
+        "nothing more is sent while in error"
+    );
+    // The subscriber rewrites it as requested once its endpoint is back.
+    receiver.fail(false);
+    let (mut s, version) = r.current(&housing, &format!("Subscription/{id}")).await;
+    s["status"] = json!("requested");
+    s["channel"]["extension"] =
+        subscription("referral-addressed", None)["channel"]["extension"].clone();
+    r.put_as(&housing, &s, Some(&version))
+        .await
+        .assert_status(200);
+    let got = receiver.until(10, |g| total(g) >= 2).await;
+    let after: Vec<&Received> = got.iter().skip(3).collect();
+    assert_eq!(after[0].event, format!("{id}/handshake"), "{after:?}");
+    let numbers: Vec<String> = after
+        .iter()
+        .filter(|x| x.status == 200)
+        .flat_map(|n| events(&n.json()))
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(numbers, ["1", "2"], "every event, in order");
+    let (s, _) = r.current(&housing, &format!("Subscription/{id}")).await;
+    assert_eq!(s["status"], "active");
+    assert!(s.get("error").is_none(), "{s}");
+}
+
+/// An endpoint whose certificate the deployment does not trust is sent nothing: the TLS
+/// handshake fails, and `$status` says why.
+#[tokio::test]
+async fn an_endpoint_whose_certificate_is_not_trusted_is_sent_nothing() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.outbound_trust = carebridge::outbound::Trust::default();
+    })
+    .await;
+    let r = Referrals::on(app).await;
+    let receiver = Receiver::start().await;
+    let housing = r.w.housing();
+    let id = subscribe(
+        &r,
+        &housing,
+        &to(&receiver, "referral-addressed", "id-only"),
+    )
+    .await;
+    let mut why = String::new();
+    for _ in 0..100 {
+        why = where_it_stands(&r, &housing, &id).await.1;
+        if !why.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    assert!(
+        receiver.received().is_empty(),
+        "no request reached the endpoint"
+    );
+    let (s, _) = r.current(&housing, &format!("Subscription/{id}")).await;
+    assert_eq!(s["status"], "requested", "never activated");
+}
+
+on_both_backends! {
+    /// Subscriptions are sent to side by side: an endpoint that takes its time holds up only its
+    /// own subscription.
+    async fn a_slow_endpoint_holds_up_only_its_own_subscription(app: TestApp) {
+        let r = Referrals::on(app).await;
+        let slow = Receiver::start().await;
+        slow.delay(5000);
+        let quick = Receiver::start().await;
+        let housing = r.w.housing();
+        subscribe(&r, &housing, &to(&slow, "referral-addressed", "id-only")).await;
+        subscribe(&r, &housing, &to(&quick, "referral-addressed", "id-only")).await;
+        quick.until(3, |g| !g.is_empty()).await;
+        r.refer_ann(&r.w.housing, &["housing"]).await;
+        let started = std::time::Instant::now();
+        let got = quick.until(4, |g| total(g) >= 2).await;
+        assert_eq!(total(&got), 2, "{got:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+        assert_eq!(slow.received().len(), 1, "the slow one is still at its handshake");
+    }
+}

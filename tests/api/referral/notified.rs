@@ -78,7 +78,11 @@ on_both_backends! {
     async fn each_subscriber_is_told_of_exactly_the_changes_that_concern_it(app: TestApp) {
         let r = Referrals::on(app).await;
         let housing = r.w.housing();
-        let all = subscribe(&r, &housing, &subscription("referral-addressed", None)).await;
+        let receiver = crate::receiver::Receiver::start().await;
+    let mut to_receiver = subscription("referral-addressed", None);
+    to_receiver["channel"]["endpoint"] = json!(receiver.url);
+    let all = subscribe(&r, &housing, &to_receiver).await;
+    receiver.until(10, |g| !g.is_empty()).await;
         let accepted_only =
             subscribe(&r, &housing, &subscription("referral-addressed", Some("Task?status=accepted"))).await;
         let sent = subscribe(&r, &r.hospital(), &subscription("referral-sent", None)).await;
@@ -120,17 +124,22 @@ on_both_backends! {
     }
 }
 
-/// Two gateway processes on one PostgreSQL database, both matching: every change of either is
-/// matched once, and the subscription's events are numbered 1..n without a gap or a repeat.
+/// Two gateway processes on one PostgreSQL database, both matching and sending: every change of
+/// either is matched once, the subscription's events are numbered 1..n without a gap or a repeat,
+/// and each is delivered once (the processes claim subscriptions, they do not elect a leader).
 #[tokio::test]
-async fn two_gateways_on_one_database_match_each_change_once() {
+async fn two_gateways_on_one_database_match_and_deliver_each_change_once() {
     let Some(app) = spawn_app_on_postgres().await else {
         return;
     };
     let r = Referrals::on(app).await;
     let second = r.w.app.second_gateway().await;
     let housing = r.w.housing();
-    let all = subscribe(&r, &housing, &subscription("referral-addressed", None)).await;
+    let receiver = crate::receiver::Receiver::start().await;
+    let mut to_receiver = subscription("referral-addressed", None);
+    to_receiver["channel"]["endpoint"] = json!(receiver.url);
+    let all = subscribe(&r, &housing, &to_receiver).await;
+    receiver.until(10, |g| !g.is_empty()).await;
     let mut expected = Vec::new();
     for i in 0..12 {
         let gateway = if i % 2 == 0 { &r.w.app } else { &second };
@@ -164,6 +173,37 @@ async fn two_gateways_on_one_database_match_each_change_once() {
     got.sort();
     expected.sort();
     assert_eq!(got, expected, "each change once");
+    let got = receiver
+        .until(20, |g| delivered_numbers(g).len() >= expected.len())
+        .await;
+    let mut numbers = delivered_numbers(&got);
+    numbers.sort_unstable();
+    let once: Vec<u64> = (1..=expected.len() as u64).collect();
+    assert_eq!(
+        numbers, once,
+        "each event delivered once, by one of the two"
+    );
+}
+
+/// The event numbers in what `got` holds, as they came.
+fn delivered_numbers(got: &[crate::receiver::Received]) -> Vec<u64> {
+    got.iter()
+        .flat_map(|r| {
+            let body = r.json();
+            body["entry"][0]["resource"]["parameter"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|p| p["name"] == "notification-event")
+        .filter_map(|p| {
+            p["part"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|x| x["name"] == "event-number"))
+                .and_then(|x| x["valueString"].as_str())
+                .and_then(|n| n.parse().ok())
+        })
+        .collect()
 }
 
 on_both_backends! {
