@@ -70,14 +70,12 @@ pub async fn claim_due(
     limit: usize,
 ) -> Result<Vec<(String, Delivery)>, Error> {
     let now = now_ms();
-    let outbox = engine.store().backend().outbox();
-    let mut taken = Vec::new();
-    for id in outbox.due(now, limit).await? {
-        if let Some(state) = outbox.claim(&id, now, now + LEASE_MS, holder).await? {
-            taken.push((id, state));
-        }
-    }
-    Ok(taken)
+    Ok(engine
+        .store()
+        .backend()
+        .outbox()
+        .claim_due(now, now + LEASE_MS, holder, limit)
+        .await?)
 }
 
 /// One request to claimed subscription `id` (its handshake, heartbeat or next events), then its

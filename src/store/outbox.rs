@@ -85,18 +85,16 @@ pub trait OutboxStore: Send + Sync {
     async fn event_count(&self, subscription: &str) -> Result<u64, StoreError>;
     /// Where `subscription`'s delivery stands (`None`: nothing recorded yet).
     async fn delivery(&self, subscription: &str) -> Result<Option<Delivery>, StoreError>;
-    /// Up to `limit` subscriptions with events to send whose next attempt is due at `now` and
-    /// that no process holds.
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError>;
-    /// Takes `subscription` for delivery until `until`, as `holder` (the process's audit chain),
-    /// unless another process holds it at `now`; its state when taken.
-    async fn claim(
+    /// Takes, in one statement, up to `limit` subscriptions that are due at `now` and that no
+    /// process holds, until `until`, as `holder`; each id with its state when taken. Two processes
+    /// asking at once never take the same one.
+    async fn claim_due(
         &self,
-        subscription: &str,
         now: i64,
         until: i64,
         holder: &str,
-    ) -> Result<Option<Delivery>, StoreError>;
+        limit: usize,
+    ) -> Result<Vec<(String, Delivery)>, StoreError>;
     /// Lets go of every subscription `holder` holds: a process starting again under its chain
     /// name takes back at once what its previous life held when it died, rather than waiting out
     /// the leases. How many it held.
@@ -134,25 +132,20 @@ pub fn select_state(placeholder: fn(usize) -> String) -> String {
     )
 }
 
-/// Due subscriptions (1: now, 2: limit).
-pub fn select_due(placeholder: fn(usize) -> String) -> String {
+/// Takes due subscriptions (1: now, 2: until, 3: holder, 4: limit), returning each one's state
+/// then its id (column 9). The outer `lease` test is evaluated again on a row another
+/// transaction changed meanwhile (PostgreSQL's READ COMMITTED re-check; SQLite has one writer), so
+/// no subscription is taken twice.
+pub fn claim_due(placeholder: fn(usize) -> String) -> String {
+    let now = placeholder(1);
     format!(
-        "SELECT subscription FROM notify_state WHERE (delivered < events OR next_contact <= {now}) \
-         AND failed = 0 AND next_attempt <= {now} AND lease <= {now} ORDER BY next_attempt LIMIT {}",
+        "UPDATE notify_state SET lease = {}, holder = {} WHERE lease <= {now} AND subscription IN \
+         (SELECT subscription FROM notify_state WHERE (delivered < events OR next_contact <= {now}) \
+         AND failed = 0 AND next_attempt <= {now} AND lease <= {now} ORDER BY next_attempt LIMIT {}) \
+         RETURNING {STATE_COLUMNS}, subscription",
         placeholder(2),
-        now = placeholder(1)
-    )
-}
-
-/// Takes a subscription (1: id, 2: now, 3: until, 4: holder), returning its state.
-pub fn claim(placeholder: fn(usize) -> String) -> String {
-    format!(
-        "UPDATE notify_state SET lease = {}, holder = {} WHERE subscription = {} AND lease <= {} \
-         RETURNING {STATE_COLUMNS}",
         placeholder(3),
         placeholder(4),
-        placeholder(1),
-        placeholder(2)
     )
 }
 

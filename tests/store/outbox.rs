@@ -144,44 +144,49 @@ pub async fn a_restarted_process_takes_back_what_it_held_and_nothing_else(db: Db
         .expect("commits");
     let outbox = store.backend().outbox();
     let (now, until) = (T0, T0 + 300_000);
-    assert!(
-        outbox
-            .claim("s1", now, until, "gw-1")
-            .await
-            .expect("claim")
-            .is_some()
+    let ids = |taken: Vec<(String, carebridge::store::outbox::Delivery)>| {
+        taken.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
+    };
+    let first = ids(outbox
+        .claim_due(now, until, "gw-1", 1)
+        .await
+        .expect("claim"));
+    assert_eq!(first.len(), 1, "as many as asked for");
+    let second = ids(outbox
+        .claim_due(now, until, "gw-2", 10)
+        .await
+        .expect("claim"));
+    assert_eq!(
+        second.len(),
+        1,
+        "only the one gw-1 does not hold: {second:?}"
     );
+    assert_ne!(first, second);
     assert!(
-        outbox
-            .claim("s2", now, until, "gw-2")
+        ids(outbox
+            .claim_due(now + 1, until, "gw-3", 10)
             .await
-            .expect("claim")
-            .is_some()
-    );
-    assert!(
-        outbox
-            .claim("s1", now + 1, until, "gw-2")
-            .await
-            .expect("claim")
-            .is_none(),
-        "held by gw-1"
+            .expect("claim"))
+        .is_empty(),
+        "both held"
     );
     assert_eq!(outbox.release("gw-1").await.expect("release"), 1);
-    assert!(
-        outbox
-            .claim("s1", now + 1, until, "gw-1")
+    assert_eq!(
+        ids(outbox
+            .claim_due(now + 1, until, "gw-1", 10)
             .await
-            .expect("claim")
-            .is_some(),
-        "taken back at once"
-    );
-    assert!(
-        outbox
-            .claim("s2", now + 1, until, "gw-1")
-            .await
-            .expect("claim")
-            .is_none(),
-        "gw-2's is still gw-2's"
+            .expect("claim")),
+        first,
+        "taken back at once; gw-2's is still gw-2's"
     );
     assert_eq!(outbox.release("gw-3").await.expect("release"), 0);
+    // A held subscription is free again when its lease runs out.
+    assert_eq!(
+        ids(outbox
+            .claim_due(until, until + 1, "gw-3", 10)
+            .await
+            .expect("claim"))
+        .len(),
+        2
+    );
 }

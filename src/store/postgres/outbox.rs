@@ -8,8 +8,8 @@ use super::codec::db_error;
 use crate::store::StoreError;
 use crate::store::outbox::Settled;
 use crate::store::outbox::{
-    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, release, select_count,
-    select_due, select_events, select_pending, select_state, settle,
+    Change, Delivery, Event, OutboxStore, change, claim_due, delivery, event, release,
+    select_count, select_events, select_pending, select_state, settle,
 };
 
 /// A state row read in [`crate::store::outbox`]'s column order.
@@ -105,35 +105,26 @@ impl OutboxStore for PostgresBackend {
         rows.first().map(state_row).transpose()
     }
 
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        static SELECT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| select_due(|n| format!("${n}")));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .query_typed(&SELECT, &[Type::INT8, Type::INT8], &[&now, &limit])
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(db_error))
-            .collect()
-    }
-
-    async fn claim(
+    async fn claim_due(
         &self,
-        subscription: &str,
         now: i64,
         until: i64,
         holder: &str,
-    ) -> Result<Option<Delivery>, StoreError> {
+        limit: usize,
+    ) -> Result<Vec<(String, Delivery)>, StoreError> {
         static CLAIM: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| claim(|n| format!("${n}")));
+            std::sync::LazyLock::new(|| claim_due(|n| format!("${n}")));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .query_typed(
                 &CLAIM,
-                &[Type::TEXT, Type::INT8, Type::INT8, Type::TEXT],
-                &[&subscription, &now, &until, &holder],
+                &[Type::INT8, Type::INT8, Type::TEXT, Type::INT8],
+                &[&now, &until, &holder, &limit],
             )
             .await?;
-        rows.first().map(state_row).transpose()
+        rows.iter()
+            .map(|r| Ok((r.try_get(9).map_err(db_error)?, state_row(r)?)))
+            .collect()
     }
 
     async fn release(&self, holder: &str) -> Result<u64, StoreError> {

@@ -9,8 +9,8 @@ use crate::store::outbox::Settled;
 use std::sync::{Arc, Mutex};
 
 use crate::store::outbox::{
-    Change, Delivery, Event, OutboxStore, change, claim, delivery, event, release, select_count,
-    select_due, select_events, select_pending, select_state, settle,
+    Change, Delivery, Event, OutboxStore, change, claim_due, delivery, event, release,
+    select_count, select_events, select_pending, select_state, settle,
 };
 
 /// A state row read in [`crate::store::outbox`]'s column order.
@@ -106,41 +106,37 @@ impl OutboxStore for SqliteBackend {
         })
     }
 
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        static SELECT: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| select_due(|n| format!("?{n}")));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&SELECT)?;
-            let rows = stmt.query_map(params![now, limit], |r| r.get(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    async fn claim(
+    async fn claim_due(
         &self,
-        subscription: &str,
         now: i64,
         until: i64,
         holder: &str,
-    ) -> Result<Option<Delivery>, StoreError> {
+        limit: usize,
+    ) -> Result<Vec<(String, Delivery)>, StoreError> {
         static CLAIM: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| claim(|n| format!("?{n}")));
-        let taken: Arc<Mutex<Option<Delivery>>> = Arc::default();
+            std::sync::LazyLock::new(|| claim_due(|n| format!("?{n}")));
+        type Taken = Vec<(String, Delivery)>;
+        let taken: Arc<Mutex<Taken>> = Arc::default();
         let slot = Arc::clone(&taken);
-        let (id, holder) = (subscription.to_owned(), holder.to_owned());
+        let holder = holder.to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.counted(move |c| {
-            let d = c
-                .prepare_cached(&CLAIM)?
-                .query_row(params![id, now, until, holder], state_row)
-                .optional()?;
+            let mut stmt = c.prepare_cached(&CLAIM)?;
+            let rows = stmt.query_map(params![now, until, holder, limit], |r| {
+                Ok((r.get(9)?, state_row(r)?))
+            })?;
+            let rows: Taken = rows.collect::<Result<_, _>>()?;
+            let n = rows.len() as u64;
             if let Ok(mut s) = slot.lock() {
-                *s = d;
+                *s = rows;
             }
-            Ok(0)
+            Ok(n)
         })
         .await?;
-        Ok(taken.lock().ok().and_then(|mut s| s.take()))
+        Ok(taken
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default())
     }
 
     async fn release(&self, holder: &str) -> Result<u64, StoreError> {
