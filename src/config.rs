@@ -19,6 +19,8 @@
 //! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
 //! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
 //! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
+//! | TLS on the listener: server certificate chain and key (PEM; reloaded when they change or on SIGHUP); plain HTTP without them, meant for loopback development only | `tls_cert_file`, `tls_key_file` | `CAREBRIDGE_TLS_CERT_FILE`, `CAREBRIDGE_TLS_KEY_FILE` | none; see [`crate::tls`] |
+//! | client certificates: `off`, `optional` or `required`, verified against the CA bundle | `tls_client_auth`, `tls_client_ca_file` | `CAREBRIDGE_TLS_CLIENT_AUTH`, `CAREBRIDGE_TLS_CLIENT_CA_FILE` | `off` |
 //! | failed deliveries in a row before a Subscription is put in `error` (1-100; retried after 1 s, 2 s, 4 s ... up to 5 min) | `notify_max_attempts` | `CAREBRIDGE_NOTIFY_MAX_ATTEMPTS` | `10` (about 17 minutes) |
 //! | extra CAs (PEM bundle) that outbound HTTPS (token keys, notifications) trusts besides the bundled roots | `outbound_ca_file` | `CAREBRIDGE_OUTBOUND_CA_FILE` | none; see [`crate::outbound`] |
 //! | hosts notification endpoints (`https`) may name; in development mode (no `[auth]`) `http` to loopback too | `notify_allowed_hosts` | `CAREBRIDGE_NOTIFY_ALLOWED_HOSTS` (comma-separated) | none |
@@ -66,6 +68,8 @@ pub struct Settings {
     pub notify_allowed_hosts: Vec<String>,
     /// Failed deliveries in a row before a Subscription is put in `error` (`crate::notify`).
     pub notify_max_attempts: u64,
+    /// TLS on the listener, when configured.
+    pub tls: Option<crate::tls::TlsSettings>,
     /// Whom outbound HTTPS trusts besides the bundled roots (`crate::outbound`).
     pub outbound_trust: crate::outbound::Trust,
 }
@@ -91,6 +95,10 @@ struct RawSettings {
     notify_allowed_hosts: Option<Vec<String>>,
     outbound_ca_file: Option<String>,
     notify_max_attempts: Option<usize>,
+    tls_cert_file: Option<String>,
+    tls_key_file: Option<String>,
+    tls_client_ca_file: Option<String>,
+    tls_client_auth: Option<String>,
 }
 
 /// Why the configuration was refused.
@@ -162,6 +170,10 @@ impl Settings {
                 "AUDIT_CHAIN" => raw.audit_chain = Some(value.clone()),
                 "OUTBOUND_CA_FILE" => raw.outbound_ca_file = Some(value.clone()),
                 "NOTIFY_MAX_ATTEMPTS" => raw.notify_max_attempts = Some(number()?),
+                "TLS_CERT_FILE" => raw.tls_cert_file = Some(value.clone()),
+                "TLS_KEY_FILE" => raw.tls_key_file = Some(value.clone()),
+                "TLS_CLIENT_CA_FILE" => raw.tls_client_ca_file = Some(value.clone()),
+                "TLS_CLIENT_AUTH" => raw.tls_client_auth = Some(value.clone()),
                 "NOTIFY_ALLOWED_HOSTS" => {
                     raw.notify_allowed_hosts = Some(
                         value
@@ -215,7 +227,44 @@ fn invalid(name: &str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl RawSettings {
+    /// The listener's TLS: certificate and key together or not at all; client certificates only
+    /// over TLS and with a CA bundle to verify them.
+    fn tls(&self) -> Result<Option<crate::tls::TlsSettings>, ConfigError> {
+        use crate::tls::ClientAuth;
+        let client_auth: ClientAuth = match &self.tls_client_auth {
+            Some(mode) => mode.parse().map_err(|e| invalid("tls_client_auth", e))?,
+            None => ClientAuth::Off,
+        };
+        let (cert, key) = match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(c), Some(k)) => (c, k),
+            (None, None) => {
+                if client_auth != ClientAuth::Off || self.tls_client_ca_file.is_some() {
+                    return Err(invalid(
+                        "tls_client_auth",
+                        "client certificates need TLS (tls_cert_file and tls_key_file)",
+                    ));
+                }
+                return Ok(None);
+            }
+            (Some(_), None) => return Err(invalid("tls_key_file", "needed with tls_cert_file")),
+            (None, Some(_)) => return Err(invalid("tls_cert_file", "needed with tls_key_file")),
+        };
+        if client_auth != ClientAuth::Off && self.tls_client_ca_file.is_none() {
+            return Err(invalid(
+                "tls_client_ca_file",
+                "needed when tls_client_auth is optional or required",
+            ));
+        }
+        Ok(Some(crate::tls::TlsSettings {
+            cert_file: cert.into(),
+            key_file: key.into(),
+            client_ca_file: self.tls_client_ca_file.as_ref().map(Into::into),
+            client_auth,
+        }))
+    }
+
     fn validate(self) -> Result<Settings, ConfigError> {
+        let tls = self.tls()?;
         let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             invalid(
@@ -322,6 +371,7 @@ impl RawSettings {
             _ => return Err(invalid("notify_max_attempts", "must be between 1 and 100")),
         };
         Ok(Settings {
+            tls,
             notify_max_attempts,
             audit_dir,
             outbound_trust,
@@ -448,6 +498,9 @@ mod tests {
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "https://hooks.example"),
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example:8443"),
             ("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "0"),
+            ("CAREBRIDGE_TLS_CERT_FILE", "/etc/cb/cert.pem"),
+            ("CAREBRIDGE_TLS_CLIENT_AUTH", "required"),
+            ("CAREBRIDGE_TLS_CLIENT_AUTH", "sometimes"),
             ("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "101"),
             ("CAREBRIDGE_OUTBOUND_CA_FILE", "/nonexistent/ca.pem"),
         ];

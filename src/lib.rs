@@ -23,3 +23,4 @@ pub mod sample;
 pub mod search;
 pub mod startup;
 pub mod store;
+pub mod tls;

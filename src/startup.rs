@@ -30,6 +30,9 @@ pub enum StartError {
     /// The HNA conformance artefacts could not be written to the store.
     #[error("cannot install the HNA conformance artefacts: {0}")]
     Artefacts(crate::error::Error),
+    /// The listener's TLS could not be set up.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The outbound HTTPS client could not be set up.
     #[error("{0}")]
     Outbound(#[from] crate::outbound::OutboundError),
@@ -153,7 +156,7 @@ impl Application {
             smart: smart.clone(),
             max_body: settings.max_body_bytes,
         });
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
                 .app_data(smart.clone())
@@ -166,11 +169,21 @@ impl Application {
                 .wrap(http::outcome_errors())
                 .configure(http::routes)
         })
-        .listen(listener)
-        .map_err(|e| StartError::Bind {
+        .on_connect(crate::tls::binding::remember_peer);
+        let bind_error = |e: std::io::Error| StartError::Bind {
             addr: settings.listen.to_string(),
             reason: e.to_string(),
-        })?;
+        };
+        let mut server = match &settings.tls {
+            Some(tls) => {
+                let (config, certs) = crate::tls::server_config(tls)?;
+                crate::tls::reload::watch(certs);
+                server
+                    .listen_rustls_0_23(listener, config)
+                    .map_err(bind_error)?
+            }
+            None => server.listen(listener).map_err(bind_error)?,
+        };
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }

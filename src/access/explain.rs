@@ -119,6 +119,7 @@ pub async fn explain(engine: &Engine, q: &Question) -> Result<Value, Error> {
         purpose: q.purpose.clone(),
         patient: (q.role == Role::Patient).then(|| patient.clone()).flatten(),
         expires: i64::MAX,
+        bound_certificate: None,
     };
     let gate: Gate = engine.gate(Arc::new(recipient), q.break_glass_reason.clone());
     let decision = gate.decide(&stored).await?;

@@ -112,6 +112,9 @@ pub struct Principal {
     pub patient: Option<String>,
     /// `exp`, seconds since the epoch.
     pub expires: i64,
+    /// The client certificate the token is bound to (RFC 8705 `cnf.x5t#S256`: base64url of the
+    /// SHA-256 of its DER), checked against the connection's certificate (`crate::tls`).
+    pub bound_certificate: Option<String>,
 }
 
 impl Principal {
@@ -156,6 +159,7 @@ impl Principal {
             purpose: DEFAULT_PURPOSE.into(),
             patient: None,
             expires: i64::MAX,
+            bound_certificate: None,
         }
     }
 
@@ -173,6 +177,7 @@ impl Principal {
             purpose: DEFAULT_PURPOSE.into(),
             patient: None,
             expires: i64::MAX,
+            bound_certificate: None,
         }
     }
 }

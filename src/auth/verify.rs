@@ -405,7 +405,17 @@ impl Verifier {
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
         let grants = Grants::new(&scopes);
+        // RFC 8705: a certificate-bound token names its certificate's thumbprint.
+        let bound_certificate = match claims.get("cnf") {
+            None => None,
+            Some(cnf) => match cnf.get("x5t#S256").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() && !has_control(t) => Some(t.to_owned()),
+                // A confirmation the gateway cannot check is not ignored: the token is refused.
+                _ => return Err(claim("cnf")),
+            },
+        };
         Ok(Principal {
+            bound_certificate,
             subject,
             role,
             organization,

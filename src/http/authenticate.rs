@@ -10,18 +10,24 @@ use actix_web::http::header::AUTHORIZATION;
 
 use crate::auth::{Principal, Verifier};
 use crate::error::Error;
+use crate::tls::binding::{self, PeerCertificate};
 
-/// The verified caller of `req`, or 401 (the same answer whatever check failed).
+/// The verified caller of `req`, or 401 (the same answer whatever check failed): the token must
+/// verify and fit the connection's client certificate ([`crate::tls::binding`]).
 pub async fn authenticate(req: &HttpRequest, verifier: &Verifier) -> Result<Arc<Principal>, Error> {
     let header = req.headers().get(AUTHORIZATION);
     let presented = header.is_some();
-    verifier
+    let refused = |reason: &dyn std::fmt::Display| {
+        tracing::info!(%reason, "request not authenticated");
+        Error::Unauthenticated {
+            token_presented: presented,
+        }
+    };
+    let principal = verifier
         .authenticate_refreshing(header.and_then(|v| v.to_str().ok()))
         .await
-        .map_err(|reason| {
-            tracing::info!(%reason, "request not authenticated");
-            Error::Unauthenticated {
-                token_presented: presented,
-            }
-        })
+        .map_err(|reason| refused(&reason))?;
+    let peer = req.conn_data::<PeerCertificate>();
+    binding::check(&principal, peer).map_err(|reason| refused(&reason))?;
+    Ok(principal)
 }

@@ -211,6 +211,16 @@ pub async fn spawn_app_on_sqlite_with(tweak: impl FnOnce(&mut Settings)) -> Test
     start(settings, DbGuard::Sqlite(dir)).await
 }
 
+/// A server over a fresh SQLite database with settings adjusted by `tweak`, asked nothing before it
+/// is returned (its listener may speak TLS, which [`TestApp`]'s own requests do not).
+pub async fn spawn_app_unprobed_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("carebridge.db");
+    let mut settings = test_settings(&format!("sqlite://{}", path.display()));
+    tweak(&mut settings);
+    start_uncounted(settings, DbGuard::Sqlite(dir)).await
+}
+
 /// A server over a fresh PostgreSQL database on the server `TEST_POSTGRES_URL` names (dropped
 /// afterwards); `None`, after saying so, when the variable is unset.
 pub async fn spawn_app_on_postgres() -> Option<TestApp> {

@@ -49,5 +49,6 @@ mod search;
 mod search_results;
 mod smart;
 mod subscriptions;
+mod tls;
 mod update;
 mod validate;

@@ -19,6 +19,7 @@ fn principal(role: Role, scopes: &[&str]) -> Principal {
         purpose: "TREAT".into(),
         patient: (role == Role::Patient).then(|| "p1".to_owned()),
         expires: i64::MAX,
+        bound_certificate: None,
     }
 }
 
