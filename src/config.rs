@@ -9,6 +9,7 @@
 //! | database URL (`sqlite://path` or `postgres://...`) | `database_url` | `CAREBRIDGE_DATABASE_URL` | `sqlite://data/carebridge.db` |
 //! | public base URL of the FHIR API, used in links | `base_url` | `CAREBRIDGE_BASE_URL` | `http://<listen>/fhir` |
 //! | largest request body, bytes | `max_body_bytes` | `CAREBRIDGE_MAX_BODY_BYTES` | `4194304` |
+//! | seconds a request body may take to arrive (then 408) | `request_body_timeout` | `CAREBRIDGE_REQUEST_BODY_TIMEOUT` | `30` |
 //! | default search page size | `default_page_size` | `CAREBRIDGE_DEFAULT_PAGE_SIZE` | `20` |
 //! | largest search page size | `max_page_size` | `CAREBRIDGE_MAX_PAGE_SIZE` | `1000` |
 //! | most results a search pages through | `max_search_results` | `CAREBRIDGE_MAX_SEARCH_RESULTS` | `10000` |
@@ -44,6 +45,8 @@ pub struct Settings {
     pub base_url: String,
     /// Request body limit.
     pub max_body_bytes: usize,
+    /// Seconds a request body may take to arrive.
+    pub request_body_timeout: u64,
     /// Search page size when `_count` is absent.
     pub default_page_size: usize,
     /// Largest `_count` honoured.
@@ -82,6 +85,7 @@ struct RawSettings {
     database_url: Option<String>,
     base_url: Option<String>,
     max_body_bytes: Option<usize>,
+    request_body_timeout: Option<usize>,
     default_page_size: Option<usize>,
     max_page_size: Option<usize>,
     max_search_results: Option<usize>,
@@ -160,6 +164,7 @@ impl Settings {
                 "DATABASE_URL" => raw.database_url = Some(value.clone()),
                 "BASE_URL" => raw.base_url = Some(value.clone()),
                 "MAX_BODY_BYTES" => raw.max_body_bytes = Some(number()?),
+                "REQUEST_BODY_TIMEOUT" => raw.request_body_timeout = Some(number()?),
                 "DEFAULT_PAGE_SIZE" => raw.default_page_size = Some(number()?),
                 "MAX_PAGE_SIZE" => raw.max_page_size = Some(number()?),
                 "MAX_SEARCH_RESULTS" => raw.max_search_results = Some(number()?),
@@ -381,6 +386,8 @@ impl RawSettings {
             database_url,
             base_url,
             max_body_bytes: positive("max_body_bytes", self.max_body_bytes, 4 * 1024 * 1024)?,
+            request_body_timeout: positive("request_body_timeout", self.request_body_timeout, 30)?
+                as u64,
             default_page_size,
             max_page_size,
             max_search_results,

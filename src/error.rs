@@ -16,6 +16,7 @@
 //! | `Gone`, `SearchExpired` | 410 | `deleted` / `not-found` |
 //! | `PreconditionFailed` | 412 | `conflict` / `multiple-matches` |
 //! | `PreconditionRequired` | 428 | `required` |
+//! | `RequestTimeout` | 408 | `timeout` |
 //! | `PayloadTooLarge` | 413 | `too-costly` |
 //! | `UnsupportedMediaType` | 415 | `not-supported` |
 //! | `BusinessRule` | 422 | `business-rule` / `value` |
@@ -96,6 +97,9 @@ pub enum Error {
     /// Several resources matched a conditional interaction that needs one.
     #[error("multiple matches")]
     MultipleMatches(String),
+    /// The body did not arrive within the deadline (`request_body_timeout`).
+    #[error("request body too slow")]
+    RequestTimeout,
     /// The body is over the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -162,6 +166,7 @@ impl Error {
                 StatusCode::PRECONDITION_FAILED
             }
             Error::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::BusinessRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -215,6 +220,10 @@ impl Error {
             Error::PreconditionFailed(m) => one("conflict", m.clone()),
             Error::MultipleMatches(m) => one("multiple-matches", m.clone()),
             Error::PreconditionRequired(m) => one("required", m.clone()),
+            Error::RequestTimeout => one(
+                "timeout",
+                "The request body did not arrive in time; nothing was done".into(),
+            ),
             Error::PayloadTooLarge => one(
                 "too-costly",
                 "The request body is larger than this server accepts".into(),

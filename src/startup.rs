@@ -155,6 +155,7 @@ impl Application {
             verifier,
             smart: smart.clone(),
             max_body: settings.max_body_bytes,
+            body_deadline: std::time::Duration::from_secs(settings.request_body_timeout),
         });
         let server = HttpServer::new(move || {
             App::new()

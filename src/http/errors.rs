@@ -17,9 +17,22 @@ pub fn outcome_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(rewrite)
 }
 
+/// Seconds a client is asked to wait after a 503 (`Retry-After`): outages the gateway answers 503
+/// for (a database restart, the audit journal unable to write) last about that long or are
+/// retried cheaply.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 fn rewrite<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
+    mut res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !res.headers().contains_key(header::RETRY_AFTER)
+    {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
     let is_fhir = res
         .response()
         .headers()

@@ -53,6 +53,8 @@ pub struct Services {
     pub smart: Data<SmartConfiguration>,
     /// The largest request body accepted.
     pub max_body: usize,
+    /// How long a request body may take to arrive.
+    pub body_deadline: std::time::Duration,
 }
 
 /// The default service: a request under the FHIR base is dispatched; anything else is 404.
@@ -108,7 +110,7 @@ async fn serve(
 ) -> Result<HttpResponse, Error> {
     let engine = &services.engine;
     let segments = below?;
-    let body = read_body(req, payload, services.max_body).await?;
+    let body = read_body(req, payload, services.max_body, services.body_deadline).await?;
     let method = req.method().as_str();
     let mut params = decode_query(req.query_string())?;
     if method == "POST" && segments.last().is_some_and(|s| s == "_search") {

@@ -93,8 +93,21 @@ pub fn search_form(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String
     Ok(crate::interaction::decode_query(text)?)
 }
 
-/// The request body, read up to `limit` bytes (413 beyond it, before reading further).
+/// The request body, read up to `limit` bytes (413 beyond it, before reading further) within
+/// `deadline` of its start (408 after it: a client that trickles its body, a byte at a time, holds
+/// a connection and a worker's memory no longer than that).
 pub async fn read_body(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    limit: usize,
+    deadline: std::time::Duration,
+) -> Result<actix_web::web::Bytes, Error> {
+    tokio::time::timeout(deadline, read_body_unbounded(req, payload, limit))
+        .await
+        .map_err(|_| Error::RequestTimeout)?
+}
+
+async fn read_body_unbounded(
     req: &HttpRequest,
     mut payload: actix_web::web::Payload,
     limit: usize,

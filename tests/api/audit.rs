@@ -195,6 +195,14 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
         )
         .await;
     assert_eq!(again.status, 503);
+    assert_eq!(
+        again
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1"),
+        "a 503 says when to try again"
+    );
 }
 
 #[tokio::test]

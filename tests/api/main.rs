@@ -47,6 +47,7 @@ mod receiver;
 mod referral;
 mod search;
 mod search_results;
+mod slow_body;
 mod smart;
 mod subscriptions;
 mod tls;
