@@ -9,6 +9,7 @@
 //! | database URL (`sqlite://path` or `postgres://...`) | `database_url` | `CAREBRIDGE_DATABASE_URL` | `sqlite://data/carebridge.db` |
 //! | public base URL of the FHIR API, used in links | `base_url` | `CAREBRIDGE_BASE_URL` | `http://<listen>/fhir` |
 //! | largest request body, bytes | `max_body_bytes` | `CAREBRIDGE_MAX_BODY_BYTES` | `4194304` |
+//! | on SIGTERM: seconds `/readyz` is 503 while requests are still served, then the most seconds requests under way get to finish | `shutdown_delay`, `shutdown_timeout` | `CAREBRIDGE_SHUTDOWN_DELAY`, `CAREBRIDGE_SHUTDOWN_TIMEOUT` | `5`, `30` |
 //! | seconds a request body may take to arrive (then 408) | `request_body_timeout` | `CAREBRIDGE_REQUEST_BODY_TIMEOUT` | `30` |
 //! | default search page size | `default_page_size` | `CAREBRIDGE_DEFAULT_PAGE_SIZE` | `20` |
 //! | largest search page size | `max_page_size` | `CAREBRIDGE_MAX_PAGE_SIZE` | `1000` |
@@ -47,6 +48,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Seconds a request body may take to arrive.
     pub request_body_timeout: u64,
+    /// Seconds between readiness turning off and the listener closing, on SIGTERM.
+    pub shutdown_delay: u64,
+    /// Most seconds requests under way get to finish once the listener closed.
+    pub shutdown_timeout: u64,
     /// Search page size when `_count` is absent.
     pub default_page_size: usize,
     /// Largest `_count` honoured.
@@ -86,6 +91,8 @@ struct RawSettings {
     base_url: Option<String>,
     max_body_bytes: Option<usize>,
     request_body_timeout: Option<usize>,
+    shutdown_delay: Option<usize>,
+    shutdown_timeout: Option<usize>,
     default_page_size: Option<usize>,
     max_page_size: Option<usize>,
     max_search_results: Option<usize>,
@@ -165,6 +172,8 @@ impl Settings {
                 "BASE_URL" => raw.base_url = Some(value.clone()),
                 "MAX_BODY_BYTES" => raw.max_body_bytes = Some(number()?),
                 "REQUEST_BODY_TIMEOUT" => raw.request_body_timeout = Some(number()?),
+                "SHUTDOWN_DELAY" => raw.shutdown_delay = Some(number()?),
+                "SHUTDOWN_TIMEOUT" => raw.shutdown_timeout = Some(number()?),
                 "DEFAULT_PAGE_SIZE" => raw.default_page_size = Some(number()?),
                 "MAX_PAGE_SIZE" => raw.max_page_size = Some(number()?),
                 "MAX_SEARCH_RESULTS" => raw.max_search_results = Some(number()?),
@@ -388,6 +397,8 @@ impl RawSettings {
             max_body_bytes: positive("max_body_bytes", self.max_body_bytes, 4 * 1024 * 1024)?,
             request_body_timeout: positive("request_body_timeout", self.request_body_timeout, 30)?
                 as u64,
+            shutdown_delay: self.shutdown_delay.unwrap_or(5) as u64,
+            shutdown_timeout: positive("shutdown_timeout", self.shutdown_timeout, 30)? as u64,
             default_page_size,
             max_page_size,
             max_search_results,

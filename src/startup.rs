@@ -66,6 +66,8 @@ pub struct Application {
     store: Store,
     trail: std::sync::Arc<crate::audit::Trail>,
     copying: crate::audit::trail::Copying,
+    readiness: http::Readiness,
+    shutdown_delay: std::time::Duration,
     matching: crate::notify::worker::Matching,
 }
 
@@ -157,9 +159,13 @@ impl Application {
             max_body: settings.max_body_bytes,
             body_deadline: std::time::Duration::from_secs(settings.request_body_timeout),
         });
+        let readiness = web::Data::new(http::Readiness::default());
+        let (ready, served_trail) = (readiness.clone(), trail.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(engine.clone())
+                .app_data(ready.clone())
+                .app_data(served_trail.clone())
                 .app_data(smart.clone())
                 .app_data(services.clone())
                 .configure(|cfg| {
@@ -170,7 +176,10 @@ impl Application {
                 .wrap(http::outcome_errors())
                 .configure(http::routes)
         })
-        .on_connect(crate::tls::binding::remember_peer);
+        .on_connect(crate::tls::binding::remember_peer)
+        // Signals are ours (`run_until_stopped`): readiness goes first, then the listener.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout);
         let bind_error = |e: std::io::Error| StartError::Bind {
             addr: settings.listen.to_string(),
             reason: e.to_string(),
@@ -195,6 +204,8 @@ impl Application {
             trail: held.into_inner(),
             copying,
             matching,
+            readiness: readiness.get_ref().clone(),
+            shutdown_delay: std::time::Duration::from_secs(settings.shutdown_delay),
         })
     }
 
@@ -203,9 +214,36 @@ impl Application {
         self.port
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM); in-flight requests finish first.
+    /// Serves until the process is asked to stop (SIGTERM or SIGINT). Stopping: `/readyz` turns
+    /// 503 at once, and requests are still served for `shutdown_delay` (load balancers notice and
+    /// stop sending); then the listener closes and requests under way get up to
+    /// `shutdown_timeout` to finish; then notification work stops, the audit journal is synced
+    /// and copied, and the store closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        self.run_until(stop_signal()).await
+    }
+
+    /// [`Application::run_until_stopped`], stopping when `stop` completes rather than on a
+    /// signal (in-process tests, which must not take the test runner's signals).
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (readiness, delay) = (self.readiness.clone(), self.shutdown_delay);
+        let signals = tokio::spawn(async move {
+            stop.await;
+            readiness.stop();
+            tracing::info!(
+                delay_seconds = delay.as_secs(),
+                "stopping: not ready from now on; draining"
+            );
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        signals.abort();
+        served?;
         self.matching.stop().await;
         self.copying.stop().await;
         self.trail.close().await;
@@ -213,6 +251,30 @@ impl Application {
             tracing::warn!(error = %e, "store did not close cleanly");
         }
         Ok(())
+    }
+}
+
+/// Waits for SIGTERM (orchestrators) or SIGINT (a terminal); forever if neither can be listened
+/// for.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot listen for SIGTERM/SIGINT; stop the process by other means");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -365,6 +365,11 @@ impl Journal {
         &self.inner.dir
     }
 
+    /// Why the journal refuses events, once a write or sync failed (`None` while it works).
+    pub fn failure(&self) -> Option<JournalError> {
+        self.inner.state.lock().ok().and_then(|s| s.failed.clone())
+    }
+
     /// The highest sequence number known durable.
     pub fn durable(&self) -> u64 {
         self.inner.state.lock().map(|s| s.durable).unwrap_or(0)

@@ -109,6 +109,12 @@ impl Trail {
         })
     }
 
+    /// Why events cannot be recorded, when they cannot (the journal failed): the gateway can then
+    /// serve nothing, and says so on `/readyz`.
+    pub fn failure(&self) -> Option<JournalError> {
+        self.journal.failure()
+    }
+
     /// This process's chain of write events, committed with the writes (`audit::write`).
     pub fn writes_chain(&self) -> Arc<str> {
         Arc::clone(&self.writes_chain)

@@ -203,6 +203,10 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
         Some("1"),
         "a 503 says when to try again"
     );
+    // A gateway that can serve nothing does not look ready.
+    let ready = app.get(&format!("{}/readyz", app.root)).await;
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(app.get(&format!("{}/healthz", app.root)).await.status, 200);
 }
 
 #[tokio::test]

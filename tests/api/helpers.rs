@@ -126,7 +126,7 @@ async fn start_uncounted(settings: Settings, db: DbGuard) -> TestApp {
         .await
         .unwrap_or_else(|e| panic!("the server failed to start: {e}"));
     let port = app.port();
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

@@ -159,7 +159,7 @@ async fn a_restart_on_the_same_database_makes_no_new_versions() {
         .await
         .unwrap_or_else(|e| panic!("the second start failed: {e}"));
     let port = again.port();
-    tokio::spawn(again.run_until_stopped());
+    tokio::spawn(again.run_until(std::future::pending()));
     assert_eq!(app.version_count().await, before);
     assert_eq!(
         app.all_entries("_history?_count=1000").await.len(),

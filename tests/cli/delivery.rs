@@ -4,24 +4,16 @@
 //! kill, under the same event numbers (at least once, de-duplicable by number).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::gateway::{command, free_port, serve};
 use crate::pki::pki;
 use crate::receiver::{Received, Receiver};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-characters";
 /// Plan changes made before the kill.
 const CHANGES: u64 = 30;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The gateway's environment: development mode over `db`, trusting the test CA for outbound calls.
 fn gateway_env(db: &str, ca: &str, port: u16) -> Vec<(String, String)> {
@@ -35,44 +27,6 @@ fn gateway_env(db: &str, ca: &str, port: u16) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect()
-}
-
-fn command(args: &[&str], env: &[(String, String)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_carebridge"));
-    c.args(args);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CAREBRIDGE_")) {
-        c.env_remove(k);
-    }
-    c.envs(env.iter().map(|(k, v)| (k, v)));
-    c
-}
-
-/// Starts `carebridge serve` and waits until it answers.
-async fn serve(env: &[(String, String)], port: u16) -> Child {
-    let mut child = command(&["serve"], env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the gateway starts");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let up = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if up {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the gateway did not come up");
 }
 
 /// Event numbers and focus references of a notification.

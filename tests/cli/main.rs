@@ -1,6 +1,7 @@
 //! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
 
 mod delivery;
+mod gateway;
 mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
@@ -10,6 +11,7 @@ mod pki;
 #[allow(dead_code)]
 #[path = "../api/receiver.rs"]
 mod receiver;
+mod shutdown;
 mod subscriber;
 
 use std::collections::BTreeMap;

@@ -296,7 +296,7 @@ async fn imported_hnas_and_care_plans_are_served_by_the_api() {
         .await
         .expect("server starts");
     let base = format!("http://127.0.0.1:{}/fhir", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until(std::future::pending()));
     // No [auth] in these settings: the server runs in development mode, whose secret mints a token.
     let dev = carebridge::auth::dev::secret_dir(&db.settings.database_url);
     let auth = carebridge::auth::dev::settings(&dev).expect("dev secret");
