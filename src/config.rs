@@ -9,6 +9,7 @@
 //! | database URL (`sqlite://path` or `postgres://...`) | `database_url` | `CAREBRIDGE_DATABASE_URL` | `sqlite://data/carebridge.db` |
 //! | public base URL of the FHIR API, used in links | `base_url` | `CAREBRIDGE_BASE_URL` | `http://<listen>/fhir` |
 //! | largest request body, bytes | `max_body_bytes` | `CAREBRIDGE_MAX_BODY_BYTES` | `4194304` |
+//! | metrics (Prometheus text, `/metrics`) and the probes again, plain HTTP on their own address | `metrics_listen` | `CAREBRIDGE_METRICS_LISTEN` | none (off); see [`crate::metrics`] |
 //! | on SIGTERM: seconds `/readyz` is 503 while requests are still served, then the most seconds requests under way get to finish | `shutdown_delay`, `shutdown_timeout` | `CAREBRIDGE_SHUTDOWN_DELAY`, `CAREBRIDGE_SHUTDOWN_TIMEOUT` | `5`, `30` |
 //! | seconds a request body may take to arrive (then 408) | `request_body_timeout` | `CAREBRIDGE_REQUEST_BODY_TIMEOUT` | `30` |
 //! | default search page size | `default_page_size` | `CAREBRIDGE_DEFAULT_PAGE_SIZE` | `20` |
@@ -48,6 +49,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Seconds a request body may take to arrive.
     pub request_body_timeout: u64,
+    /// Where `/metrics` (and the probes) are served, when they are.
+    pub metrics_listen: Option<SocketAddr>,
     /// Seconds between readiness turning off and the listener closing, on SIGTERM.
     pub shutdown_delay: u64,
     /// Most seconds requests under way get to finish once the listener closed.
@@ -92,6 +95,7 @@ struct RawSettings {
     max_body_bytes: Option<usize>,
     request_body_timeout: Option<usize>,
     shutdown_delay: Option<usize>,
+    metrics_listen: Option<String>,
     shutdown_timeout: Option<usize>,
     default_page_size: Option<usize>,
     max_page_size: Option<usize>,
@@ -173,6 +177,7 @@ impl Settings {
                 "MAX_BODY_BYTES" => raw.max_body_bytes = Some(number()?),
                 "REQUEST_BODY_TIMEOUT" => raw.request_body_timeout = Some(number()?),
                 "SHUTDOWN_DELAY" => raw.shutdown_delay = Some(number()?),
+                "METRICS_LISTEN" => raw.metrics_listen = Some(value.clone()),
                 "SHUTDOWN_TIMEOUT" => raw.shutdown_timeout = Some(number()?),
                 "DEFAULT_PAGE_SIZE" => raw.default_page_size = Some(number()?),
                 "MAX_PAGE_SIZE" => raw.max_page_size = Some(number()?),
@@ -279,6 +284,15 @@ impl RawSettings {
 
     fn validate(self) -> Result<Settings, ConfigError> {
         let tls = self.tls()?;
+        let metrics_listen = match &self.metrics_listen {
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "metrics_listen",
+                    format!("'{a}' is not an address like 0.0.0.0:9090"),
+                )
+            })?),
+            None => None,
+        };
         let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
             invalid(
@@ -385,6 +399,7 @@ impl RawSettings {
             _ => return Err(invalid("notify_max_attempts", "must be between 1 and 100")),
         };
         Ok(Settings {
+            metrics_listen,
             tls,
             notify_max_attempts,
             audit_dir,

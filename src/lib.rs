@@ -13,6 +13,7 @@ pub mod hna;
 pub mod http;
 pub mod import;
 pub mod messaging;
+pub mod metrics;
 pub mod notify;
 pub mod outbound;
 pub use carebridge_request::interaction;

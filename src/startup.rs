@@ -68,6 +68,7 @@ pub struct Application {
     copying: crate::audit::trail::Copying,
     readiness: http::Readiness,
     shutdown_delay: std::time::Duration,
+    metrics: Option<actix_web::dev::Server>,
     matching: crate::notify::worker::Matching,
 }
 
@@ -160,6 +161,21 @@ impl Application {
             body_deadline: std::time::Duration::from_secs(settings.request_body_timeout),
         });
         let readiness = web::Data::new(http::Readiness::default());
+        let metrics = match settings.metrics_listen {
+            Some(addr) => Some(
+                crate::metrics::server::bind(
+                    addr,
+                    engine.clone(),
+                    trail.clone(),
+                    readiness.clone(),
+                )
+                .map_err(|e| StartError::Bind {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
         let (ready, served_trail) = (readiness.clone(), trail.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -206,6 +222,7 @@ impl Application {
             matching,
             readiness: readiness.get_ref().clone(),
             shutdown_delay: std::time::Duration::from_secs(settings.shutdown_delay),
+            metrics,
         })
     }
 
@@ -230,6 +247,11 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics.map(|m| {
+            let h = m.handle();
+            tokio::spawn(m);
+            h
+        });
         let (readiness, delay) = (self.readiness.clone(), self.shutdown_delay);
         let signals = tokio::spawn(async move {
             stop.await;
@@ -243,6 +265,9 @@ impl Application {
         });
         let served = self.server.await;
         signals.abort();
+        if let Some(m) = metrics {
+            m.stop(true).await;
+        }
         served?;
         self.matching.stop().await;
         self.copying.stop().await;

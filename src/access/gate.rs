@@ -502,6 +502,8 @@ impl Gate {
                     ..Noted::default()
                 },
             );
+            crate::metrics::global()
+                .decision(if hit.visible { "permit" } else { "deny" }, "cached");
             return Ok(hit.visible.then(|| Body::Raw(r.body.clone())));
         }
         let (d, valid_until, patient) = self.decide_until(r, now).await?;
@@ -551,6 +553,21 @@ impl Gate {
     /// The decision at `now`, the instant until which the same facts give the same decision, and
     /// the resource's patient.
     async fn decide_until(
+        &self,
+        r: &StoredResource,
+        now: i64,
+    ) -> Result<(Decision, i64, Option<String>), Error> {
+        let decided = self.decide_uncounted(r, now).await?;
+        let outcome = match decided.0.access {
+            crate::consent::decision::Access::Permit => "permit",
+            crate::consent::decision::Access::Redacted(_) => "redact",
+            crate::consent::decision::Access::Deny => "deny",
+        };
+        crate::metrics::global().decision(outcome, decided.0.rule.code());
+        Ok(decided)
+    }
+
+    async fn decide_uncounted(
         &self,
         r: &StoredResource,
         now: i64,

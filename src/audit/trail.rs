@@ -109,6 +109,11 @@ impl Trail {
         })
     }
 
+    /// The highest sequence number this process's journal made durable.
+    pub fn durable(&self) -> u64 {
+        self.journal.durable()
+    }
+
     /// Why events cannot be recorded, when they cannot (the journal failed): the gateway can then
     /// serve nothing, and says so on `/readyz`.
     pub fn failure(&self) -> Option<JournalError> {

@@ -41,6 +41,7 @@ pub struct Exchange {
     path: String,
     query: String,
     interaction: Option<&'static str>,
+    rtype: Option<ResourceType>,
     target: Option<String>,
     /// The one resource the request named, if it named one.
     instance: Option<(ResourceType, String)>,
@@ -83,6 +84,7 @@ impl Exchange {
             path,
             query: sanitised_query(req.query_string()),
             interaction: None,
+            rtype: None,
             target: None,
             instance: None,
             writes: false,
@@ -99,9 +101,19 @@ impl Exchange {
     pub fn parsed(&mut self, request: &Request) {
         let i = &request.interaction;
         self.interaction = Some(i.code());
+        self.rtype = i.resource_type();
         self.target = request.target();
         self.writes = i.writes();
         self.instance = i.resource_type().zip(i.id().map(str::to_owned));
+    }
+
+    /// The request's metric labels: its interaction code and resource type, `-` where unknown
+    /// (a request refused before it was parsed).
+    pub fn labels(&self) -> (&'static str, &'static str) {
+        (
+            self.interaction.unwrap_or("-"),
+            self.rtype.map_or("-", ResourceType::as_str),
+        )
     }
 
     /// Notes the resource a write sends (its patient, for the event of a refused write).

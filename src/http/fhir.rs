@@ -66,8 +66,10 @@ pub async fn dispatch(
     let Some(below) = below_base(req.uri().path()) else {
         return Error::NoRoute.error_response();
     };
+    let started = std::time::Instant::now();
     let mut exchange = Exchange::new(&req, &below);
     let result = serve(&req, payload, &services, below, &mut exchange).await;
+    let (interaction, rtype) = exchange.labels();
     let echo = exchange.message_headers.take();
     let response = match result {
         Ok(r) => r,
@@ -79,10 +81,17 @@ pub async fn dispatch(
     } else {
         finish(exchange, response, &services.engine, &services.trail).await
     };
-    match echo {
+    let response = match echo {
         Some(headers) => messaging::echo(response, &headers),
         None => response,
-    }
+    };
+    crate::metrics::global().request(
+        interaction,
+        rtype,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// The decoded path segments below the FHIR base, if the request is under it (`Err` when it is

@@ -22,7 +22,7 @@ use actix_web::web::{self, ServiceConfig};
 
 pub use errors::outcome_errors;
 pub use fhir::Services;
-pub use health::Readiness;
+pub use health::{Readiness, healthz, readyz};
 pub use request::BREAK_GLASS_HEADER;
 pub use response::FHIR_JSON;
 pub use smart::{OauthUris, SmartConfiguration};

@@ -90,6 +90,11 @@ pub async fn attempt(
     let result = deliver(engine, trail, client, id, state).await;
     // Backoff counts from the answer (or the timeout), not from when the attempt began.
     let now = now_ms();
+    crate::metrics::global().notification(if result.is_ok() {
+        "delivered"
+    } else {
+        "failed"
+    });
     let outcome = match result {
         Ok(done) => Settled {
             delivered: done.delivered,

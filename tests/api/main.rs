@@ -37,6 +37,7 @@ mod hna_validation;
 #[path = "../support/journal.rs"]
 mod journal_support;
 mod metadata;
+mod metrics;
 mod paging;
 mod patch;
 mod profiles;
