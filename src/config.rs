@@ -146,6 +146,7 @@ const KNOWN_VARIABLES: &[&str] = &[
     "CANONICAL_BASE",
     "EXTRACT_THRESHOLD",
     "LOG",
+    "LOG_FORMAT",
     "CONFIG",
 ];
 

@@ -12,6 +12,7 @@ pub mod fhir;
 pub mod hna;
 pub mod http;
 pub mod import;
+pub mod logging;
 pub mod messaging;
 pub mod metrics;
 pub mod notify;

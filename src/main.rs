@@ -65,12 +65,10 @@ enum Command {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAREBRIDGE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(e) = carebridge::logging::init() {
+        eprintln!("carebridge: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config).await,

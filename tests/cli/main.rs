@@ -5,6 +5,7 @@ mod gateway;
 mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
+mod logs;
 #[allow(dead_code)]
 #[path = "../api/pki.rs"]
 mod pki;
