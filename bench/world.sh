@@ -26,9 +26,10 @@ start_world() {
 
 # wrk_scenario PORT DIR SCENARIO [TOKEN]: a warm-up, then the measured run with TOKEN (default:
 # $GP; each world has its own development secret, so its own tokens); prints the BENCH line.
+# WRK_SCHEME=https speaks TLS (wrk does not verify the certificate; connections are kept alive).
 wrk_scenario() {
   local port="$1" dir="$2" s="$3" token="${4:-$GP}" auth=()
   [[ "$s" != healthz ]] && auth=(-H "Authorization: Bearer $token")
-  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$WARMUP" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "http://127.0.0.1:$port" -- "$dir" >/dev/null
-  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "http://127.0.0.1:$port" -- "$dir" | grep '^BENCH '
+  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$WARMUP" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "${WRK_SCHEME:-http}://127.0.0.1:$port" -- "$dir" >/dev/null
+  BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "${WRK_SCHEME:-http}://127.0.0.1:$port" -- "$dir" | grep '^BENCH '
 }

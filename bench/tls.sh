@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The cost of TLS on the listener (issue 16's benchmark): the consent world (bench/world.sh) served
+# by two gateways on copies of one seeded store, one plain HTTP and one TLS 1.3 (an ECDSA P-256
+# certificate made here with openssl), measured alternately in the same run: the GP's
+# consent-filtered, audited read and search, and /healthz, over kept-alive connections.
+#
+#   bash bench/tls.sh                         # 20 practices x 50 patients, 10 s a scenario, 2 rounds
+# Environment: DURATION (10s), WARMUP (3s), CONNECTIONS (32), THREADS (2), ROUNDS (2), PRACTICES,
+# PATIENTS, SKIP_BUILD=1, BENCH_BIN.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DURATION="${DURATION:-10s}"; WARMUP="${WARMUP:-3s}"; CONNECTIONS="${CONNECTIONS:-32}"
+THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-2}"; PRACTICES="${PRACTICES:-20}"; PATIENTS="${PATIENTS:-50}"
+BIN="${BENCH_BIN:-$ROOT/target/release/carebridge}"
+export BENCH_WRK_DIR="$ROOT/bench/wrk"
+log() { printf '[tls-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+command -v wrk >/dev/null 2>&1 || { log "installing wrk"; if [[ $(id -u) -eq 0 ]]; then apt-get update && apt-get install -y wrk; else sudo apt-get update && sudo apt-get install -y wrk; fi; }
+if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BENCH_BIN:-}" ]]; then
+  log "building carebridge (release)"
+  cargo build --release --bin carebridge
+fi
+source bench/world.sh
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-tls.XXXXXX")"
+WORLD_PID=""; TLS_PID=""
+cleanup() {
+  for p in "$WORLD_PID" "$TLS_PID"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$WORK/plain"
+start_world "$BIN" "$WORK/plain"
+kill -TERM "$WORLD_PID"; wait "$WORLD_PID" 2>/dev/null || true
+cp -a "$WORK/plain" "$WORK/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+serve() { # serve DIR PORT [tls]
+  local extra=()
+  [[ "${3:-}" == tls ]] && extra=(CAREBRIDGE_TLS_CERT_FILE="$WORK/cert.pem" CAREBRIDGE_TLS_KEY_FILE="$WORK/key.pem")
+  env CAREBRIDGE_DATABASE_URL="sqlite://$1/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$2" \
+    CAREBRIDGE_BASE_URL="http://127.0.0.1:$2/fhir" CAREBRIDGE_LOG=warn "${extra[@]}" \
+    "$BIN" serve >"$1/server.log" 2>&1 &
+}
+free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PLAIN="$(free)"; serve "$WORK/plain" "$PLAIN"; WORLD_PID=$!
+TLS="$(free)"; serve "$WORK/tls" "$TLS" tls; TLS_PID=$!
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PLAIN/healthz" >/dev/null && curl -skf "https://127.0.0.1:$TLS/healthz" >/dev/null && break; sleep 0.1; done
+curl -skf -H "Authorization: Bearer $GP" "https://127.0.0.1:$TLS$(head -n1 "$WORK/plain/paths-read.txt")" >/dev/null || { log "the GP cannot read over TLS"; exit 1; }
+
+OUT="bench/results/tls-$(date -u +%Y-%m-%dT%H%M%SZ).md"
+{
+  echo "# TLS on the listener, $(date -u +%FT%TZ)"
+  echo
+  echo "\`$(basename "$0")\`: $PRACTICES practices x $PATIENTS patients, $CONNECTIONS kept-alive connections, $DURATION per scenario, $ROUNDS rounds, plain and TLS 1.3 (ECDSA P-256) alternating; commit $(git rev-parse --short HEAD), $(nproc) cores."
+  echo
+  echo "| round | scenario | plain req/s | TLS req/s | TLS / plain | plain p99 ms | TLS p99 ms |"
+  echo "|---|---|---|---|---|---|---|"
+} >"$OUT"
+for r in $(seq "$ROUNDS"); do
+  for s in healthz read search; do
+    plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
+    tls="$(WRK_SCHEME=https wrk_scenario "$TLS" "$WORK/plain" "$s")"
+    python3 - "${plain#BENCH }" "${tls#BENCH }" "$r" "$s" >>"$OUT" <<'PY'
+import json, sys
+p, t, r, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+print("| %s | %s | %.0f | %.0f | %.2f | %.2f | %.2f |" % (r, s, p["rps"], t["rps"], t["rps"] / p["rps"], p["p99_ms"], t["p99_ms"]))
+PY
+    log "round $r $s done"
+  done
+done
+cat "$OUT"
