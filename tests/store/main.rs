@@ -16,6 +16,7 @@ mod outbox;
 mod postgres_only;
 mod resources;
 mod search;
+mod tls;
 mod transactions;
 mod view_generated;
 mod view_matching;

@@ -9,15 +9,14 @@ mod codec;
 mod exports;
 mod index;
 mod outbox;
+pub mod tls;
 mod tx;
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -50,11 +49,11 @@ pub struct PostgresBackend {
 
 impl PostgresBackend {
     /// Connects to the `postgres://` URL and applies pending migrations. Fails with
-    /// [`StoreError::Unavailable`] when the URL is malformed or the database cannot be reached, so
-    /// start-up stops with a clear message rather than serving without a store.
+    /// [`StoreError::Unavailable`] when the URL is malformed (including its TLS settings, see [`tls`])
+    /// or the database cannot be reached, so start-up stops with a clear message rather than serving
+    /// without a store.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        let (mut config, tls) = tls::configure(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -64,7 +63,7 @@ impl PostgresBackend {
         let server = describe(&config);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
