@@ -14,6 +14,7 @@ mod pki;
 mod receiver;
 mod shutdown;
 mod subscriber;
+mod two_gateways;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
