@@ -25,4 +25,5 @@ pub mod sample;
 pub mod search;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod tls;

@@ -28,19 +28,42 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Installs the subscriber; an unknown format is refused before anything is logged.
-pub fn init() -> Result<(), String> {
+/// Installs the subscriber: the log, and traces when an OTLP endpoint is configured
+/// ([`crate::telemetry`]); an unknown format is refused before anything is logged. Keep the
+/// returned handle until exit: dropping it exports what is left.
+pub fn init() -> Result<crate::telemetry::Telemetry, String> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let format: Format = std::env::var("CAREBRIDGE_LOG_FORMAT")
         .unwrap_or_default()
         .parse()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAREBRIDGE_LOG")
         .unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal());
-    match format {
-        Format::Text => builder.init(),
-        Format::Json => builder.json().flatten_event(true).init(),
+    let ansi = std::io::stdout().is_terminal();
+    let log = match format {
+        Format::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
+        Format::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_ansi(false)
+            .boxed(),
     }
-    Ok(())
+    .with_filter(filter);
+    // Traces keep their own level: a quiet log (`CAREBRIDGE_LOG=warn`) still traces requests.
+    let (traces, telemetry) = match crate::telemetry::endpoint() {
+        Some(endpoint) => {
+            let (layer, t) = crate::telemetry::Telemetry::layer(endpoint);
+            let only_ours = tracing_subscriber::filter::Targets::new()
+                .with_target("carebridge", tracing::Level::INFO);
+            (Some(layer.with_filter(only_ours)), t)
+        }
+        None => (None, crate::telemetry::Telemetry::off()),
+    };
+    tracing_subscriber::registry()
+        .with(log)
+        .with(traces)
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    Ok(telemetry)
 }

@@ -65,10 +65,13 @@ enum Command {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    if let Err(e) = carebridge::logging::init() {
-        eprintln!("carebridge: configuration error: {e}");
-        return ExitCode::from(2);
-    }
+    let _telemetry = match carebridge::logging::init() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("carebridge: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config).await,

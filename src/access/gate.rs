@@ -557,13 +557,25 @@ impl Gate {
         r: &StoredResource,
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
-        let decided = self.decide_uncounted(r, now).await?;
+        let span = tracing::info_span!(
+            "consent.decide",
+            consent.outcome = tracing::field::Empty,
+            consent.rule = tracing::field::Empty
+        );
+        let decided = {
+            use tracing::Instrument as _;
+            self.decide_uncounted(r, now)
+                .instrument(span.clone())
+                .await?
+        };
         let outcome = match decided.0.access {
             crate::consent::decision::Access::Permit => "permit",
             crate::consent::decision::Access::Redacted(_) => "redact",
             crate::consent::decision::Access::Deny => "deny",
         };
         crate::metrics::global().decision(outcome, decided.0.rule.code());
+        span.record("consent.outcome", outcome);
+        span.record("consent.rule", decided.0.rule.code());
         Ok(decided)
     }
 

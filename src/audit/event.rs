@@ -159,6 +159,10 @@ pub struct Record {
     /// patients: what information governance looks for. Never told to the caller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempted: Vec<Disclosed>,
+    /// The request's trace id (W3C, 32 hex digits), when traces are on: joins the event to its
+    /// trace ([`crate::telemetry`]).
+    #[serde(rename = "tr", default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl Record {
@@ -258,6 +262,8 @@ impl Record {
             interaction: self.interaction.clone(),
             target,
             attempted: self.attempted.iter().filter(theirs).cloned().collect(),
+            // Operational detail, not the patient's business.
+            trace: None,
         }
     }
 }
@@ -453,8 +459,14 @@ pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
     if !entities.is_empty() {
         event["entity"] = Value::Array(entities);
     }
+    if let Some(t) = &r.trace {
+        event["extension"] = json!([{"url": TRACE_EXTENSION, "valueString": t}]);
+    }
     event
 }
+
+/// The extension carrying an event's W3C trace id.
+pub const TRACE_EXTENSION: &str = "https://fhir.carebridge.uk/StructureDefinition/trace-id";
 
 #[cfg(test)]
 mod tests;

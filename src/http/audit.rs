@@ -137,6 +137,7 @@ impl Exchange {
             interaction: self.interaction.map(str::to_owned),
             target: self.target.clone(),
             patients: self.sent_for.iter().cloned().collect(),
+            trace: crate::telemetry::current_trace_id(),
             ..Record::default()
         }
     }
@@ -232,7 +233,14 @@ pub async fn finish(
         attempted,
         ..exchange.template()
     };
-    if let Err(e) = trail.record(&record).await {
+    let recorded = {
+        use tracing::Instrument as _;
+        trail
+            .record(&record)
+            .instrument(tracing::info_span!("audit.journal"))
+            .await
+    };
+    if let Err(e) = recorded {
         tracing::error!(error = %e, status, "audit event not stored: response withheld");
         return Error::Unavailable(
             "The access could not be recorded in the audit trail, so nothing was served; try again"

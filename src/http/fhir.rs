@@ -66,10 +66,41 @@ pub async fn dispatch(
     let Some(below) = below_base(req.uri().path()) else {
         return Error::NoRoute.error_response();
     };
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "fhir.request",
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        fhir.interaction = tracing::field::Empty,
+        fhir.resource_type = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::telemetry::continue_trace(&span, req.headers());
+    let traced = span.clone();
+    async move {
+        let response = dispatch_below(req, payload, services, below).await;
+        traced.record("http.response.status_code", response.status().as_u16());
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn dispatch_below(
+    req: HttpRequest,
+    payload: Payload,
+    services: Data<Services>,
+    below: Result<Vec<String>, Error>,
+) -> HttpResponse {
     let started = std::time::Instant::now();
     let mut exchange = Exchange::new(&req, &below);
     let result = serve(&req, payload, &services, below, &mut exchange).await;
     let (interaction, rtype) = exchange.labels();
+    let span = tracing::Span::current();
+    span.record("fhir.interaction", interaction);
+    span.record("fhir.resource_type", rtype);
+    crate::telemetry::rename(&span, format!("{interaction} {rtype}"));
     let echo = exchange.message_headers.take();
     let response = match result {
         Ok(r) => r,

@@ -478,6 +478,7 @@ async fn audit(trail: &Trail, principal: &Principal, id: &str, gate: &Gate, stat
         interaction: Some("operation".into()),
         target: Some(format!("Subscription/{id}")),
         attempted: d.attempted,
+        trace: None,
     };
     if let Err(e) = trail.record(&record).await {
         tracing::error!(subscription = %id, error = %e, "notification attempt not audited");

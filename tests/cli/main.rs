@@ -14,6 +14,7 @@ mod pki;
 mod receiver;
 mod shutdown;
 mod subscriber;
+mod telemetry;
 mod two_gateways;
 
 use std::collections::BTreeMap;
