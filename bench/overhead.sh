@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The cost of TLS on the listener (issue 16's benchmark): the consent world (bench/world.sh) served
-# by two gateways on copies of one seeded store, one plain HTTP and one TLS 1.3 (an ECDSA P-256
-# certificate made here with openssl), measured alternately in the same run: the GP's
-# consent-filtered, audited read and search, and /healthz, over kept-alive connections.
+# The cost of TLS on the listener, or of exporting traces (issue 16's benchmarks): the consent world
+# (bench/world.sh) served by two gateways on copies of one seeded store, measured alternately in the
+# same run: the GP's consent-filtered, audited read and search, and /healthz, over kept-alive
+# connections.
+#   MODE=tls (default): one plain HTTP, one TLS 1.3 (an ECDSA P-256 certificate made with openssl).
+#   MODE=traces: both plain HTTP, one exporting every request's spans over OTLP/HTTP to a local
+#   sink (bench/otlp_sink.py), one with traces off.
 #
-#   bash bench/tls.sh                         # 20 practices x 50 patients, 10 s a scenario, 2 rounds
+#   bash bench/overhead.sh                         # 20 practices x 50 patients, 10 s a scenario, 2 rounds
+#   MODE=traces bash bench/overhead.sh
 # Environment: DURATION (10s), WARMUP (3s), CONNECTIONS (32), THREADS (2), ROUNDS (2), PRACTICES,
 # PATIENTS, SKIP_BUILD=1, BENCH_BIN.
 set -euo pipefail
@@ -12,6 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DURATION="${DURATION:-10s}"; WARMUP="${WARMUP:-3s}"; CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-2}"; PRACTICES="${PRACTICES:-20}"; PATIENTS="${PATIENTS:-50}"
+MODE="${MODE:-tls}"
 BIN="${BENCH_BIN:-$ROOT/target/release/carebridge}"
 export BENCH_WRK_DIR="$ROOT/bench/wrk"
 log() { printf '[tls-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -22,9 +27,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 && -z "${BENCH_BIN:-}" ]]; then
 fi
 source bench/world.sh
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-tls.XXXXXX")"
-WORLD_PID=""; TLS_PID=""
+WORLD_PID=""; TLS_PID=""; SINK_PID=""
 cleanup() {
-  for p in "$WORLD_PID" "$TLS_PID"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  for p in "$WORLD_PID" "$TLS_PID" "$SINK_PID"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -34,32 +39,37 @@ kill -TERM "$WORLD_PID"; wait "$WORLD_PID" 2>/dev/null || true
 cp -a "$WORK/plain" "$WORK/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-serve() { # serve DIR PORT [tls]
+serve() { # serve DIR PORT [tls|traces]
   local extra=()
   [[ "${3:-}" == tls ]] && extra=(CAREBRIDGE_TLS_CERT_FILE="$WORK/cert.pem" CAREBRIDGE_TLS_KEY_FILE="$WORK/key.pem")
+  [[ "${3:-}" == traces ]] && extra=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK" OTEL_SERVICE_NAME=carebridge-bench)
   env CAREBRIDGE_DATABASE_URL="sqlite://$1/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$2" \
     CAREBRIDGE_BASE_URL="http://127.0.0.1:$2/fhir" CAREBRIDGE_LOG=warn "${extra[@]}" \
     "$BIN" serve >"$1/server.log" 2>&1 &
 }
 free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SINK="$(free)"
+if [[ "$MODE" == traces ]]; then python3 bench/otlp_sink.py "$SINK" & SINK_PID=$!; fi
+SCHEME=https; [[ "$MODE" == traces ]] && SCHEME=http
 PLAIN="$(free)"; serve "$WORK/plain" "$PLAIN"; WORLD_PID=$!
-TLS="$(free)"; serve "$WORK/tls" "$TLS" tls; TLS_PID=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PLAIN/healthz" >/dev/null && curl -skf "https://127.0.0.1:$TLS/healthz" >/dev/null && break; sleep 0.1; done
-curl -skf -H "Authorization: Bearer $GP" "https://127.0.0.1:$TLS$(head -n1 "$WORK/plain/paths-read.txt")" >/dev/null || { log "the GP cannot read over TLS"; exit 1; }
+TLS="$(free)"; serve "$WORK/tls" "$TLS" "$MODE"; TLS_PID=$!
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PLAIN/healthz" >/dev/null && curl -skf "$SCHEME://127.0.0.1:$TLS/healthz" >/dev/null && break; sleep 0.1; done
+curl -skf -H "Authorization: Bearer $GP" "$SCHEME://127.0.0.1:$TLS$(head -n1 "$WORK/plain/paths-read.txt")" >/dev/null || { log "the GP cannot read on the $MODE gateway"; exit 1; }
 
-OUT="bench/results/tls-$(date -u +%Y-%m-%dT%H%M%SZ).md"
+OUT="bench/results/$MODE-$(date -u +%Y-%m-%dT%H%M%SZ).md"
+WITH="TLS"; [[ "$MODE" == traces ]] && WITH="traced"
 {
-  echo "# TLS on the listener, $(date -u +%FT%TZ)"
+  echo "# $WITH against plain, $(date -u +%FT%TZ)"
   echo
-  echo "\`$(basename "$0")\`: $PRACTICES practices x $PATIENTS patients, $CONNECTIONS kept-alive connections, $DURATION per scenario, $ROUNDS rounds, plain and TLS 1.3 (ECDSA P-256) alternating; commit $(git rev-parse --short HEAD), $(nproc) cores."
+  echo "\`$(basename "$0")\` (MODE=$MODE): $PRACTICES practices x $PATIENTS patients, $CONNECTIONS kept-alive connections, $DURATION per scenario, $ROUNDS rounds, alternating; commit $(git rev-parse --short HEAD), $(nproc) cores."
   echo
-  echo "| round | scenario | plain req/s | TLS req/s | TLS / plain | plain p99 ms | TLS p99 ms |"
+  echo "| round | scenario | plain req/s | $WITH req/s | $WITH / plain | plain p99 ms | $WITH p99 ms |"
   echo "|---|---|---|---|---|---|---|"
 } >"$OUT"
 for r in $(seq "$ROUNDS"); do
   for s in healthz read search; do
     plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
-    tls="$(WRK_SCHEME=https wrk_scenario "$TLS" "$WORK/plain" "$s")"
+    tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
     python3 - "${plain#BENCH }" "${tls#BENCH }" "$r" "$s" >>"$OUT" <<'PY'
 import json, sys
 p, t, r, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -68,4 +78,7 @@ PY
     log "round $r $s done"
   done
 done
+if [[ "$MODE" == traces ]]; then
+  echo >>"$OUT"; echo "Spans received by the sink: $(curl -s "http://127.0.0.1:$SINK/stats")" >>"$OUT"
+fi
 cat "$OUT"
