@@ -50,12 +50,13 @@ pub fn init() -> Result<crate::telemetry::Telemetry, String> {
             .boxed(),
     }
     .with_filter(filter);
-    // Traces keep their own level: a quiet log (`CAREBRIDGE_LOG=warn`) still traces requests.
+    // Traces keep their own level: a quiet log (`CAREBRIDGE_LOG=warn`) still traces requests, and
+    // the child spans (DEBUG, so that an `info` log without traces never makes them) are exported.
     let (traces, telemetry) = match crate::telemetry::endpoint() {
         Some(endpoint) => {
             let (layer, t) = crate::telemetry::Telemetry::layer(endpoint);
             let only_ours = tracing_subscriber::filter::Targets::new()
-                .with_target("carebridge", tracing::Level::INFO);
+                .with_target("carebridge", tracing::Level::DEBUG);
             (Some(layer.with_filter(only_ours)), t)
         }
         None => (None, crate::telemetry::Telemetry::off()),

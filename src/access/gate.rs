@@ -557,7 +557,9 @@ impl Gate {
         r: &StoredResource,
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
-        let span = tracing::info_span!(
+        // DEBUG: one per resource decided (twenty for a search page), so made only when traces are
+        // exported or the log asks for debug (`crate::telemetry`).
+        let span = tracing::debug_span!(
             "consent.decide",
             consent.outcome = tracing::field::Empty,
             consent.rule = tracing::field::Empty

@@ -237,7 +237,7 @@ pub async fn finish(
         use tracing::Instrument as _;
         trail
             .record(&record)
-            .instrument(tracing::info_span!("audit.journal"))
+            .instrument(tracing::debug_span!("audit.journal"))
             .await
     };
     if let Err(e) = recorded {
