@@ -9,6 +9,7 @@
 #
 #   bash bench/overhead.sh                         # 20 practices x 50 patients, 10 s a scenario, 2 rounds
 #   MODE=traces bash bench/overhead.sh
+#   MODE=traces OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 bash bench/overhead.sh
 # Environment: DURATION (10s), WARMUP (3s), CONNECTIONS (32), THREADS (2), ROUNDS (2), PRACTICES,
 # PATIENTS, SKIP_BUILD=1, BENCH_BIN.
 set -euo pipefail
@@ -42,7 +43,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 serve() { # serve DIR PORT [tls|traces]
   local extra=()
   [[ "${3:-}" == tls ]] && extra=(CAREBRIDGE_TLS_CERT_FILE="$WORK/cert.pem" CAREBRIDGE_TLS_KEY_FILE="$WORK/key.pem")
-  [[ "${3:-}" == traces ]] && extra=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK" OTEL_SERVICE_NAME=carebridge-bench)
+  [[ "${3:-}" == traces ]] && extra=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK" OTEL_SERVICE_NAME=carebridge-bench
+    OTEL_TRACES_SAMPLER="${OTEL_TRACES_SAMPLER:-parentbased_always_on}" OTEL_TRACES_SAMPLER_ARG="${OTEL_TRACES_SAMPLER_ARG:-1}")
   env CAREBRIDGE_DATABASE_URL="sqlite://$1/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$2" \
     CAREBRIDGE_BASE_URL="http://127.0.0.1:$2/fhir" CAREBRIDGE_LOG=warn "${extra[@]}" \
     "$BIN" serve >"$1/server.log" 2>&1 &
@@ -61,7 +63,7 @@ WITH="TLS"; [[ "$MODE" == traces ]] && WITH="traced"
 {
   echo "# $WITH against plain, $(date -u +%FT%TZ)"
   echo
-  echo "\`$(basename "$0")\` (MODE=$MODE): $PRACTICES practices x $PATIENTS patients, $CONNECTIONS kept-alive connections, $DURATION per scenario, $ROUNDS rounds, alternating; commit $(git rev-parse --short HEAD), $(nproc) cores."
+  echo "\`$(basename "$0")\` (MODE=$MODE${OTEL_TRACES_SAMPLER:+, $OTEL_TRACES_SAMPLER ${OTEL_TRACES_SAMPLER_ARG:-}}): $PRACTICES practices x $PATIENTS patients, $CONNECTIONS kept-alive connections, $DURATION per scenario, $ROUNDS rounds, alternating; commit $(git rev-parse --short HEAD), $(nproc) cores."
   echo
   echo "| round | scenario | plain req/s | $WITH req/s | $WITH / plain | plain p99 ms | $WITH p99 ms |"
   echo "|---|---|---|---|---|---|---|"
