@@ -219,6 +219,28 @@ async fn required_client_certificates_are_verified_and_bound_to_tokens() {
         Some(401),
         "bound to another certificate"
     );
+    // The same refusal in the other shapes the server accepts: HEAD, and a batch entry.
+    let url = format!("https://localhost:{}/fhir", app.port);
+    let head = c
+        .head(format!("{url}/Patient?_count=1"))
+        .bearer_auth(&elsewhere)
+        .send()
+        .await;
+    assert_eq!(head.map(|r| r.status().as_u16()).ok(), Some(401), "HEAD");
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": format!("{url}/Patient?_count=1")}}]});
+    let posted = c
+        .post(&url)
+        .bearer_auth(&elsewhere)
+        .header("Content-Type", "application/fhir+json")
+        .body(batch.to_string())
+        .send()
+        .await;
+    assert_eq!(
+        posted.map(|r| r.status().as_u16()).ok(),
+        Some(401),
+        "a batch entry"
+    );
 }
 
 #[tokio::test]
