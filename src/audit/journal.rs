@@ -24,9 +24,14 @@
 //! copied after the stored events ([`super::verify`]), reading the segments without changing them
 //! while a gateway may be appending (only the newest segment may end in the middle of a line).
 //!
-//! Failure is fail-closed: once a write or sync fails, every waiting and later event fails
-//! (the requests answer 503) until the process restarts, because what is on disk after a failed
-//! `fdatasync` is unknown.
+//! Failure is fail-closed: once a write or sync fails, every event not yet durable fails (its
+//! request answers 503, and `/readyz` says the gateway cannot serve), and so does every later one
+//! until the journal can write again. What is on disk after a failed `write` or `fdatasync` is
+//! unknown, so recovery does not trust it: the segment is cut back to its length at the last
+//! successful sync, the chain's head goes back to the last durable event, and a scratch write
+//! must succeed before events are taken again (a full disk has room, a failed device writes).
+//! The chain then continues from its last durable event: no gap, no event twice, and nothing
+//! acknowledged lost. The journal tries every [`RETRY_INTERVAL`], without a restart.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -111,6 +116,8 @@ struct State {
     waiting: std::collections::VecDeque<(u64, Waiter)>,
     /// The highest sequence number on disk.
     durable: u64,
+    /// The event at `durable`: where the chain resumes after a failure.
+    durable_head: Head,
     failed: Option<JournalError>,
     closing: bool,
 }
@@ -328,6 +335,7 @@ impl Journal {
             _ => stored,
         };
         let durable = head.seq;
+        let durable_head = head.clone();
         let inner = Arc::new(Inner {
             chain: chain.to_owned(),
             segment_bytes,
@@ -337,6 +345,7 @@ impl Journal {
                 pending: Vec::with_capacity(64 * 1024),
                 waiting: std::collections::VecDeque::new(),
                 durable,
+                durable_head,
                 failed: None,
                 closing: false,
             }),
@@ -432,11 +441,52 @@ impl Journal {
     }
 }
 
+/// The segment the flusher appends to, with the length known to be on disk.
+struct Segment {
+    file: File,
+    /// Bytes synced: everything past this was never acknowledged.
+    synced: u64,
+}
+
+impl Segment {
+    /// Writes and syncs `bytes`; the synced length moves only when both succeed.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.file.sync_data()?;
+        self.synced += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Starts the segment whose first event is `first` once this one is full.
+    fn roll_if_full(&mut self, inner: &Inner, first: u64) -> std::io::Result<()> {
+        if self.synced < inner.segment_bytes {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(segment_path(&inner.dir, &inner.chain, first))?;
+        sync_dir(&inner.dir)?;
+        *self = Segment { file, synced: 0 };
+        Ok(())
+    }
+
+    /// Puts the segment back as it was after its last sync: whatever a failed write or sync left
+    /// past that point (part of a batch, pages of unknown state) is cut off, and the cut synced.
+    fn restore(&mut self) -> std::io::Result<()> {
+        self.file.set_len(self.synced)?;
+        // A file opened for reading and writing (not appending) would write past the cut.
+        self.file.seek(SeekFrom::Start(self.synced))?;
+        self.file.sync_data()
+    }
+}
+
 /// The flusher: takes everything queued, writes and syncs it, publishes the new durable point;
-/// starts a new segment when the current one is full.
-fn flush_loop(inner: &Inner, mut file: File) {
+/// starts a new segment when the current one is full. After a failure it [`recover`]s.
+fn flush_loop(inner: &Inner, file: File) {
+    let synced = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut segment = Segment { file, synced };
     let mut spare: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut written = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut last_sync = std::time::Instant::now();
     loop {
         let (last, closing) = {
@@ -462,50 +512,21 @@ fn flush_loop(inner: &Inner, mut file: File) {
             }
             spare.clear();
             std::mem::swap(&mut spare, &mut s.pending);
-            (s.head.seq, s.closing)
+            (s.head.clone(), s.closing)
         };
         last_sync = std::time::Instant::now();
-        let result = file
-            .write_all(&spare)
-            .and_then(|()| file.sync_data())
-            .and_then(|()| {
-                written += spare.len() as u64;
-                if written < inner.segment_bytes {
-                    return Ok(());
-                }
-                file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(segment_path(&inner.dir, &inner.chain, last + 1))?;
-                sync_dir(&inner.dir)?;
-                written = 0;
-                Ok(())
-            });
-        let failed = result.as_ref().err().map(|e| {
-            tracing::error!(error = %e, "audit journal write failed: every request now fails until restart");
-            JournalError::Io(e.to_string())
-        });
-        let covered: Vec<(u64, Waiter)> = {
-            let Ok(mut s) = inner.state.lock() else {
-                return;
-            };
-            match &failed {
-                None => {
-                    s.durable = last;
-                    let n = s.waiting.iter().take_while(|(seq, _)| *seq <= last).count();
-                    s.waiting.drain(..n).collect()
-                }
-                Some(e) => {
-                    s.failed = Some(e.clone());
-                    s.waiting.drain(..).collect()
-                }
+        let failed = match segment.append(&spare) {
+            Ok(()) => {
+                publish(inner, &last);
+                segment.roll_if_full(inner, last.seq + 1).err()
             }
+            Err(e) => Some(e),
         };
-        for (_, waiter) in covered {
-            let _ = waiter.send(failed.clone().map_or(Ok(()), Err));
-        }
-        if failed.is_some() {
-            return;
+        if let Some(e) = failed {
+            if !fail(inner, &e) || !recover(inner, &mut segment) {
+                return;
+            }
+            continue;
         }
         if closing
             && inner
@@ -517,6 +538,104 @@ fn flush_loop(inner: &Inner, mut file: File) {
             return;
         }
     }
+}
+
+/// Marks everything up to `last` durable and tells the requests waiting for it.
+fn publish(inner: &Inner, last: &Head) {
+    let covered: Vec<Waiter> = {
+        let Ok(mut s) = inner.state.lock() else {
+            return;
+        };
+        s.durable = last.seq;
+        s.durable_head = last.clone();
+        let n = s
+            .waiting
+            .iter()
+            .take_while(|(seq, _)| *seq <= last.seq)
+            .count();
+        s.waiting.drain(..n).map(|(_, w)| w).collect()
+    };
+    for waiter in covered {
+        let _ = waiter.send(Ok(()));
+    }
+}
+
+/// Refuses everything not yet durable after a failed write or sync: the waiting requests fail
+/// (they answer 503, so nothing unrecorded is served), their events are dropped from the queue,
+/// and the chain's head goes back to the last durable event, so the chain resumes from there
+/// with no gap and no event twice. Returns false when the state cannot be reached.
+fn fail(inner: &Inner, e: &std::io::Error) -> bool {
+    tracing::error!(error = %e, "audit journal write failed: requests answer 503 until it can write again");
+    let error = JournalError::Io(e.to_string());
+    let refused: Vec<(u64, Waiter)> = {
+        let Ok(mut s) = inner.state.lock() else {
+            return false;
+        };
+        s.failed = Some(error.clone());
+        s.pending.clear();
+        s.head = s.durable_head.clone();
+        s.waiting.drain(..).collect()
+    };
+    for (_, waiter) in refused {
+        let _ = waiter.send(Err(error.clone()));
+    }
+    true
+}
+
+/// How often a failed journal tries to write again.
+pub const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Bytes a failed journal must be able to write and sync, in a scratch file, before it takes
+/// events again: room for a large batch, so that a nearly full disk does not flap between
+/// refusing and accepting.
+const PROBE_BYTES: usize = 256 * 1024;
+
+/// Tries, every [`RETRY_INTERVAL`], to put the segment back as it was at its last sync and to
+/// write and sync [`PROBE_BYTES`] beside it (a full disk must have room again; a failed device
+/// must write again); then takes events again. Returns false when the journal closes first.
+fn recover(inner: &Inner, segment: &mut Segment) -> bool {
+    let probe = inner.dir.join(format!(".{}.probe", inner.chain));
+    loop {
+        let next = {
+            let Ok(s) = inner.state.lock() else {
+                return false;
+            };
+            if s.closing {
+                return false;
+            }
+            let Ok((s, _)) = inner.work.wait_timeout(s, RETRY_INTERVAL) else {
+                return false;
+            };
+            if s.closing {
+                return false;
+            }
+            s.durable + 1
+        };
+        let attempt = segment
+            .restore()
+            .and_then(|()| write_probe(&probe))
+            .and_then(|()| segment.roll_if_full(inner, next));
+        let _ = std::fs::remove_file(&probe);
+        match attempt {
+            Ok(()) => {
+                if let Ok(mut s) = inner.state.lock() {
+                    s.failed = None;
+                }
+                tracing::warn!(
+                    durable = next - 1,
+                    "audit journal writes again: the chain resumes after its last durable event"
+                );
+                return true;
+            }
+            Err(e) => tracing::debug!(error = %e, "audit journal still cannot write"),
+        }
+    }
+}
+
+fn write_probe(path: &Path) -> std::io::Result<()> {
+    let mut file = File::create(path)?;
+    file.write_all(&[0u8; PROBE_BYTES])?;
+    file.sync_data()
 }
 
 #[cfg(test)]

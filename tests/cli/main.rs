@@ -1,6 +1,7 @@
 //! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
 
 mod delivery;
+mod full_disk;
 mod gateway;
 mod journal;
 #[path = "../support/journal.rs"]
@@ -13,6 +14,8 @@ mod pki;
 #[path = "../api/receiver.rs"]
 mod receiver;
 mod shutdown;
+#[path = "../support/small_disk.rs"]
+mod small_disk;
 mod subscriber;
 mod telemetry;
 mod two_gateways;
