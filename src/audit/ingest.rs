@@ -95,6 +95,8 @@ pub struct Ingester {
     journal: Journal,
     store: Store,
     cursor: tokio::sync::Mutex<Cursor>,
+    /// The cursor's sequence number, readable without waiting for a copy under way (metrics).
+    stored: std::sync::atomic::AtomicU64,
 }
 
 /// Why a copy failed.
@@ -118,6 +120,7 @@ impl Ingester {
         Arc::new(Ingester {
             journal,
             store,
+            stored: std::sync::atomic::AtomicU64::new(stored.seq),
             cursor: tokio::sync::Mutex::new(Cursor {
                 head: stored,
                 segment: None,
@@ -125,6 +128,11 @@ impl Ingester {
                 broken: None,
             }),
         })
+    }
+
+    /// The last event of the chain copied into the store.
+    pub fn stored(&self) -> u64 {
+        self.stored.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Copies every durable event not yet stored; returns how many were copied.
@@ -193,6 +201,8 @@ impl Ingester {
                     .await?;
             }
             let head = verifier.finish();
+            self.stored
+                .store(head.head_seq, std::sync::atomic::Ordering::Relaxed);
             cursor.head = Head {
                 seq: head.head_seq,
                 hash: head.head_hash,

@@ -384,6 +384,15 @@ impl Journal {
         self.inner.state.lock().map(|s| s.durable).unwrap_or(0)
     }
 
+    /// Events chained but not yet durable.
+    pub fn backlog(&self) -> u64 {
+        self.inner
+            .state
+            .lock()
+            .map(|s| s.head.seq.saturating_sub(s.durable))
+            .unwrap_or(0)
+    }
+
     /// Chains `body` (recorded at `recorded`) and returns once it is on disk, with its sequence
     /// number.
     pub async fn append(&self, recorded: i64, body: &str) -> Result<u64, JournalError> {
@@ -517,6 +526,7 @@ fn flush_loop(inner: &Inner, file: File) {
         last_sync = std::time::Instant::now();
         let failed = match segment.append(&spare) {
             Ok(()) => {
+                crate::metrics::global().journal_sync(last_sync.elapsed());
                 publish(inner, &last);
                 segment.roll_if_full(inner, last.seq + 1).err()
             }

@@ -114,6 +114,18 @@ impl Trail {
         self.journal.durable()
     }
 
+    /// Events chained but not yet durable (waiting for the journal's next sync).
+    pub fn backlog(&self) -> u64 {
+        self.journal.backlog()
+    }
+
+    /// Durable events not yet copied into the store, where auditors search.
+    pub fn copy_lag(&self) -> u64 {
+        self.journal
+            .durable()
+            .saturating_sub(self.ingester.stored())
+    }
+
     /// Why events cannot be recorded, when they cannot (the journal failed): the gateway can then
     /// serve nothing, and says so on `/readyz`.
     pub fn failure(&self) -> Option<JournalError> {

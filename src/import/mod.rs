@@ -262,9 +262,20 @@ pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportEr
     let mut results = futures_util::stream::iter(assessments.chunks(opts.batch_size.max(1)))
         .map(|chunk| async move { (chunk.len(), w.write(chunk).await) })
         .buffered(IN_FLIGHT);
+    let (total, mut done, mut logged) = (assessments.len(), 0, std::time::Instant::now());
     while let Some((n, r)) = results.next().await {
         tally.merge(r.map_err(|e| ImportError::Store(e.to_string()))?);
         bar.inc(n as u64);
+        done += n;
+        if !opts.progress && logged.elapsed() >= PROGRESS_EVERY {
+            logged = std::time::Instant::now();
+            tracing::info!(
+                done,
+                total,
+                per_second = done as f64 / started.elapsed().as_secs_f64().max(0.001),
+                "import progress (assessments)"
+            );
+        }
     }
     bar.finish_and_clear();
     summary.created = tally.created;
@@ -284,6 +295,10 @@ pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportEr
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
+
+/// How often an import whose stderr is not a terminal (a Kubernetes Job, say) logs its progress;
+/// on a terminal it draws a bar instead.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn progress_bar(show: bool, len: u64) -> ProgressBar {
     if !show {

@@ -9,7 +9,9 @@
 //! - **Labels are codes, never data**: interaction, resource type, status, consent outcome and
 //!   rule. No identifier, search value or organisation is a label (they would be personal data
 //!   or unbounded).
-//! - Hand-written: four metric families do not justify a metrics framework's dependencies.
+//! - Hand-written: a dozen metric families do not justify a metrics framework's dependencies.
+//! - Import progress is not here: `carebridge import` is its own process (a bar on a terminal,
+//!   else a log line every [`crate::import::PROGRESS_EVERY`]).
 
 pub mod registry;
 pub mod server;
@@ -26,6 +28,7 @@ pub async fn render(
 ) -> String {
     let mut out = global().render();
     let journal_ok = u8::from(trail.failure().is_none());
+    let connections = engine.store().backend().connections();
     let pending = engine
         .store()
         .backend()
@@ -42,10 +45,30 @@ pub async fn render(
          # HELP carebridge_audit_journal_durable_sequence The highest audit event made durable by this process's journal.\n\
          # TYPE carebridge_audit_journal_durable_sequence gauge\n\
          carebridge_audit_journal_durable_sequence {}\n\
+         # HELP carebridge_audit_journal_backlog_events Audit events chained and waiting for the journal's next sync.\n\
+         # TYPE carebridge_audit_journal_backlog_events gauge\n\
+         carebridge_audit_journal_backlog_events {}\n\
+         # HELP carebridge_audit_copy_lag_events Durable audit events not yet copied into the store (where auditors search).\n\
+         # TYPE carebridge_audit_copy_lag_events gauge\n\
+         carebridge_audit_copy_lag_events {}\n\
+         # HELP carebridge_store_connections Store connections open.\n\
+         # TYPE carebridge_store_connections gauge\n\
+         carebridge_store_connections {}\n\
+         # HELP carebridge_store_connections_idle Store connections idle.\n\
+         # TYPE carebridge_store_connections_idle gauge\n\
+         carebridge_store_connections_idle {}\n\
+         # HELP carebridge_store_waiting Requests waiting for a pooled connection (PostgreSQL) or for the writer thread (SQLite).\n\
+         # TYPE carebridge_store_waiting gauge\n\
+         carebridge_store_waiting {}\n\
          # HELP carebridge_stopping Whether the process is stopping (readiness off).\n\
          # TYPE carebridge_stopping gauge\n\
          carebridge_stopping {}",
         trail.durable(),
+        trail.backlog(),
+        trail.copy_lag(),
+        connections.open,
+        connections.idle,
+        connections.waiting,
         u8::from(readiness.stopping()),
     );
     if let Some(n) = pending {

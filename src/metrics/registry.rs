@@ -10,14 +10,60 @@ pub const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// Requests of one interaction, resource type and status.
-#[derive(Debug, Default, Clone)]
-struct Requests {
+/// Upper bounds of the journal sync histogram, seconds: a sync costs tens of microseconds on a
+/// local disk and milliseconds on a network volume.
+pub const SYNC_BUCKETS: [f64; 10] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
+];
+
+/// Observations of one series against `N` bucket bounds.
+#[derive(Debug, Clone)]
+struct Histogram<const N: usize> {
     count: u64,
     seconds: f64,
-    /// Observations at or under each of [`BUCKETS`] (cumulative when rendered).
-    buckets: [u64; BUCKETS.len()],
+    /// Observations at or under each bound (cumulative when rendered).
+    buckets: [u64; N],
 }
+
+impl<const N: usize> Default for Histogram<N> {
+    fn default() -> Self {
+        Histogram {
+            count: 0,
+            seconds: 0.0,
+            buckets: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> Histogram<N> {
+    fn observe(&mut self, bounds: &[f64; N], took: Duration) {
+        let secs = took.as_secs_f64();
+        self.count += 1;
+        self.seconds += secs;
+        if let Some(i) = bounds.iter().position(|b| secs <= *b) {
+            self.buckets[i] += 1;
+        }
+    }
+
+    /// The series' lines: `name_bucket{labels,le=..}`, `name_sum`, `name_count`.
+    fn render(&self, out: &mut String, name: &str, labels: &str, bounds: &[f64; N]) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut seen = 0;
+        for (b, n) in bounds.iter().zip(self.buckets) {
+            seen += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {seen}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}\n\
+             {name}_sum{{{labels}}} {}\n\
+             {name}_count{{{labels}}} {}",
+            self.count, self.seconds, self.count
+        );
+    }
+}
+
+type Requests = Histogram<{ BUCKETS.len() }>;
 
 /// What the process has counted.
 #[derive(Debug, Default)]
@@ -25,6 +71,7 @@ pub struct Registry {
     requests: Mutex<BTreeMap<(&'static str, &'static str, u16), Requests>>,
     decisions: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     notifications: Mutex<BTreeMap<&'static str, u64>>,
+    journal_syncs: Mutex<Histogram<{ SYNC_BUCKETS.len() }>>,
 }
 
 /// The process's registry.
@@ -42,14 +89,17 @@ impl Registry {
         status: u16,
         took: Duration,
     ) {
-        let secs = took.as_secs_f64();
         if let Ok(mut m) = self.requests.lock() {
-            let r = m.entry((interaction, rtype, status)).or_default();
-            r.count += 1;
-            r.seconds += secs;
-            if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-                r.buckets[i] += 1;
-            }
+            m.entry((interaction, rtype, status))
+                .or_default()
+                .observe(&BUCKETS, took);
+        }
+    }
+
+    /// One write and sync of the audit journal (a batch of events).
+    pub fn journal_sync(&self, took: Duration) {
+        if let Ok(mut h) = self.journal_syncs.lock() {
+            h.observe(&SYNC_BUCKETS, took);
         }
     }
 
@@ -88,20 +138,23 @@ impl Registry {
         );
         for ((i, t, s), r) in &requests {
             let labels = format!("interaction=\"{i}\",type=\"{t}\",status=\"{s}\"");
-            let mut seen = 0;
-            for (b, n) in BUCKETS.iter().zip(r.buckets) {
-                seen += n;
-                let _ = writeln!(
-                    out,
-                    "carebridge_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {seen}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "carebridge_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
-                 carebridge_request_duration_seconds_sum{{{labels}}} {}\n\
-                 carebridge_request_duration_seconds_count{{{labels}}} {}",
-                r.count, r.seconds, r.count
+            r.render(
+                &mut out,
+                "carebridge_request_duration_seconds",
+                &labels,
+                &BUCKETS,
+            );
+        }
+        out.push_str(
+            "# HELP carebridge_audit_journal_sync_seconds Time to write and sync one batch of audit events.\n\
+             # TYPE carebridge_audit_journal_sync_seconds histogram\n",
+        );
+        if let Ok(h) = self.journal_syncs.lock() {
+            h.render(
+                &mut out,
+                "carebridge_audit_journal_sync_seconds",
+                "",
+                &SYNC_BUCKETS,
             );
         }
         out.push_str(

@@ -305,6 +305,19 @@ pub struct HistoryEntry {
     pub cursor: i64,
 }
 
+/// How a backend's connections are used at one moment: what an operator watches to see a pool
+/// too small or a writer falling behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Connections open (in use or idle).
+    pub open: usize,
+    /// Connections idle, ready for a request.
+    pub idle: usize,
+    /// Requests waiting: for a pooled connection (PostgreSQL) or for the writer thread (SQLite's
+    /// queued write transactions).
+    pub waiting: usize,
+}
+
 /// The store interface every backend implements.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -367,6 +380,8 @@ pub trait Backend: Send + Sync {
     async fn load_snapshot(&self, key: &str) -> Result<Option<Vec<RowId>>, StoreError>;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How its connections are used just now (the metrics page).
+    fn connections(&self) -> Connections;
     /// Audit-log rows selected by a query of [`audit_sql`].
     async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditRow>, StoreError>;
     /// The number a counting query of [`audit_sql`] (`SELECT COUNT(*) ...`) answers.

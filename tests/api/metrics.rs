@@ -1,6 +1,6 @@
 //! The metrics listener: its page parses as the Prometheus text format and counts what the
 //! gateway did (requests by interaction, type and status with latencies, consent decisions, the
-//! journal's state), names no patient, and is not on the FHIR port; the probes are there too.
+//! journal's state, sync latency and copy lag, the store's connections), names no patient, and is not on the FHIR port; the probes are there too.
 
 use crate::helpers::*;
 
@@ -99,6 +99,27 @@ async fn the_metrics_page_parses_and_counts_what_happened_without_personal_data(
         "{text}"
     );
     assert_eq!(counter("carebridge_audit_journal_writable", &[]), 1.0);
+    let synced = scrape.samples.iter().any(|s| {
+        s.metric == "carebridge_audit_journal_sync_seconds"
+            && matches!(s.value, prometheus_parse::Value::Histogram(ref h)
+                if h.iter().any(|b| b.count >= 1.0))
+    });
+    assert!(synced, "the reads' audit events were synced: {text}");
+    assert!(
+        counter("carebridge_store_connections", &[]) >= 1.0,
+        "{text}"
+    );
+    for gauge in [
+        "carebridge_store_connections_idle",
+        "carebridge_store_waiting",
+        "carebridge_audit_journal_backlog_events",
+        "carebridge_audit_copy_lag_events",
+    ] {
+        assert!(
+            scrape.samples.iter().any(|s| s.metric == gauge),
+            "{gauge}: {text}"
+        );
+    }
     // Probes on the metrics port; no metrics on the FHIR port.
     for probe in ["healthz", "readyz"] {
         let r = app

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use carebridge::audit::chain::{Link, Verifier};
 use carebridge::audit::journal::{Head, Journal, complete_lines, segments};
 
-use crate::gateway::{command, free_port, serve};
+use crate::gateway::{KillOnDrop, command, free_port, serve};
 use crate::small_disk::SmallDisk;
 
 /// Waits up to `limit` for `ok`.
@@ -122,7 +122,7 @@ async fn a_gateway_whose_journal_disk_fills_is_unready_and_recovers_without_a_re
         .output()
         .expect("token");
     let token = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
-    let mut gateway = serve(&env, port).await;
+    let mut gateway = KillOnDrop(Some(serve(&env, port).await));
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -198,6 +198,7 @@ async fn a_gateway_whose_journal_disk_fills_is_unready_and_recovers_without_a_re
         acknowledged += 1;
     }
 
+    let mut gateway = gateway.0.take().expect("the gateway runs");
     let pid = gateway.id().to_string();
     let stopped = std::process::Command::new("kill")
         .args(["-TERM", &pid])

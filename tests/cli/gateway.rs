@@ -48,3 +48,15 @@ pub async fn serve(env: &[(String, String)], port: u16) -> Child {
     let _ = child.wait();
     panic!("the gateway did not come up");
 }
+
+/// A gateway process, killed if the test ends (a failed assertion, say) without stopping it.
+pub struct KillOnDrop(pub Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

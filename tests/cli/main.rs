@@ -7,6 +7,7 @@ mod journal;
 #[path = "../support/journal.rs"]
 mod journal_support;
 mod logs;
+mod pg_outage;
 #[allow(dead_code)]
 #[path = "../api/pki.rs"]
 mod pki;

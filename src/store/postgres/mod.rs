@@ -395,6 +395,15 @@ impl Backend for PostgresBackend {
             .ok_or_else(|| StoreError::Database("no snapshot".into()))
     }
 
+    fn connections(&self) -> super::Connections {
+        let status = self.pool.status();
+        super::Connections {
+            open: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         client

@@ -32,6 +32,8 @@ pub struct SqliteBackend {
     /// Memory-map the file on read connections (batch reports; see `Backend::prefer_bulk_reads`).
     bulk: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
+    /// Read connections in use (the metrics page).
+    reading: std::sync::atomic::AtomicUsize,
     writer: writer::Writer,
 }
 
@@ -152,6 +154,7 @@ impl SqliteBackend {
             path: path.to_owned(),
             bulk: std::sync::atomic::AtomicBool::new(false),
             readers: Mutex::new(Vec::new()),
+            reading: std::sync::atomic::AtomicUsize::new(0),
             writer,
         })
     }
@@ -161,12 +164,15 @@ impl SqliteBackend {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
             None => self.open_reader()?,
         };
+        self.reading.fetch_add(1, Relaxed);
         let result = f(&conn);
+        self.reading.fetch_sub(1, Relaxed);
         if let Ok(mut p) = self.readers.lock() {
             p.push(conn);
         }
@@ -484,6 +490,17 @@ impl Backend for SqliteBackend {
                 .query_row(params_from_iter(q.params.iter()), |r| r.get(0))?;
             Ok(u64::try_from(n).unwrap_or(0))
         })
+    }
+
+    fn connections(&self) -> crate::store::Connections {
+        let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0);
+        let busy = self.reading.load(std::sync::atomic::Ordering::Relaxed);
+        crate::store::Connections {
+            // The readers, and the writer's own connection.
+            open: idle + busy + 1,
+            idle,
+            waiting: self.writer.queued(),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

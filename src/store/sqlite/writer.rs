@@ -36,17 +36,26 @@ type Reply = oneshot::Sender<Result<(), StoreError>>;
 /// Handle to the writer thread.
 pub struct Writer {
     queue: mpsc::Sender<(Job, Reply)>,
+    /// Jobs sent and not yet taken by the thread.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Writer {
     /// Starts the thread that owns `conn`.
     pub fn start(conn: Connection, checkpointer: Checkpointer) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel::<(Job, Reply)>();
+        let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let taken = std::sync::Arc::clone(&queued);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, jobs, checkpointer))
+            .spawn(move || run(conn, jobs, checkpointer, &taken))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer: {e}")))?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, queued })
+    }
+
+    /// Jobs waiting for the thread (the metrics page's writer queue).
+    pub fn queued(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues a transaction job and waits until it is committed or failed.
@@ -61,6 +70,8 @@ impl Writer {
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.queue
             .send((job, tx))
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
@@ -69,7 +80,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>, checkpointer: Checkpointer) {
+fn run(
+    conn: Connection,
+    jobs: mpsc::Receiver<(Job, Reply)>,
+    checkpointer: Checkpointer,
+    queued: &std::sync::atomic::AtomicUsize,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -78,6 +94,7 @@ fn run(conn: Connection, jobs: mpsc::Receiver<(Job, Reply)>, checkpointer: Check
                 Err(_) => break,
             }
         }
+        queued.fetch_sub(group.len(), std::sync::atomic::Ordering::Relaxed);
         commit_group(&conn, group);
         checkpointer.after_commit(&conn);
     }
