@@ -54,7 +54,7 @@ pub fn init() -> Result<crate::telemetry::Telemetry, String> {
     // the child spans (DEBUG, so that an `info` log without traces never makes them) are exported.
     let (traces, telemetry) = match crate::telemetry::endpoint() {
         Some(endpoint) => {
-            let (layer, t) = crate::telemetry::Telemetry::layer(endpoint);
+            let (layer, t) = crate::telemetry::Telemetry::layer(endpoint)?;
             let only_ours = tracing_subscriber::filter::Targets::new()
                 .with_target("carebridge", tracing::Level::DEBUG);
             (Some(layer.with_filter(only_ours)), t)

@@ -557,13 +557,15 @@ impl Gate {
         r: &StoredResource,
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
-        // DEBUG: one per resource decided (twenty for a search page), so made only when traces are
-        // exported or the log asks for debug (`crate::telemetry`).
-        let span = tracing::debug_span!(
-            "consent.decide",
-            consent.outcome = tracing::field::Empty,
-            consent.rule = tracing::field::Empty
-        );
+        // DEBUG and only under a traced request: one per resource decided (twenty for a search
+        // page), so never made for a request that is not traced (`crate::telemetry::child`).
+        let span = crate::telemetry::child(|| {
+            tracing::debug_span!(
+                "consent.decide",
+                consent.outcome = tracing::field::Empty,
+                consent.rule = tracing::field::Empty
+            )
+        });
         let decided = {
             use tracing::Instrument as _;
             self.decide_uncounted(r, now)

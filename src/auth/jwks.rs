@@ -73,10 +73,16 @@ impl KeyFetcher {
     }
 
     async fn get(&self) -> Result<JwkSet, String> {
-        let resp = self
-            .client
-            .get(&self.url)
+        use tracing::Instrument as _;
+        let span =
+            crate::telemetry::outgoing(|| tracing::info_span!("jwks.fetch", otel.kind = "client"));
+        let mut request = self.client.get(&self.url);
+        if let Some(parent) = crate::telemetry::traceparent(&span) {
+            request = request.header("traceparent", parent);
+        }
+        let resp = request
             .send()
+            .instrument(span)
             .await
             .map_err(|e| crate::outbound::cause(&e))?;
         if !resp.status().is_success() {

@@ -57,6 +57,9 @@ pub struct Exchange {
     pub draft: Option<Arc<Draft>>,
     /// Set for what carries no data and is not audited (the SMART configuration).
     pub unaudited: bool,
+    /// The request's trace id (its span's, or the caller's `traceparent` when it is not
+    /// traced), recorded in its AuditEvent so an auditor can join the two.
+    pub trace: Option<String>,
     /// For a message (`$process-message`): the headers its response echoes.
     pub message_headers: Option<
         Vec<(
@@ -93,6 +96,7 @@ impl Exchange {
             gate: None,
             draft: None,
             unaudited: false,
+            trace: None,
             message_headers: None,
         }
     }
@@ -137,7 +141,7 @@ impl Exchange {
             interaction: self.interaction.map(str::to_owned),
             target: self.target.clone(),
             patients: self.sent_for.iter().cloned().collect(),
-            trace: crate::telemetry::current_trace_id(),
+            trace: self.trace.clone(),
             ..Record::default()
         }
     }
@@ -237,7 +241,9 @@ pub async fn finish(
         use tracing::Instrument as _;
         trail
             .record(&record)
-            .instrument(tracing::debug_span!("audit.journal"))
+            .instrument(crate::telemetry::child(|| {
+                tracing::debug_span!("audit.journal")
+            }))
             .await
     };
     if let Err(e) = recorded {

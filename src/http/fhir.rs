@@ -66,6 +66,12 @@ pub async fn dispatch(
     let Some(below) = below_base(req.uri().path()) else {
         return Error::NoRoute.error_response();
     };
+    // Sampled before any span is made: an untraced request pays for no span at all.
+    let trace = crate::telemetry::request_trace(req.headers());
+    if !trace.sampled {
+        let trace_id = trace.parent.map(|p| p.trace_id);
+        return dispatch_below(req, payload, services, below, trace_id).await;
+    }
     use tracing::Instrument as _;
     let span = tracing::info_span!(
         "fhir.request",
@@ -77,9 +83,10 @@ pub async fn dispatch(
         http.response.status_code = tracing::field::Empty,
     );
     crate::telemetry::continue_trace(&span, req.headers());
+    let trace_id = crate::telemetry::trace_id(&span);
     let traced = span.clone();
     async move {
-        let response = dispatch_below(req, payload, services, below).await;
+        let response = dispatch_below(req, payload, services, below, trace_id).await;
         traced.record("http.response.status_code", response.status().as_u16());
         response
     }
@@ -92,15 +99,19 @@ async fn dispatch_below(
     payload: Payload,
     services: Data<Services>,
     below: Result<Vec<String>, Error>,
+    trace: Option<String>,
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let mut exchange = Exchange::new(&req, &below);
+    exchange.trace = trace;
     let result = serve(&req, payload, &services, below, &mut exchange).await;
     let (interaction, rtype) = exchange.labels();
     let span = tracing::Span::current();
-    span.record("fhir.interaction", interaction);
-    span.record("fhir.resource_type", rtype);
-    crate::telemetry::rename(&span, format!("{interaction} {rtype}"));
+    if !span.is_none() {
+        span.record("fhir.interaction", interaction);
+        span.record("fhir.resource_type", rtype);
+        crate::telemetry::rename(&span, format!("{interaction} {rtype}"));
+    }
     let echo = exchange.message_headers.take();
     let response = match result {
         Ok(r) => r,

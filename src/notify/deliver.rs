@@ -293,21 +293,31 @@ async fn post(
     body: Value,
     label: &str,
 ) -> Result<(), Failure> {
+    use tracing::Instrument as _;
     let body = body.to_string();
     let signature = sign(r.secret, &body);
-    let sent = client
+    let span = crate::telemetry::outgoing(|| {
+        tracing::info_span!(
+            "notify.deliver",
+            otel.kind = "client",
+            http.response.status_code = tracing::field::Empty
+        )
+    });
+    let mut request = client
         .post(&r.spec.endpoint)
         .timeout(Duration::from_secs(r.spec.timeout))
         .header("Content-Type", "application/fhir+json")
         .header("X-Carebridge-Signature", format!("sha256={signature}"))
-        .header("X-Carebridge-Event", format!("{}/{label}", r.id))
-        .body(body)
-        .send()
-        .await;
+        .header("X-Carebridge-Event", format!("{}/{label}", r.id));
+    if let Some(parent) = crate::telemetry::traceparent(&span) {
+        request = request.header("traceparent", parent);
+    }
+    let sent = request.body(body).send().instrument(span.clone()).await;
     let status = match &sent {
         Ok(resp) => resp.status().as_u16(),
         Err(_) => 502,
     };
+    span.record("http.response.status_code", status);
     audit(trail, r.principal, r.id, gate, status).await;
     match sent {
         Ok(resp) if resp.status().is_success() => Ok(()),

@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;
+pub mod traced;
 
 use std::sync::{Arc, Mutex};
 
@@ -427,13 +428,22 @@ impl Store {
 
     /// Opens the backend a database URL names: `sqlite://path` (or a bare path) or `postgres://...`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let backend: Arc<dyn Backend> =
+        let (backend, system): (Arc<dyn Backend>, _) =
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                Arc::new(postgres::PostgresBackend::connect(url).await?)
+                (
+                    Arc::new(postgres::PostgresBackend::connect(url).await?),
+                    "postgresql",
+                )
             } else {
                 let path = url.strip_prefix("sqlite://").unwrap_or(url);
-                Arc::new(sqlite::SqliteBackend::open(path)?)
+                (Arc::new(sqlite::SqliteBackend::open(path)?), "sqlite")
             };
+        // Spans around store calls only when traces are exported (`traced`).
+        let backend = if crate::telemetry::exporting() {
+            Arc::new(traced::Traced::new(backend, system))
+        } else {
+            backend
+        };
         Ok(Store { backend })
     }
 

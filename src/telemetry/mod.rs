@@ -15,6 +15,9 @@
 //!   encoding, no gRPC stack and no second reqwest.
 
 pub mod export;
+pub mod sampler;
+
+use sampler::{Sampler, Traceparent};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -39,13 +42,17 @@ pub fn endpoint() -> Option<String> {
 }
 
 impl Telemetry {
-    /// A tracing layer exporting to `endpoint`, and the handle that flushes it.
+    /// A tracing layer exporting to `endpoint`, and the handle that flushes it; an unknown
+    /// sampler in the environment is an error.
     pub fn layer<S>(
         endpoint: String,
-    ) -> (
-        tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>,
-        Telemetry,
-    )
+    ) -> Result<
+        (
+            tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>,
+            Telemetry,
+        ),
+        String,
+    >
     where
         S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
     {
@@ -54,20 +61,31 @@ impl Telemetry {
                 std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "carebridge".into()),
             )
             .build();
+        let _ = SAMPLER.set(Sampler::from_env()?);
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(export::OtlpJson::new(endpoint, resource.clone()))
             .with_resource(resource)
+            // Requests are sampled before their span is made ([`sampler`]): every span the SDK
+            // sees is one to export.
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
             .build();
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
         let tracer = provider.tracer("carebridge");
-        (
-            tracing_opentelemetry::layer().with_tracer(tracer),
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // No busy/idle timing (two clock reads each time a request's future is polled), no
+            // thread names, no source locations: costs per span that nobody asked for.
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false);
+        Ok((
+            layer,
             Telemetry {
                 provider: Some(provider),
             },
-        )
+        ))
     }
 
     /// No exporter.
@@ -84,6 +102,77 @@ impl Drop for Telemetry {
             eprintln!("carebridge: traces not all exported: {e}");
         }
     }
+}
+
+/// The sampling rule, once traces are exported (unset: nothing is traced).
+static SAMPLER: std::sync::OnceLock<Sampler> = std::sync::OnceLock::new();
+
+/// Whether this process exports traces (set up before the store is opened).
+pub fn exporting() -> bool {
+    SAMPLER.get().is_some()
+}
+
+/// What a request's trace is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestTrace {
+    /// Whether its spans are made and exported.
+    pub sampled: bool,
+    /// The caller's trace context, if it sent a valid one.
+    pub parent: Option<Traceparent>,
+}
+
+/// Decides whether the request with `headers` is traced, by the caller's `traceparent` and the
+/// process's sampler ([`sampler`]); never when traces are not exported.
+pub fn request_trace(headers: &actix_web::http::header::HeaderMap) -> RequestTrace {
+    let parent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Traceparent::parse);
+    let sampled = SAMPLER.get().is_some_and(|s| s.samples(parent.as_ref()));
+    RequestTrace { sampled, parent }
+}
+
+/// A child span of the current one, made by `make` only when there is a current span (a request
+/// that is traced): an untraced request makes none, and never a stray root.
+pub fn child(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if tracing::Span::current().is_none() {
+        tracing::Span::none()
+    } else {
+        make()
+    }
+}
+
+/// The span of a call this process makes (a notification, a key fetch), made by `make`: a child of
+/// the current request when that is traced; otherwise a new trace when the sampler keeps one;
+/// otherwise none.
+pub fn outgoing(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    let traced =
+        !tracing::Span::current().is_none() || SAMPLER.get().is_some_and(|s| s.samples(None));
+    if traced {
+        make()
+    } else {
+        tracing::Span::none()
+    }
+}
+
+/// The `traceparent` header that makes the receiver's spans children of `span` (W3C trace
+/// context), when `span` is traced.
+pub fn traceparent(span: &tracing::Span) -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if span.is_none() {
+        return None;
+    }
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
 }
 
 /// Makes `span` a child of the W3C trace context in `headers` (`traceparent`), if any.
@@ -113,11 +202,38 @@ pub fn rename(span: &tracing::Span, name: String) {
     span.context().span().update_name(name);
 }
 
-/// The trace id of the current span (32 hex digits), when traces are on.
-pub fn current_trace_id() -> Option<String> {
+/// The trace id of `span` (32 hex digits), when it is traced.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let cx = tracing::Span::current().context();
+    let cx = span.context();
     let sc = cx.span().span_context().clone();
     sc.is_valid().then(|| sc.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn an_outgoing_call_carries_the_traced_request_as_its_parent() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("fhir.request");
+            let request_id = trace_id(&request).expect("traced");
+            let _in = request.enter();
+            let call = outgoing(|| tracing::info_span!("notify.deliver"));
+            let header = traceparent(&call).expect("a traceparent");
+            let parsed = Traceparent::parse(&header).expect("valid W3C");
+            assert_eq!(parsed.trace_id, request_id, "the same trace");
+            assert!(parsed.sampled);
+            let parent = traceparent(&request).expect("the request's");
+            assert_ne!(header, parent, "the call's own span id");
+        });
+        // Outside any traced request, with no sampler (traces off): nothing is made or sent.
+        assert!(traceparent(&outgoing(|| tracing::info_span!("x"))).is_none());
+    }
 }

@@ -10,7 +10,7 @@
 //! - the process still stops cleanly on SIGTERM and its audit chains verify.
 //!
 //! It needs the PostgreSQL 15 server binaries and root (to run them as the `postgres` user); without
-//! them it prints that it was skipped, unless `CAREBRIDGE_TEST_REQUIRE_FAULTS=1` (CI) makes that a
+//! them it prints that it was skipped, unless `TEST_REQUIRE_FAULTS=1` (CI) makes that a
 //! failure.
 
 use std::collections::BTreeMap;
@@ -264,8 +264,8 @@ async fn readyz(client: &reqwest::Client, base: &str) -> Result<u16, String> {
 async fn postgres_stopped_and_started_under_load_loses_no_acknowledged_write() {
     if let Some(reason) = unsupported() {
         assert!(
-            std::env::var("CAREBRIDGE_TEST_REQUIRE_FAULTS").as_deref() != Ok("1"),
-            "CAREBRIDGE_TEST_REQUIRE_FAULTS=1 but this machine cannot run the fault test: {reason}"
+            std::env::var("TEST_REQUIRE_FAULTS").as_deref() != Ok("1"),
+            "TEST_REQUIRE_FAULTS=1 but this machine cannot run the fault test: {reason}"
         );
         println!("skipped: {reason}");
         return;

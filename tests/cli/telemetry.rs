@@ -1,6 +1,8 @@
 //! Traces from the real binary to an OTLP/HTTP receiver in the test: the request's span continues
 //! the caller's `traceparent`, carries the interaction, type and status, has the consent decision
-//! and the audit journal as children, names no patient, and its trace id is in the AuditEvent.
+//! and the audit journal and the store as children, names no patient, and its trace id is in the
+//! AuditEvent. A request whose caller did not sample its trace exports nothing, and its AuditEvent
+//! still names the caller's trace.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -137,6 +139,16 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
         404,
         "an unrelated GP does not see the patient"
     );
+    // A caller that did not sample its trace: no spans, but the audit still names the trace.
+    let unsampled = "0af7651916cd43dd8448eb211c80319c";
+    let read = client
+        .get(format!("http://127.0.0.1:{port}/fhir/Patient/{id}"))
+        .bearer_auth(&system)
+        .header("traceparent", format!("00-{unsampled}-b7ad6b7169203331-00"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(read.status().as_u16(), 200);
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &gateway.id().to_string()])
         .status();
@@ -174,7 +186,7 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
         .filter(|s| s.3 == request.2)
         .map(|s| &s.0)
         .collect();
-    for child in ["consent.decide", "audit.journal"] {
+    for child in ["consent.decide", "audit.journal", "store read"] {
         assert!(
             children.iter().any(|c| *c == child),
             "{child} under the request: {children:?}"
@@ -190,4 +202,16 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
         )
         .expect("counted");
     assert_eq!(n, 1, "the read's event names its trace");
+    assert!(
+        spans.iter().all(|s| s.1 != unsampled),
+        "nothing exported for a trace its caller did not sample"
+    );
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_event WHERE body LIKE ?1",
+            [format!("%{unsampled}%")],
+            |r| r.get(0),
+        )
+        .expect("counted");
+    assert_eq!(n, 1, "the untraced read's event names the caller's trace");
 }

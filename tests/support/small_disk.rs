@@ -1,6 +1,6 @@
 //! A file system that fills up: a tmpfs of a given size mounted on a fresh directory, and a filler
 //! file that takes every byte left. Mounting needs root (CAP_SYS_ADMIN); without it the test says
-//! it is skipped, unless `CAREBRIDGE_TEST_REQUIRE_FAULTS=1` (set by `.ci/run`) makes that a failure.
+//! it is skipped, unless `TEST_REQUIRE_FAULTS=1` (set by `.ci/run`) makes that a failure.
 #![allow(dead_code)]
 
 use std::io::Write as _;
@@ -28,8 +28,8 @@ impl SmallDisk {
                     Err(e) => e.to_string(),
                 };
                 assert!(
-                    std::env::var("CAREBRIDGE_TEST_REQUIRE_FAULTS").as_deref() != Ok("1"),
-                    "a tmpfs could not be mounted, and CAREBRIDGE_TEST_REQUIRE_FAULTS=1: {why}"
+                    std::env::var("TEST_REQUIRE_FAULTS").as_deref() != Ok("1"),
+                    "a tmpfs could not be mounted, and TEST_REQUIRE_FAULTS=1: {why}"
                 );
                 println!("skipped: mounting a tmpfs needs root: {why}");
                 None
