@@ -2,7 +2,8 @@
 # The cost of TLS on the listener, or of exporting traces (issue 16's benchmarks): the consent world
 # (bench/world.sh) served by two gateways on copies of one seeded store, measured alternately in the
 # same run: the GP's consent-filtered, audited read and search, and /healthz, over kept-alive
-# connections.
+# connections. Rounds alternate which gateway goes first, and each measured run starts once both
+# gateways have copied their audit journals (a copy running behind would load the other's run).
 #   MODE=tls (default): one plain HTTP, one TLS 1.3 (an ECDSA P-256 certificate made with openssl).
 #   MODE=traces: both plain HTTP, one exporting every request's spans over OTLP/HTTP to a local
 #   sink (bench/otlp_sink.py), one with traces off.
@@ -40,10 +41,10 @@ kill -TERM "$WORLD_PID"; wait "$WORLD_PID" 2>/dev/null || true
 cp -a "$WORK/plain" "$WORK/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-serve() { # serve DIR PORT [tls|traces]
-  local extra=()
-  [[ "${3:-}" == tls ]] && extra=(CAREBRIDGE_TLS_CERT_FILE="$WORK/cert.pem" CAREBRIDGE_TLS_KEY_FILE="$WORK/key.pem")
-  [[ "${3:-}" == traces ]] && extra=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK" OTEL_SERVICE_NAME=carebridge-bench
+serve() { # serve DIR PORT METRICS_PORT [tls|traces]
+  local extra=(CAREBRIDGE_METRICS_LISTEN="127.0.0.1:$3")
+  [[ "${4:-}" == tls ]] && extra+=(CAREBRIDGE_TLS_CERT_FILE="$WORK/cert.pem" CAREBRIDGE_TLS_KEY_FILE="$WORK/key.pem")
+  [[ "${4:-}" == traces ]] && extra+=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK" OTEL_SERVICE_NAME=carebridge-bench
     OTEL_TRACES_SAMPLER="${OTEL_TRACES_SAMPLER:-parentbased_always_on}" OTEL_TRACES_SAMPLER_ARG="${OTEL_TRACES_SAMPLER_ARG:-1}")
   env CAREBRIDGE_DATABASE_URL="sqlite://$1/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$2" \
     CAREBRIDGE_BASE_URL="http://127.0.0.1:$2/fhir" CAREBRIDGE_LOG=warn "${extra[@]}" \
@@ -53,8 +54,10 @@ free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 SINK="$(free)"
 if [[ "$MODE" == traces ]]; then python3 bench/otlp_sink.py "$SINK" & SINK_PID=$!; fi
 SCHEME=https; [[ "$MODE" == traces ]] && SCHEME=http
-PLAIN="$(free)"; serve "$WORK/plain" "$PLAIN"; WORLD_PID=$!
-TLS="$(free)"; serve "$WORK/tls" "$TLS" "$MODE"; TLS_PID=$!
+PLAIN="$(free)"; PLAIN_METRICS="$(free)"; serve "$WORK/plain" "$PLAIN" "$PLAIN_METRICS"; WORLD_PID=$!
+TLS="$(free)"; TLS_METRICS="$(free)"; serve "$WORK/tls" "$TLS" "$TLS_METRICS" "$MODE"; TLS_PID=$!
+# Before each measured run, both gateways' audit copies are idle (world.sh settle).
+export SETTLE_PORTS="$PLAIN_METRICS $TLS_METRICS"
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PLAIN/healthz" >/dev/null && curl -skf "$SCHEME://127.0.0.1:$TLS/healthz" >/dev/null && break; sleep 0.1; done
 curl -skf -H "Authorization: Bearer $GP" "$SCHEME://127.0.0.1:$TLS$(head -n1 "$WORK/plain/paths-read.txt")" >/dev/null || { log "the GP cannot read on the $MODE gateway"; exit 1; }
 
@@ -70,8 +73,14 @@ WITH="TLS"; [[ "$MODE" == traces ]] && WITH="traced"
 } >"$OUT"
 for r in $(seq "$ROUNDS"); do
   for s in healthz read search; do
-    plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
-    tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
+    # The order alternates by round, so neither gateway always runs on a machine the other warmed.
+    if (( r % 2 )); then
+      plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
+      tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
+    else
+      tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
+      plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
+    fi
     python3 - "${plain#BENCH }" "${tls#BENCH }" "$r" "$s" >>"$OUT" <<'PY'
 import json, sys
 p, t, r, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -27,9 +27,26 @@ start_world() {
 # wrk_scenario PORT DIR SCENARIO [TOKEN]: a warm-up, then the measured run with TOKEN (default:
 # $GP; each world has its own development secret, so its own tokens); prints the BENCH line.
 # WRK_SCHEME=https speaks TLS (wrk does not verify the certificate; connections are kept alive).
+# With SETTLE_PORTS (metrics listeners), it waits after the warm-up until every gateway named
+# has copied its audit journal into its store (settle), so that no gateway's background copy
+# runs during another's measurement.
 wrk_scenario() {
   local port="$1" dir="$2" s="$3" token="${4:-$GP}" auth=()
   [[ "$s" != healthz ]] && auth=(-H "Authorization: Bearer $token")
   BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$WARMUP" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "${WRK_SCHEME:-http}://127.0.0.1:$port" -- "$dir" >/dev/null
+  [[ -n "${SETTLE_PORTS:-}" ]] && settle $SETTLE_PORTS
   BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "${WRK_SCHEME:-http}://127.0.0.1:$port" -- "$dir" | grep '^BENCH '
+}
+
+# settle PORT...: waits (up to 120 s) until the gateways whose metrics listen on PORTs report no
+# audit events waiting to be copied into their stores.
+settle() {
+  local port lag
+  for port in "$@"; do
+    for _ in $(seq 1200); do
+      lag="$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^carebridge_audit_copy_lag_events /{print $2}')"
+      [[ "$lag" == 0 ]] && break
+      sleep 0.1
+    done
+  done
 }

@@ -80,6 +80,9 @@ pub struct Gate {
     /// The earliest instant at which a decision made for this request could change (a consent
     /// period boundary); `i64::MAX` when none could.
     decided_until: std::sync::atomic::AtomicI64,
+    /// Whether a decision of this request has had its trace span: one per request, so that a
+    /// search page's twenty decisions do not make twenty spans.
+    decision_traced: std::sync::atomic::AtomicBool,
 }
 
 /// The audit-relevant part of a decision.
@@ -127,6 +130,7 @@ impl Gate {
             decided: Mutex::new(HashMap::new()),
             disclosures: Mutex::new(Disclosures::default()),
             decided_until: std::sync::atomic::AtomicI64::new(i64::MAX),
+            decision_traced: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -557,15 +561,22 @@ impl Gate {
         r: &StoredResource,
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
-        // DEBUG and only under a traced request: one per resource decided (twenty for a search
-        // page), so never made for a request that is not traced (`crate::telemetry::child`).
-        let span = crate::telemetry::child(|| {
-            tracing::debug_span!(
-                "consent.decide",
-                consent.outcome = tracing::field::Empty,
-                consent.rule = tracing::field::Empty
-            )
-        });
+        // Only under a traced request (`crate::telemetry::child`), and only for its first
+        // decision made (not cached): the metrics count every decision.
+        let span = if self
+            .decision_traced
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::Span::none()
+        } else {
+            crate::telemetry::child(|| {
+                tracing::debug_span!(
+                    "consent.decide",
+                    consent.outcome = tracing::field::Empty,
+                    consent.rule = tracing::field::Empty
+                )
+            })
+        };
         let decided = {
             use tracing::Instrument as _;
             self.decide_uncounted(r, now)
