@@ -36,7 +36,7 @@ fi
 source bench/world.sh
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-audit.XXXXXX")"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 mkdir -p "$WORK/audited" "$WORK/noop"
 start_world "$AUDITED" "$WORK/audited"; PIDS+=("$WORLD_PID"); PORT_A="$WORLD_PORT"; GP_A="$GP"

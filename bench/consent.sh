@@ -32,7 +32,7 @@ fi
 source bench/world.sh
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-consent.XXXXXX")"
 WORLD_PID=""
-cleanup() { [[ -n "$WORLD_PID" ]] && kill -TERM "$WORLD_PID" 2>/dev/null && wait "$WORLD_PID" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() { if [[ -n "$WORLD_PID" ]]; then kill -TERM "$WORLD_PID" 2>/dev/null || true; wait "$WORLD_PID" 2>/dev/null || true; fi; rm -rf "$WORK"; }
 trap cleanup EXIT
 start_world "$BIN" "$WORK"
 run() { wrk_scenario "$WORLD_PORT" "$WORK" "$1"; }

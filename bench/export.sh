@@ -32,7 +32,7 @@ fi
 
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-export.XXXXXX")"
 PID=""
-stop() { [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=""; }
+stop() { if [[ -n "$PID" ]]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; PID=""; }
 cleanup() { stop; [[ -n "${KEEP_DIR:-}" ]] || rm -rf "$DIR"; }
 trap cleanup EXIT
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

@@ -24,8 +24,8 @@ fi
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-notify.XXXXXX")"
 PID=""; RPID=""
 cleanup() {
-  [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  [[ -n "$RPID" ]] && kill "$RPID" 2>/dev/null
+  if [[ -n "$PID" ]]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  if [[ -n "$RPID" ]]; then kill "$RPID" 2>/dev/null || true; fi
   [[ -n "${KEEP_DIR:-}" ]] || rm -rf "$DIR"
 }
 trap cleanup EXIT

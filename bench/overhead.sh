@@ -31,7 +31,13 @@ source bench/world.sh
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-tls.XXXXXX")"
 WORLD_PID=""; TLS_PID=""; SINK_PID=""
 cleanup() {
-  for p in "$WORLD_PID" "$TLS_PID" "$SINK_PID"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  # `|| true` throughout: under `set -e`, a failing last command of the trap would skip the rm.
+  local p
+  for p in "$WORLD_PID" "$TLS_PID" "$SINK_PID"; do
+    [[ -n "$p" ]] || continue
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

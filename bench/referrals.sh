@@ -35,7 +35,7 @@ fi
 
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-referrals.XXXXXX")"
 PID=""
-cleanup() { [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; [[ -n "${KEEP_DIR:-}" ]] || rm -rf "$DIR"; }
+cleanup() { if [[ -n "$PID" ]]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; [[ -n "${KEEP_DIR:-}" ]] || rm -rf "$DIR"; }
 trap cleanup EXIT
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 export CAREBRIDGE_DATABASE_URL="sqlite://$DIR/bench.db"
