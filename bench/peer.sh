@@ -123,7 +123,7 @@ BUSY_END="$(cpu_busy)"
   echo
   echo "\`$([[ "${SKIP_BUILD:-0}" == 1 ]] && echo 'SKIP_BUILD=1 ')bash bench/peer.sh\`: $PRACTICES practices x $PATIENTS patients (consent world), $SEARCH_PATIENTS patients x $MATCHES HNAs for the search; wrk $CONNECTIONS kept-alive connections, $THREADS threads, $WARMUP warm-up + $DURATION measured per scenario and server, $ROUNDS rounds, order alternating."
   echo
-  echo "- carebridge: commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crates Cargo.toml Cargo.lock 2>/dev/null || echo ' (work tree differs in src/crates; binary built from it may differ)'), \`$(basename "$BIN")\` release, SQLite store, audit on, consent on, a GP bearer token."
+  echo "- carebridge: commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crates Cargo.toml Cargo.lock 2>/dev/null || echo ' (the work tree differs in src/, crates/ or Cargo)'), \`$(basename "$BIN")\` release built $(date -u -r "$BIN" +%FT%TZ)$([[ "${SKIP_BUILD:-0}" == 1 || -n "${BENCH_BIN:-}" ]] && echo ' (not rebuilt for this run: it may predate the commit)'), SQLite store, audit on, consent on, a GP bearer token."
   echo "- peer: @medplum/fhir-router $MEDPLUM (MemoryRepository) behind node:http (bench/peer/server.mjs), node $(node --version), one process; JavaScript runs on one thread, so the peer uses about one core, carebridge both."
   echo "- machine: $(nproc) cores, shared by wrk, both servers (the idle one waits) and anything else running; CPU busy (all cores, 2 s) before the run ${BUSY_START}%, after ${BUSY_END}%."
   python3 - "$SIZES" <<'PY'
