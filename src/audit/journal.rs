@@ -40,12 +40,17 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use super::chain::{self, GENESIS};
 
-/// Least time between the starts of two syncs. An `fdatasync` costs this machine about 55 us of
-/// CPU whatever it carries (`bench`: 52-62 us for 1.6 kB); syncing every batch as it came made
-/// batches of about four events under a 26k req/s read load, so the syncs alone took a third of a
-/// core. Waiting out the window makes batches of tens of events, at the price of up to a window
-/// more latency per request.
-pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::from_micros(1000);
+/// Least time between the starts of two syncs: none. The flusher syncs whatever queued while the
+/// previous sync ran (group commit), so batches grow by themselves with the load and a request
+/// waits at most for the sync under way and its own.
+///
+/// It was 1 ms, to make batches of tens of events and spend less CPU on syncs (an `fdatasync`
+/// costs this machine about 55 us of CPU whatever it carries). Measured on 2026-12-04, the window
+/// was what limited the read path: a GP's audited read at 32 connections waited out the window,
+/// and went from 27k req/s (p50 1.08 ms) with 1 ms, to 38-39k with 250 us, to 42-43k (p50
+/// 0.66 ms) with none (`bench/peer.sh`; `bench/results/peer-*`). Raising it trades latency for
+/// CPU on storage where a sync is cheap and the machine is short of CPU.
+pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::ZERO;
 
 /// A segment is closed once it is this large.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
