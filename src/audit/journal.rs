@@ -40,17 +40,17 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use super::chain::{self, GENESIS};
 
-/// Least time between the starts of two syncs: none. The flusher syncs whatever queued while the
-/// previous sync ran (group commit), so batches grow by themselves with the load and a request
-/// waits at most for the sync under way and its own.
+/// Longest time between the starts of two syncs while requests that will record are still on
+/// their way. The flusher syncs at once when every such request is already waiting for the
+/// journal ([`Journal::expect`]): nothing more is coming, so waiting would only add latency. It
+/// waits (up to this window) while some are still being served, so that their events share the
+/// sync rather than each paying for one.
 ///
-/// It was 1 ms, to make batches of tens of events and spend less CPU on syncs (an `fdatasync`
-/// costs this machine about 55 us of CPU whatever it carries). Measured on 2026-12-04, the window
-/// was what limited the read path: a GP's audited read at 32 connections waited out the window,
-/// and went from 27k req/s (p50 1.08 ms) with 1 ms, to 38-39k with 250 us, to 42-43k (p50
-/// 0.66 ms) with none (`bench/peer.sh`; `bench/results/peer-*`). Raising it trades latency for
-/// CPU on storage where a sync is cheap and the machine is short of CPU.
-pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::ZERO;
+/// Measured on 2026-12-04 (`bench/peer.sh`, 2 cores, 32 connections): a fixed 1 ms window held a
+/// GP's audited read to 27k req/s (p50 1.08 ms), because every request waited out the window; no
+/// window gave 39-43k reads but cut searches from 10k to 7.4-7.8k req/s, because a sync costs this
+/// virtual machine about 100 us of CPU and searches then made five times as many.
+pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::from_micros(1000);
 
 /// A segment is closed once it is this large.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -110,6 +110,38 @@ impl Default for Head {
     }
 }
 
+/// A request that will record an event ([`Journal::expect`]); dropping it without recording
+/// withdraws it.
+pub struct Expected {
+    inner: Option<Arc<Inner>>,
+}
+
+impl Expected {
+    /// Withdraws the announcement; true when it was the last one outstanding.
+    fn settle(mut self) -> bool {
+        self.inner.take().is_some_and(|inner| {
+            inner
+                .expected
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+                == 1
+        })
+    }
+}
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take()
+            && inner
+                .expected
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+                == 1
+        {
+            // Without the lock: a flusher that misses this wakes at the end of its window.
+            inner.work.notify_one();
+        }
+    }
+}
+
 /// A request waiting for its event: told once that event is on disk (or failed), and not before;
 /// waking only the requests a flush covered keeps the wake-ups to one per event.
 type Waiter = tokio::sync::oneshot::Sender<Result<(), JournalError>>;
@@ -128,6 +160,8 @@ struct State {
 }
 
 struct Inner {
+    /// Requests that will record an event and have not yet queued it ([`Expected`]).
+    expected: std::sync::atomic::AtomicUsize,
     chain: String,
     segment_bytes: u64,
     dir: PathBuf,
@@ -342,6 +376,7 @@ impl Journal {
         let durable = head.seq;
         let durable_head = head.clone();
         let inner = Arc::new(Inner {
+            expected: std::sync::atomic::AtomicUsize::new(0),
             chain: chain.to_owned(),
             segment_bytes,
             dir: dir.to_owned(),
@@ -398,10 +433,31 @@ impl Journal {
             .unwrap_or(0)
     }
 
+    /// Says that a request will record an event: the flusher waits for it (within
+    /// [`SYNC_WINDOW`]) before syncing, until its event is queued or the guard dropped.
+    pub fn expect(&self) -> Expected {
+        self.inner
+            .expected
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Expected {
+            inner: Some(Arc::clone(&self.inner)),
+        }
+    }
+
     /// Chains `body` (recorded at `recorded`) and returns once it is on disk, with its sequence
     /// number.
     pub async fn append(&self, recorded: i64, body: &str) -> Result<u64, JournalError> {
-        let (seq, done) = self.enqueue(recorded, body)?;
+        self.append_expected(recorded, body, None).await
+    }
+
+    /// [`Journal::append`] for the request that `expected` announced.
+    pub async fn append_expected(
+        &self,
+        recorded: i64,
+        body: &str,
+        expected: Option<Expected>,
+    ) -> Result<u64, JournalError> {
+        let (seq, done) = self.enqueue(recorded, body, expected)?;
         match done.await {
             Ok(Ok(())) => Ok(seq),
             Ok(Err(e)) => Err(e),
@@ -414,6 +470,7 @@ impl Journal {
         &self,
         recorded: i64,
         body: &str,
+        expected: Option<Expected>,
     ) -> Result<
         (
             u64,
@@ -426,6 +483,9 @@ impl Journal {
             .state
             .lock()
             .map_err(|_| JournalError::Io("journal lock poisoned".into()))?;
+        // Under the lock, so that a flusher deciding whether to wait sees the event and the
+        // count change together.
+        let last_expected = expected.is_some_and(Expected::settle);
         if let Some(e) = &s.failed {
             return Err(e.clone());
         }
@@ -443,7 +503,7 @@ impl Journal {
         let (tx, rx) = tokio::sync::oneshot::channel();
         s.waiting.push_back((seq, tx));
         drop(s);
-        if was_empty {
+        if was_empty || last_expected {
             self.inner.work.notify_one();
         }
         Ok((seq, rx))
@@ -513,10 +573,14 @@ fn flush_loop(inner: &Inner, file: File) {
                     Err(_) => return,
                 };
             }
-            // Gather for the rest of the window since the last sync: one sync for all of it.
-            let since = last_sync.elapsed();
-            if since < SYNC_WINDOW && !s.closing {
-                s = match inner.work.wait_timeout(s, SYNC_WINDOW - since) {
+            // Gather while requests that will record are still being served, for at most the
+            // rest of the window since the last sync: one sync for all of them.
+            let deadline = last_sync + SYNC_WINDOW;
+            while !s.closing && inner.expected.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                    break;
+                };
+                s = match inner.work.wait_timeout(s, left) {
                     Ok((s, _)) => s,
                     Err(_) => return,
                 };

@@ -146,20 +146,34 @@ impl Trail {
         }
     }
 
+    /// Announces a request that will record an event ([`super::journal::Journal::expect`]).
+    pub fn expect(&self) -> super::journal::Expected {
+        self.journal.expect()
+    }
+
     /// Records `record`; returns once it is durable.
     pub async fn record(&self, record: &Record) -> Result<(), JournalError> {
+        self.record_expected(record, None).await
+    }
+
+    /// [`Trail::record`] for the request that `expected` announced.
+    pub async fn record_expected(
+        &self,
+        record: &Record,
+        expected: Option<super::journal::Expected>,
+    ) -> Result<(), JournalError> {
         let text = record.to_text();
         #[cfg(feature = "bench-no-audit")]
         {
             // Bench-only build (never a production configuration): the event is built and
             // serialised as usual, and the durable write is skipped, so the benchmark measures
             // exactly what the write costs.
-            let _ = text;
+            let _ = (text, expected);
             Ok(())
         }
         #[cfg(not(feature = "bench-no-audit"))]
         self.journal
-            .append(record.recorded, &text)
+            .append_expected(record.recorded, &text, expected)
             .await
             .map(|_| ())
     }

@@ -60,6 +60,9 @@ pub struct Exchange {
     /// The request's trace id (its span's, or the caller's `traceparent` when it is not
     /// traced), recorded in its AuditEvent so an auditor can join the two.
     pub trace: Option<String>,
+    /// Tells the audit journal this request's event is coming (it syncs sooner when every
+    /// request under way is waiting for it).
+    pub expected: Option<crate::audit::journal::Expected>,
     /// For a message (`$process-message`): the headers its response echoes.
     pub message_headers: Option<
         Vec<(
@@ -97,6 +100,7 @@ impl Exchange {
             draft: None,
             unaudited: false,
             trace: None,
+            expected: None,
             message_headers: None,
         }
     }
@@ -169,11 +173,12 @@ impl Exchange {
 /// Records the exchange's event and releases `response` once it is durable; 503 with no data when
 /// it cannot be recorded.
 pub async fn finish(
-    exchange: Exchange,
+    mut exchange: Exchange,
     response: HttpResponse,
     engine: &Engine,
     trail: &Trail,
 ) -> HttpResponse {
+    let exchange_expected = exchange.expected.take();
     let status = response.status().as_u16();
     if exchange
         .draft
@@ -240,7 +245,7 @@ pub async fn finish(
     let recorded = {
         use tracing::Instrument as _;
         trail
-            .record(&record)
+            .record_expected(&record, exchange_expected)
             .instrument(crate::telemetry::child(|| {
                 tracing::debug_span!("audit.journal")
             }))

@@ -104,6 +104,7 @@ async fn dispatch_below(
     let started = std::time::Instant::now();
     let mut exchange = Exchange::new(&req, &below);
     exchange.trace = trace;
+    exchange.expected = Some(services.trail.expect());
     let result = serve(&req, payload, &services, below, &mut exchange).await;
     let (interaction, rtype) = exchange.labels();
     let span = tracing::Span::current();

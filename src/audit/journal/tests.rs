@@ -173,3 +173,20 @@ async fn a_reopened_journal_keeps_a_changed_line_and_what_follows_it() {
     assert!(after.starts_with(&changed), "nothing cut off");
     assert_eq!(after.lines().count(), 6);
 }
+
+#[tokio::test]
+async fn a_request_that_is_expected_never_holds_back_others_for_good() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let journal = Journal::open(dir.path(), "gw", Head::default()).expect("open");
+    // A request announced and still being served (or gone without recording).
+    let slow = journal.expect();
+    let appended =
+        tokio::time::timeout(std::time::Duration::from_secs(5), journal.append(1, "{}")).await;
+    assert_eq!(appended, Ok(Ok(1)), "synced once the window passed");
+    // Its own event, when it comes, is synced too; a withdrawn announcement leaves nothing owed.
+    let own = journal.append_expected(2, "{}", Some(slow)).await;
+    assert_eq!(own, Ok(2));
+    drop(journal.expect());
+    assert_eq!(journal.append(3, "{}").await, Ok(3));
+    assert_eq!(journal.durable(), 3);
+}
