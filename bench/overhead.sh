@@ -79,14 +79,8 @@ WITH="TLS"; [[ "$MODE" == traces ]] && WITH="traced"
 } >"$OUT"
 for r in $(seq "$ROUNDS"); do
   for s in healthz read search; do
-    # The order alternates by round, so neither gateway always runs on a machine the other warmed.
-    if (( r % 2 )); then
-      plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
-      tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
-    else
-      tls="$(WRK_SCHEME=$SCHEME wrk_scenario "$TLS" "$WORK/plain" "$s")"
-      plain="$(WRK_SCHEME=http wrk_scenario "$PLAIN" "$WORK/plain" "$s")"
-    fi
+    wrk_pair "$r" "$s" "$PLAIN" "$WORK/plain" http "$TLS" "$WORK/plain" "$SCHEME"
+    plain="$PAIR_A"; tls="$PAIR_B"
     python3 - "${plain#BENCH }" "${tls#BENCH }" "$r" "$s" >>"$OUT" <<'PY'
 import json, sys
 p, t, r, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]

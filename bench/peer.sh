@@ -97,15 +97,9 @@ BUSY_START="$(cpu_busy)"
 ROWS="$WORK/rows.md"; : >"$ROWS"
 for r in $(seq "$ROUNDS"); do
   for s in read patient-search; do
-    # The order alternates by round, so neither server always runs on a machine the other warmed.
     # Both get the GP's token (the peer ignores it), so the requests are byte for byte the same.
-    if (( r % 2 )); then
-      mine="$(wrk_scenario "$CB" "$WORK/cb" "$s")"
-      theirs="$(wrk_scenario "$PEER" "$WORK/cb" "$s")"
-    else
-      theirs="$(wrk_scenario "$PEER" "$WORK/cb" "$s")"
-      mine="$(wrk_scenario "$CB" "$WORK/cb" "$s")"
-    fi
+    wrk_pair "$r" "$s" "$CB" "$WORK/cb" http "$PEER" "$WORK/cb" http
+    mine="$PAIR_A"; theirs="$PAIR_B"
     python3 - "${mine#BENCH }" "${theirs#BENCH }" "$r" "$s" >>"$ROWS" <<'PY'
 import json, sys
 c, p, r, s = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -38,6 +38,20 @@ wrk_scenario() {
   BENCH_SCENARIO="$s" wrk -c "$CONNECTIONS" -t "$THREADS" -d "$DURATION" "${auth[@]}" -s "$ROOT/bench/wrk/paths.lua" "${WRK_SCHEME:-http}://127.0.0.1:$port" -- "$dir" | grep '^BENCH '
 }
 
+# wrk_pair ROUND SCENARIO PORT_A DIR_A SCHEME_A PORT_B DIR_B SCHEME_B: the scenario on both servers,
+# A first in odd rounds and B first in even ones, so that neither always runs on a machine the
+# other warmed; sets PAIR_A and PAIR_B to their BENCH lines.
+wrk_pair() {
+  local r="$1" s="$2"
+  if (( r % 2 )); then
+    PAIR_A="$(WRK_SCHEME="$5" wrk_scenario "$3" "$4" "$s")"
+    PAIR_B="$(WRK_SCHEME="$8" wrk_scenario "$6" "$7" "$s")"
+  else
+    PAIR_B="$(WRK_SCHEME="$8" wrk_scenario "$6" "$7" "$s")"
+    PAIR_A="$(WRK_SCHEME="$5" wrk_scenario "$3" "$4" "$s")"
+  fi
+}
+
 # settle PORT...: waits (up to 120 s) until the gateways whose metrics listen on PORTs report no
 # audit events waiting to be copied into their stores.
 settle() {

@@ -563,20 +563,19 @@ impl Gate {
     ) -> Result<(Decision, i64, Option<String>), Error> {
         // Only under a traced request (`crate::telemetry::child`), and only for its first
         // decision made (not cached): the metrics count every decision.
-        let span = if self
-            .decision_traced
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
-        {
-            tracing::Span::none()
-        } else {
-            crate::telemetry::child(|| {
-                tracing::debug_span!(
-                    "consent.decide",
-                    consent.outcome = tracing::field::Empty,
-                    consent.rule = tracing::field::Empty
-                )
-            })
-        };
+        let span = crate::telemetry::child(|| {
+            if self
+                .decision_traced
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                return tracing::Span::none();
+            }
+            tracing::debug_span!(
+                "consent.decide",
+                consent.outcome = tracing::field::Empty,
+                consent.rule = tracing::field::Empty
+            )
+        });
         let decided = {
             use tracing::Instrument as _;
             self.decide_uncounted(r, now)

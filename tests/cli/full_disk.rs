@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use carebridge::audit::chain::{Link, Verifier};
 use carebridge::audit::journal::{Head, Journal, complete_lines, segments};
 
-use crate::gateway::{KillOnDrop, command, free_port, serve};
+use crate::gateway::{KillOnDrop, audit_verifies, free_port, mint, serve, settings};
 use crate::small_disk::SmallDisk;
 
 /// Waits up to `limit` for `ok`.
@@ -105,7 +105,7 @@ async fn a_gateway_whose_journal_disk_fills_is_unready_and_recovers_without_a_re
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let env: Vec<(String, String)> = [
+    let env = settings(&[
         (
             "CAREBRIDGE_DATABASE_URL",
             format!("sqlite://{}", dir.path().join("cb.db").display()),
@@ -114,14 +114,8 @@ async fn a_gateway_whose_journal_disk_fills_is_unready_and_recovers_without_a_re
         ("CAREBRIDGE_LISTEN", format!("127.0.0.1:{port}")),
         ("CAREBRIDGE_SHUTDOWN_DELAY", "0".to_owned()),
         ("CAREBRIDGE_LOG", "error".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let minted = command(&["token", "--role", "system", "--org", "SYS01"], &env)
-        .output()
-        .expect("token");
-    let token = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    ]);
+    let token = mint(&env, "system", "SYS01");
     let mut gateway = KillOnDrop(Some(serve(&env, port).await));
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -198,23 +192,8 @@ async fn a_gateway_whose_journal_disk_fills_is_unready_and_recovers_without_a_re
         acknowledged += 1;
     }
 
-    let mut gateway = gateway.0.take().expect("the gateway runs");
-    let pid = gateway.id().to_string();
-    let stopped = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let exit = tokio::task::spawn_blocking(move || gateway.wait())
-        .await
-        .expect("joined")
-        .expect("exited");
-    assert!(exit.success(), "{exit:?}");
-    let verified = command(&["audit", "verify"], &env)
-        .output()
-        .expect("verify");
-    let report = String::from_utf8_lossy(&verified.stdout).into_owned();
-    assert!(verified.status.success(), "the chains verify: {report}");
+    gateway.stop().await;
+    let report = audit_verifies(&env);
     assert!(!report.contains("BROKEN"), "{report}");
     assert!(acknowledged >= 10, "{acknowledged}");
 }

@@ -60,3 +60,57 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// Settings as the `(String, String)` pairs [`command`] and [`serve`] take.
+pub fn settings(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+/// A token of `role` for organisation `org`, minted by `carebridge token` with the gateway's
+/// settings `env`.
+pub fn mint(env: &[(String, String)], role: &str, org: &str) -> String {
+    let out = command(&["token", "--role", role, "--org", org], env)
+        .output()
+        .expect("carebridge token runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Sends SIGTERM to `child` (the process handles it: readiness off, drain, audit synced).
+pub fn sigterm(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM sent");
+}
+
+impl KillOnDrop {
+    /// Stops the gateway with SIGTERM and waits for it; asserts that it exits 0.
+    pub async fn stop(&mut self) {
+        let mut child = self.0.take().expect("the gateway runs");
+        sigterm(&child);
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("joined")
+            .expect("exited");
+        assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
+    }
+}
+
+/// Runs `carebridge audit verify` with `env`; asserts that every chain verifies and returns its
+/// report.
+pub fn audit_verifies(env: &[(String, String)]) -> String {
+    let out = command(&["audit", "verify"], env)
+        .output()
+        .expect("carebridge audit verify runs");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the chains verify: {report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
+}

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::gateway::{KillOnDrop, command, free_port, serve};
+use crate::gateway::{KillOnDrop, audit_verifies, free_port, mint, serve, settings};
 
 const SECRET: &str = "pg-outage-test-secret-0123456789abcdef";
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -165,7 +165,7 @@ impl Drop for Cluster {
 }
 
 fn env(db: &str, port: u16, journal: &Path) -> Vec<(String, String)> {
-    [
+    settings(&[
         ("CAREBRIDGE_DATABASE_URL", db.to_owned()),
         ("CAREBRIDGE_LISTEN", format!("127.0.0.1:{port}")),
         ("CAREBRIDGE_AUDIT_DIR", journal.display().to_string()),
@@ -178,10 +178,7 @@ fn env(db: &str, port: u16, journal: &Path) -> Vec<(String, String)> {
         ("CAREBRIDGE_AUTH_HS256_SECRET", SECRET.to_owned()),
         ("CAREBRIDGE_SHUTDOWN_DELAY", "0".to_owned()),
         ("CAREBRIDGE_LOG", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    ])
 }
 
 /// What the writers saw.
@@ -276,11 +273,8 @@ async fn postgres_stopped_and_started_under_load_loses_no_acknowledged_write() {
     let journal = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let env = env(&cluster.url(), port, journal.path());
-    let minted = command(&["token", "--role", "system", "--org", "SYS01"], &env)
-        .output()
-        .expect("token");
-    expect_success("carebridge token", &minted);
-    let token = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    let token = mint(&env, "system", "SYS01");
+    assert!(!token.is_empty(), "carebridge token printed a token");
     let mut gateway = KillOnDrop(Some(serve(&env, port).await));
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -448,28 +442,8 @@ async fn postgres_stopped_and_started_under_load_loses_no_acknowledged_write() {
     }
 
     // SIGTERM: exits 0; the audit chains verify.
-    let mut child = gateway.0.take().expect("the gateway runs");
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success(), "SIGTERM sent");
-    let exited = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("joined")
-        .expect("exited");
-    assert!(exited.success(), "exit 0 after SIGTERM: {exited:?}");
-    let verified = command(&["audit", "verify"], &env)
-        .output()
-        .expect("verify");
-    let text = String::from_utf8_lossy(&verified.stdout).into_owned();
-    assert!(
-        verified.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
-    println!("{}", text.trim());
+    gateway.stop().await;
+    println!("{}", audit_verifies(&env).trim());
     println!("took {:?}", began.elapsed());
     drop(cluster);
 }

@@ -5,26 +5,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::gateway::{command, free_port, serve};
+use crate::gateway::{audit_verifies, free_port, mint, serve, settings, sigterm};
 
 #[tokio::test]
 async fn sigterm_under_load_turns_unready_first_and_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite://{}", dir.path().join("cb.db").display());
     let port = free_port();
-    let env: Vec<(String, String)> = [
+    let env = settings(&[
         ("CAREBRIDGE_DATABASE_URL", db.clone()),
         ("CAREBRIDGE_LISTEN", format!("127.0.0.1:{port}")),
         ("CAREBRIDGE_SHUTDOWN_DELAY", "1".to_owned()),
         ("CAREBRIDGE_LOG", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let minted = command(&["token", "--role", "system", "--org", "SYS01"], &env)
-        .output()
-        .expect("token");
-    let token = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    ]);
+    let token = mint(&env, "system", "SYS01");
     let mut gateway = serve(&env, port).await;
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -66,14 +60,7 @@ async fn sigterm_under_load_turns_unready_first_and_loses_nothing_acknowledged()
         }));
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let pid = gateway.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    sigterm(&gateway);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let probe = |path: &'static str| {
         let (client, base) = (client.clone(), base.clone());
@@ -116,11 +103,7 @@ async fn sigterm_under_load_turns_unready_first_and_loses_nothing_acknowledged()
     }
     store.backend().close().await.expect("closed");
     // ...and audited: the chains verify, with at least one event per acknowledged write.
-    let verified = command(&["audit", "verify"], &env)
-        .output()
-        .expect("verify");
-    let text = String::from_utf8_lossy(&verified.stdout).into_owned();
-    assert!(verified.status.success(), "{text}");
+    let text = audit_verifies(&env);
     let events: usize = text
         .lines()
         .filter_map(|l| l.split(": ").nth(1))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::Value;
 
-use crate::gateway::{command, free_port, serve};
+use crate::gateway::{KillOnDrop, free_port, mint, serve, settings};
 
 async fn collect(body: String, got: web::Data<Arc<Mutex<Vec<String>>>>) -> HttpResponse {
     if let Ok(mut g) = got.lock() {
@@ -75,7 +75,7 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("cb.db");
     let port = free_port();
-    let env: Vec<(String, String)> = [
+    let env = settings(&[
         (
             "CAREBRIDGE_DATABASE_URL",
             format!("sqlite://{}", db.display()),
@@ -88,22 +88,9 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
             format!("http://127.0.0.1:{otlp}"),
         ),
         ("OTEL_SERVICE_NAME", "carebridge-under-test".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let token = |role: &str, org: &str| {
-        String::from_utf8_lossy(
-            &command(&["token", "--role", role, "--org", org], &env)
-                .output()
-                .expect("token")
-                .stdout,
-        )
-        .trim()
-        .to_owned()
-    };
-    let (system, gp) = (token("system", "SYS01"), token("gp", "A81001"));
-    let mut gateway = serve(&env, port).await;
+    ]);
+    let (system, gp) = (mint(&env, "system", "SYS01"), mint(&env, "gp", "A81001"));
+    let mut gateway = KillOnDrop(Some(serve(&env, port).await));
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -149,14 +136,7 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
         .await
         .expect("answered");
     assert_eq!(read.status().as_u16(), 200);
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &gateway.id().to_string()])
-        .status();
-    let status = tokio::task::spawn_blocking(move || gateway.wait())
-        .await
-        .expect("joined")
-        .expect("exit");
-    assert!(status.success());
+    gateway.stop().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let bodies = got.lock().map(|g| g.clone()).unwrap_or_default();
     let all = bodies.concat();
