@@ -111,6 +111,9 @@ PY
   done
 done
 BUSY_END="$(cpu_busy)"
+# The audit store's bytes per event, after the gateway stops (its journal fully copied).
+kill -TERM "$WORLD_PID"; wait "$WORLD_PID" 2>/dev/null || true; WORLD_PID=""
+AUDIT_BYTES="$(python3 bench/audit_bytes.py "$WORK/cb/bench.db")"
 
 {
   echo "# carebridge against a peer FHIR server (Medplum), $(date -u +%FT%TZ)"
@@ -132,6 +135,12 @@ PY
   echo "| round | scenario | carebridge req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | carebridge / peer | errors (cb / peer) |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   cat "$ROWS"
+  echo
+  echo "Audit store after the run (\`python3 bench/audit_bytes.py\`, SQLite dbstat: tables and their indexes):"
+  echo
+  echo '```'
+  echo "$AUDIT_BYTES"
+  echo '```'
 } >"$OUT"
 cat "$OUT"
 log "wrote $OUT"

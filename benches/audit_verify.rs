@@ -59,7 +59,8 @@ async fn main() {
             .transaction(move |tx| {
                 for i in n..upto {
                     let recorded = 1_790_000_000_000 + i64::try_from(i).unwrap_or(0);
-                    tx.append_audit(
+                    carebridge::audit::stored::append(
+                        tx,
                         carebridge::store::STORE_CHAIN,
                         recorded,
                         &event(i),

@@ -23,6 +23,7 @@ use std::time::Duration;
 use super::chain::{Break, Link, Verified, Verifier};
 use super::event::Record;
 use super::journal::{Head, Journal, LineAt, entries, segments};
+use super::stored::{self, Dictionary, Fresh, Prepared};
 use crate::store::{ChainedEvent, Store, StoreError};
 
 /// How often the background copy runs (each copy is one store transaction per [`BATCH`]). Ten
@@ -97,6 +98,8 @@ pub struct Ingester {
     cursor: tokio::sync::Mutex<Cursor>,
     /// The cursor's sequence number, readable without waiting for a copy under way (metrics).
     stored: std::sync::atomic::AtomicU64,
+    /// The audit term and caller numbers already stored.
+    dictionary: Arc<Dictionary>,
 }
 
 /// Why a copy failed.
@@ -121,6 +124,7 @@ impl Ingester {
             journal,
             store,
             stored: std::sync::atomic::AtomicU64::new(stored.seq),
+            dictionary: Arc::default(),
             cursor: tokio::sync::Mutex::new(Cursor {
                 head: stored,
                 segment: None,
@@ -180,25 +184,31 @@ impl Ingester {
                 },
             )?;
             for chunk in step.events.chunks(BATCH) {
-                let chunk = chunk.to_vec();
                 copied += chunk.len();
+                // Parsed and encoded here, numbered in the transaction.
+                let prepared = chunk.to_vec();
                 let chain = chain.to_owned();
-                self.store
+                let dictionary = Arc::clone(&self.dictionary);
+                let fresh = self
+                    .store
                     .transaction(move |tx| {
+                        let mut fresh = Fresh::default();
                         let mut already: Option<(u64, u64, usize)> = None;
-                        for e in &chunk {
-                            if !tx.insert_audit(e)? {
-                                let (first, _, n) = already.unwrap_or((e.seq, e.seq, 0));
-                                already = Some((first, e.seq, n + 1));
+                        for p in &prepared {
+                            if !stored::insert(tx, p, &dictionary, &mut fresh)? {
+                                let seq = p.seq();
+                                let (first, _, n) = already.unwrap_or((seq, seq, 0));
+                                already = Some((first, seq, n + 1));
                             }
                         }
                         if let Some((first, last, n)) = already {
                             tracing::error!(chain = %chain, first, last, events = n,
                                 "audit events already stored under this chain: is a second gateway using the same audit_chain?");
                         }
-                        Ok::<_, StoreError>(())
+                        Ok::<_, StoreError>(fresh)
                     })
                     .await?;
+                self.dictionary.keep(fresh);
             }
             let head = verifier.finish();
             self.stored
@@ -301,7 +311,7 @@ struct Limits {
 /// What one step read.
 struct Step {
     /// The events to store, each checked.
-    events: Vec<ChainedEvent>,
+    events: Vec<Prepared>,
     /// Bytes and lines read past: these events, and lines an earlier run copied.
     used: u64,
     lines: u64,
@@ -388,17 +398,18 @@ fn read_from(
         next = line.seq + 1;
         step.used = u64::try_from(end).unwrap_or(u64::MAX);
         step.lines += 1;
-        let keys = Record::from_text(&line.body)
-            .map(|r| r.keys())
-            .unwrap_or_default();
-        step.events.push(ChainedEvent {
+        // Parsed once: for its search keys and its compact form.
+        let record = Record::from_text(&line.body);
+        let event = ChainedEvent {
             chain: chain.to_owned(),
             seq: line.seq,
             recorded: line.recorded,
+            keys: record.as_ref().map(Record::keys).unwrap_or_default(),
             hash: line.hash,
             body: line.body,
-            keys,
-        });
+        };
+        step.events
+            .push(stored::prepare_parsed(&event, record.as_ref()));
     }
     let at_end = offset + len >= file_len;
     if !stopped && !limits.newest && at_end && offset + step.used < file_len {

@@ -21,7 +21,9 @@ const PAGE: usize = 10_000;
 /// transaction of its own, without search keys (tools and tests); returns its sequence number.
 pub async fn append(store: &Store, recorded: i64, body: String) -> Result<u64, StoreError> {
     store
-        .transaction(move |tx| tx.append_audit(STORE_CHAIN, recorded, &body, &AuditKeys::default()))
+        .transaction(move |tx| {
+            super::stored::append(tx, STORE_CHAIN, recorded, &body, &AuditKeys::default())
+        })
         .await
 }
 
@@ -84,21 +86,38 @@ impl Report {
     }
 }
 
-/// Verifies every stored chain from its first event: one per gateway process and the store's
-/// own, each on its own (their events interleave in time but not in hashes). The journal's lines
-/// not yet stored are not read: [`super::verify::all`] continues with them.
+/// Verifies every stored chain from its first event, or from its archive anchor (the last event
+/// an archive took, `super::archive`): one per gateway process and the store's own, each on its
+/// own (their events interleave in time but not in hashes). The journal's lines not yet stored
+/// are not read: [`super::verify::all`] continues with them.
 pub async fn verify(store: &Store) -> Result<Report, Error> {
     let mut report = Report::default();
-    for first in store.backend().audit_select(&audit_sql::chains()).await? {
-        let mut v = Verifier::default();
-        let broken = continue_chain(store, &first.chain, &mut v).await?;
-        report.chains.push((first.chain.clone(), v.finish()));
+    let anchors = super::stored::anchors(store.backend()).await?;
+    let mut chains: Vec<String> = super::stored::select(store.backend(), &audit_sql::chains())
+        .await?
+        .into_iter()
+        .map(|r| r.chain)
+        .chain(anchors.iter().map(|(c, _, _)| c.clone()))
+        .collect();
+    chains.sort();
+    chains.dedup();
+    for chain in chains {
+        let mut v = match anchors.iter().find(|(c, _, _)| *c == chain) {
+            Some((_, seq, hash)) => Verifier::resume(Verified {
+                count: 0,
+                head_seq: *seq,
+                head_hash: hash.clone(),
+            }),
+            None => Verifier::default(),
+        };
+        let broken = continue_chain(store, &chain, &mut v).await?;
+        report.chains.push((chain.clone(), v.finish()));
         if let Some(at) = broken {
             let fault = Fault {
                 at,
                 place: Place::Store,
             };
-            report.broken = Some((first.chain, fault));
+            report.broken = Some((chain, fault));
             break;
         }
     }
@@ -114,10 +133,9 @@ pub async fn continue_chain(
 ) -> Result<Option<Break>, Error> {
     let mut after = v.verified().head_seq;
     loop {
-        let rows = store
-            .backend()
-            .audit_select(&audit_sql::chain_page(chain, after, PAGE))
-            .await?;
+        let rows =
+            super::stored::select(store.backend(), &audit_sql::chain_page(chain, after, PAGE))
+                .await?;
         let Some(last) = rows.last() else {
             return Ok(None);
         };
@@ -178,10 +196,11 @@ pub async fn export_page(
     period: Period,
     after: i64,
 ) -> Result<Option<(String, i64)>, Error> {
-    let rows = store
-        .backend()
-        .audit_select(&audit_sql::export_page(after, period.from, period.to, PAGE))
-        .await?;
+    let rows = super::stored::select(
+        store.backend(),
+        &audit_sql::export_page(after, period.from, period.to, PAGE),
+    )
+    .await?;
     let Some(last) = rows.last().map(|r| r.id) else {
         return Ok(None);
     };
@@ -243,6 +262,40 @@ pub enum AuditCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Seals everything recorded before a date into a new archive file, verifies it, and removes
+    /// it from the store (retention; `super::archive`). Keep the file and the SHA-256 printed.
+    Archive {
+        /// The period's end: events recorded before the start of this day (or instant) go.
+        #[arg(long)]
+        before: String,
+        /// The archive file to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Configuration file (the same as `serve`'s).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Verifies an archive file on its own, without a store; exit 1 when it does not verify.
+    VerifyArchive {
+        /// The archive file.
+        file: PathBuf,
+    },
+    /// Searches an archive file offline with the AuditEvent search's parameters (`patient=`,
+    /// `agent=`, `date=ge2026-01-01`, ...), writing the matching AuditEvents as NDJSON.
+    Search {
+        /// The archive file.
+        #[arg(long)]
+        archive: PathBuf,
+        /// The search, as a query string (`patient=pat-1&action=R`).
+        #[arg(default_value = "")]
+        query: String,
+        /// The gateway's public base URL, for the references in the output.
+        #[arg(long, default_value = "https://localhost/fhir")]
+        base_url: String,
+        /// The deployment's canonical base, for the code systems in the output.
+        #[arg(long, default_value = crate::hna::DEFAULT_CANONICAL)]
+        canonical: String,
+    },
 }
 
 /// Runs `carebridge audit`.
@@ -250,6 +303,130 @@ pub async fn run(args: AuditArgs) -> ExitCode {
     match args.command {
         AuditCommand::Verify { config } => run_verify(config).await,
         AuditCommand::Export { start, end, config } => run_export(start, end, config).await,
+        AuditCommand::Archive {
+            before,
+            out,
+            config,
+        } => run_archive(&before, &out, config).await,
+        AuditCommand::VerifyArchive { file } => run_verify_archive(&file),
+        AuditCommand::Search {
+            archive,
+            query,
+            base_url,
+            canonical,
+        } => run_search_archive(&archive, &query, &base_url, &canonical),
+    }
+}
+
+async fn run_archive(before: &str, out: &std::path::Path, config: Option<PathBuf>) -> ExitCode {
+    let Some(cut) = crate::search::date::parse_range(before).map(|r| r.lo) else {
+        eprintln!("carebridge audit archive: '--before {before}' is not a FHIR date or dateTime");
+        return ExitCode::from(2);
+    };
+    let (_, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let started = std::time::Instant::now();
+    match super::archive::seal(&store, cut, out).await {
+        Ok(s) if s.events == 0 => {
+            println!("nothing recorded before {before}: no archive written");
+            ExitCode::SUCCESS
+        }
+        Ok(s) => {
+            for p in &s.parts {
+                println!(
+                    "chain {}: events {} to {} archived ({}); the store continues from hash {}",
+                    p.chain,
+                    p.after + 1,
+                    p.last,
+                    p.events,
+                    p.head
+                );
+            }
+            println!(
+                "archived {} events recorded before {before} to {} in {:.1} s; SHA-256 {}",
+                s.events,
+                out.display(),
+                started.elapsed().as_secs_f64(),
+                s.sha256
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("carebridge audit archive: {e}; nothing was removed from the store");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_verify_archive(file: &std::path::Path) -> ExitCode {
+    match super::archive::verify_file(file) {
+        Ok(s) => {
+            for p in &s.parts {
+                println!(
+                    "chain {}: events {} to {} verified; last hash {}",
+                    p.chain,
+                    p.after + 1,
+                    p.last,
+                    p.head
+                );
+            }
+            println!("archive intact: {} events; SHA-256 {}", s.events, s.sha256);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("archive BROKEN: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_search_archive(
+    archive: &std::path::Path,
+    query: &str,
+    base_url: &str,
+    canonical: &str,
+) -> ExitCode {
+    use std::io::Write as _;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let q = match super::search::Query::parse(&pairs) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("carebridge audit search: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if q.nothing {
+        eprintln!("0 events found");
+        return ExitCode::SUCCESS;
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let found = super::archive::search(archive, &q.filter, |e, record| {
+        let source = Source {
+            chain: &e.chain,
+            base_url,
+            canonical,
+        };
+        let id = format!("{}-{}", e.chain, e.seq);
+        let event = match record {
+            Some(r) => build(r, &source, Some(&id)),
+            None => serde_json::json!({"id": id, "chain": e.chain, "text": e.body}),
+        };
+        writeln!(out, "{event}")
+    });
+    let _ = out.flush();
+    match found {
+        Ok(n) => {
+            eprintln!("{n} events found");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("carebridge audit search: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

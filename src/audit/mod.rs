@@ -7,12 +7,16 @@
 //!   `fdatasync` per batch).
 //! - [`ingest`]: the copy of the journal into the store, in large batches, each line checked to
 //!   continue the chain first (a line that does not is never copied; the copy stops there).
+//! - [`archive`]: retention: a period sealed into a verifiable, searchable archive file and
+//!   removed from the store, each chain continuing from its anchor.
 //! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period, the
 //!   `carebridge audit` commands.
 //! - [`verify`]: verifying the whole trail, the stored chains and then the journal lines not yet
 //!   copied, so that a journal altered before its copy is reported like an altered stored event
 //!   (`carebridge audit verify`, and `$audit-verify` through [`Trail::verify`]).
 //! - [`search`]: the auditors' search and the patient access report.
+//! - [`stored`]: the audit log in the store (events in, decoded rows out), in the [`compact`]
+//!   form.
 //! - [`write`]: the event of a write, committed in the write's own transaction.
 //! - [`trail`]: the running gateway's journal, copy and rendering together.
 //!
@@ -22,12 +26,15 @@
 //! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal, whose cost `bench/audit.sh`
 //! measures against a bench-only build without the durable write (`bench/results/audit-*`).
 
+pub mod archive;
 pub mod chain;
+pub mod compact;
 pub mod event;
 pub mod ingest;
 pub mod journal;
 pub mod log;
 pub mod search;
+pub mod stored;
 pub mod trail;
 pub mod verify;
 pub mod write;

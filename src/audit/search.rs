@@ -18,8 +18,7 @@
 //! `total`: counting the log is not needed to page it, and over millions of events it is not free,
 //! so a page carries `total` when the whole result is that page (no cursor, fewer matches than
 //! `_count`: nothing to count), and otherwise when asked: `_total=accurate`, or `_summary=count`
-//! and `_count=0`, which answer the total alone. The count matches patients and entities by their
-//! 64-bit key as the search finds them (two values sharing a key: about one in 10^19).
+//! and `_count=0`, which answer the total alone.
 
 use super::event::Record;
 use crate::search::date::parse_range;
@@ -173,14 +172,28 @@ impl Query {
     }
 }
 
-/// Whether `record` really has the patients and entities `filter` asks for (the store finds them
-/// by a hash of the value, which two values may share).
+/// Whether `record` passes every condition and the period of `filter`, evaluated on the record
+/// itself: the search of an archive file (`super::archive`), and a second check of what the
+/// store's search found.
 pub fn matches(record: &Record, filter: &Filter) -> bool {
-    filter.conditions.iter().all(|(key, values)| match key {
-        Key::Patient => record.patients.iter().any(|p| values.contains(p)),
-        Key::Entity => record.entities().iter().any(|e| values.contains(e)),
-        _ => true,
-    })
+    let keys = record.keys();
+    let within = filter.from.is_none_or(|f| record.recorded >= f)
+        && filter.to.is_none_or(|t| record.recorded < t);
+    within
+        && filter.conditions.iter().all(|(key, values)| {
+            let has = |v: &String| values.contains(v);
+            match key {
+                Key::Patient => keys.patients.iter().any(has),
+                Key::Entity => keys.entities.iter().any(has),
+                Key::Agent => has(&keys.agent) || has(&keys.user),
+                Key::Role => has(&keys.role),
+                Key::Organization => has(&keys.org),
+                Key::Purpose => has(&keys.purpose),
+                Key::Action => has(&keys.action),
+                Key::Outcome => has(&keys.outcome),
+                Key::Subtype => has(&keys.subtype),
+            }
+        })
 }
 
 /// Narrows the filter's period by one `date` value.

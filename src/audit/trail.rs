@@ -15,7 +15,7 @@ use super::ingest::{IngestError, Ingester};
 use super::journal::{Head, Journal, JournalError};
 use super::log::{Fault, Place, Report};
 use crate::error::Error;
-use crate::store::{Store, StoreError, audit_sql};
+use crate::store::{Store, StoreError};
 
 /// Why the trail could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -73,15 +73,9 @@ impl Trail {
         base_url: &str,
         canonical: &str,
     ) -> Result<Trail, TrailError> {
-        let head = store
-            .backend()
-            .audit_select(&audit_sql::chain_head(chain))
+        let head = super::stored::head(store.backend(), chain)
             .await?
-            .pop()
-            .map(|r| Head {
-                seq: r.seq,
-                hash: r.hash,
-            })
+            .map(|(seq, hash)| Head { seq, hash })
             .unwrap_or_default();
         let journal = Journal::open(dir, chain, head.clone()).map_err(|e| TrailError::Journal {
             dir: dir.display().to_string(),

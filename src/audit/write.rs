@@ -68,7 +68,8 @@ impl Draft {
                 .collect(),
             ..self.template.clone()
         };
-        tx.append_audit(
+        super::stored::append(
+            tx,
             &self.chain,
             record.recorded,
             &record.to_text(),

@@ -119,7 +119,7 @@ pub async fn search(
     let rows = if q.nothing || q.count_only {
         Vec::new()
     } else {
-        backend.audit_select(&audit_sql::search(&q.filter)).await?
+        crate::audit::stored::select(backend, &audit_sql::search(&q.filter)).await?
     };
     let base = engine.base_url();
     let link = |relation: &str, extra: Option<String>| {
@@ -204,10 +204,7 @@ pub async fn read(
         filter.conditions.push((Key::Patient, vec![p.clone()]));
     }
     let sql = audit_sql::search(&filter);
-    let row = engine
-        .store()
-        .backend()
-        .audit_select(&sql)
+    let row = crate::audit::stored::select(engine.store().backend(), &sql)
         .await?
         .pop()
         .filter(|r| Record::from_text(&r.body).is_none_or(|rec| matches(&rec, &filter)))

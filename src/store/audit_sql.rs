@@ -1,119 +1,135 @@
-//! SQL of the audit log (`audit_event`, `audit_ref`; schema migration 4), shared by both backends:
-//! appending, reading a chain in order, exporting in storage order and the auditors' search.
-//! Every select returns `id, chain, seq, recorded, hash, body` ([`super::AuditRow`]).
+//! SQL of the audit log (`audit_event`, `audit_ref`, `audit_term`, `audit_agent`; schema migration
+//! 11), shared by both backends: reading a chain in order, exporting in storage order and the
+//! auditors' search. Every select returns `id, chain, seq, recorded, hash, body, agent`
+//! ([`super::AuditStored`]); `crate::audit::stored` decodes them.
+//!
+//! Storage (migration 11): an event's texts are terms (`audit_term`, one row per distinct text),
+//! its caller a row of `audit_agent`, its interaction and outcome one number ([`kind_code`]), its
+//! patients and resources `audit_ref` rows keyed by their terms, and its hash 32 bytes. That is
+//! what keeps a read's event near 100 bytes in the store, indexes included (`bench/audit_bytes.py`).
 
 use super::sql::Sql;
-use super::{AuditKeys, ChainedEvent};
+
+/// The REST interactions (BALP `subtype`) with their action codes, numbered by position: the
+/// numbering is stored (in [`kind_code`] and in compact bodies), so entries are only ever
+/// appended.
+pub const SUBTYPES: &[(&str, &str)] = &[
+    ("capabilities", "R"),
+    ("read", "R"),
+    ("vread", "R"),
+    ("history-instance", "R"),
+    ("history-type", "R"),
+    ("history-system", "R"),
+    ("search-type", "E"),
+    ("create", "C"),
+    ("update", "U"),
+    ("delete", "D"),
+    ("transaction", "E"),
+    ("batch", "E"),
+    ("operation", "E"),
+];
+
+/// BALP outcome codes, numbered by position (stored in [`kind_code`]).
+pub const OUTCOMES: &[&str] = &["0", "4", "8"];
+
+/// Subtype number of a code not in [`SUBTYPES`] (an event written by a tool).
+const OTHER: usize = 63;
+
+/// The stored number of an interaction and outcome: subtype number times four plus the outcome's.
+pub fn kind_code(subtype: &str, outcome: &str) -> i64 {
+    let s = SUBTYPES
+        .iter()
+        .position(|(c, _)| *c == subtype)
+        .unwrap_or(OTHER);
+    let o = OUTCOMES
+        .iter()
+        .position(|c| *c == outcome)
+        .unwrap_or(OUTCOMES.len());
+    i64::try_from(s * 4 + o).unwrap_or(i64::MAX)
+}
+
+/// Every stored kind whose interaction, action or outcome (as `key` says) is one of `values`.
+fn kind_codes(key: Key, values: &[String]) -> Vec<i64> {
+    let has = |v: &str| values.iter().any(|x| x == v);
+    let mut codes = Vec::new();
+    for (si, (subtype, action)) in SUBTYPES.iter().enumerate() {
+        for (oi, outcome) in OUTCOMES.iter().enumerate() {
+            let hit = match key {
+                Key::Subtype => has(subtype),
+                Key::Action => has(action),
+                Key::Outcome => has(outcome),
+                _ => false,
+            };
+            if hit {
+                codes.push(i64::try_from(si * 4 + oi).unwrap_or(i64::MAX));
+            }
+        }
+    }
+    codes
+}
+
+/// (`$n` parameters: SQLite binds them by position too.)
+/// Removes the `audit_ref` rows of chain `$1`'s events up to sequence number `$2`.
+pub const CUT_REFS: &str = "DELETE FROM audit_ref WHERE event IN \
+     (SELECT id FROM audit_event WHERE chain = $1 AND seq <= $2)";
+/// Removes chain `$1`'s events up to sequence number `$2`.
+pub const CUT_EVENTS: &str = "DELETE FROM audit_event WHERE chain = $1 AND seq <= $2";
+/// Records chain `$1`'s anchor: sequence number `$2`, hash `$3`, archived at `$4`.
+pub const ANCHOR: &str = "INSERT INTO audit_anchor (chain, seq, hash, archived) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, \
+     hash = excluded.hash, archived = excluded.archived";
 
 /// The columns every select returns.
 pub const COLUMNS: &str =
-    "SELECT e.id, e.chain, e.seq, e.recorded, e.hash, e.body FROM audit_event e";
+    "SELECT e.id, e.chain, e.seq, e.recorded, e.hash, e.body, e.agent FROM audit_event e";
 
-/// `seq, hash` of the last event of `chain`.
-pub fn head(chain: &str) -> Sql {
-    let mut q = Sql::default();
-    q.push("SELECT seq, hash FROM audit_event WHERE chain = ");
-    q.text(chain);
-    q.push(" ORDER BY seq DESC LIMIT 1");
-    q
-}
+/// The term number of text `?` (NULL when the text was never stored).
+const TERM_OF: &str = "(SELECT id FROM audit_term WHERE text = ";
 
 /// Events of `chain` after sequence number `after`, in sequence order, at most `limit`.
 pub fn chain_page(chain: &str, after: u64, limit: usize) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.chain = ");
+    q.push(TERM_OF);
     q.text(chain);
-    q.push(" AND e.seq > ");
+    q.push(") AND e.seq > ");
     q.int(i64::try_from(after).unwrap_or(i64::MAX));
     q.push(" ORDER BY e.seq LIMIT ");
     q.int(i64::try_from(limit).unwrap_or(i64::MAX));
     q
 }
 
-/// Inserts an event and returns `id, ''`; nothing when its chain already has its sequence number.
-pub fn insert_event(e: &ChainedEvent) -> Sql {
-    let mut q = insert_event_values(e, "INSERT INTO");
-    q.push(" ON CONFLICT (chain, seq) DO NOTHING RETURNING id, ''");
+/// Every chain's archive anchor, in the shape of [`COLUMNS`]: `0, chain, seq, archived, hash,
+/// hash, 0` (the event an archive ended with: its sequence number and hash; the body is not kept).
+pub fn anchors() -> Sql {
+    let mut q = Sql::default();
+    q.push(
+        "SELECT CAST(0 AS BIGINT), a.chain, a.seq, a.archived, a.hash, a.hash, CAST(0 AS BIGINT) \
+         FROM audit_anchor a ORDER BY a.chain",
+    );
     q
 }
 
-/// SQLite's form of [`insert_event`]: `INSERT OR IGNORE`, without `RETURNING` (the caller reads
-/// `changes()` and `last_insert_rowid()`). SQLite answers `RETURNING` through an ephemeral table
-/// whose page cache it creates and zeroes per statement: with it, copying an event cost about
-/// 119,000 instructions (callgrind, `bench/audit_instructions.sh`).
-pub fn insert_event_quiet(e: &ChainedEvent) -> Sql {
-    insert_event_values(e, "INSERT OR IGNORE INTO")
-}
+/// Most numbers looked up by one statement of [`terms`] or [`agents`].
+pub const LOOKUP_CHUNK: usize = 500;
 
-/// The `audit_ref` row of SQLite's [`insert_event_quiet`] path: `?1` key, `?2` event id.
-pub const INSERT_REF_QUIET: &str = "INSERT OR IGNORE INTO audit_ref (key, event) VALUES (?1, ?2)";
-
-fn insert_event_values(e: &ChainedEvent, verb: &str) -> Sql {
-    let k = &e.keys;
+/// The texts of terms `ids`: rows `id, text`.
+pub fn terms(ids: &[i64]) -> Sql {
     let mut q = Sql::default();
-    q.push(verb);
-    q.push(
-        " audit_event (chain, seq, recorded, hash, body, subtype, action, outcome, \
-         agent, agent_user, agent_org, agent_role, purpose) VALUES (",
-    );
-    q.text(&e.chain);
-    q.push(", ");
-    q.int(i64::try_from(e.seq).unwrap_or(i64::MAX));
-    q.push(", ");
-    q.int(e.recorded);
-    q.push(", ");
-    q.texts([
-        e.hash.as_str(),
-        &e.body,
-        &k.subtype,
-        &k.action,
-        &k.outcome,
-        &k.agent,
-        &k.user,
-        &k.org,
-        &k.role,
-        &k.purpose,
-    ]);
+    q.push("SELECT id, text FROM audit_term WHERE id IN (");
+    q.ints(ids.iter().copied());
     q.push(")");
     q
 }
 
-/// The `audit_ref` key of a patient or entity: FNV-1a (64 bits) of `kind:value`, stable across
-/// versions and platforms.
-pub fn ref_key(kind: &str, value: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in kind.bytes().chain([b':']).chain(value.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    i64::from_be_bytes(h.to_be_bytes())
-}
-
-/// The `audit_ref` keys of an event's patients and entities, each once.
-pub fn ref_keys(k: &AuditKeys) -> Vec<i64> {
-    let patients = k.patients.iter().map(|p| ref_key("patient", p));
-    let entities = k.entities.iter().map(|e| ref_key("entity", e));
-    let mut keys: Vec<i64> = patients.chain(entities).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
-/// The `audit_ref` rows of event `id`.
-pub fn insert_refs(id: i64, k: &AuditKeys) -> Vec<Sql> {
-    ref_keys(k)
-        .into_iter()
-        .map(|key| {
-            let mut q = Sql::default();
-            q.push("INSERT INTO audit_ref (key, event) VALUES (");
-            q.int(key);
-            q.push(", ");
-            q.int(id);
-            q.push(") RETURNING event, ''");
-            q
-        })
-        .collect()
+/// The callers `ids`: rows `id, sub, user_ref, role, org, purpose`.
+pub fn agents(ids: &[i64]) -> Sql {
+    let mut q = Sql::default();
+    q.push("SELECT id, sub, user_ref, role, org, purpose FROM audit_agent WHERE id IN (");
+    q.ints(ids.iter().copied());
+    q.push(")");
+    q
 }
 
 /// The last event of `chain`.
@@ -121,7 +137,9 @@ pub fn chain_head(chain: &str) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.chain = ");
+    q.push(TERM_OF);
     q.text(chain);
+    q.push(")");
     q.push(" ORDER BY e.seq DESC LIMIT 1");
     q
 }
@@ -223,7 +241,6 @@ pub fn search(f: &Filter) -> Sql {
 }
 
 /// `SELECT COUNT(*)` of every event `f` matches, whatever its page (`after` and `limit` ignored).
-/// Patients and entities are matched by their 64-bit key, as [`search`] finds them.
 pub fn count(f: &Filter) -> Sql {
     let mut q = Sql::default();
     q.push("SELECT COUNT(*) FROM audit_event e");
@@ -239,44 +256,56 @@ fn conditions(f: &Filter, q: &mut Sql) {
         q.int(id);
     }
     for (key, values) in &f.conditions {
-        let column = match key {
+        match key {
             Key::Agent => {
-                q.push(" AND (e.agent IN (");
+                q.push(" AND e.agent IN (SELECT id FROM audit_agent WHERE sub IN (");
                 q.texts(values.iter().map(String::as_str));
-                q.push(") OR e.agent_user IN (");
+                q.push(") OR user_ref IN (");
                 q.texts(values.iter().map(String::as_str));
                 q.push("))");
-                continue;
+            }
+            Key::Role | Key::Organization | Key::Purpose => {
+                let column = match key {
+                    Key::Role => "role",
+                    Key::Organization => "org",
+                    _ => "purpose",
+                };
+                q.push(" AND e.agent IN (SELECT id FROM audit_agent WHERE ");
+                q.push(column);
+                q.push(" IN (");
+                q.texts(values.iter().map(String::as_str));
+                q.push("))");
+            }
+            Key::Action | Key::Outcome | Key::Subtype => {
+                let codes = kind_codes(*key, values);
+                if codes.is_empty() {
+                    q.push(" AND 1 = 0");
+                } else {
+                    q.push(" AND e.kind IN (");
+                    q.ints(codes);
+                    q.push(")");
+                }
             }
             Key::Patient | Key::Entity => {
-                // By hash: the caller checks each event's record (`audit::search::matches`).
-                let kind = if *key == Key::Patient {
-                    "patient"
-                } else {
-                    "entity"
-                };
-                q.push(" AND e.id IN (SELECT r.event FROM audit_ref r WHERE r.key IN (");
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.int(ref_key(kind, v));
+                // A patient is an id, an entity `Type/id`: a value of the other shape names
+                // nothing of this kind (their terms would be the other kind's).
+                let shaped: Vec<&str> = values
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|v| v.contains('/') == (*key == Key::Entity))
+                    .collect();
+                if shaped.is_empty() {
+                    q.push(" AND 1 = 0");
+                    continue;
                 }
-                q.push("))");
-                continue;
+                q.push(
+                    " AND e.id IN (SELECT r.event FROM audit_ref r WHERE r.key IN \
+                     (SELECT id FROM audit_term WHERE text IN (",
+                );
+                q.texts(shaped);
+                q.push(")))");
             }
-            Key::Role => "e.agent_role",
-            Key::Organization => "e.agent_org",
-            Key::Purpose => "e.purpose",
-            Key::Action => "e.action",
-            Key::Outcome => "e.outcome",
-            Key::Subtype => "e.subtype",
-        };
-        q.push(" AND ");
-        q.push(column);
-        q.push(" IN (");
-        q.texts(values.iter().map(String::as_str));
-        q.push(")");
+        }
     }
     if let Some(from) = f.from {
         q.push(" AND e.recorded >= ");

@@ -144,56 +144,28 @@ pub trait Tx {
     /// Numbers `event` as its subscription's next event (its `number` is ignored) and records
     /// it; returns the number.
     fn append_event(&mut self, event: &outbox::Event) -> Result<u64, StoreError>;
-    /// Runs an audit-log statement built by [`audit_sql`]; its rows are an integer and a text
-    /// column (`seq, hash` of a head; `id, ''` of an insert).
-    fn audit_statement(&mut self, sql: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError>;
-
-    /// Appends an event to `chain` of the audit log, chained to its last event (`audit::chain`),
-    /// in this transaction: the event of a write commits with the write or not at all
-    /// (`audit::write`). Returns its sequence number. Appends to one chain are serialised across
-    /// every process sharing the database (a transaction-scoped lock).
-    fn append_audit(
+    /// The number of audit term `text` (`audit_sql`), stored now if it is new.
+    fn audit_term(&mut self, text: &str) -> Result<i64, StoreError>;
+    /// The number of audit caller `agent`, stored now if it is new.
+    fn audit_agent(&mut self, agent: &AuditAgent) -> Result<i64, StoreError>;
+    /// Stores an audit event with its `audit_ref` rows; `false` when its chain already holds its
+    /// sequence number (stored before), which leaves the stored one alone.
+    fn audit_insert(&mut self, event: &AuditInsert) -> Result<bool, StoreError>;
+    /// `seq, hash` of the last stored event of chain (term) `chain`, or of its archive anchor.
+    fn audit_head(&mut self, chain: i64) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    /// Takes up to `limit` events of the text-form table of migration 4 (`audit_event_text`), in
+    /// storage order, removing them; empty once that table is empty.
+    fn audit_take_text(&mut self, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+    /// Removes chain (term) `chain`'s events up to sequence number `seq` (with their `audit_ref`
+    /// rows) and records `seq, hash` as the anchor the chain continues from; returns how many
+    /// events went (`crate::audit::archive`).
+    fn audit_cut(
         &mut self,
-        chain: &str,
-        recorded: i64,
-        body: &str,
-        keys: &AuditKeys,
-    ) -> Result<u64, StoreError> {
-        self.lock(&format!("carebridge:audit:{chain}"))?;
-        let head = self.audit_statement(&audit_sql::head(chain))?;
-        let (prev_seq, prev_hash) = match head.into_iter().next() {
-            Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0), hash),
-            None => (0, crate::audit::chain::GENESIS.to_owned()),
-        };
-        let seq = prev_seq + 1;
-        let event = ChainedEvent {
-            chain: chain.to_owned(),
-            seq,
-            recorded,
-            hash: crate::audit::chain::hash(&prev_hash, seq, recorded, body),
-            body: body.to_owned(),
-            keys: keys.clone(),
-        };
-        self.insert_audit(&event)?;
-        Ok(seq)
-    }
-
-    /// Stores an event already chained elsewhere (a gateway's journal) with its search keys;
-    /// `false` when its chain already holds its sequence number (ingested before), which leaves
-    /// the stored one alone.
-    fn insert_audit(&mut self, event: &ChainedEvent) -> Result<bool, StoreError> {
-        let Some((id, _)) = self
-            .audit_statement(&audit_sql::insert_event(event))?
-            .into_iter()
-            .next()
-        else {
-            return Ok(false);
-        };
-        for sql in audit_sql::insert_refs(id, &event.keys) {
-            self.audit_statement(&sql)?;
-        }
-        Ok(true)
-    }
+        chain: i64,
+        seq: u64,
+        hash: &[u8],
+        archived: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The reply the gateway gave to one message (`$process-message`, `crate::messaging`), kept so
@@ -243,7 +215,7 @@ pub struct AuditKeys {
     pub entities: Vec<String>,
 }
 
-/// An event with its place in a chain.
+/// An event with its place in a chain, as a journal or a write recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainedEvent {
     /// The chain.
@@ -260,7 +232,7 @@ pub struct ChainedEvent {
     pub keys: AuditKeys,
 }
 
-/// One stored audit-log row.
+/// One stored audit-log row, decoded (`crate::audit::stored::select`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
     /// Storage order (ascending in the order events were stored).
@@ -275,6 +247,70 @@ pub struct AuditRow {
     pub hash: String,
     /// The event text.
     pub body: String,
+}
+
+/// An audit caller as `audit_agent` keeps it (empty text where the token had no such claim).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct AuditAgent {
+    /// Token subject.
+    pub sub: String,
+    /// `fhirUser`.
+    pub user: String,
+    /// Sharing role code.
+    pub role: String,
+    /// ODS organisation code.
+    pub org: String,
+    /// Purpose of use code.
+    pub purpose: String,
+}
+
+/// An audit event in its stored form (`audit_sql`): terms and agents already numbered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditInsert {
+    /// The chain's term.
+    pub chain: i64,
+    /// Sequence number in the chain.
+    pub seq: u64,
+    /// Recording time, epoch milliseconds.
+    pub recorded: i64,
+    /// The chain hash (32 bytes, or the text of a hash that is not one).
+    pub hash: Vec<u8>,
+    /// The compact body, or the text behind a 0 byte.
+    pub body: Vec<u8>,
+    /// [`audit_sql::kind_code`].
+    pub kind: i64,
+    /// The caller's `audit_agent` number, 0 for none.
+    pub agent: i64,
+    /// The terms of its patients and resources (`audit_ref`).
+    pub refs: Vec<i64>,
+}
+
+/// An audit event as a select of [`audit_sql`] reads it, before decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditStored {
+    /// Storage order.
+    pub id: i64,
+    /// The chain's term.
+    pub chain: i64,
+    /// Sequence number in the chain.
+    pub seq: u64,
+    /// Recording time, epoch milliseconds.
+    pub recorded: i64,
+    /// The stored hash.
+    pub hash: Vec<u8>,
+    /// The stored body.
+    pub body: Vec<u8>,
+    /// The caller's `audit_agent` number, 0 for none.
+    pub agent: i64,
+}
+
+/// The texts of audit terms and callers, by number.
+#[derive(Debug, Clone, Default)]
+pub struct AuditDictionary {
+    /// Terms.
+    pub terms: std::collections::HashMap<i64, String>,
+    /// Callers.
+    pub agents: std::collections::HashMap<i64, AuditAgent>,
 }
 
 /// A write job: runs inside one transaction; an `Err` rolls it back.
@@ -383,8 +419,14 @@ pub trait Backend: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// How its connections are used just now (the metrics page).
     fn connections(&self) -> Connections;
-    /// Audit-log rows selected by a query of [`audit_sql`].
-    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditRow>, StoreError>;
+    /// Audit-log rows selected by a query of [`audit_sql`], as stored.
+    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditStored>, StoreError>;
+    /// The texts of audit terms `terms` and callers `agents` (unknown numbers are left out).
+    async fn audit_dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError>;
     /// The number a counting query of [`audit_sql`] (`SELECT COUNT(*) ...`) answers.
     async fn audit_count(&self, query: &sql::Sql) -> Result<u64, StoreError>;
     /// A token that changes whenever a write commits, in this process or another sharing the
@@ -444,7 +486,10 @@ impl Store {
         } else {
             backend
         };
-        Ok(Store { backend })
+        let store = Store { backend };
+        // Events stored before the compact form move into it before anything reads the log.
+        crate::audit::stored::upgrade(&store).await?;
+        Ok(store)
     }
 
     /// The backend, for reads.

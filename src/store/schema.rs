@@ -129,13 +129,72 @@ CREATE TABLE messages (
     super::outbox::EVENTS_MIGRATION,
     // 10: which process holds a subscription's delivery (`super::outbox::HOLDER_MIGRATION`).
     super::outbox::HOLDER_MIGRATION,
+    // 11: the compact audit log (`super::audit_sql`, `crate::audit::compact`). The events of
+    // migration 4 move to `audit_event_text` and are copied into the new form by
+    // `crate::audit::stored::upgrade` when the store opens (in Rust: their bodies are re-encoded),
+    // which leaves that table empty. `audit_anchor` is where an archived chain continues
+    // (`crate::audit::archive`).
+    r#"
+ALTER TABLE audit_event RENAME TO audit_event_text;
+DROP INDEX audit_event_recorded;
+DROP TABLE audit_ref;
+CREATE TABLE audit_term (
+    id {rowid},
+    text TEXT NOT NULL {collate_c} UNIQUE
+);
+CREATE TABLE audit_agent (
+    id {rowid},
+    sub TEXT NOT NULL,
+    user_ref TEXT NOT NULL,
+    role TEXT NOT NULL,
+    org TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    UNIQUE (sub, user_ref, role, org, purpose)
+);
+CREATE TABLE audit_event (
+    id {rowid},
+    chain BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    recorded BIGINT NOT NULL,
+    hash {blob} NOT NULL,
+    body {blob} NOT NULL,
+    kind BIGINT NOT NULL,
+    agent BIGINT NOT NULL,
+    UNIQUE (chain, seq)
+);
+CREATE INDEX audit_event_recorded ON audit_event (recorded, id);
+CREATE TABLE audit_ref (
+    key BIGINT NOT NULL,
+    event BIGINT NOT NULL,
+    PRIMARY KEY (key, event)
+){without_rowid};
+CREATE TABLE audit_anchor (
+    chain BIGINT NOT NULL PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    hash {blob} NOT NULL,
+    archived BIGINT NOT NULL
+);
+"#,
 ];
 
+/// How a backend spells what the migrations leave open.
+pub struct Dialect {
+    /// An integer primary key that numbers rows in insertion order.
+    pub rowid: &'static str,
+    /// The suffix of a table stored in its primary key's order.
+    pub without_rowid: &'static str,
+    /// Byte-order collation of a text column.
+    pub collate_c: &'static str,
+    /// A byte-string column type.
+    pub blob: &'static str,
+}
+
 /// One migration's SQL for a backend.
-pub fn render(sql: &str, rowid: &str, without_rowid: &str, collate_c: &str) -> String {
-    sql.replace("{rowid}", rowid)
-        .replace("{without_rowid}", without_rowid)
-        .replace("{collate_c}", collate_c)
+pub fn render(sql: &str, d: &Dialect) -> String {
+    sql.replace("{rowid}", d.rowid)
+        .replace("{without_rowid}", d.without_rowid)
+        .replace("{collate_c}", d.collate_c)
+        .replace("{blob}", d.blob)
 }
 
 /// How long a saved search stays pageable, in milliseconds.

@@ -29,6 +29,8 @@ pub enum Param {
     Text(String),
     /// INTEGER / BIGINT.
     Int(i64),
+    /// BLOB / BYTEA.
+    Bytes(Vec<u8>),
 }
 
 /// SQL text with its parameters, in order.
@@ -65,6 +67,19 @@ impl Sql {
     /// An integer parameter.
     pub fn int(&mut self, i: i64) {
         self.bind(Param::Int(i));
+    }
+    /// Comma-separated integer parameters (the inside of an `IN (...)`).
+    pub fn ints(&mut self, items: impl IntoIterator<Item = i64>) {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.int(item);
+        }
+    }
+    /// A byte-string parameter.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.bind(Param::Bytes(b.to_vec()));
     }
 }
 

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use tracing::Instrument as _;
 
 use super::{
-    AuditRow, Backend, Connections, HistoryEntry, HistoryFilter, MessageRecord, RowId, StoreError,
-    StoredResource, TxJob, exports, outbox, sql,
+    AuditDictionary, AuditStored, Backend, Connections, HistoryEntry, HistoryFilter, MessageRecord,
+    RowId, StoreError, StoredResource, TxJob, exports, outbox, sql,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -141,9 +141,20 @@ impl Backend for Traced {
     fn connections(&self) -> Connections {
         self.inner.connections()
     }
-    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditRow>, StoreError> {
+    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
         let span = self.span("audit-select");
         self.inner.audit_select(query).instrument(span).await
+    }
+    async fn audit_dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError> {
+        let span = self.span("audit-dictionary");
+        self.inner
+            .audit_dictionary(terms, agents)
+            .instrument(span)
+            .await
     }
     async fn audit_count(&self, query: &sql::Sql) -> Result<u64, StoreError> {
         let span = self.span("audit-count");

@@ -177,15 +177,12 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
     let store = carebridge::store::Store::open(&app.database_url)
         .await
         .expect("store");
-    let writes = store
-        .backend()
-        .audit_select(&carebridge::store::audit_sql::chain_page(
-            "gateway.writes",
-            0,
-            10,
-        ))
-        .await
-        .expect("rows");
+    let writes = carebridge::audit::stored::select(
+        store.backend(),
+        &carebridge::store::audit_sql::chain_page("gateway.writes", 0, 10),
+    )
+    .await
+    .expect("rows");
     assert_eq!(writes.len(), 1, "the write has its event");
     // Reads stay refused (fail-closed until restart).
     let again = app
@@ -213,18 +210,25 @@ async fn a_response_whose_event_cannot_be_written_is_withheld_with_503() {
 async fn verify_finds_an_altered_a_removed_and_a_swapped_event() {
     let tampering = [
         (
-            "UPDATE audit_event SET body = replace(body, '\"status\":200', '\"status\":404') \
-             WHERE chain = 'gateway' AND seq = 2",
+            "UPDATE audit_event SET body = CAST('{\"t\":0,\"status\":404}' AS BLOB) \
+             WHERE chain = (SELECT id FROM audit_term WHERE text = 'gateway') AND seq = 2",
             "altered",
         ),
         (
-            "DELETE FROM audit_event WHERE chain = 'gateway' AND seq = 2",
+            "UPDATE audit_event SET recorded = recorded + 1 \
+             WHERE chain = (SELECT id FROM audit_term WHERE text = 'gateway') AND seq = 2",
+            "altered",
+        ),
+        (
+            "DELETE FROM audit_event \
+             WHERE chain = (SELECT id FROM audit_term WHERE text = 'gateway') AND seq = 2",
             "missing",
         ),
         (
-            "UPDATE audit_event SET seq = -1 WHERE chain = 'gateway' AND seq = 2; \
-             UPDATE audit_event SET seq = 2 WHERE chain = 'gateway' AND seq = 3; \
-             UPDATE audit_event SET seq = 3 WHERE chain = 'gateway' AND seq = -1;",
+            "CREATE TEMP TABLE c AS SELECT id FROM audit_term WHERE text = 'gateway'; \
+             UPDATE audit_event SET seq = -1 WHERE chain = (SELECT id FROM c) AND seq = 2; \
+             UPDATE audit_event SET seq = 2 WHERE chain = (SELECT id FROM c) AND seq = 3; \
+             UPDATE audit_event SET seq = 3 WHERE chain = (SELECT id FROM c) AND seq = -1;",
             "altered",
         ),
     ];
@@ -533,7 +537,8 @@ async fn a_write_whose_event_cannot_be_stored_is_not_made() {
     let path = app.database_url.trim_start_matches("sqlite://").to_owned();
     let conn = rusqlite::Connection::open(&path).expect("open");
     conn.execute_batch(
-        "CREATE TRIGGER writes_down BEFORE INSERT ON audit_event WHEN NEW.chain LIKE '%.writes' \
+        "CREATE TRIGGER writes_down BEFORE INSERT ON audit_event \
+         WHEN NEW.chain IN (SELECT id FROM audit_term WHERE text LIKE '%.writes') \
          BEGIN SELECT RAISE(FAIL, 'audit down'); END;",
     )
     .expect("trigger");

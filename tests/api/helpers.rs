@@ -493,13 +493,12 @@ impl TestApp {
         let store = carebridge::store::Store::open(&self.database_url)
             .await
             .expect("the database opens");
-        let rows = store
-            .backend()
-            .audit_select(&carebridge::store::audit_sql::export_page(
-                0, None, None, 1_000_000,
-            ))
-            .await
-            .expect("audit rows");
+        let rows = carebridge::audit::stored::select(
+            store.backend(),
+            &carebridge::store::audit_sql::export_page(0, None, None, 1_000_000),
+        )
+        .await
+        .expect("audit rows");
         let source = carebridge::audit::event::Source {
             chain: "",
             base_url: &self.base,

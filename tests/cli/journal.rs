@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::journal_support::{Tamper, copy, record, segment};
 
 /// A fresh database: a SQLite file in `dir`, or a PostgreSQL database (dropped by the guard).
-async fn database(dir: &Path, postgres: bool) -> Option<(String, Option<PgDatabase>)> {
+pub async fn database(dir: &Path, postgres: bool) -> Option<(String, Option<PgDatabase>)> {
     if !postgres {
         return Some((format!("sqlite://{}", dir.join("cb.db").display()), None));
     }
@@ -33,7 +33,7 @@ async fn execute(url: &str, statement: &str) {
 }
 
 /// A test's PostgreSQL database, dropped when the test ends.
-struct PgDatabase {
+pub struct PgDatabase {
     admin: String,
     name: String,
 }
@@ -57,7 +57,7 @@ impl Drop for PgDatabase {
 }
 
 /// A stopped gateway's trail: events 1-3 copied into the store, 4-6 only in the journal.
-async fn trail(
+pub async fn trail(
     dir: &Path,
     postgres: bool,
 ) -> Option<(Vec<(&'static str, String)>, Option<PgDatabase>)> {

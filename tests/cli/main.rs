@@ -1,5 +1,6 @@
 //! Commands other than `serve`, `import` and `outcomes`, run as a user would: the real binary.
 
+mod archive;
 mod delivery;
 mod full_disk;
 mod gateway;

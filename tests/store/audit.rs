@@ -1,6 +1,9 @@
 //! The audit log tables on both backends: events copied from a journal with their search keys,
 //! found again by the auditors' filters, in order, page by page.
 
+use carebridge::audit::chain;
+use carebridge::audit::event::{Agent, Disclosed, Record};
+use carebridge::audit::stored;
 use carebridge::store::audit_sql::{self, Filter, Key};
 use carebridge::store::{AuditKeys, ChainedEvent};
 
@@ -40,13 +43,17 @@ pub async fn copied_events_are_found_by_the_auditors_filters(db: Db) {
     ];
     let copy = events.clone();
     let fresh: Vec<bool> = store
-        .transaction(move |tx| copy.iter().map(|e| tx.insert_audit(e)).collect())
+        .transaction(move |tx| {
+            copy.iter()
+                .map(|e| carebridge::audit::stored::insert_one(tx, e))
+                .collect()
+        })
         .await
         .expect("copied");
     assert_eq!(fresh, vec![true; 4]);
     let again = events[0].clone();
     let doubled = store
-        .transaction(move |tx| tx.insert_audit(&again))
+        .transaction(move |tx| carebridge::audit::stored::insert_one(tx, &again))
         .await
         .expect("copied");
     assert!(!doubled, "a chain holds each sequence number once");
@@ -54,9 +61,7 @@ pub async fn copied_events_are_found_by_the_auditors_filters(db: Db) {
     let find = |filter: Filter| {
         let store = store.clone();
         async move {
-            store
-                .backend()
-                .audit_select(&audit_sql::search(&filter))
+            carebridge::audit::stored::select(store.backend(), &audit_sql::search(&filter))
                 .await
                 .expect("search")
                 .iter()
@@ -94,10 +99,114 @@ pub async fn copied_events_are_found_by_the_auditors_filters(db: Db) {
         ..first_page
     };
     assert_eq!(find(next).await, vec![1]);
-    let head = store
-        .backend()
-        .audit_select(&audit_sql::chain_head("gw"))
+    let head = carebridge::audit::stored::select(store.backend(), &audit_sql::chain_head("gw"))
         .await
         .expect("head");
     assert_eq!(head.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4]);
+}
+
+/// A read's record as the gateway writes it.
+fn record(recorded: i64, patient: &str) -> Record {
+    Record {
+        recorded,
+        method: "GET".into(),
+        path: format!("/CarePlan/{patient}-plan"),
+        status: 200,
+        agent: Some(Agent {
+            sub: "dr-jones".into(),
+            user: Some("Practitioner/gp-1".into()),
+            role: "gp".into(),
+            org: Some("A81001".into()),
+            purpose: "TREAT".into(),
+        }),
+        patients: vec![patient.into()],
+        disclosed: vec![Disclosed {
+            reference: format!("CarePlan/{patient}-plan/_history/1"),
+            redacted: false,
+            patient: Some(patient.into()),
+        }],
+        consents: vec!["consent-1".into()],
+        interaction: Some("read".into()),
+        target: Some(format!("CarePlan/{patient}-plan")),
+        ..Record::default()
+    }
+}
+
+/// A store written before the compact form: its events (records and a tool's text) move into the
+/// compact form when the store opens, each body and hash reading back exactly as hashed, the
+/// chain verifying, and every event found by the auditors' filters; the old table is left empty.
+pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
+    let store = db.open().await;
+    let bodies = [
+        record(1_000, "ann").to_text(),
+        record(2_000, "bob").to_text(),
+        "{\"n\":3}".to_owned(),
+        record(4_000, "ann").to_text(),
+    ];
+    let mut prev = chain::GENESIS.to_owned();
+    let mut values = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let seq = i as u64 + 1;
+        let recorded = seq as i64 * 1_000;
+        prev = chain::hash(&prev, seq, recorded, body);
+        values.push(format!(
+            "('gw', {seq}, {recorded}, '{prev}', '{}')",
+            body.replace('\'', "''")
+        ));
+    }
+    db.execute(&format!(
+        "INSERT INTO audit_event_text (chain, seq, recorded, hash, body) VALUES {}",
+        values.join(", ")
+    ))
+    .await;
+    assert_eq!(stored::upgrade(&store).await.expect("moved"), 4);
+    assert_eq!(stored::upgrade(&store).await.expect("nothing left"), 0);
+
+    let rows = stored::select(store.backend(), &audit_sql::chain_page("gw", 0, 10))
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows.iter().map(|r| &r.body).collect::<Vec<_>>(),
+        bodies.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(rows.last().map(|r| r.hash.clone()), Some(prev));
+    let raw = store
+        .backend()
+        .audit_select(&audit_sql::chain_page("gw", 0, 10))
+        .await
+        .expect("raw rows");
+    let compact: Vec<bool> = raw.iter().map(|r| r.body.first() == Some(&1)).collect();
+    assert_eq!(compact, vec![true, true, false, true]);
+    assert!(raw[0].body.len() < 40, "{} bytes", raw[0].body.len());
+    assert_eq!(raw[0].hash.len(), 32);
+
+    let report = carebridge::audit::log::verify(&store)
+        .await
+        .expect("verified");
+    assert!(report.broken.is_none(), "{report:?}");
+    assert_eq!(report.count(), 4);
+    let filter = Filter {
+        conditions: vec![(Key::Patient, vec!["ann".into()])],
+        limit: 10,
+        descending: true,
+        ..Filter::default()
+    };
+    let found = stored::select(store.backend(), &audit_sql::search(&filter))
+        .await
+        .expect("search");
+    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 1]);
+    let by_subtype = Filter {
+        conditions: vec![
+            (Key::Subtype, vec!["read".into()]),
+            (Key::Organization, vec!["A81001".into()]),
+        ],
+        ..filter
+    };
+    let found = stored::select(store.backend(), &audit_sql::search(&by_subtype))
+        .await
+        .expect("search");
+    assert_eq!(
+        found.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![4, 2, 1]
+    );
 }

@@ -18,6 +18,23 @@ impl Db {
         Store::open(&self.url).await.expect("store opens")
     }
 
+    /// Runs `sql` on the database directly, as an operator (or an attacker) would.
+    pub async fn execute(&self, sql: &str) {
+        if self.postgres {
+            let (client, connection) = tokio_postgres::connect(&self.url, NoTls)
+                .await
+                .expect("connect");
+            let connection = tokio::spawn(connection);
+            client.batch_execute(sql).await.expect("statement runs");
+            drop(client);
+            let _ = connection.await;
+        } else {
+            let path = self.url.trim_start_matches("sqlite://");
+            let conn = rusqlite::Connection::open(path).expect("open");
+            conn.execute_batch(sql).expect("statement runs");
+        }
+    }
+
     /// True for the PostgreSQL variant.
     pub fn is_postgres(&self) -> bool {
         self.postgres

@@ -57,6 +57,7 @@ store_tests!(
     resources::generation_changes_with_every_commit,
     resources::audit_appends_make_one_verifiable_chain,
     audit::copied_events_are_found_by_the_auditors_filters,
+    audit::events_stored_before_the_compact_form_move_into_it,
     journal::journal_lines_not_yet_copied_verify_and_count,
     journal::a_journal_line_changed_before_its_copy_is_reported_and_never_copied,
     journal::verifying_while_a_gateway_records_and_copies_finds_no_break,

@@ -280,10 +280,11 @@ pub async fn audit_appends_make_one_verifiable_chain(db: Db) {
         (report.chains[0].1.count, report.chains[0].1.head_seq),
         (40, 40)
     );
-    let rows = store
-        .backend()
-        .audit_select(&carebridge::store::audit_sql::chain_page("store", 38, 10))
-        .await
-        .expect("rows");
+    let rows = carebridge::audit::stored::select(
+        store.backend(),
+        &carebridge::store::audit_sql::chain_page("store", 38, 10),
+    )
+    .await
+    .expect("rows");
     assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![39, 40]);
 }

@@ -22,16 +22,10 @@ pub fn body(seq: u64) -> String {
 
 /// The head of `chain` in `store`.
 pub async fn stored_head(store: &Store, chain: &str) -> Head {
-    store
-        .backend()
-        .audit_select(&audit_sql::chain_head(chain))
+    carebridge::audit::stored::head(store.backend(), chain)
         .await
         .expect("the head")
-        .pop()
-        .map(|r| Head {
-            seq: r.seq,
-            hash: r.hash,
-        })
+        .map(|(seq, hash)| Head { seq, hash })
         .unwrap_or_default()
 }
 
@@ -71,9 +65,7 @@ pub async fn copy(
 
 /// The sequence numbers of `chain` in `store`.
 pub async fn stored_seqs(store: &Store, chain: &str) -> Vec<u64> {
-    store
-        .backend()
-        .audit_select(&audit_sql::chain_page(chain, 0, 10_000))
+    carebridge::audit::stored::select(store.backend(), &audit_sql::chain_page(chain, 0, 10_000))
         .await
         .expect("the chain")
         .iter()

@@ -20,7 +20,7 @@ const MAX_CACHED_STATEMENTS: usize = 512;
 /// A parameter list as tokio-postgres takes it.
 pub(super) type Values<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
-/// The declared types of `params`: `Param::Text` is TEXT, `Param::Int` is INT8. Declaring them (rather
+/// The declared types of `params`: `Param::Text` is TEXT, `Param::Int` is INT8, `Param::Bytes` BYTEA. Declaring them (rather
 /// than letting the server infer) makes each value bind exactly as SQLite binds it, whatever the
 /// expression it is compared with.
 pub(super) fn types(params: &[Param]) -> Vec<Type> {
@@ -29,6 +29,7 @@ pub(super) fn types(params: &[Param]) -> Vec<Type> {
         .map(|p| match p {
             Param::Text(_) => Type::TEXT,
             Param::Int(_) => Type::INT8,
+            Param::Bytes(_) => Type::BYTEA,
         })
         .collect()
 }
@@ -41,6 +42,7 @@ pub(super) fn values(params: &[Param]) -> Values<'_> {
             match p {
                 Param::Text(s) => s,
                 Param::Int(i) => i,
+                Param::Bytes(b) => b,
             }
         })
         .collect()

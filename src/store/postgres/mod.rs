@@ -21,11 +21,12 @@ use tokio_postgres::config::Host;
 use tokio_postgres::types::{ToSql, Type};
 
 use self::codec::{Values, db_error};
+use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param};
 use super::{
-    AuditRow, Backend, HistoryEntry, HistoryFilter, MessageRecord, RowId, StoreError,
-    StoredResource, TxJob, WriteMethod,
+    AuditAgent, AuditDictionary, AuditStored, Backend, HistoryEntry, HistoryFilter, MessageRecord,
+    RowId, StoreError, StoredResource, TxJob, WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -113,7 +114,15 @@ impl PostgresBackend {
             .enumerate()
             .skip(usize::try_from(applied).unwrap_or(0))
         {
-            let sql = schema::render(m, "BIGSERIAL PRIMARY KEY", "", "COLLATE \"C\"");
+            let sql = schema::render(
+                m,
+                &schema::Dialect {
+                    rowid: "BIGSERIAL PRIMARY KEY",
+                    without_rowid: "",
+                    collate_c: "COLLATE \"C\"",
+                    blob: "BYTEA",
+                },
+            );
             tx.batch_execute(&sql).await.map_err(db_error)?;
             let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
             tx.execute(
@@ -357,20 +366,53 @@ impl Backend for PostgresBackend {
         Ok(csv.first().map(|s| schema::rows_from_csv(s)))
     }
 
-    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditRow>, StoreError> {
+    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
         let rows = self.query(&q.text, &q.params).await?;
         rows.iter()
             .map(|r| {
-                Ok(AuditRow {
+                Ok(AuditStored {
                     id: r.try_get(0).map_err(db_error)?,
                     chain: r.try_get(1).map_err(db_error)?,
                     seq: u64::try_from(r.try_get::<_, i64>(2).map_err(db_error)?).unwrap_or(0),
                     recorded: r.try_get(3).map_err(db_error)?,
                     hash: r.try_get(4).map_err(db_error)?,
                     body: r.try_get(5).map_err(db_error)?,
+                    agent: r.try_get(6).map_err(db_error)?,
                 })
             })
             .collect()
+    }
+
+    async fn audit_dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError> {
+        let mut d = AuditDictionary::default();
+        for ids in terms.chunks(audit_sql::LOOKUP_CHUNK) {
+            let q = audit_sql::terms(ids);
+            for r in self.query(&q.text, &q.params).await? {
+                d.terms.insert(
+                    r.try_get(0).map_err(db_error)?,
+                    r.try_get(1).map_err(db_error)?,
+                );
+            }
+        }
+        for ids in agents.chunks(audit_sql::LOOKUP_CHUNK) {
+            let q = audit_sql::agents(ids);
+            for r in self.query(&q.text, &q.params).await? {
+                let text = |i| r.try_get::<_, String>(i).map_err(db_error);
+                let agent = AuditAgent {
+                    sub: text(1)?,
+                    user: text(2)?,
+                    role: text(3)?,
+                    org: text(4)?,
+                    purpose: text(5)?,
+                };
+                d.agents.insert(r.try_get(0).map_err(db_error)?, agent);
+            }
+        }
+        Ok(d)
     }
 
     async fn audit_count(&self, q: &sql::Sql) -> Result<u64, StoreError> {

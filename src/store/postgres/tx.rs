@@ -16,6 +16,7 @@ use super::index;
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
 use crate::store::sql::{self, CURRENT};
+use crate::store::{AuditAgent, AuditInsert, AuditRow, audit_sql};
 use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
 /// Runs `job` in one transaction on `client`; returns once COMMIT succeeded, or with the job's error
@@ -154,17 +155,163 @@ impl Tx for PgTx<'_, '_> {
         self.step(async |tx| put(tx, w).await)
     }
 
-    fn audit_statement(&mut self, q: &sql::Sql) -> Result<Vec<(i64, String)>, StoreError> {
+    fn audit_term(&mut self, text: &str) -> Result<i64, StoreError> {
+        // Find, else insert; a concurrent insert of the same text (another gateway) makes this
+        // insert wait and then do nothing, and the second find sees the other's row.
         self.step(async |tx| {
-            let rows = query_shared(tx, q).await?;
-            rows.iter()
+            const FIND: &str = "SELECT id FROM audit_term WHERE text = $1";
+            let insert = "INSERT INTO audit_term (text) VALUES ($1) ON CONFLICT (text) DO NOTHING \
+                 RETURNING id";
+            for text_sql in [FIND, insert, FIND] {
+                let rows = query(tx, text_sql, &[Type::TEXT], &[&text]).await?;
+                if let Some(r) = rows.first() {
+                    return r.try_get(0).map_err(db_error);
+                }
+            }
+            Err(StoreError::Database(format!(
+                "audit term {text:?} was not stored"
+            )))
+        })
+    }
+
+    fn audit_agent(&mut self, a: &AuditAgent) -> Result<i64, StoreError> {
+        self.step(async |tx| {
+            const FIND: &str = "SELECT id FROM audit_agent WHERE sub = $1 AND user_ref = $2 \
+                 AND role = $3 AND org = $4 AND purpose = $5";
+            let insert = "INSERT INTO audit_agent (sub, user_ref, role, org, purpose) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sub, user_ref, role, org, purpose) \
+                 DO NOTHING RETURNING id";
+            let types = [Type::TEXT; 5];
+            let values: [&(dyn ToSql + Sync); 5] = [&a.sub, &a.user, &a.role, &a.org, &a.purpose];
+            for text_sql in [FIND, insert, FIND] {
+                let rows = query(tx, text_sql, &types, &values).await?;
+                if let Some(r) = rows.first() {
+                    return r.try_get(0).map_err(db_error);
+                }
+            }
+            Err(StoreError::Database("audit agent was not stored".into()))
+        })
+    }
+
+    fn audit_insert(&mut self, e: &AuditInsert) -> Result<bool, StoreError> {
+        self.step(async |tx| {
+            let seq = i64::try_from(e.seq).unwrap_or(i64::MAX);
+            let rows = query(
+                tx,
+                "INSERT INTO audit_event (chain, seq, recorded, hash, body, kind, agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain, seq) DO NOTHING \
+                 RETURNING id",
+                &[
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::INT8,
+                    Type::INT8,
+                ],
+                &[
+                    &e.chain,
+                    &seq,
+                    &e.recorded,
+                    &e.hash,
+                    &e.body,
+                    &e.kind,
+                    &e.agent,
+                ],
+            )
+            .await?;
+            let Some(row) = rows.first() else {
+                return Ok(false);
+            };
+            let id: i64 = row.try_get(0).map_err(db_error)?;
+            for key in &e.refs {
+                execute(
+                    tx,
+                    "INSERT INTO audit_ref (key, event) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[Type::INT8, Type::INT8],
+                    &[key, &id],
+                )
+                .await?;
+            }
+            Ok(true)
+        })
+    }
+
+    fn audit_head(&mut self, chain: i64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        self.step(async |tx| {
+            for text_sql in [
+                "SELECT seq, hash FROM audit_event WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, hash FROM audit_anchor WHERE chain = $1",
+            ] {
+                let rows = query(tx, text_sql, &[Type::INT8], &[&chain]).await?;
+                if let Some(r) = rows.first() {
+                    let seq: i64 = r.try_get(0).map_err(db_error)?;
+                    let hash: Vec<u8> = r.try_get(1).map_err(db_error)?;
+                    return Ok(Some((u64::try_from(seq).unwrap_or(0), hash)));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn audit_take_text(&mut self, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.step(async |tx| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = query(
+                tx,
+                "SELECT id, chain, seq, recorded, hash, body FROM audit_event_text \
+                 ORDER BY id LIMIT $1",
+                &[Type::INT8],
+                &[&limit],
+            )
+            .await?;
+            let rows = rows
+                .iter()
                 .map(|r| {
-                    Ok((
-                        r.try_get(0).map_err(db_error)?,
-                        r.try_get(1).map_err(db_error)?,
-                    ))
+                    Ok(AuditRow {
+                        id: r.try_get(0).map_err(db_error)?,
+                        chain: r.try_get(1).map_err(db_error)?,
+                        seq: u64::try_from(r.try_get::<_, i64>(2).map_err(db_error)?).unwrap_or(0),
+                        recorded: r.try_get(3).map_err(db_error)?,
+                        hash: r.try_get(4).map_err(db_error)?,
+                        body: r.try_get(5).map_err(db_error)?,
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(last) = rows.last() {
+                execute(
+                    tx,
+                    "DELETE FROM audit_event_text WHERE id <= $1",
+                    &[Type::INT8],
+                    &[&last.id],
+                )
+                .await?;
+            }
+            Ok(rows)
+        })
+    }
+
+    fn audit_cut(
+        &mut self,
+        chain: i64,
+        seq: u64,
+        hash: &[u8],
+        archived: i64,
+    ) -> Result<u64, StoreError> {
+        self.step(async |tx| {
+            let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+            let pair = [Type::INT8, Type::INT8];
+            execute(tx, audit_sql::CUT_REFS, &pair, &[&chain, &seq]).await?;
+            let removed = execute(tx, audit_sql::CUT_EVENTS, &pair, &[&chain, &seq]).await?;
+            execute(
+                tx,
+                audit_sql::ANCHOR,
+                &[Type::INT8, Type::INT8, Type::BYTEA, Type::INT8],
+                &[&chain, &seq, &hash, &archived],
+            )
+            .await?;
+            Ok(removed)
         })
     }
 

@@ -17,11 +17,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 
+use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param, Sql};
 use super::{
-    AuditRow, Backend, HistoryEntry, HistoryFilter, MessageRecord, RowId, StoreError,
-    StoredResource, TxJob, WriteMethod,
+    AuditAgent, AuditDictionary, AuditStored, Backend, HistoryEntry, HistoryFilter, MessageRecord,
+    RowId, StoreError, StoredResource, TxJob, WriteMethod,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -58,6 +59,7 @@ impl rusqlite::ToSql for Param {
         match self {
             Param::Text(s) => s.to_sql(),
             Param::Int(i) => i.to_sql(),
+            Param::Bytes(b) => b.to_sql(),
         }
     }
 }
@@ -210,7 +212,15 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             .enumerate()
             .skip(usize::try_from(applied).unwrap_or(0))
         {
-            let sql = schema::render(m, "INTEGER PRIMARY KEY", " WITHOUT ROWID", "");
+            let sql = schema::render(
+                m,
+                &schema::Dialect {
+                    rowid: "INTEGER PRIMARY KEY",
+                    without_rowid: " WITHOUT ROWID",
+                    collate_c: "",
+                    blob: "BLOB",
+                },
+            );
             conn.execute_batch(&format!(
                 "{sql}; INSERT INTO schema_migrations VALUES ({});",
                 i + 1
@@ -466,20 +476,63 @@ impl Backend for SqliteBackend {
         }
     }
 
-    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditRow>, StoreError> {
+    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&q.text)?;
             let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
-                Ok(AuditRow {
+                Ok(AuditStored {
                     id: r.get(0)?,
                     chain: r.get(1)?,
                     seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
                     recorded: r.get(3)?,
                     hash: r.get(4)?,
                     body: r.get(5)?,
+                    agent: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn audit_dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError> {
+        self.read(|c| {
+            let mut d = AuditDictionary::default();
+            for ids in terms.chunks(audit_sql::LOOKUP_CHUNK) {
+                let q = audit_sql::terms(ids);
+                let mut stmt = c.prepare_cached(&q.text)?;
+                let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+                for row in rows {
+                    let (id, text) = row?;
+                    d.terms.insert(id, text);
+                }
+            }
+            for ids in agents.chunks(audit_sql::LOOKUP_CHUNK) {
+                let q = audit_sql::agents(ids);
+                let mut stmt = c.prepare_cached(&q.text)?;
+                let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
+                    Ok((
+                        r.get(0)?,
+                        AuditAgent {
+                            sub: r.get(1)?,
+                            user: r.get(2)?,
+                            role: r.get(3)?,
+                            org: r.get(4)?,
+                            purpose: r.get(5)?,
+                        },
+                    ))
+                })?;
+                for row in rows {
+                    let (id, agent) = row?;
+                    d.agents.insert(id, agent);
+                }
+            }
+            Ok(d)
         })
     }
 
