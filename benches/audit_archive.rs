@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench audit_archive                   # 1,000,000 archived of 1,100,000
 //!     AUDIT_EVENTS=100000 cargo bench --bench audit_archive
+//!     AUDIT_DB_COPY=/tmp/audit.db cargo bench --bench audit_archive   # keeps the filled store
 //!
 //! Fills a fresh SQLite store the way a gateway's journal copy does (`audit::stored::prepare` and
 //! `insert` with one dictionary, transactions of 10,000) with a GP read's record for each event:
@@ -103,6 +104,10 @@ async fn main() {
     }
     store.backend().close().await.expect("checkpointed");
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    if let Ok(copy) = std::env::var("AUDIT_DB_COPY") {
+        // For `python3 bench/audit_bytes.py` (each table and index).
+        std::fs::copy(&db, &copy).expect("copied");
+    }
     println!(
         "filled {total} read events ({} bytes of JSON each) in {:.1} s: database {bytes} bytes, {:.0} bytes per event",
         read(0).to_text().len(),

@@ -210,3 +210,41 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
         vec![4, 2, 1]
     );
 }
+
+/// Writers on several chains storing the same new texts at the same moment, each in its own
+/// order, all commit: new terms never make two transactions wait for each other.
+pub async fn concurrent_writers_storing_the_same_new_terms_all_commit(db: Db) {
+    let store = db.open().await;
+    let mut tasks = Vec::new();
+    for w in 0..6u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..15u64 {
+                let mut patients: Vec<String> = (0..8).map(|k| format!("p-{round}-{k}")).collect();
+                patients.rotate_left(usize::try_from(w).unwrap_or(0));
+                if w % 2 == 1 {
+                    patients.reverse();
+                }
+                let mut r = record(1_000 + i64::try_from(round).unwrap_or(0), "x");
+                r.patients = patients;
+                let body = r.to_text();
+                let keys = r.keys();
+                let chain = format!("writer-{w}");
+                store
+                    .transaction(move |tx| {
+                        stored::append(tx, &chain, r.recorded, &body, &keys).map(|_| ())
+                    })
+                    .await
+                    .expect("committed");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let report = carebridge::audit::log::verify(&store)
+        .await
+        .expect("verified");
+    assert!(report.broken.is_none(), "{report:?}");
+    assert_eq!(report.count(), 6 * 15);
+}

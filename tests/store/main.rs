@@ -58,6 +58,7 @@ store_tests!(
     resources::audit_appends_make_one_verifiable_chain,
     audit::copied_events_are_found_by_the_auditors_filters,
     audit::events_stored_before_the_compact_form_move_into_it,
+    audit::concurrent_writers_storing_the_same_new_terms_all_commit,
     journal::journal_lines_not_yet_copied_verify_and_count,
     journal::a_journal_line_changed_before_its_copy_is_reported_and_never_copied,
     journal::verifying_while_a_gateway_records_and_copies_finds_no_break,

@@ -41,9 +41,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request waits for a free pooled connection before the store reports itself unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
+/// Connections of the audit-term pool ([`PostgresBackend::terms`]).
+const TERM_CONNECTIONS: usize = 2;
+
 /// PostgreSQL-backed store.
 pub struct PostgresBackend {
     pool: Pool,
+    /// Connections that store new audit terms and callers, each in a transaction of its own
+    /// (`tx::PgTx::audit_term`): inside the writing transaction, two transactions inserting the
+    /// same new texts in different orders would wait for each other (a deadlock, answered 503).
+    /// A pool of their own, so that a transaction waiting for one never waits on itself.
+    terms: Pool,
     /// `host:port/database`, for error messages (never the password).
     server: String,
 }
@@ -62,21 +70,33 @@ impl PostgresBackend {
             config.application_name("carebridge");
         }
         let server = describe(&config);
-        let manager = Manager::from_config(
-            config,
-            tls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .recycle_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL pool for {server}: {e}")))?;
-        let backend = PostgresBackend { pool, server };
+        let build = |max: Option<usize>| {
+            let manager = Manager::from_config(
+                config.clone(),
+                tls.clone(),
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            let mut builder = Pool::builder(manager)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(POOL_WAIT))
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .recycle_timeout(Some(CONNECT_TIMEOUT));
+            if let Some(max) = max {
+                builder = builder.max_size(max);
+            }
+            builder
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("PostgreSQL pool for {server}: {e}")))
+        };
+        let pool = build(None)?;
+        let terms = build(Some(TERM_CONNECTIONS))?;
+        let backend = PostgresBackend {
+            pool,
+            terms,
+            server,
+        };
         backend.migrate().await?;
         Ok(backend)
     }
@@ -308,7 +328,7 @@ impl Backend for PostgresBackend {
 
     async fn transact(&self, job: TxJob) -> Result<(), StoreError> {
         let client = self.client().await?;
-        tx::run(client, job).await
+        tx::run(client, self.terms.clone(), job).await
     }
 
     async fn message(

@@ -6,7 +6,7 @@
 //! resource serialises, [`Tx::lock`] takes a transaction-scoped advisory lock (conditional creates),
 //! and a concurrent insert of the same resource or version surfaces as [`StoreError::Conflict`].
 
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::{Object, Pool, Transaction};
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
@@ -22,19 +22,25 @@ use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, Version
 /// Runs `job` in one transaction on `client`; returns once COMMIT succeeded, or with the job's error
 /// after rolling back. The job runs on a blocking thread because it is synchronous and may make many
 /// round trips; the connection's I/O stays on the runtime.
-pub(super) async fn run(client: Object, job: TxJob) -> Result<(), StoreError> {
+pub(super) async fn run(client: Object, terms: Pool, job: TxJob) -> Result<(), StoreError> {
     let handle = Handle::current();
-    tokio::task::spawn_blocking(move || run_blocking(&handle, client, job))
+    tokio::task::spawn_blocking(move || run_blocking(&handle, client, &terms, job))
         .await
         .map_err(|e| StoreError::Database(format!("transaction job did not finish: {e}")))?
 }
 
-fn run_blocking(handle: &Handle, mut client: Object, job: TxJob) -> Result<(), StoreError> {
+fn run_blocking(
+    handle: &Handle,
+    mut client: Object,
+    terms: &Pool,
+    job: TxJob,
+) -> Result<(), StoreError> {
     let (result, healthy) = {
         let tx = handle.block_on(client.transaction()).map_err(db_error)?;
         let mut pg = PgTx {
             handle,
             tx,
+            terms,
             failed: None,
         };
         let outcome = job(&mut pg);
@@ -64,11 +70,51 @@ fn run_blocking(handle: &Handle, mut client: Object, job: TxJob) -> Result<(), S
 struct PgTx<'h, 'c> {
     handle: &'h Handle,
     tx: Transaction<'c>,
+    /// Where new audit terms are stored, outside this transaction.
+    terms: &'h Pool,
     /// The first error a statement met; the transaction is aborted from then on.
     failed: Option<StoreError>,
 }
 
 impl PgTx<'_, '_> {
+    /// The id `find` gives in this transaction; else the one `insert` (then `find`) gives on a
+    /// connection of the term pool, committed at once (see `PostgresBackend::terms`). A row stored
+    /// there for a transaction that then rolls back stays, unused: terms are only ever added.
+    fn find_or_store(
+        &mut self,
+        find: &str,
+        insert: &str,
+        types: &[Type],
+        values: &[&(dyn ToSql + Sync)],
+    ) -> Result<i64, StoreError> {
+        let found = self.step(async |tx| {
+            let rows = query(tx, find, types, values).await?;
+            rows.first()
+                .map(|r| r.try_get(0).map_err(db_error))
+                .transpose()
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let pool = self.terms;
+        self.step(async |_| {
+            let client = pool.get().await.map_err(|e| {
+                StoreError::Unavailable(format!("no connection to store audit terms: {e}"))
+            })?;
+            for text in [insert, find] {
+                let stmt = client
+                    .prepare_typed_cached(text, types)
+                    .await
+                    .map_err(db_error)?;
+                let rows = client.query(&stmt, values).await.map_err(db_error)?;
+                if let Some(r) = rows.first() {
+                    return r.try_get(0).map_err(db_error);
+                }
+            }
+            Err(StoreError::Database("an audit term was not stored".into()))
+        })
+    }
+
     /// Runs one step, remembering its failure. After a failure every step fails the same way without
     /// a round trip (PostgreSQL would only answer "transaction is aborted").
     fn step<T>(
@@ -156,41 +202,20 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn audit_term(&mut self, text: &str) -> Result<i64, StoreError> {
-        // Find, else insert; a concurrent insert of the same text (another gateway) makes this
-        // insert wait and then do nothing, and the second find sees the other's row.
-        self.step(async |tx| {
-            const FIND: &str = "SELECT id FROM audit_term WHERE text = $1";
-            let insert = "INSERT INTO audit_term (text) VALUES ($1) ON CONFLICT (text) DO NOTHING \
-                 RETURNING id";
-            for text_sql in [FIND, insert, FIND] {
-                let rows = query(tx, text_sql, &[Type::TEXT], &[&text]).await?;
-                if let Some(r) = rows.first() {
-                    return r.try_get(0).map_err(db_error);
-                }
-            }
-            Err(StoreError::Database(format!(
-                "audit term {text:?} was not stored"
-            )))
-        })
+        const FIND: &str = "SELECT id FROM audit_term WHERE text = $1";
+        const INSERT: &str = "INSERT INTO audit_term (text) VALUES ($1) \
+             ON CONFLICT (text) DO NOTHING RETURNING id";
+        self.find_or_store(FIND, INSERT, &[Type::TEXT], &[&text])
     }
 
     fn audit_agent(&mut self, a: &AuditAgent) -> Result<i64, StoreError> {
-        self.step(async |tx| {
-            const FIND: &str = "SELECT id FROM audit_agent WHERE sub = $1 AND user_ref = $2 \
-                 AND role = $3 AND org = $4 AND purpose = $5";
-            let insert = "INSERT INTO audit_agent (sub, user_ref, role, org, purpose) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sub, user_ref, role, org, purpose) \
-                 DO NOTHING RETURNING id";
-            let types = [Type::TEXT; 5];
-            let values: [&(dyn ToSql + Sync); 5] = [&a.sub, &a.user, &a.role, &a.org, &a.purpose];
-            for text_sql in [FIND, insert, FIND] {
-                let rows = query(tx, text_sql, &types, &values).await?;
-                if let Some(r) = rows.first() {
-                    return r.try_get(0).map_err(db_error);
-                }
-            }
-            Err(StoreError::Database("audit agent was not stored".into()))
-        })
+        const FIND: &str = "SELECT id FROM audit_agent WHERE sub = $1 AND user_ref = $2 \
+             AND role = $3 AND org = $4 AND purpose = $5";
+        const INSERT: &str = "INSERT INTO audit_agent (sub, user_ref, role, org, purpose) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sub, user_ref, role, org, purpose) \
+             DO NOTHING RETURNING id";
+        let values: [&(dyn ToSql + Sync); 5] = [&a.sub, &a.user, &a.role, &a.org, &a.purpose];
+        self.find_or_store(FIND, INSERT, &[Type::TEXT; 5], &values)
     }
 
     fn audit_insert(&mut self, e: &AuditInsert) -> Result<bool, StoreError> {

@@ -200,6 +200,18 @@ impl SqliteBackend {
 
 /// Applies pending migrations. The count is read inside the write lock, so two processes opening a
 /// new file at once cannot both apply the same migration.
+/// A byte column as stored, whatever its type: an audit row changed by hand may hold text (or a
+/// number) where bytes belong, and verification must read it to report it, not fail on it.
+fn stored_bytes(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        ValueRef::Integer(n) => n.to_string().into_bytes(),
+        ValueRef::Real(x) => x.to_string().into_bytes(),
+        ValueRef::Null => Vec::new(),
+    })
+}
+
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY); BEGIN IMMEDIATE;",
@@ -485,8 +497,8 @@ impl Backend for SqliteBackend {
                     chain: r.get(1)?,
                     seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
                     recorded: r.get(3)?,
-                    hash: r.get(4)?,
-                    body: r.get(5)?,
+                    hash: stored_bytes(r, 4)?,
+                    body: stored_bytes(r, 5)?,
                     agent: r.get(6)?,
                 })
             })?;
