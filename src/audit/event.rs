@@ -26,22 +26,7 @@ pub struct Kind {
 /// The kind of a restful-interaction `code` as the gateway's parse names it
 /// ([`crate::interaction::Interaction::code`]); `None` for a code it never records.
 pub fn kind_of_code(code: &str) -> Option<Kind> {
-    const KINDS: &[(&str, &str)] = &[
-        ("capabilities", "R"),
-        ("read", "R"),
-        ("vread", "R"),
-        ("history-instance", "R"),
-        ("history-type", "R"),
-        ("history-system", "R"),
-        ("search-type", "E"),
-        ("create", "C"),
-        ("update", "U"),
-        ("delete", "D"),
-        ("transaction", "E"),
-        ("batch", "E"),
-        ("operation", "E"),
-    ];
-    KINDS
+    crate::store::audit_sql::SUBTYPES
         .iter()
         .find(|(c, _)| *c == code)
         .map(|(subtype, action)| Kind { subtype, action })

@@ -4,19 +4,8 @@
 //! verifies, and the journal's later lines are still copied; an existing file is never
 //! overwritten, and an altered archive is reported.
 
-use crate::journal::trail;
+use crate::journal::{run, trail};
 use crate::journal_support::{copy, stored_seqs};
-
-fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String) {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = super::carebridge(args, &env);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
-}
 
 async fn a_sealed_period_verifies_offline_and_the_live_trail_goes_on(postgres: bool) {
     let dir = tempfile::tempdir().expect("tempdir");

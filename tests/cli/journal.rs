@@ -76,8 +76,13 @@ pub async fn trail(
 }
 
 fn verify(env: &[(&'static str, String)]) -> (Option<i32>, String) {
+    run(&["audit", "verify"], env)
+}
+
+/// Runs `carebridge` with `args` and `env`: its exit code, and its standard output then error.
+pub fn run(args: &[&str], env: &[(&'static str, String)]) -> (Option<i32>, String) {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = super::carebridge(&["audit", "verify"], &env);
+    let out = super::carebridge(args, &env);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
