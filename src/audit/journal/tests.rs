@@ -190,3 +190,72 @@ async fn a_request_that_is_expected_never_holds_back_others_for_good() {
     assert_eq!(journal.append(3, "{}").await, Ok(3));
     assert_eq!(journal.durable(), 3);
 }
+
+/// Not a check but a measurement: 32 tasks (`JOURNAL_BENCH_TASKS`) append 20,000 events
+/// (`JOURNAL_BENCH_EVENTS`) of about 1 kB (a real event's size), and the journal's sync time is read from the metrics. Run alone,
+/// on the disk to measure (`TMPDIR`), so that no other test's syncs are counted:
+/// `cargo test --lib journal_sync_latency -- --ignored --nocapture`. One task gives the latency
+/// of a sync of one event; eight give batches of about 9 kB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, not a check"]
+async fn journal_sync_latency() {
+    let setting = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    let tasks = setting("JOURNAL_BENCH_TASKS", 32);
+    let events = setting("JOURNAL_BENCH_EVENTS", 20_000) / tasks * tasks;
+    let dir = tempfile::tempdir().expect("tmp");
+    let journal = Journal::open(dir.path(), "gw", Head::default()).expect("open");
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(1_000));
+    let syncs = || {
+        let text = crate::metrics::global().render();
+        let value = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        (
+            value("carebridge_audit_journal_sync_seconds_sum{}"),
+            value("carebridge_audit_journal_sync_seconds_count{}"),
+        )
+    };
+    let (seconds_before, count_before) = syncs();
+    let start = std::time::Instant::now();
+    let running: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (journal, body) = (journal.clone(), body.clone());
+            tokio::spawn(async move {
+                for _ in 0..events / tasks {
+                    journal.append(0, &body).await.expect("appended");
+                }
+            })
+        })
+        .collect();
+    for t in running {
+        t.await.expect("task");
+    }
+    let took = start.elapsed();
+    let (seconds, count) = syncs();
+    let (seconds, count) = (seconds - seconds_before, count - count_before);
+    let bytes: u64 = segments(dir.path(), "gw")
+        .expect("segments")
+        .iter()
+        .map(|(_, p)| {
+            let text = std::fs::read(p).expect("read");
+            complete_lines(&text).1 as u64
+        })
+        .sum();
+    println!(
+        "{tasks} tasks, {events} events in {took:.2?}: {:.0} events/s, {count} syncs, {:.0} events and {:.1} kB a sync, mean write+sync {:.1} us",
+        events as f64 / took.as_secs_f64(),
+        events as f64 / count,
+        bytes as f64 / count / 1000.0,
+        seconds / count * 1e6,
+    );
+    journal.close();
+}
