@@ -34,7 +34,7 @@
 //! acknowledged lost. The journal tries every [`RETRY_INTERVAL`], without a restart.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{Read, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -54,6 +54,10 @@ pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::from_micros(10
 
 /// A segment is closed once it is this large.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most bytes a reader takes from a segment in one read: past the written data it reads at most
+/// this many zeros, rather than the rest of a preallocated segment.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Why an event could not be made durable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -268,9 +272,66 @@ impl std::fmt::Display for LineAt {
     }
 }
 
-/// The complete (newline-terminated) lines of `text`, each parsed (`None` for a line that is not
-/// a well-formed event) with the offset just past it; an unterminated tail is left out.
+/// The written part of a segment's `text`: up to its first NUL byte. A segment is made of zeros
+/// and written from its start, and no line holds a NUL (the record's JSON escapes control
+/// characters; the other fields are digits and hex), so a NUL is where the data ends. A NUL inside
+/// a line ends it too: a reader can see a write in progress with a page still zero before a
+/// later one already copied, and a crash can leave a batch's pages so; either way, what follows
+/// was never acknowledged. A segment from before preallocation holds no NUL and is read whole.
+pub fn written(text: &[u8]) -> &[u8] {
+    text.iter()
+        .position(|b| *b == 0)
+        .map_or(text, |end| &text[..end])
+}
+
+/// A reader of a segment's written data ([`written`]): it ends at the first NUL, and reads at most
+/// [`READ_CHUNK`] bytes at a time, so that reading at the end of the data reads a chunk of zeros,
+/// not the rest of the segment.
+pub struct Written<R> {
+    inner: R,
+    ended: bool,
+}
+
+impl<R: Read> Written<R> {
+    /// Reads the written data of `inner` (a segment from where its data is to be read).
+    pub fn new(inner: R) -> Self {
+        Written {
+            inner,
+            ended: false,
+        }
+    }
+
+    /// Whether the end of the written data (a NUL, or the end of `inner`) has been reached.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+}
+
+impl<R: Read> Read for Written<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ended || buf.is_empty() {
+            return Ok(0);
+        }
+        let most = buf.len().min(READ_CHUNK);
+        let read = self.inner.read(&mut buf[..most])?;
+        match buf[..read].iter().position(|b| *b == 0) {
+            Some(end) => {
+                self.ended = true;
+                Ok(end)
+            }
+            None => {
+                self.ended = read == 0;
+                Ok(read)
+            }
+        }
+    }
+}
+
+/// The complete (newline-terminated) lines of `text`'s written part ([`written`]), each parsed
+/// (`None` for a line that is not a well-formed event) with the offset just past it; an
+/// unterminated tail is left out.
 pub fn entries(text: &[u8]) -> impl Iterator<Item = (Option<Line>, usize)> + '_ {
+    let text = written(text);
     let mut used = 0;
     std::iter::from_fn(move || {
         let end = text[used..].iter().position(|b| *b == b'\n')?;
@@ -282,8 +343,8 @@ pub fn entries(text: &[u8]) -> impl Iterator<Item = (Option<Line>, usize)> + '_ 
     })
 }
 
-/// The complete lines of `text`, each with the offset just past it, and the byte length they
-/// cover (an unterminated or unreadable tail is left out).
+/// The complete lines of `text`'s written part ([`written`]), each with the offset just past it,
+/// and the byte length they cover (an unterminated or unreadable tail is left out).
 pub fn complete_lines(text: &[u8]) -> (Vec<(Line, usize)>, usize) {
     let mut lines = Vec::new();
     let mut used = 0;

@@ -259,3 +259,27 @@ async fn journal_sync_latency() {
     );
     journal.close();
 }
+
+/// Reading a segment's written data stops at the zeros, having read at most one chunk of them.
+#[test]
+fn reading_a_segment_stops_at_its_zeros() {
+    struct Counted<'a>(&'a [u8], usize);
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let text = [b"1\ta\n2\tb\n".as_slice(), &vec![0u8; 8 * READ_CHUNK]].concat();
+    let mut source = Counted(&text, 0);
+    let mut data = Written::new(&mut source);
+    let mut read = Vec::new();
+    data.read_to_end(&mut read).expect("read");
+    assert!(data.ended());
+    assert_eq!(read, b"1\ta\n2\tb\n");
+    assert!(source.1 <= READ_CHUNK, "{} bytes read", source.1);
+    assert_eq!(written(&text), read);
+    assert_eq!(written(b"1\ta\n2\tb"), b"1\ta\n2\tb", "no zeros: all of it");
+    assert_eq!(entries(&text).count(), 2);
+}

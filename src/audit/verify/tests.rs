@@ -2,7 +2,7 @@
 //! chain that is not in the store at all, and a segment that cannot be opened.
 
 use super::*;
-use crate::audit::journal::{Head, Journal, segments};
+use crate::audit::journal::{Head, Journal, segments, written};
 
 async fn store(dir: &Path) -> Store {
     Store::open(&format!("sqlite://{}", dir.join("s.db").display()))
@@ -109,4 +109,25 @@ async fn a_segment_that_cannot_be_opened_is_an_error_not_a_wait() {
         .await
         .expect("verify");
     assert_eq!((report.count(), report.broken), (0, None));
+}
+
+/// Zeros after a segment's lines (the rest of a preallocated segment) are where its data ends,
+/// not lines to verify, in the newest segment as in a finished one.
+#[tokio::test]
+async fn zeros_after_the_lines_are_where_a_segment_ends() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit");
+    journal(&audit, 100, 3).await;
+    let all_segments = segments(&audit, "gw").expect("segments");
+    assert!(all_segments.len() > 1, "{all_segments:?}");
+    for (_, path) in &all_segments {
+        let mut text = std::fs::read(path).expect("read");
+        text.truncate(written(&text).len());
+        text.extend_from_slice(&[0; 1 << 20]);
+        std::fs::write(path, &text).expect("zeros after the lines");
+    }
+    let report = all(&store(dir.path()).await, Some(&audit))
+        .await
+        .expect("verify");
+    assert_eq!((report.count(), report.broken), (3, None));
 }
