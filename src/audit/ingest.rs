@@ -477,6 +477,66 @@ mod tests {
         journal.close();
     }
 
+    /// A finished segment with zeros after its lines (the journal was reopened with smaller
+    /// segments) is copied whole and removed once a newer one exists; the newest, preallocated,
+    /// is copied to the end of its lines and stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn preallocated_segments_are_copied_whole_and_go_once_a_newer_exists() {
+        let (dir, store) = sqlite_store().await;
+        let journal_dir = dir.path().join("audit");
+        let journal =
+            Journal::open_with(&journal_dir, "gw", Head::default(), 64 * 1024).expect("journal");
+        for i in 0..10 {
+            journal
+                .append(i, &format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
+        assert_eq!(ingester.catch_up().await.expect("copied"), 10);
+        assert_eq!(ingester.catch_up().await.expect("copied"), 0, "not twice");
+        journal.close();
+        let (_, first) = segments(&journal_dir, "gw")
+            .expect("segments")
+            .pop()
+            .expect("a segment");
+        assert_eq!(
+            std::fs::metadata(&first).expect("metadata").len(),
+            64 * 1024,
+            "preallocated, zeros after its lines"
+        );
+
+        // Reopened with small segments: the next event fills this one, and it rolls over with
+        // zeros after its lines.
+        let text = std::fs::read(&first).expect("read");
+        let (lines, _) = crate::audit::journal::complete_lines(&text);
+        let (last, _) = lines.last().expect("lines");
+        let stored = Head {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        };
+        let journal = Journal::open_with(&journal_dir, "gw", stored.clone(), 64).expect("journal");
+        for i in 10..15 {
+            journal
+                .append(i, &format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        assert!(segments(&journal_dir, "gw").expect("segments").len() > 2);
+        let ingester = Ingester::new(journal.clone(), store.clone(), stored);
+        assert_eq!(ingester.catch_up().await.expect("copied"), 5);
+        let left = segments(&journal_dir, "gw").expect("segments");
+        assert_eq!(
+            left.len(),
+            1,
+            "only the segment still being written remains"
+        );
+        assert!(!first.exists(), "the finished preallocated segment went");
+        let report = crate::audit::log::verify(&store).await.expect("verify");
+        assert_eq!((report.count(), report.broken), (15, None));
+        journal.close();
+    }
+
     /// A throttled copy reads about what its events take; an event longer than that guess (an
     /// export file's, naming thousands of resources) is read whole, never skipped or stuck on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
