@@ -19,7 +19,8 @@
 #   SKIP_BUILD=1 ROUNDS=3 DURATION=15s bash bench/peer.sh
 # Environment: DURATION (10s), WARMUP (3s), CONNECTIONS (32), THREADS (2), ROUNDS (2), PRACTICES
 # (20), PATIENTS (50), SEARCH_PATIENTS (20), MATCHES (20), SEARCH_PARAM (subject), SKIP_BUILD=1,
-# BENCH_BIN.
+# BENCH_BIN, SCENARIOS ("read patient-search"; `SCENARIOS=read` leaves an audit store of reads alone,
+# whose bytes per event the run reports at its end).
 # Needs node (>= 20.19) and npm: `npm ci` in bench/peer when its node_modules is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +28,7 @@ cd "$ROOT"
 DURATION="${DURATION:-10s}"; WARMUP="${WARMUP:-3s}"; CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-2}"; PRACTICES="${PRACTICES:-20}"; PATIENTS="${PATIENTS:-50}"
 SEARCH_PATIENTS="${SEARCH_PATIENTS:-20}"; MATCHES="${MATCHES:-20}"; SEARCH_PARAM="${SEARCH_PARAM:-subject}"
+SCENARIOS="${SCENARIOS:-read patient-search}"
 BIN="${BENCH_BIN:-$ROOT/target/release/carebridge}"
 export BENCH_WRK_DIR="$ROOT/bench/wrk"
 log() { printf '[peer-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -96,7 +98,7 @@ BUSY_START="$(cpu_busy)"
 (( BUSY_START > 20 )) && log "warning: the CPUs were ${BUSY_START}% busy before starting; other work on the machine will skew the figures"
 ROWS="$WORK/rows.md"; : >"$ROWS"
 for r in $(seq "$ROUNDS"); do
-  for s in read patient-search; do
+  for s in $SCENARIOS; do
     # Both get the GP's token (the peer ignores it), so the requests are byte for byte the same.
     wrk_pair "$r" "$s" "$CB" "$WORK/cb" http "$PEER" "$WORK/cb" http
     mine="$PAIR_A"; theirs="$PAIR_B"

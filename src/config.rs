@@ -22,6 +22,7 @@
 //! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
 //! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
 //! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
+//! | audit journal segment size, bytes (each is written as zeros when made, and the next is made while one fills: keep room for two; 65536 up to the default) | `audit_segment_bytes` | `CAREBRIDGE_AUDIT_SEGMENT_BYTES` | `67108864` (64 MiB) |
 //! | TLS on the listener: server certificate chain and key (PEM; reloaded when they change or on SIGHUP); plain HTTP without them, meant for loopback development only | `tls_cert_file`, `tls_key_file` | `CAREBRIDGE_TLS_CERT_FILE`, `CAREBRIDGE_TLS_KEY_FILE` | none; see [`crate::tls`] |
 //! | client certificates: `off`, `optional` or `required`, verified against the CA bundle | `tls_client_auth`, `tls_client_ca_file` | `CAREBRIDGE_TLS_CLIENT_AUTH`, `CAREBRIDGE_TLS_CLIENT_CA_FILE` | `off` |
 //! | failed deliveries in a row before a Subscription is put in `error` (1-100; retried after 1 s, 2 s, 4 s ... up to 5 min) | `notify_max_attempts` | `CAREBRIDGE_NOTIFY_MAX_ATTEMPTS` | `10` (about 17 minutes) |
@@ -75,6 +76,9 @@ pub struct Settings {
     pub audit_dir: std::path::PathBuf,
     /// This process's audit chain: letters, digits, `-` and `_`; not `store`.
     pub audit_chain: String,
+    /// Size of the audit journal's segments (preallocated: [`crate::audit::journal`]); smaller
+    /// than [`crate::audit::journal::SEGMENT_BYTES`] for a small disk.
+    pub audit_segment_bytes: u64,
     /// Hosts (lowercase) that Subscription endpoints may name (`crate::notify`).
     pub notify_allowed_hosts: Vec<String>,
     /// Failed deliveries in a row before a Subscription is put in `error` (`crate::notify`).
@@ -107,6 +111,7 @@ struct RawSettings {
     consent_policy: Option<String>,
     audit_dir: Option<String>,
     audit_chain: Option<String>,
+    audit_segment_bytes: Option<usize>,
     notify_allowed_hosts: Option<Vec<String>>,
     outbound_ca_file: Option<String>,
     notify_max_attempts: Option<usize>,
@@ -134,6 +139,9 @@ pub enum ConfigError {
 }
 
 const PREFIX: &str = "CAREBRIDGE_";
+
+/// Smallest audit journal segment: a few dozen events, so that a segment still holds a batch.
+const MIN_SEGMENT_BYTES: u64 = 64 * 1024;
 const KNOWN_VARIABLES: &[&str] = &[
     "LISTEN",
     "DATABASE_URL",
@@ -188,6 +196,7 @@ impl Settings {
                 "CONSENT_POLICY" => raw.consent_policy = Some(value.clone()),
                 "AUDIT_DIR" => raw.audit_dir = Some(value.clone()),
                 "AUDIT_CHAIN" => raw.audit_chain = Some(value.clone()),
+                "AUDIT_SEGMENT_BYTES" => raw.audit_segment_bytes = Some(number()?),
                 "OUTBOUND_CA_FILE" => raw.outbound_ca_file = Some(value.clone()),
                 "NOTIFY_MAX_ATTEMPTS" => raw.notify_max_attempts = Some(number()?),
                 "TLS_CERT_FILE" => raw.tls_cert_file = Some(value.clone()),
@@ -375,6 +384,17 @@ impl RawSettings {
                 "expected 1-64 letters, digits, '-' or '_', other than 'store'",
             ));
         }
+        let most = crate::audit::journal::SEGMENT_BYTES;
+        let audit_segment_bytes = match self.audit_segment_bytes.map(u64::try_from) {
+            None => most,
+            Some(Ok(n)) if (MIN_SEGMENT_BYTES..=most).contains(&n) => n,
+            Some(_) => {
+                return Err(invalid(
+                    "audit_segment_bytes",
+                    format!("must be between {MIN_SEGMENT_BYTES} and {most}"),
+                ));
+            }
+        };
         let notify_allowed_hosts: Vec<String> = self
             .notify_allowed_hosts
             .unwrap_or_default()
@@ -406,6 +426,7 @@ impl RawSettings {
             audit_dir,
             outbound_trust,
             audit_chain,
+            audit_segment_bytes,
             notify_allowed_hosts,
             listen,
             database_url,
@@ -479,17 +500,23 @@ mod tests {
             std::path::PathBuf::from("/var/lib/cb/audit")
         );
         assert_eq!(beside.audit_chain, "gateway");
+        assert_eq!(
+            beside.audit_segment_bytes,
+            crate::audit::journal::SEGMENT_BYTES
+        );
         let told = Settings::from_sources(
             None,
             &env(&[
                 ("CAREBRIDGE_DATABASE_URL", "postgres://u@h/db"),
                 ("CAREBRIDGE_AUDIT_DIR", "/journal"),
                 ("CAREBRIDGE_AUDIT_CHAIN", "gw-2"),
+                ("CAREBRIDGE_AUDIT_SEGMENT_BYTES", "1048576"),
             ]),
         )
         .expect("valid");
         assert_eq!(told.audit_dir, std::path::PathBuf::from("/journal"));
         assert_eq!(told.audit_chain, "gw-2");
+        assert_eq!(told.audit_segment_bytes, 1024 * 1024);
     }
 
     #[test]
@@ -529,6 +556,8 @@ mod tests {
             ("CAREBRIDGE_LISTN", "127.0.0.1:1"),
             ("CAREBRIDGE_AUDIT_CHAIN", "store"),
             ("CAREBRIDGE_AUDIT_CHAIN", "gw 1"),
+            ("CAREBRIDGE_AUDIT_SEGMENT_BYTES", "4096"),
+            ("CAREBRIDGE_AUDIT_SEGMENT_BYTES", "1073741824"),
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "https://hooks.example"),
             ("CAREBRIDGE_NOTIFY_ALLOWED_HOSTS", "hooks.example:8443"),
             ("CAREBRIDGE_NOTIFY_MAX_ATTEMPTS", "0"),

@@ -101,6 +101,7 @@ impl Application {
             &store,
             &settings.audit_dir,
             &settings.audit_chain,
+            settings.audit_segment_bytes,
             &settings.base_url,
             &settings.canonical_base,
         )

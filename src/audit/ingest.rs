@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::chain::{Break, Link, Verified, Verifier};
 use super::event::Record;
-use super::journal::{Head, Journal, LineAt, entries, segments};
+use super::journal::{Head, Journal, LineAt, Written, entries, segments};
 use super::stored::{self, Dictionary, Fresh, Prepared};
 use crate::store::{ChainedEvent, Store, StoreError};
 
@@ -235,7 +235,7 @@ impl Ingester {
                 cursor.broken = Some(b.clone());
                 return Err(IngestError::Broken(b));
             }
-            if !newest && offset + step.used >= step.len {
+            if !newest && step.end.is_some_and(|end| offset + step.used >= end) {
                 // Read to its end, and the flusher has moved on to a newer segment (after syncing
                 // this one): everything in it is stored, so it is no longer needed.
                 std::fs::remove_file(path)?;
@@ -315,8 +315,9 @@ struct Step {
     /// Bytes and lines read past: these events, and lines an earlier run copied.
     used: u64,
     lines: u64,
-    /// The segment's length.
-    len: u64,
+    /// Where the segment's written data ends (its first NUL, else its length), once this step
+    /// read that far.
+    end: Option<u64>,
     /// The first line that does not continue the chain: its number after those read past, and
     /// why.
     broken: Option<(u64, Break)>,
@@ -336,29 +337,31 @@ fn read_from(
     use std::io::{Read as _, Seek as _, SeekFrom};
     let mut file = std::fs::File::open(path)?;
     let file_len = file.metadata()?.len();
-    let rest = file_len.saturating_sub(offset);
+    file.seek(SeekFrom::Start(offset))?;
+    // Up to the written end: a preallocated segment's zeros are read a chunk at most, not to the
+    // end of the file every tick.
+    let mut data = Written::new(file.take(file_len.saturating_sub(offset)));
     // Read about what `most` events take, not the whole backlog: a busy second's slice is a few
     // hundred events, and reading 32 MB of backlog for each of them was a stall of its own every
-    // tick. A line longer than the guess is read again whole.
+    // tick. A line longer than the guess is read on until it ends.
     let guess = u64::try_from(limits.most)
         .unwrap_or(u64::MAX)
         .saturating_mul(BYTES_PER_EVENT)
         .clamp(MIN_READ_BYTES, READ_BYTES);
-    let mut len = rest.min(guess);
     let mut text = Vec::new();
-    file.seek(SeekFrom::Start(offset))?;
-    (&mut file).take(len).read_to_end(&mut text)?;
-    if !text.contains(&b'\n') && len < rest.min(READ_BYTES) {
-        len = rest.min(READ_BYTES);
-        text.clear();
-        file.seek(SeekFrom::Start(offset))?;
-        file.take(len).read_to_end(&mut text)?;
+    (&mut data).take(guess).read_to_end(&mut text)?;
+    let read = u64::try_from(text.len()).unwrap_or(u64::MAX);
+    if !text.contains(&b'\n') && !data.ended() && read < READ_BYTES {
+        (&mut data).take(READ_BYTES - read).read_to_end(&mut text)?;
     }
+    let end = data
+        .ended()
+        .then(|| offset + u64::try_from(text.len()).unwrap_or(u64::MAX));
     let mut step = Step {
         events: Vec::new(),
         used: 0,
         lines: 0,
-        len: file_len,
+        end,
         broken: None,
     };
     let mut next = verifier.verified().head_seq + 1;
@@ -411,10 +414,13 @@ fn read_from(
         step.events
             .push(stored::prepare_parsed(&event, record.as_ref()));
     }
-    let at_end = offset + len >= file_len;
-    if !stopped && !limits.newest && at_end && offset + step.used < file_len {
-        // A finished segment ending in the middle of a line: the flusher only starts a new
-        // segment after a whole batch is on disk, so this line was cut short afterwards.
+    if !stopped
+        && !limits.newest
+        && let Some(end) = step.end
+        && offset + step.used < end
+    {
+        // A finished segment whose data ends in the middle of a line: the flusher only starts a
+        // new segment after a whole batch is on disk, so this line was cut short afterwards.
         step.broken = Some((step.lines + 1, Break::Unreadable { seq: next }));
     }
     Ok(step)
@@ -479,6 +485,66 @@ mod tests {
         );
         let report = crate::audit::log::verify(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (30, None));
+        journal.close();
+    }
+
+    /// A finished segment with zeros after its lines (the journal was reopened with smaller
+    /// segments) is copied whole and removed once a newer one exists; the newest, preallocated,
+    /// is copied to the end of its lines and stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn preallocated_segments_are_copied_whole_and_go_once_a_newer_exists() {
+        let (dir, store) = sqlite_store().await;
+        let journal_dir = dir.path().join("audit");
+        let journal =
+            Journal::open_with(&journal_dir, "gw", Head::default(), 64 * 1024).expect("journal");
+        for i in 0..10 {
+            journal
+                .append(i, &format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        let ingester = Ingester::new(journal.clone(), store.clone(), Head::default());
+        assert_eq!(ingester.catch_up().await.expect("copied"), 10);
+        assert_eq!(ingester.catch_up().await.expect("copied"), 0, "not twice");
+        journal.close();
+        let (_, first) = segments(&journal_dir, "gw")
+            .expect("segments")
+            .pop()
+            .expect("a segment");
+        assert_eq!(
+            std::fs::metadata(&first).expect("metadata").len(),
+            64 * 1024,
+            "preallocated, zeros after its lines"
+        );
+
+        // Reopened with small segments: the next event fills this one, and it rolls over with
+        // zeros after its lines.
+        let text = std::fs::read(&first).expect("read");
+        let (lines, _) = crate::audit::journal::complete_lines(&text);
+        let (last, _) = lines.last().expect("lines");
+        let stored = Head {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        };
+        let journal = Journal::open_with(&journal_dir, "gw", stored.clone(), 64).expect("journal");
+        for i in 10..15 {
+            journal
+                .append(i, &format!("{{\"n\":{i}}}"))
+                .await
+                .expect("appended");
+        }
+        assert!(segments(&journal_dir, "gw").expect("segments").len() > 2);
+        let ingester = Ingester::new(journal.clone(), store.clone(), stored);
+        assert_eq!(ingester.catch_up().await.expect("copied"), 5);
+        let left = segments(&journal_dir, "gw").expect("segments");
+        assert_eq!(
+            left.len(),
+            1,
+            "only the segment still being written remains"
+        );
+        assert!(!first.exists(), "the finished preallocated segment went");
+        let report = crate::audit::log::verify(&store).await.expect("verify");
+        assert_eq!((report.count(), report.broken), (15, None));
         journal.close();
     }
 

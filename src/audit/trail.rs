@@ -63,13 +63,14 @@ pub struct Trail {
 }
 
 impl Trail {
-    /// Opens the journal of `chain` in `dir`, continuing the chain the store holds, and copies
-    /// into the store whatever an earlier run left in the journal (up to a break, which is logged
-    /// and does not stop the gateway).
+    /// Opens the journal of `chain` in `dir` (segments of `segment_bytes`), continuing the chain
+    /// the store holds, and copies into the store whatever an earlier run left in the journal (up
+    /// to a break, which is logged and does not stop the gateway).
     pub async fn open(
         store: &Store,
         dir: &Path,
         chain: &str,
+        segment_bytes: u64,
         base_url: &str,
         canonical: &str,
     ) -> Result<Trail, TrailError> {
@@ -77,9 +78,11 @@ impl Trail {
             .await?
             .map(|(seq, hash)| Head { seq, hash })
             .unwrap_or_default();
-        let journal = Journal::open(dir, chain, head.clone()).map_err(|e| TrailError::Journal {
-            dir: dir.display().to_string(),
-            reason: e.to_string(),
+        let journal = Journal::open_with(dir, chain, head.clone(), segment_bytes).map_err(|e| {
+            TrailError::Journal {
+                dir: dir.display().to_string(),
+                reason: e.to_string(),
+            }
         })?;
         let ingester = Ingester::new(journal.clone(), store.clone(), head);
         let recovered = match ingester.catch_up().await {

@@ -4,8 +4,10 @@
 //! and a journal line altered, removed, inserted or reordered before its copy is reported like a
 //! stored break (with its segment and line).
 //!
-//! Reading the journal never changes it, and tolerates a running gateway: an incomplete last line
-//! of the newest segment is one still being written and is left for the next time; a segment
+//! Reading the journal never changes it, and tolerates a running gateway: a segment's data ends
+//! at its first NUL byte (segments are preallocated as zeros, [`journal::written`]); an
+//! incomplete last line of the newest segment is one still being written and is left for the
+//! next time; a segment
 //! that goes while being read was copied and removed by the gateway, so the events the store
 //! gained meanwhile are verified there and the journal is read again from the new head.
 
@@ -152,9 +154,11 @@ fn scan(dir: &Path, chain: &str, v: &mut Verifier) -> std::io::Result<Scan> {
             Err(e) => return Err(e),
         };
         // As many bytes as it holds now (a line appended meanwhile is for the next time; a device
-        // in its place reads as empty).
+        // in its place reads as empty), up to the end of its written data (a preallocated
+        // segment's zeros are not lines).
         let len = file.metadata()?.len();
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(len));
+        let data = journal::Written::new(file.take(len));
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, data);
         let mut text = Vec::new();
         let mut number = 0;
         let mut next = *first;

@@ -80,6 +80,12 @@ pub fn segment(dir: &Path, chain: &str) -> PathBuf {
     all.remove(0).1
 }
 
+/// Where the written lines of a segment's `text` end: its first NUL (segments are made of zeros),
+/// else its end.
+pub fn written_end(text: &[u8]) -> usize {
+    carebridge::audit::journal::written(text).len()
+}
+
 /// Ways of changing a journal line before its copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tamper {
@@ -97,10 +103,13 @@ impl Tamper {
     /// Every way.
     pub const ALL: [Tamper; 4] = [Tamper::Body, Tamper::Hash, Tamper::Delete, Tamper::Swap];
 
-    /// Applies this to line `number` (from 1) of the only segment of `chain` in `dir`.
+    /// Applies this to line `number` (from 1) of the only segment of `chain` in `dir` (its
+    /// written lines; the zeros after them stay as they are).
     pub fn apply(self, dir: &Path, chain: &str, number: usize) {
         let path = segment(dir, chain);
-        let text = std::fs::read_to_string(&path).expect("the segment");
+        let file = std::fs::read(&path).expect("the segment");
+        let end = written_end(&file);
+        let text = std::str::from_utf8(&file[..end]).expect("text");
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         let i = number - 1;
         match self {
@@ -120,8 +129,9 @@ impl Tamper {
             }
             Tamper::Swap => lines.swap(i, i + 1),
         }
-        let mut out = lines.join("\n");
-        out.push('\n');
+        let mut out = lines.join("\n").into_bytes();
+        out.push(b'\n');
+        out.extend_from_slice(&file[end..]);
         std::fs::write(&path, out).expect("tampered");
     }
 

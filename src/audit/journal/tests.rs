@@ -1,18 +1,44 @@
 //! The journal: concurrent appends form one gapless chain, a reopened journal continues it, an
-//! incomplete last line is cut off, and full segments roll over.
+//! incomplete last line is cleared (zeros) or, in a segment from before preallocation, cut off,
+//! full segments roll over into ones made ahead, and a segment that cannot be made is a failure
+//! the journal recovers from.
 
 use super::*;
 use crate::audit::chain::{Link, Verifier};
 
+/// Every line of every segment, checking that nothing but zeros follows the complete lines.
 fn read_all(dir: &Path, chain: &str) -> Vec<Line> {
     let mut all = Vec::new();
     for (_, path) in segments(dir, chain).expect("segments") {
         let text = std::fs::read(path).expect("read");
         let (lines, used) = complete_lines(&text);
-        assert_eq!(used, text.len(), "no partial lines");
+        assert!(text[used..].iter().all(|b| *b == 0), "no partial lines");
         all.extend(lines.into_iter().map(|(l, _)| l));
     }
     all
+}
+
+/// The newest segment of `gw` in `dir`.
+fn newest(dir: &Path) -> PathBuf {
+    segments(dir, "gw")
+        .expect("segments")
+        .pop()
+        .expect("a segment")
+        .1
+}
+
+/// Where the written data of the segment at `path` ends.
+fn data_end(path: &Path) -> u64 {
+    byte_count(written(&std::fs::read(path).expect("read")).len())
+}
+
+/// Journals `n` events of `gw` in `dir` (segments of `segment_bytes`) and closes it.
+async fn record(dir: &Path, segment_bytes: u64, n: u64) {
+    let j = Journal::open_with(dir, "gw", Head::default(), segment_bytes).expect("open");
+    for i in 0..n {
+        j.append(i.cast_signed(), "{}").await.expect("appended");
+    }
+    j.close();
 }
 
 fn verifies(lines: &[Line]) {
@@ -61,13 +87,14 @@ async fn a_reopened_journal_continues_the_chain_and_drops_a_torn_tail() {
         }
         j.close();
     }
-    // A write cut short (never acknowledged).
-    let (_, path) = segments(dir.path(), "gw")
-        .expect("segments")
-        .pop()
-        .expect("a segment");
-    let mut f = OpenOptions::new().append(true).open(&path).expect("open");
-    f.write_all(b"4\t9\tabc").expect("torn write");
+    // A write cut short (never acknowledged): part of a line over the zeros, and a later page of
+    // the same batch that reached the disk before the one between.
+    let path = newest(dir.path());
+    let end = data_end(&path);
+    let f = OpenOptions::new().write(true).open(&path).expect("open");
+    f.write_all_at(b"4\t9\tabc", end).expect("torn write");
+    f.write_all_at(b"d\n5\t9\tef", end + 5000)
+        .expect("a later page");
     drop(f);
 
     let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
@@ -76,6 +103,41 @@ async fn a_reopened_journal_continues_the_chain_and_drops_a_torn_tail() {
     let lines = read_all(dir.path(), "gw");
     assert_eq!(lines.len(), 4);
     verifies(&lines);
+    assert_eq!(
+        std::fs::metadata(&path).expect("metadata").len(),
+        SEGMENT_BYTES,
+        "still preallocated"
+    );
+}
+
+/// A segment written before preallocation (no zeros after its lines) opens as it always did: an
+/// incomplete last line is cut off, and the chain goes on at its end.
+#[tokio::test]
+async fn a_segment_from_before_preallocation_still_opens() {
+    let dir = tempfile::tempdir().expect("tmp");
+    record(dir.path(), SEGMENT_BYTES, 3).await;
+    let path = newest(dir.path());
+    let mut text = std::fs::read(&path).expect("read");
+    text.truncate(usize::try_from(data_end(&path)).expect("small"));
+    let lines = text.len();
+    text.extend_from_slice(b"4\t9\tabc");
+    std::fs::write(&path, &text).expect("an old segment, cut short");
+
+    let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
+    assert_eq!(j.append(10, "{}").await.expect("appended"), 4);
+    j.close();
+    let after = std::fs::read(&path).expect("read");
+    assert_eq!(
+        after[..lines],
+        text[..lines],
+        "nothing before the tail changed"
+    );
+    assert!(!after.contains(&0), "no zeros added");
+    let (complete, used) = complete_lines(&after);
+    assert_eq!((complete.len(), used), (4, after.len()));
+    let all = read_all(dir.path(), "gw");
+    assert_eq!(all.len(), 4);
+    verifies(&all);
 }
 
 #[tokio::test]
@@ -147,31 +209,32 @@ async fn a_reopened_journal_keeps_a_changed_line_and_what_follows_it() {
         }
         j.close();
     }
-    let (_, path) = segments(dir.path(), "gw")
-        .expect("segments")
-        .pop()
-        .expect("a segment");
-    let text = std::fs::read_to_string(&path).expect("read");
+    let path = newest(dir.path());
+    let mut text = std::fs::read(&path).expect("read");
+    let end = usize::try_from(data_end(&path)).expect("small");
     // The third line's sequence number loses its tab.
-    let changed: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let l = if i == 2 {
-                l.replacen('\t', " ", 1)
-            } else {
-                l.to_owned()
-            };
-            l + "\n"
-        })
-        .collect();
-    std::fs::write(&path, &changed).expect("changed");
+    let third = text[..end]
+        .split(|b| *b == b'\n')
+        .take(2)
+        .map(|l| l.len() + 1)
+        .sum::<usize>();
+    let tab = third
+        + text[third..]
+            .iter()
+            .position(|b| *b == b'\t')
+            .expect("a tab");
+    text[tab] = b' ';
+    std::fs::write(&path, &text).expect("changed");
     let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
     assert_eq!(j.append(10, "{}").await.expect("appended"), 6);
     j.close();
-    let after = std::fs::read_to_string(&path).expect("read");
-    assert!(after.starts_with(&changed), "nothing cut off");
-    assert_eq!(after.lines().count(), 6);
+    let after = std::fs::read(&path).expect("read");
+    assert_eq!(after[..end], text[..end], "nothing cut off");
+    assert_eq!(
+        written(&after).split(|b| *b == b'\n').count(),
+        7,
+        "six lines"
+    );
 }
 
 #[tokio::test]
@@ -189,4 +252,247 @@ async fn a_request_that_is_expected_never_holds_back_others_for_good() {
     drop(journal.expect());
     assert_eq!(journal.append(3, "{}").await, Ok(3));
     assert_eq!(journal.durable(), 3);
+}
+
+/// Not a check but a measurement: 32 tasks (`JOURNAL_BENCH_TASKS`) append 20,000 events
+/// (`JOURNAL_BENCH_EVENTS`) of about 1 kB (a real event's size), and the journal's sync time is read from the metrics. Run alone,
+/// on the disk to measure (`TMPDIR`), so that no other test's syncs are counted:
+/// `cargo test --lib journal_sync_latency -- --ignored --nocapture`. One task gives the latency
+/// of a sync of one event; eight give batches of about 9 kB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, not a check"]
+async fn journal_sync_latency() {
+    let setting = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    let tasks = setting("JOURNAL_BENCH_TASKS", 32);
+    let events = setting("JOURNAL_BENCH_EVENTS", 20_000) / tasks * tasks;
+    let dir = tempfile::tempdir().expect("tmp");
+    let journal = Journal::open(dir.path(), "gw", Head::default()).expect("open");
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(1_000));
+    let syncs = || {
+        let text = crate::metrics::global().render();
+        let value = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        (
+            value("carebridge_audit_journal_sync_seconds_sum{}"),
+            value("carebridge_audit_journal_sync_seconds_count{}"),
+        )
+    };
+    let (seconds_before, count_before) = syncs();
+    let start = std::time::Instant::now();
+    let running: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (journal, body) = (journal.clone(), body.clone());
+            tokio::spawn(async move {
+                for _ in 0..events / tasks {
+                    journal.append(0, &body).await.expect("appended");
+                }
+            })
+        })
+        .collect();
+    for t in running {
+        t.await.expect("task");
+    }
+    let took = start.elapsed();
+    let (seconds, count) = syncs();
+    let (seconds, count) = (seconds - seconds_before, count - count_before);
+    let bytes: u64 = segments(dir.path(), "gw")
+        .expect("segments")
+        .iter()
+        .map(|(_, p)| {
+            let text = std::fs::read(p).expect("read");
+            complete_lines(&text).1 as u64
+        })
+        .sum();
+    println!(
+        "{tasks} tasks, {events} events in {took:.2?}: {:.0} events/s, {count} syncs, {:.0} events and {:.1} kB a sync, mean write+sync {:.1} us",
+        events as f64 / took.as_secs_f64(),
+        events as f64 / count,
+        bytes as f64 / count / 1000.0,
+        seconds / count * 1e6,
+    );
+    journal.close();
+}
+
+/// A new segment is made of zeros at its full size before anything is written to it; the next is
+/// made (under another name) while the current one fills, and is the segment rolled into.
+#[tokio::test]
+async fn segments_are_preallocated_with_zeros_and_made_ahead() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bytes = 4096;
+    let j = Journal::open_with(dir.path(), "gw", Head::default(), bytes).expect("open");
+    let first = newest(dir.path());
+    let text = std::fs::read(&first).expect("read");
+    assert_eq!(text.len(), 4096, "made at its full size");
+    assert!(text.iter().all(|b| *b == 0), "of zeros");
+    let next = next_path(dir.path(), "gw");
+    assert!(
+        !next.exists(),
+        "nothing made ahead while the segment is nearly empty"
+    );
+
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(400));
+    let mut appended = 0;
+    while data_end(&first) < bytes / 2 {
+        j.append(0, &body).await.expect("appended");
+        appended += 1;
+    }
+    j.append(0, &body).await.expect("appended");
+    appended += 1;
+    let made = async {
+        while std::fs::metadata(&next).map(|m| m.len()).unwrap_or(0) < bytes {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), made)
+        .await
+        .expect("the next segment is made once the current one is half full");
+    assert_eq!(
+        segments(dir.path(), "gw").expect("segments").len(),
+        1,
+        "not a segment before it is rolled into"
+    );
+    assert!(std::fs::read(&next).expect("read").iter().all(|b| *b == 0));
+
+    while segments(dir.path(), "gw").expect("segments").len() == 1 {
+        j.append(0, &body).await.expect("appended");
+        appended += 1;
+    }
+    assert!(!next.exists(), "renamed into place");
+    let second = newest(dir.path());
+    assert_eq!(std::fs::metadata(&second).expect("metadata").len(), 4096);
+    j.append(0, &body).await.expect("appended");
+    appended += 1;
+    j.close();
+    let lines = read_all(dir.path(), "gw");
+    assert_eq!(lines.len(), appended);
+    verifies(&lines);
+}
+
+/// A crash just after a roll leaves the newest segment without lines: the chain's head is the
+/// last line of the one before, not the store's (which is behind until ingestion catches up).
+#[tokio::test]
+async fn a_segment_rolled_into_but_never_written_continues_the_chain_before_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    record(dir.path(), SEGMENT_BYTES, 3).await;
+    std::fs::write(segment_path(dir.path(), "gw", 4), vec![0u8; 4096]).expect("a new segment");
+    let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
+    assert_eq!(j.append(10, "{}").await.expect("appended"), 4);
+    j.close();
+    let lines = read_all(dir.path(), "gw");
+    assert_eq!(lines.len(), 4);
+    verifies(&lines);
+}
+
+/// After a failed write, restoring puts zeros back over what it touched and keeps the
+/// preallocated length; a segment from before preallocation is cut back instead.
+#[test]
+fn a_restored_segment_has_zeros_back_where_a_failed_write_went() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("gw.00000000000000000001.log");
+    std::fs::write(&path, [b"1\tdone\n".as_slice(), &[0u8; 100]].concat()).expect("segment");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open");
+    file.write_all_at(b"2\tpartly written", 7).expect("written");
+    let mut segment = Segment {
+        file,
+        synced: 7,
+        touched: 7 + 40,
+        allocated: 107,
+        next: None,
+    };
+    segment.restore().expect("restored");
+    let after = std::fs::read(&path).expect("read");
+    assert_eq!(after, [b"1\tdone\n".as_slice(), &[0u8; 100]].concat());
+
+    std::fs::write(&path, b"1\tdone\n2\tpartly").expect("an old segment");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("open");
+    let mut segment = Segment {
+        file,
+        synced: 7,
+        touched: 16,
+        allocated: 7,
+        next: None,
+    };
+    segment.restore().expect("restored");
+    assert_eq!(std::fs::read(&path).expect("read"), b"1\tdone\n");
+}
+
+/// A next segment that cannot be made (a full disk; here its name is taken by a directory) is a
+/// journal failure like a failed write: events are refused, and once it can be made the journal
+/// writes again by itself and the chain goes on without a gap.
+#[tokio::test]
+async fn a_segment_that_cannot_be_made_fails_the_journal_until_it_can() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let j = Journal::open_with(dir.path(), "gw", Head::default(), 1024).expect("open");
+    let blocked = next_path(dir.path(), "gw");
+    std::fs::create_dir(&blocked).expect("in the way");
+    let mut acknowledged = Vec::new();
+    for i in 0..100 {
+        match j.append(i, "{\"some\":\"text of a record\"}").await {
+            Ok(seq) => acknowledged.push(seq),
+            Err(_) => break,
+        }
+    }
+    assert!(j.failure().is_some(), "the roll failed the journal");
+    assert!(j.append(0, "{}").await.is_err(), "refused while failed");
+    std::fs::remove_dir(&blocked).expect("out of the way");
+    let resumed = async {
+        while j.failure().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(RETRY_INTERVAL * 5, resumed)
+        .await
+        .expect("writes again by itself");
+    for i in 0..5 {
+        acknowledged.push(j.append(i, "{}").await.expect("appended"));
+    }
+    j.close();
+    assert!(segments(dir.path(), "gw").expect("segments").len() > 1);
+    let lines = read_all(dir.path(), "gw");
+    let seqs: Vec<u64> = lines.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, acknowledged, "exactly the acknowledged events");
+    assert_eq!(seqs, (1..=byte_count(seqs.len())).collect::<Vec<_>>());
+    verifies(&lines);
+}
+
+/// Reading a segment's written data stops at the zeros, having read at most one chunk of them.
+#[test]
+fn reading_a_segment_stops_at_its_zeros() {
+    struct Counted<'a>(&'a [u8], usize);
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let text = [b"1\ta\n2\tb\n".as_slice(), &vec![0u8; 8 * READ_CHUNK]].concat();
+    let mut source = Counted(&text, 0);
+    let mut data = Written::new(&mut source);
+    let mut read = Vec::new();
+    data.read_to_end(&mut read).expect("read");
+    assert!(data.ended());
+    assert_eq!(read, b"1\ta\n2\tb\n");
+    assert!(source.1 <= READ_CHUNK, "{} bytes read", source.1);
+    assert_eq!(written(&text), read);
+    assert_eq!(written(b"1\ta\n2\tb"), b"1\ta\n2\tb", "no zeros: all of it");
+    assert_eq!(entries(&text).count(), 2);
 }

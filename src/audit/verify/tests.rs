@@ -2,7 +2,7 @@
 //! chain that is not in the store at all, and a segment that cannot be opened.
 
 use super::*;
-use crate::audit::journal::{Head, Journal, segments};
+use crate::audit::journal::{Head, Journal, SEGMENT_BYTES, segments, written};
 
 async fn store(dir: &Path) -> Store {
     Store::open(&format!("sqlite://{}", dir.join("s.db").display()))
@@ -33,6 +33,10 @@ async fn a_journal_only_chain_verifies_from_its_first_event() {
     let dir = tempfile::tempdir().expect("tmp");
     let audit = dir.path().join("audit");
     journal(&audit, u64::MAX, 4).await;
+    let (_, path) = segments(&audit, "gw").expect("segments").remove(0);
+    let text = std::fs::read(&path).expect("read");
+    assert_eq!(text.len() as u64, SEGMENT_BYTES, "a preallocated segment");
+    assert!(written(&text).len() < text.len());
     let report = all(&store(dir.path()).await, Some(&audit))
         .await
         .expect("verify");
@@ -109,4 +113,55 @@ async fn a_segment_that_cannot_be_opened_is_an_error_not_a_wait() {
         .await
         .expect("verify");
     assert_eq!((report.count(), report.broken), (0, None));
+}
+
+/// A finished segment with zeros after its lines (the journal was reopened with smaller
+/// segments) verifies; with the newline of its last line gone (a zero in its place) it was cut
+/// short, and that is a break.
+#[tokio::test]
+async fn a_finished_preallocated_segment_verifies_and_cut_short_is_a_break() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit");
+    journal(&audit, 4096, 4).await;
+    let j = Journal::open_with(&audit, "gw", Head::default(), 60).expect("journal");
+    for i in 5..=6 {
+        j.append(0, &format!("{{\"n\":{i}}}"))
+            .await
+            .expect("appended");
+    }
+    j.close();
+    let all_segments = segments(&audit, "gw").expect("segments");
+    assert!(all_segments.len() > 1, "{all_segments:?}");
+    let (_, first) = &all_segments[0];
+    let mut text = std::fs::read(first).expect("read");
+    let end = written(&text).len();
+    assert_eq!(text.len(), 4096, "zeros after its lines");
+    let s = store(dir.path()).await;
+    let intact = all(&s, Some(&audit)).await.expect("verify");
+    assert_eq!((intact.count(), intact.broken.clone()), (6, None));
+    text[end - 1] = 0;
+    std::fs::write(first, &text).expect("cut");
+    let report = all(&s, Some(&audit)).await.expect("verify");
+    assert_eq!(fault(&report), (Break::Unreadable { seq: 5 }, 5));
+}
+
+/// Zeros after a segment's lines (the rest of a preallocated segment) are where its data ends,
+/// not lines to verify, in the newest segment as in a finished one.
+#[tokio::test]
+async fn zeros_after_the_lines_are_where_a_segment_ends() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let audit = dir.path().join("audit");
+    journal(&audit, 100, 3).await;
+    let all_segments = segments(&audit, "gw").expect("segments");
+    assert!(all_segments.len() > 1, "{all_segments:?}");
+    for (_, path) in &all_segments {
+        let mut text = std::fs::read(path).expect("read");
+        text.truncate(written(&text).len());
+        text.extend_from_slice(&[0; 1 << 20]);
+        std::fs::write(path, &text).expect("zeros after the lines");
+    }
+    let report = all(&store(dir.path()).await, Some(&audit))
+        .await
+        .expect("verify");
+    assert_eq!((report.count(), report.broken), (3, None));
 }
