@@ -29,10 +29,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::chain::{Break, GENESIS, Link, Verified, Verifier};
+use super::chain::{Break, GENESIS, Link, Verified, Verifier, hex};
 use super::event::Record;
 use super::search::matches;
 use super::stored;
+use crate::fhir::instant::now_ms;
 use crate::store::audit_sql::{self, Filter};
 use crate::store::{Store, StoreError};
 
@@ -529,20 +530,6 @@ fn malformed(line: u64, reason: &str) -> ArchiveError {
         line,
         reason: reason.to_owned(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX)
 }
 
 /// A writer of archive lines that hashes what it writes.

@@ -38,7 +38,27 @@ pub fn hash(prev: &str, seq: u64, recorded: i64, body: &str) -> String {
     hex(&h.finalize())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The 32 bytes of a hash as [`hash`] writes it (64 lower-case hex digits); `None` for any other
+/// text, so that [`hex`] gives the text back exactly.
+pub fn digest(hash: &str) -> Option<[u8; 32]> {
+    let b = hash.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (nibble(b[2 * i])? << 4) | nibble(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+/// Lower-case hex of `bytes`: how hashes are written.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -368,7 +368,7 @@ fn agent_of(a: &AuditAgent) -> Agent {
 /// The stored form of a hash: 32 bytes for 64 lower-case hex digits; any other text behind a
 /// marker, 0 (or 1, with a trailing 1, when that would make it 32 bytes long).
 pub fn hash_bytes(hash: &str) -> Vec<u8> {
-    if let Some(digest) = digest(hash) {
+    if let Some(digest) = chain::digest(hash) {
         return digest.to_vec();
     }
     let mut out = Vec::with_capacity(hash.len() + 2);
@@ -386,31 +386,13 @@ pub fn hash_bytes(hash: &str) -> Vec<u8> {
 /// The text of a stored hash ([`hash_bytes`] read back).
 pub fn hash_text(stored: &[u8]) -> String {
     match stored.split_first() {
-        _ if stored.len() == 32 => stored.iter().map(|b| format!("{b:02x}")).collect(),
+        _ if stored.len() == 32 => chain::hex(stored),
         Some((1, rest)) => {
             String::from_utf8_lossy(rest.split_last().map_or(rest, |(_, r)| r)).into_owned()
         }
         Some((_, rest)) => String::from_utf8_lossy(rest).into_owned(),
         None => String::new(),
     }
-}
-
-/// The 32 bytes of 64 lower-case hex digits.
-fn digest(hash: &str) -> Option<[u8; 32]> {
-    let b = hash.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (nibble(b[2 * i])? << 4) | nibble(b[2 * i + 1])?;
-    }
-    Some(out)
 }
 
 /// The stored form of a body that is not compact: its text, behind a 0 byte when it starts with

@@ -45,6 +45,11 @@ pub fn kind_code(subtype: &str, outcome: &str) -> i64 {
         .iter()
         .position(|c| *c == outcome)
         .unwrap_or(OUTCOMES.len());
+    code(s, o)
+}
+
+/// The stored number of subtype number `s` and outcome number `o`.
+fn code(s: usize, o: usize) -> i64 {
     i64::try_from(s * 4 + o).unwrap_or(i64::MAX)
 }
 
@@ -61,7 +66,7 @@ fn kind_codes(key: Key, values: &[String]) -> Vec<i64> {
                 _ => false,
             };
             if hit {
-                codes.push(i64::try_from(si * 4 + oi).unwrap_or(i64::MAX));
+                codes.push(code(si, oi));
             }
         }
     }
