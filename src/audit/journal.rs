@@ -64,15 +64,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use super::chain::{self, GENESIS};
 
 /// Longest time between the starts of two syncs while requests that will record are still on
-/// their way. The flusher syncs at once when every such request is already waiting for the
-/// journal ([`Journal::expect`]): nothing more is coming, so waiting would only add latency. It
-/// waits (up to this window) while some are still being served, so that their events share the
-/// sync rather than each paying for one.
+/// their way. The flusher waits for the requests already under way when it begins gathering a
+/// batch ([`Announced`]), and no longer than this window: waiting lets their events share one
+/// sync rather than each paying for one, and a request that arrives later goes to the next batch.
 ///
-/// Measured on 2026-12-04 (`bench/peer.sh`, 2 cores, 32 connections): a fixed 1 ms window held a
-/// GP's audited read to 27k req/s (p50 1.08 ms), because every request waited out the window; no
-/// window gave 39-43k reads but cut searches from 10k to 7.4-7.8k req/s, because a sync costs this
-/// virtual machine about 100 us of CPU and searches then made five times as many.
+/// Measured on 2026-12-04 (`bench/peer.sh`, 2 cores, 32 connections):
+/// - waiting for every request under way, including those that arrived after gathering began,
+///   never ended while clients kept the gateway busy, so every batch waited out the window: a
+///   GP's audited read ran at 26.5-30.2k req/s (p50 0.92-1.01 ms);
+/// - not waiting at all read at 39-43k but cut searches from 10k to 7.4-7.8k req/s: a sync costs
+///   this virtual machine about 50-100 us of CPU, and searches then made five times as many;
+/// - waiting for the requests under way (now) reads at 31.8-33.3k against 28.8-28.9k in the same
+///   run (about 6 events a sync), and searches keep the window.
 pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::from_micros(1000);
 
 /// A segment is closed once it is this large, and a new one is made this large from the start
@@ -145,31 +148,71 @@ impl Default for Head {
 /// withdraws it.
 pub struct Expected {
     inner: Option<Arc<Inner>>,
+    /// The flusher's gathering it was announced in ([`Announced`]).
+    generation: u64,
 }
 
 impl Expected {
-    /// Withdraws the announcement; true when it was the last one outstanding.
-    fn settle(mut self) -> bool {
-        self.inner.take().is_some_and(|inner| {
-            inner
-                .expected
-                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-                == 1
-        })
+    /// Withdraws the announcement from `s`; true when it was the last one the flusher is
+    /// waiting for.
+    fn settle(mut self, s: &mut State) -> bool {
+        self.inner.take().is_some() && s.announced.withdraw(self.generation)
     }
 }
 
 impl Drop for Expected {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take()
-            && inner
-                .expected
-                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-                == 1
-        {
-            // Without the lock: a flusher that misses this wakes at the end of its window.
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
+        let last = inner
+            .state
+            .lock()
+            .is_ok_and(|mut s| s.announced.withdraw(self.generation));
+        if last {
             inner.work.notify_one();
         }
+    }
+}
+
+/// Requests announced ([`Journal::expect`]) that have not yet queued their event, split where
+/// the flusher last began gathering a batch: it waits only for those announced `before` then,
+/// whose events are near; one announced `since` (in a closed loop, typically the next request of
+/// a client whose response the last sync released) goes to the next batch. Waiting for every
+/// request under way instead never ends while clients keep the gateway busy, so each batch waited
+/// out the whole window.
+#[derive(Default)]
+struct Announced {
+    /// The current gathering's number.
+    generation: u64,
+    before: usize,
+    since: usize,
+}
+
+impl Announced {
+    /// Counts a new announcement; returns its generation.
+    fn announce(&mut self) -> u64 {
+        self.since += 1;
+        self.generation
+    }
+
+    /// Withdraws an announcement made in `generation`; true when it was the last of those the
+    /// flusher is waiting for.
+    fn withdraw(&mut self, generation: u64) -> bool {
+        if generation < self.generation {
+            self.before = self.before.saturating_sub(1);
+            self.before == 0
+        } else {
+            self.since = self.since.saturating_sub(1);
+            false
+        }
+    }
+
+    /// Begins gathering a batch: every request announced so far is now one to wait for.
+    fn gather(&mut self) {
+        self.generation += 1;
+        self.before += self.since;
+        self.since = 0;
     }
 }
 
@@ -188,11 +231,13 @@ struct State {
     durable_head: Head,
     failed: Option<JournalError>,
     closing: bool,
+    /// Requests that will record an event and have not yet queued it.
+    announced: Announced,
 }
 
 struct Inner {
-    /// Requests that will record an event and have not yet queued it ([`Expected`]).
-    expected: std::sync::atomic::AtomicUsize,
+    /// Longest a batch is gathered for ([`SYNC_WINDOW`]).
+    window: std::time::Duration,
     chain: String,
     segment_bytes: u64,
     dir: PathBuf,
@@ -622,6 +667,18 @@ impl Journal {
         stored: Head,
         segment_bytes: u64,
     ) -> std::io::Result<Journal> {
+        Self::open_windowed(dir, chain, stored, segment_bytes, SYNC_WINDOW)
+    }
+
+    /// [`Journal::open_with`] gathering batches for at most `window` (tests use long ones, so
+    /// that only an announcement can make the flusher wait).
+    fn open_windowed(
+        dir: &Path,
+        chain: &str,
+        stored: Head,
+        segment_bytes: u64,
+        window: std::time::Duration,
+    ) -> std::io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
         // Made ahead by an earlier run: it holds no event, and may be cut short.
         match std::fs::remove_file(next_path(dir, chain)) {
@@ -642,7 +699,7 @@ impl Journal {
         let durable = head.seq;
         let durable_head = head.clone();
         let inner = Arc::new(Inner {
-            expected: std::sync::atomic::AtomicUsize::new(0),
+            window,
             chain: chain.to_owned(),
             segment_bytes,
             dir: dir.to_owned(),
@@ -654,6 +711,7 @@ impl Journal {
                 durable_head,
                 failed: None,
                 closing: false,
+                announced: Announced::default(),
             }),
             work: Condvar::new(),
         });
@@ -699,14 +757,14 @@ impl Journal {
             .unwrap_or(0)
     }
 
-    /// Says that a request will record an event: the flusher waits for it (within
-    /// [`SYNC_WINDOW`]) before syncing, until its event is queued or the guard dropped.
+    /// Says that a request will record an event: a flusher gathering a batch waits for it
+    /// (within [`SYNC_WINDOW`]) if it was announced before the gathering began, until its event
+    /// is queued or the guard dropped.
     pub fn expect(&self) -> Expected {
-        self.inner
-            .expected
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let generation = self.inner.state.lock().map(|mut s| s.announced.announce());
         Expected {
-            inner: Some(Arc::clone(&self.inner)),
+            inner: generation.is_ok().then(|| Arc::clone(&self.inner)),
+            generation: generation.unwrap_or(0),
         }
     }
 
@@ -751,7 +809,7 @@ impl Journal {
             .map_err(|_| JournalError::Io("journal lock poisoned".into()))?;
         // Under the lock, so that a flusher deciding whether to wait sees the event and the
         // count change together.
-        let last_expected = expected.is_some_and(Expected::settle);
+        let last_expected = expected.is_some_and(|e| e.settle(&mut s));
         if let Some(e) = &s.failed {
             return Err(e.clone());
         }
@@ -893,10 +951,11 @@ fn flush_loop(inner: &Inner, mut segment: Segment) {
                     Err(_) => return,
                 };
             }
-            // Gather while requests that will record are still being served, for at most the
-            // rest of the window since the last sync: one sync for all of them.
-            let deadline = last_sync + SYNC_WINDOW;
-            while !s.closing && inner.expected.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            // Gather the events of the requests already under way, for at most the rest of the
+            // window since the last sync: one sync for all of them ([`Announced`]).
+            s.announced.gather();
+            let deadline = last_sync + inner.window;
+            while !s.closing && s.announced.before > 0 {
                 let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
                     break;
                 };

@@ -254,6 +254,53 @@ async fn a_request_that_is_expected_never_holds_back_others_for_good() {
     assert_eq!(journal.durable(), 3);
 }
 
+/// A batch waits for the requests already under way when the flusher began gathering it, and
+/// not for those announced after: in a closed loop a client's next request is always under way,
+/// and waiting for it held every batch for the whole window.
+#[tokio::test]
+async fn a_batch_waits_for_requests_under_way_but_not_for_later_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let window = std::time::Duration::from_secs(60);
+    let journal = Journal::open_windowed(dir.path(), "gw", Head::default(), SEGMENT_BYTES, window)
+        .expect("open");
+    let early = journal.expect();
+    let first = tokio::spawn({
+        let journal = journal.clone();
+        async move { journal.append(1, "{}").await }
+    });
+    let gathering = || {
+        journal
+            .inner
+            .state
+            .lock()
+            .expect("state")
+            .announced
+            .generation
+            > 0
+    };
+    while !gathering() {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let late = journal.expect();
+    let mut first = first;
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(200), &mut first).await;
+    assert!(waited.is_err(), "the batch waits for the request under way");
+    let own = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        journal.append_expected(2, "{}", Some(early)),
+    )
+    .await;
+    assert_eq!(
+        own,
+        Ok(Ok(2)),
+        "synced without waiting for the later request"
+    );
+    assert_eq!(first.await.expect("task"), Ok(1));
+    assert_eq!(journal.durable(), 2);
+    drop(late);
+    journal.close();
+}
+
 /// Not a check but a measurement: 32 tasks (`JOURNAL_BENCH_TASKS`) append 20,000 events
 /// (`JOURNAL_BENCH_EVENTS`) of about 1 kB (a real event's size), and the journal's sync time is read from the metrics. Run alone,
 /// on the disk to measure (`TMPDIR`), so that no other test's syncs are counted:
