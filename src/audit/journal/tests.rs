@@ -110,6 +110,39 @@ async fn a_reopened_journal_continues_the_chain_and_drops_a_torn_tail() {
     );
 }
 
+/// A NUL that corruption put inside an acknowledged line makes the rest of the segment look
+/// unwritten, and start-up clears it; it first keeps those bytes beside the segment, exactly as
+/// they were, in a file no reader takes for a segment.
+#[tokio::test]
+async fn bytes_cleared_at_start_are_kept_beside_the_segment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    record(dir.path(), SEGMENT_BYTES, 5).await;
+    let path = newest(dir.path());
+    let end = usize::try_from(data_end(&path)).expect("small");
+    let mut text = std::fs::read(&path).expect("read");
+    let second = text.iter().position(|b| *b == b'\n').expect("a line") + 1;
+    text[second + 3] = 0;
+    std::fs::write(&path, &text).expect("corrupted");
+
+    let j = Journal::open(dir.path(), "gw", Head::default()).expect("reopen");
+    j.close();
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    let kept = dir.path().join(format!("{name}.{second}.discarded"));
+    assert_eq!(
+        std::fs::read(&kept).expect("kept"),
+        text[second..end],
+        "the four later lines, with the NUL"
+    );
+    assert!(
+        std::fs::read(&path).expect("read")[second..end]
+            .iter()
+            .all(|b| *b == 0),
+        "cleared in the segment"
+    );
+    assert_eq!(segments(dir.path(), "gw").expect("segments").len(), 1);
+    assert_eq!(chains(dir.path()).expect("chains"), vec!["gw".to_owned()]);
+}
+
 /// A segment written before preallocation (no zeros after its lines) opens as it always did: an
 /// incomplete last line is cut off, and the chain goes on at its end.
 #[tokio::test]
