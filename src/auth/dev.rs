@@ -60,7 +60,7 @@ pub fn settings(dir: &Path) -> Result<AuthSettings, ConfigError> {
         issuer: DEV_ISSUER.into(),
         audience: DEV_AUDIENCE.into(),
         algorithms: vec![Algorithm::HS256],
-        hs256_secret: Some(secret),
+        hs256_secret: Some(secret.into()),
         jwks_file: None,
         jwks_url: None,
         endpoints: super::settings::Endpoints {

@@ -104,7 +104,8 @@ pub fn granted_scope(role: Role, requested: Option<&str>) -> String {
 pub fn mint(auth: &AuthSettings, args: &TokenArgs, now: i64) -> Result<String, MintError> {
     let secret = auth
         .hs256_secret
-        .as_deref()
+        .as_ref()
+        .map(super::Secret::expose)
         .filter(|_| auth.algorithms.contains(&Algorithm::HS256))
         .ok_or(MintError::NoSecret)?;
     let role: Role = args
@@ -212,7 +213,11 @@ pub fn client_credentials(
     auth: &AuthSettings,
     args: &TokenArgs,
 ) -> Result<(String, String), MintError> {
-    let secret = auth.hs256_secret.as_deref().ok_or(MintError::NoSecret)?;
+    let secret = auth
+        .hs256_secret
+        .as_ref()
+        .map(super::Secret::expose)
+        .ok_or(MintError::NoSecret)?;
     let id = match (&args.org, &args.patient) {
         (Some(o), _) => format!("{}.{o}", args.role),
         (None, Some(p)) => format!("{}.{p}", args.role),

@@ -9,9 +9,11 @@ pub mod jwks;
 pub mod mint;
 pub mod principal;
 pub mod scopes;
+pub mod secret;
 pub mod settings;
 pub mod verify;
 
 pub use principal::{DEFAULT_PURPOSE, Principal, Role};
+pub use secret::Secret;
 pub use settings::AuthSettings;
 pub use verify::{AuthConfig, AuthConfigError, AuthError, ClaimNames, Verifier};

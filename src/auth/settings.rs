@@ -19,13 +19,13 @@
 //! (`/.well-known/smart-configuration`, and the CapabilityStatement's `oauth-uris`); start-up warns
 //! when no token endpoint is known.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 
+use super::secret::Secret;
 use super::verify::{AuthConfig, ClaimNames};
 use crate::config::ConfigError;
 
@@ -36,7 +36,7 @@ pub struct RawAuth {
     issuer: Option<String>,
     audience: Option<String>,
     algorithms: Option<Vec<String>>,
-    hs256_secret: Option<String>,
+    hs256_secret: Option<Secret>,
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
     token_endpoint: Option<String>,
@@ -60,7 +60,7 @@ struct RawClaims {
 }
 
 /// Validated token settings.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
     /// Expected `iss`.
     pub issuer: String,
@@ -69,7 +69,7 @@ pub struct AuthSettings {
     /// Pinned algorithms.
     pub algorithms: Vec<Algorithm>,
     /// HS256 secret (never printed).
-    pub hs256_secret: Option<String>,
+    pub hs256_secret: Option<Secret>,
     /// JWKS file of the RS256/ES256 keys.
     pub jwks_file: Option<PathBuf>,
     /// JWKS URL of the RS256/ES256 keys.
@@ -98,23 +98,6 @@ pub struct Endpoints {
     pub development: bool,
 }
 
-/// The secret stays out of logs and error messages.
-impl fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("algorithms", &self.algorithms)
-            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "<set>"))
-            .field("jwks_file", &self.jwks_file)
-            .field("jwks_url", &self.jwks_url)
-            .field("endpoints", &self.endpoints)
-            .field("leeway_seconds", &self.leeway_seconds)
-            .field("claims", &self.claims)
-            .finish()
-    }
-}
-
 /// Applies one `CAREBRIDGE_AUTH_*` variable (`name` without the prefix); `false` when the name is
 /// not an auth setting.
 pub fn apply_env(raw: &mut Option<RawAuth>, name: &str, value: &str) -> Result<bool, ConfigError> {
@@ -129,7 +112,7 @@ pub fn apply_env(raw: &mut Option<RawAuth>, name: &str, value: &str) -> Result<b
         "ALGORITHMS" => {
             auth.algorithms = Some(value.split(',').map(|a| a.trim().to_owned()).collect());
         }
-        "HS256_SECRET" => auth.hs256_secret = text(),
+        "HS256_SECRET" => auth.hs256_secret = Some(Secret::new(value)),
         "JWKS_FILE" => auth.jwks_file = Some(PathBuf::from(value)),
         "JWKS_URL" => auth.jwks_url = text(),
         "TOKEN_ENDPOINT" => auth.token_endpoint = text(),

@@ -73,7 +73,7 @@ pub struct AuthConfig {
     /// The algorithms accepted (pinned): any of HS256, RS256, ES256.
     pub algorithms: Vec<Algorithm>,
     /// The shared secret for HS256 (development and tests).
-    pub hs256_secret: Option<String>,
+    pub hs256_secret: Option<super::Secret>,
     /// Public keys for RS256 and ES256, by `kid`.
     pub keys: Option<JwkSet>,
     /// Where to fetch (and refetch) the key set: the identity provider's JWKS URL.
@@ -201,7 +201,8 @@ impl Verifier {
                 Algorithm::HS256 => {
                     let s = config
                         .hs256_secret
-                        .as_deref()
+                        .as_ref()
+                        .map(super::Secret::expose)
                         .filter(|s| s.len() >= 32)
                         .ok_or(AuthConfigError::WeakSecret)?;
                     secret = Some(DecodingKey::from_secret(s.as_bytes()));

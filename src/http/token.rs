@@ -118,7 +118,8 @@ fn grant(req: &HttpRequest, body: &Bytes, auth: &AuthSettings) -> Result<HttpRes
     };
     let secret = auth
         .hs256_secret
-        .as_deref()
+        .as_ref()
+        .map(crate::auth::Secret::expose)
         .ok_or_else(|| OauthError::new(500, "server_error", "no development secret"))?;
     let client = credentials
         .and_then(|(id, s)| authenticate(secret, &id, &s))
