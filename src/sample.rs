@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::auth::mint::token_for;
-use crate::consent::record::ODS_SYSTEM;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::hna::Canonical;
@@ -69,8 +68,8 @@ pub async fn load(engine: &Engine) -> Result<World, Error> {
             .put(
                 ResourceType::Organization,
                 json!({"resourceType": "Organization", "name": name,
-                    "identifier": [{"system": ODS_SYSTEM, "value": code}]}),
-                &format!("identifier={ODS_SYSTEM}|{code}"),
+                    "identifier": [{"system": crate::fhir::ods::SYSTEM, "value": code}]}),
+                &format!("identifier={}|{code}", crate::fhir::ods::SYSTEM),
             )
             .await?;
         org.insert(code, id);

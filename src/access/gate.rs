@@ -23,7 +23,6 @@ use crate::auth::{Principal, Role};
 use crate::consent::Rule;
 use crate::consent::decide::{BREAK_GLASS, needed_relationships};
 use crate::consent::decision::{self, Access, Decision, patient_of, patient_param};
-use crate::consent::record::ODS_SYSTEM;
 use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabulary};
 use crate::error::Error;
 use crate::fhir::ResourceType;
@@ -335,7 +334,10 @@ impl Gate {
                 if let Some(ids) = cache.organizations(generation, code) {
                     return Ok(ids);
                 }
-                let pairs = vec![("identifier".to_owned(), format!("{ODS_SYSTEM}|{code}"))];
+                let pairs = vec![(
+                    "identifier".to_owned(),
+                    format!("{}|{code}", crate::fhir::ods::SYSTEM),
+                )];
                 let ids = Arc::new(self.ids(ResourceType::Organization, &pairs).await?);
                 cache.put_organizations(generation, code, Arc::clone(&ids));
                 Ok(ids)

@@ -328,7 +328,7 @@ pub fn build(r: &Record, source: &Source<'_>, id: Option<&str>) -> Value {
                 json!({"coding": [coding(&format!("{canonical}/CodeSystem/sharing-role"), &a.role)]}),
             ];
             if let Some(org) = &a.org {
-                roles.push(json!({"coding": [coding(crate::consent::record::ODS_SYSTEM, org)]}));
+                roles.push(json!({"coding": [coding(crate::fhir::ods::SYSTEM, org)]}));
             }
             agent["role"] = Value::Array(roles);
             agent["purposeOfUse"] = json!([{"coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", &a.purpose)]}]);

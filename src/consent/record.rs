@@ -27,8 +27,6 @@ use crate::auth::Role;
 use crate::fhir::ResourceType;
 use crate::search::date::parse_range;
 
-/// The ODS organisation code system.
-pub const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 /// The consent scope that governs sharing.
 pub const PRIVACY_SCOPE: &str = "patient-privacy";
 
@@ -389,7 +387,7 @@ fn actor(a: &Value, path: &str, vocab: &Vocabulary) -> Result<Actor, ConsentErro
             let system = ident.get("system").and_then(Value::as_str);
             let value = ident.get("value").and_then(Value::as_str);
             match (system, value) {
-                (Some(ODS_SYSTEM), Some(v)) if !v.is_empty() => {
+                (Some(crate::fhir::ods::SYSTEM), Some(v)) if !v.is_empty() => {
                     out.organization = Some(OrgRef::Ods(v.to_owned()));
                 }
                 _ => {

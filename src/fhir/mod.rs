@@ -7,6 +7,7 @@ pub mod fhirpath_patch;
 pub mod instant;
 pub mod json_patch;
 pub mod nhs_number;
+pub mod ods;
 pub mod outcome;
 pub mod text;
 pub mod validate;

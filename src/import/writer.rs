@@ -21,9 +21,6 @@ use crate::hna::{
 };
 use crate::rest::{Engine, Return};
 
-/// Identifier system of the ODS organisation code.
-pub const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-
 /// Identifier system (under the canonical base) of PCSPs brought in from legacy systems; the value
 /// is the same `<source>:<assessment id>` as the HNA's, so a rerun matches the plan too.
 pub const LEGACY_PCSP_ID: &str = "Id/legacy-pcsp";
@@ -201,7 +198,7 @@ impl<'e> Writer<'e> {
                 .entry(h.org.ods.as_str())
                 .or_insert_with(|| {
                     let urn = urn();
-                    let ods = criteria(ODS_SYSTEM, &h.org.ods);
+                    let ods = criteria(crate::fhir::ods::SYSTEM, &h.org.ods);
                     entries.push(entry(&urn, "Organization", organization(&h.org), &ods));
                     slots.push(Slot::Organization);
                     urn
@@ -398,7 +395,7 @@ fn patient(p: &Person) -> Value {
 fn organization(o: &Org) -> Value {
     let mut r = json!({
         "resourceType": "Organization",
-        "identifier": [{"system": ODS_SYSTEM, "value": o.ods}],
+        "identifier": [{"system": crate::fhir::ods::SYSTEM, "value": o.ods}],
     });
     if !o.name.is_empty() {
         r["name"] = json!(o.name);

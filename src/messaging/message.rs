@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::{EVENTS, REASONS, REFERRAL_REQUEST};
-use crate::consent::record::ODS_SYSTEM;
 use crate::error::Error;
 use crate::fhir::OutcomeIssue;
 use crate::fhir::nhs_number;
@@ -233,7 +232,7 @@ fn conditional(entry: &Value) -> Result<String, String> {
     let rtype = entry["resourceType"].as_str().unwrap_or_default();
     let system = match rtype {
         "Patient" => nhs_number::SYSTEM,
-        "Organization" => ODS_SYSTEM,
+        "Organization" => crate::fhir::ods::SYSTEM,
         other => {
             return Err(format!(
                 "The referral references the message's {} entry; the gateway keeps only the referral, so reference a stored resource instead",

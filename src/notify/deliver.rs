@@ -355,9 +355,7 @@ async fn subscriber(
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .find(|i| {
-                i.get("system").and_then(Value::as_str) == Some(crate::consent::record::ODS_SYSTEM)
-            })
+            .find(|i| i.get("system").and_then(Value::as_str) == Some(crate::fhir::ods::SYSTEM))
             .and_then(|i| i.get("value").and_then(Value::as_str))
             .map(str::to_owned);
     }

@@ -48,9 +48,6 @@ const CHUNK: usize = 10_000;
 /// HNA rows per fetch (the store reorders each fetch at a cost that grows with its square).
 const FETCH: usize = 1_000;
 
-/// The ODS organisation code system, the other way to name the organisation.
-const ODS_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
-
 /// The operation's name, in messages.
 const OPERATION: &str = "$hna-outcomes";
 const P_ORGANIZATION: &str = "organization";
@@ -67,7 +64,7 @@ fn body_value(name: &str, param: &Value) -> Result<String, Error> {
                 let id = param.get("valueIdentifier")?;
                 let system = id.get("system").and_then(Value::as_str);
                 system
-                    .is_none_or(|s| s == ODS_SYSTEM)
+                    .is_none_or(|s| s == crate::fhir::ods::SYSTEM)
                     .then(|| id.get("value").and_then(Value::as_str))
                     .flatten()
             })
@@ -276,7 +273,7 @@ pub async fn resolve_organization(store: &Store, name: &str) -> Result<String, E
     }
     let q = parse(
         ResourceType::Organization,
-        &[("identifier", format!("{ODS_SYSTEM}|{name}"))],
+        &[("identifier", format!("{}|{name}", crate::fhir::ods::SYSTEM))],
     )?;
     let rows = backend.search(&q, 2).await?;
     match rows.as_slice() {

@@ -33,7 +33,7 @@ fn a_full_provision_tree_is_read() {
             "type": "permit",
             "period": {"start": "2026-01-01", "end": "2026-12-31"},
             "actor": [{"role": {"coding": [{"system": v.role_system, "code": "housing"}]},
-                       "reference": {"identifier": {"system": ODS_SYSTEM, "value": "HX1"}}}],
+                       "reference": {"identifier": {"system": crate::fhir::ods::SYSTEM, "value": "HX1"}}}],
             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "CarePlan"}],
             "securityLabel": [{"system": v.domain_system, "code": "practical"}],
             "code": [{"coding": [{"system": v.concern_system, "code": "housing"}]}],

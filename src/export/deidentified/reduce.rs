@@ -25,7 +25,6 @@ use crate::hna::{Canonical, LINK_COMPLETED_BY, LINK_DISTRESS, LINK_PATHWAY, LINK
 use crate::outcomes::facts::ref_id;
 
 // The ODS organisation code system: the only identifier an Organization keeps.
-use crate::consent::record::ODS_SYSTEM;
 
 /// The security label of a pseudonymised resource (HL7 v3 ObservationValue `PSEUDED`).
 fn pseudonymised() -> Value {
@@ -139,10 +138,10 @@ pub fn organization(body: &Value) -> Value {
     out.insert("resourceType".into(), json!("Organization"));
     copy_str(body, &mut out, "id");
     let ods: Vec<Value> = array(body.get("identifier"))
-        .filter(|i| i.get("system").and_then(Value::as_str) == Some(ODS_SYSTEM))
+        .filter(|i| i.get("system").and_then(Value::as_str) == Some(crate::fhir::ods::SYSTEM))
         .filter_map(|i| {
             let value = i.get("value")?.as_str()?;
-            Some(json!({"system": ODS_SYSTEM, "value": value}))
+            Some(json!({"system": crate::fhir::ods::SYSTEM, "value": value}))
         })
         .collect();
     if !ods.is_empty() {

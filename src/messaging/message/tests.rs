@@ -21,7 +21,7 @@ fn message(event: &str, reason: &str) -> Value {
         {"fullUrl": "urn:uuid:pt", "resource": {"resourceType": "Patient",
             "identifier": [{"system": NHS, "value": "9000000009"}]}},
         {"fullUrl": "urn:uuid:to", "resource": {"resourceType": "Organization", "id": "to",
-            "identifier": [{"system": ODS_SYSTEM, "value": "H0001"}]}},
+            "identifier": [{"system": crate::fhir::ods::SYSTEM, "value": "H0001"}]}},
         {"fullUrl": "urn:uuid:enc", "resource": {"resourceType": "Encounter"}},
     ]})
 }
@@ -47,7 +47,7 @@ fn a_referral_message_is_read_with_its_references_made_conditional() {
     );
     assert_eq!(
         r["performer"][0]["reference"],
-        format!("Organization?identifier={ODS_SYSTEM}|H0001")
+        format!("Organization?identifier={}|H0001", crate::fhir::ods::SYSTEM)
     );
     // A reference to something outside the message is left for the transaction to resolve.
     assert_eq!(r["requester"]["reference"], "Organization/from");
@@ -154,5 +154,8 @@ fn identifiers_are_encoded_in_the_conditional_reference() {
     b["entry"][3]["resource"]["identifier"][0]["value"] = json!("H0&1");
     let m = read(b);
     assert!(m.is_ok_and(|m| m.referral["performer"][0]["reference"]
-        == format!("Organization?identifier={ODS_SYSTEM}|H0%261")));
+        == format!(
+            "Organization?identifier={}|H0%261",
+            crate::fhir::ods::SYSTEM
+        )));
 }
