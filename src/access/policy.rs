@@ -325,7 +325,7 @@ pub fn remit(role: Role, rtype: ResourceType) -> Remit {
         Role::Auditor => Remit::Nothing(Rule::AuditOnly),
         _ if rtype == AuditEvent => Remit::Nothing(Rule::AuditOnly),
         Role::Patient => Remit::OwnRecord,
-        Role::Housing | Role::SocialCare if !matches!(rtype, CarePlan | ServiceRequest | Task) => {
+        role if role.addressed_only() && !matches!(rtype, CarePlan | ServiceRequest | Task) => {
             Remit::Nothing(Rule::OutsideRemit)
         }
         _ => Remit::Related,

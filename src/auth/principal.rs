@@ -40,6 +40,14 @@ impl Role {
         Role::System,
     ];
 
+    /// Whether the role sees only what is addressed to its organisation: the care-plan
+    /// activities it performs and the referrals sent to it, with their Tasks (housing and social
+    /// care, whose remit is one part of a person's plan). The gate and the consent decision both
+    /// ask this, so the two cannot disagree about who is held to it.
+    pub fn addressed_only(self) -> bool {
+        matches!(self, Role::Housing | Role::SocialCare)
+    }
+
     /// The claim value.
     pub fn code(self) -> &'static str {
         match self {
@@ -185,6 +193,15 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_housing_and_social_care_are_held_to_what_is_addressed_to_them() {
+        let held: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.addressed_only())
+            .collect();
+        assert_eq!(held, vec![Role::Housing, Role::SocialCare]);
+    }
 
     #[test]
     fn roles_read_back_from_their_codes() {

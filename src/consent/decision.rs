@@ -197,7 +197,7 @@ pub fn decide(ctx: &Context<'_>, rtype: ResourceType, resource: &Value) -> Decis
     if matches!(base.rule, Rule::NoRelationship | Rule::BreakGlass) {
         return Decision::whole(base.permit, base.rule);
     }
-    let addressed_only = matches!(ctx.recipient.role, Role::Housing | Role::SocialCare);
+    let addressed_only = ctx.recipient.role.addressed_only();
     if addressed_only && !matches!(rtype, ResourceType::CarePlan | ResourceType::ServiceRequest) {
         return Decision::whole(false, Rule::OutsideRemit);
     }
