@@ -151,7 +151,7 @@ impl Gate {
     /// Records that the response includes `r` (call where a resource is actually served, not for
     /// every row decided).
     pub fn disclose(&self, r: &StoredResource) {
-        let reference = format!("{}/{}/_history/{}", r.rtype, r.id, r.version);
+        let reference = r.version_reference();
         let noted = self
             .decided
             .lock()
@@ -181,7 +181,7 @@ impl Gate {
         if let Ok(mut d) = self.disclosures.lock() {
             d.patients.extend(patient.clone());
             d.attempted.push(crate::audit::event::Disclosed {
-                reference: format!("{}/{}/_history/{}", r.rtype, r.id, r.version),
+                reference: r.version_reference(),
                 redacted: false,
                 patient,
             });
@@ -265,10 +265,7 @@ impl Gate {
 
     fn note(&self, r: &StoredResource, noted: Noted) {
         if let Ok(mut m) = self.decided.lock() {
-            m.insert(
-                format!("{}/{}/_history/{}", r.rtype, r.id, r.version),
-                noted,
-            );
+            m.insert(r.version_reference(), noted);
         }
     }
 

@@ -61,7 +61,7 @@ impl Draft {
             disclosed: std::iter::once(written)
                 .chain(also)
                 .map(|w| Disclosed {
-                    reference: format!("{}/{}/_history/{}", w.rtype, w.id, w.version),
+                    reference: w.version_reference(),
                     redacted: false,
                     patient: None,
                 })

@@ -163,7 +163,7 @@ impl Exchange {
             .ok()
             .and_then(|v| patient_of(*rtype, &v));
         Some(Disclosed {
-            reference: format!("{rtype}/{id}/_history/{}", r.version),
+            reference: r.version_reference(),
             redacted: false,
             patient,
         })

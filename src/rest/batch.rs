@@ -402,7 +402,7 @@ impl Engine {
             })
             .await?;
         for r in &also {
-            gate.wrote(&format!("{}/{}/_history/{}", r.rtype, r.id, r.version));
+            gate.wrote(&r.version_reference());
         }
         let mut replies: Vec<Option<Result<Reply, Error>>> = Vec::new();
         replies.resize_with(count, || None);

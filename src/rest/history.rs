@@ -162,10 +162,7 @@ impl Engine {
                     None => continue,
                 }
             };
-            let url = format!(
-                "{}/{}/{}/_history/{}",
-                self.base_url, r.rtype, r.id, r.version
-            );
+            let url = format!("{}/{}", self.base_url, r.version_reference());
             served.push((url, body, fields));
         }
         let total = if accurate {

@@ -104,7 +104,7 @@ impl Reply {
         Reply {
             status,
             body,
-            location: Some(format!("{}/{}/_history/{}", r.rtype, r.id, r.version)),
+            location: Some(r.version_reference()),
             version: Some(r.version),
             last_modified: Some(r.last_updated),
         }

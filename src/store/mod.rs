@@ -44,6 +44,14 @@ pub struct StoredResource {
     pub body: String,
 }
 
+impl StoredResource {
+    /// `Type/id/_history/version`: the reference to this version, as the audit records it and
+    /// `Location` and history entries give it (under the base URL).
+    pub fn version_reference(&self) -> String {
+        format!("{}/{}/_history/{}", self.rtype, self.id, self.version)
+    }
+}
+
 /// Which interaction made a version (recorded for history `request.method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMethod {
