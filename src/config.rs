@@ -19,7 +19,7 @@
 //! | canonical base of the conformance artefacts (profiles, HNA Questionnaire, code systems) | `canonical_base` | `CAREBRIDGE_CANONICAL_BASE` | `https://fhir.carebridge.uk` |
 //! | lowest concern severity `$extract` turns into a care-plan activity | `extract_threshold` | `CAREBRIDGE_EXTRACT_THRESHOLD` | `4` |
 //! | bearer tokens (issuer, audience, algorithms, keys, claim names) | `[auth]` | `CAREBRIDGE_AUTH_*` | none; see [`crate::auth::settings`] |
-//! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | design.md's; see [`crate::consent::policy`] |
+//! | consent policy file (defaults per role, sensitive domains) | `consent_policy` | `CAREBRIDGE_CONSENT_POLICY` | docs/design.md's; see [`crate::consent::policy`] |
 //! | audit journal directory (durable before the response; keep it on persistent storage) | `audit_dir` | `CAREBRIDGE_AUDIT_DIR` | `audit` beside the SQLite file, else `data/audit` |
 //! | this process's audit chain (distinct for every gateway sharing a PostgreSQL database) | `audit_chain` | `CAREBRIDGE_AUDIT_CHAIN` | `gateway` |
 //! | audit journal segment size, bytes (each is written as zeros when made, and the next is made while one fills: keep room for two; 65536 up to the default) | `audit_segment_bytes` | `CAREBRIDGE_AUDIT_SEGMENT_BYTES` | `67108864` (64 MiB) |

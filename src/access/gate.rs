@@ -1,7 +1,8 @@
-//! The gate every resource passes on its way out (design.md section 1): one per request, it knows
-//! the caller, reads what the consent engine needs (the caller's organisations, the patient's care
-//! relationships and consents) afresh from the store, and caches it only for the request, so a
-//! withdrawn consent or a changed relationship applies at the next request.
+//! The gate every resource passes on its way out (docs/design.md section 1): one per request, it
+//! knows the caller and reads what the consent engine needs (the caller's organisations, the
+//! patient's care relationships and consents) from the store, kept between requests only while the
+//! store has not changed ([`super::cache`]), so a withdrawn consent or a changed relationship
+//! applies at the next request.
 //!
 //! What it offers the read paths:
 //! - [`Gate::admit`]: the body a caller may see of one stored resource (as stored, redacted), or

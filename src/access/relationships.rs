@@ -1,4 +1,4 @@
-//! Care relationships: which organisations stand in which relation to a patient (design.md
+//! Care relationships: which organisations stand in which relation to a patient (docs/design.md
 //! section 3), answered from the search index on each request, so that a change (a new referral, a
 //! plan activity reassigned, a practice change) takes effect at the next request.
 //!

@@ -1,4 +1,4 @@
-//! One IHE BALP-shaped `AuditEvent` per interaction (design.md section 5), built from what the
+//! One IHE BALP-shaped `AuditEvent` per interaction (docs/design.md section 5), built from what the
 //! request was, who made it and what the access gate disclosed. Pure: the middleware gathers the
 //! facts, this shapes them, so every interaction type is tested here without a server.
 //!

@@ -1,5 +1,5 @@
 //! The audit journal: where a gateway process makes each event durable before its response is
-//! released (design.md section 5), cheaply enough to do on every request.
+//! released (docs/design.md section 5), cheaply enough to do on every request.
 //!
 //! A request thread chains its event (a short critical section: the next sequence number and the
 //! SHA-256 link to the previous event, [`super::chain`]) and queues the line; one flusher thread

@@ -1,5 +1,6 @@
-//! Tamper-evident audit (design.md section 5): one BALP-shaped AuditEvent per interaction, durable
-//! before the response is released, hash-chained, searchable by auditors and by the patient.
+//! Tamper-evident audit (docs/design.md section 5): one BALP-shaped AuditEvent per interaction,
+//! durable before the response is released, hash-chained, searchable by auditors and by the
+//! patient.
 //!
 //! - [`event`]: what is recorded of an interaction (a compact [`event::Record`]) and the
 //!   AuditEvent rendered from it.

@@ -1,7 +1,7 @@
-//! Authentication: who is calling. Bearer JWTs per the token contract (design.md section 2) become a
-//! [`Principal`] (role, organisation, purpose, patient, scopes), which authorisation and the consent
-//! engine decide on. Verification is [`verify`]; wiring it in front of every route, JWKS fetching
-//! over HTTP and SMART scope enforcement follow in the consent work.
+//! Authentication: who is calling. Bearer JWTs per the token contract (docs/design.md section 2)
+//! become a [`Principal`] (role, organisation, purpose, patient, scopes), which authorisation and
+//! the consent engine decide on. Verification is [`verify`], JWKS fetching [`jwks`], scope
+//! enforcement [`scopes`].
 
 pub mod client;
 pub mod dev;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::scopes::Grants;
 
-/// A sharing role (design.md section 3). Exactly one per token.
+/// A sharing role (docs/design.md section 3). Exactly one per token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Community link workers and care coordinators.

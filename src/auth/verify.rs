@@ -1,4 +1,4 @@
-//! Bearer token verification (design.md section 2).
+//! Bearer token verification (docs/design.md section 2).
 //!
 //! - The header's `alg` must be one the deployment pinned ([`AuthConfig::algorithms`]); `none` is
 //!   not an algorithm jsonwebtoken knows, so it can never be pinned.

@@ -2,7 +2,7 @@
 //! (concern domain and concern), for this patient, now? Everything here is pure.
 //!
 //! Order of the rules, first that applies wins:
-//! 1. No care relationship of the kind the role needs (design.md section 3): deny.
+//! 1. No care relationship of the kind the role needs (docs/design.md section 3): deny.
 //! 2. Break the glass (purpose `BTG`, a role the policy lets break it, a reason): permit, flagged.
 //! 3. Across the patient's active consents, any deny provision that matches: deny.
 //! 4. Any permit provision that matches: permit; but a sensitive domain reaches a role outside
@@ -192,7 +192,7 @@ pub struct Verdict {
     pub rule: Rule,
 }
 
-/// The relationships that let `role` see anything of a patient (design.md section 3).
+/// The relationships that let `role` see anything of a patient (docs/design.md section 3).
 pub fn needed_relationships(role: Role) -> &'static [Relationship] {
     use crate::search::CareLink::*;
     match role {

@@ -1,6 +1,6 @@
-//! The consent engine (design.md section 4): a pure decision over the recipient, the resource, the
-//! patient's Consents, their care relationships and the deployment policy; no actix, no SQL, so it
-//! is tested exhaustively here and every read path shares it (`access` feeds it from the store).
+//! The consent engine (docs/design.md section 4): a pure decision over the recipient, the resource,
+//! the patient's Consents, their care relationships and the deployment policy; no actix, no SQL, so
+//! it is tested exhaustively here and every read path shares it (`access` feeds it from the store).
 //!
 //! - [`policy`]: the deployment's defaults (a TOML file);
 //! - [`record`]: a `Consent` reduced to its provision tree (and its validation);

@@ -1,6 +1,6 @@
 //! The deployment policy: what applies when a patient has recorded no decision, which concern
 //! domains are sensitive, which roles are health care and which may break the glass. A TOML file;
-//! [`Policy::default`] is design.md section 4's:
+//! [`Policy::default`] is docs/design.md section 4's:
 //!
 //! ```toml
 //! # Never shared outside health care unless a provision names the domain.

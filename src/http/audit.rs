@@ -1,4 +1,4 @@
-//! The audit event of every request to the FHIR API (design.md section 5): served, refused or
+//! The audit event of every request to the FHIR API (docs/design.md section 5): served, refused or
 //! failed, each leaves one AuditEvent in the hash-chained log, and its response is released only
 //! once that event is durable in the gateway's journal ([`crate::audit::journal`]). If it cannot be
 //! stored the client gets 503 and none of the response.

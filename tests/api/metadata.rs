@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// The resource types the mission needs (design.md section 7).
+/// The resource types the mission needs (docs/design.md section 7).
 const MISSION_TYPES: &[&str] = &[
     "Patient",
     "Practitioner",

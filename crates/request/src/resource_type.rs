@@ -1,5 +1,5 @@
-//! The resource types the gateway serves (design.md section 7), as a closed enum so that a type name
-//! from a URL or body is checked once and can never be misspelt further in.
+//! The resource types the gateway serves (docs/design.md section 7), as a closed enum so that a
+//! type name from a URL or body is checked once and can never be misspelt further in.
 
 use std::fmt;
 use std::str::FromStr;

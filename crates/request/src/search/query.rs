@@ -112,7 +112,7 @@ pub enum Predicate {
     },
 }
 
-/// A care relationship between an organisation and a patient (design.md section 3), as the
+/// A care relationship between an organisation and a patient (docs/design.md section 3), as the
 /// search index records it. Retracted sources (`entered-in-error`, an `inactive` care team) and
 /// deleted ones count for nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
