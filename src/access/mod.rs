@@ -15,5 +15,5 @@ pub mod writes;
 
 pub use authorise::authorise;
 pub use gate::{Disclosures, Gate};
-pub use relationships::{Relationship, related, relationships, restrict};
+pub use relationships::{related, relationships, restrict};
 pub use writes::Writer;

@@ -23,7 +23,7 @@ use crate::fhir::ResourceType;
 use crate::search::{Filter, Predicate, SearchQuery};
 use crate::store::Store;
 
-pub use crate::search::CareLink as Relationship;
+use crate::search::CareLink;
 
 /// Narrows `query` to resources of patients related to `organizations` by one of `links`;
 /// `patient_param` ties the searched type to its patient (`_id` for Patient).
@@ -31,7 +31,7 @@ pub fn restrict(
     query: &mut SearchQuery,
     patient_param: &'static str,
     organizations: &[String],
-    links: &[Relationship],
+    links: &[CareLink],
 ) {
     query.filters.push(Filter(vec![Predicate::Related {
         patient_param,
@@ -45,7 +45,7 @@ pub async fn related(
     store: &Store,
     patient: &str,
     organizations: &[String],
-    links: &[Relationship],
+    links: &[CareLink],
 ) -> Result<bool, Error> {
     if organizations.is_empty() || links.is_empty() {
         return Ok(false);
@@ -62,9 +62,9 @@ pub async fn relationships(
     store: &Store,
     patient: &str,
     organizations: &[String],
-) -> Result<BTreeSet<Relationship>, Error> {
+) -> Result<BTreeSet<CareLink>, Error> {
     let mut out = BTreeSet::new();
-    for link in Relationship::ALL {
+    for link in CareLink::ALL {
         if related(store, patient, organizations, &[link]).await? {
             out.insert(link);
         }

@@ -10,7 +10,7 @@
 //! 5. The default: the plan's own sharing choice for a GP reading a PCSP plan, otherwise the
 //!    deployment policy's default for the role; sensitive domains never by default outside health care.
 
-use crate::access::Relationship;
+use crate::search::CareLink;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
 
@@ -193,7 +193,7 @@ pub struct Verdict {
 }
 
 /// The relationships that let `role` see anything of a patient (docs/design.md section 3).
-pub fn needed_relationships(role: Role) -> &'static [Relationship] {
+pub fn needed_relationships(role: Role) -> &'static [CareLink] {
     use crate::search::CareLink::*;
     match role {
         Role::LinkWorker => &[ManagingOrganization, CareTeam],

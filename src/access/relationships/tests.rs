@@ -103,7 +103,7 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         .await
         .expect("deleted");
 
-    use Relationship::*;
+    use CareLink::*;
     let expect = [
         (&practice, RegisteredPractice),
         (&trust, ManagingOrganization),
@@ -184,7 +184,7 @@ async fn a_retracted_care_team_counts_for_nothing() {
     .await;
     let orgs = [org];
     assert!(
-        !related(e.store(), &patient, &orgs, &[Relationship::CareTeam])
+        !related(e.store(), &patient, &orgs, &[CareLink::CareTeam])
             .await
             .expect("read")
     );
