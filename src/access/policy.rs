@@ -35,7 +35,7 @@
 use crate::auth::scopes::{Context as ScopeContext, Permission};
 use crate::auth::{Principal, Role};
 use crate::consent::Rule;
-use crate::consent::decide::BREAK_GLASS;
+use crate::consent::verdict::BREAK_GLASS;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::interaction::{Interaction, Operation, Request, Target};

@@ -23,7 +23,7 @@
 //!
 //! Nobody writes their way into a record: every condition but [`Condition::Party`] needs the
 //! writer's organisation to be related to the patient already, by a relationship its role counts
-//! (`consent::decide::needed_relationships`), before the write. A write may relate *another*
+//! (`consent::verdict::needed_relationships`), before the write. A write may relate *another*
 //! organisation (a link worker's plan assigns an activity to housing; a referral is addressed to
 //! its receiver): that is how a plan crosses boundaries, and the receiver then sees only what the
 //! person's consent lets it. Refusals are 403 naming the element, and say the same of an unknown
@@ -35,8 +35,8 @@ use serde_json::Value;
 
 use super::relationships::restrict;
 use crate::auth::Role;
-use crate::consent::decide::needed_relationships;
 use crate::consent::decision::patient_of;
+use crate::consent::verdict::needed_relationships;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType};
 use crate::interaction::Interaction;

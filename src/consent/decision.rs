@@ -25,9 +25,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::decide::{Content, Facts, Recipient, Rule, Verdict, verdict};
 use super::policy::Policy;
 use super::record::array;
+use super::verdict::{Content, Facts, Recipient, Rule, Verdict, verdict};
 use super::vocabulary::Vocabulary;
 use crate::auth::Role;
 use crate::fhir::ResourceType;

@@ -4,20 +4,20 @@
 //!
 //! - [`policy`]: the deployment's defaults (a TOML file);
 //! - [`record`]: a `Consent` reduced to its provision tree (and its validation);
-//! - [`decide`]: the verdict on one piece of content (class, domain, concern);
+//! - [`verdict`]: the verdict on one piece of content (class, domain, concern);
 //! - [`decision`]: the decision on a whole resource, with redaction;
 //! - [`vocabulary`]: the codes and URLs it recognises.
 
-pub mod decide;
 pub mod decision;
 pub mod policy;
 pub mod record;
+pub mod verdict;
 pub mod vocabulary;
 
-pub use decide::{Facts, Recipient, Rule};
 pub use decision::{Access, Context, Decision, Withheld};
 pub use policy::{DefaultDecision, Policy};
 pub use record::{ConsentError, ConsentRecord};
+pub use verdict::{Facts, Recipient, Rule};
 pub use vocabulary::Vocabulary;
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::decide::{Content, verdict};
 use super::decision::decide;
 use super::record::{Actor, Kind, OrgRef, Provision, Window};
+use super::verdict::{Content, verdict};
 use super::*;
 use crate::auth::Role;
 use crate::fhir::ResourceType;

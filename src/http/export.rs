@@ -34,7 +34,7 @@ pub async fn kick_off(
             "$export is asynchronous: send 'Prefer: respond-async'".into(),
         ));
     }
-    if gate.principal().purpose == crate::consent::decide::BREAK_GLASS {
+    if gate.principal().purpose == crate::consent::verdict::BREAK_GLASS {
         return Err(Error::Forbidden(
             "Breaking the glass is for the record in front of you: a bulk export cannot break it"
                 .into(),

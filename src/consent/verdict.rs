@@ -10,9 +10,9 @@
 //! 5. The default: the plan's own sharing choice for a GP reading a PCSP plan, otherwise the
 //!    deployment policy's default for the role; sensitive domains never by default outside health care.
 
-use crate::search::CareLink;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::search::CareLink;
 
 use super::policy::{DefaultDecision, Policy};
 use super::record::{Actor, ConsentRecord, Kind, OrgRef, Provision};
