@@ -58,7 +58,7 @@ enum Command {
     /// development token for each role.
     Sample(carebridge::sample::SampleArgs),
     /// The tamper-evident audit log: `verify` checks its hash chain.
-    Audit(carebridge::audit::log::AuditArgs),
+    Audit(carebridge::commands::audit::AuditArgs),
     /// Receives notifications for a Subscription, checks their signatures and prints them.
     Subscriber(carebridge::commands::subscriber::SubscriberArgs),
 }
@@ -83,7 +83,7 @@ async fn main() -> ExitCode {
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
         Command::Token(args) => carebridge::auth::mint::run(args),
         Command::Sample(args) => carebridge::sample::run(args).await,
-        Command::Audit(args) => carebridge::audit::log::run(args).await,
+        Command::Audit(args) => carebridge::commands::audit::run(args).await,
         Command::Subscriber(args) => carebridge::commands::subscriber::run(args).await,
     }
 }

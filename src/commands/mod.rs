@@ -2,4 +2,5 @@
 //! domain: each takes its arguments and runs. (The older commands still live beside the logic
 //! they call; they move here as they are next changed.)
 
+pub mod audit;
 pub mod subscriber;
