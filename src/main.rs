@@ -49,7 +49,7 @@ enum Command {
     /// Imports legacy HNA exports (CSV) through the API's validation.
     Import(carebridge::import::ImportArgs),
     /// Computes the HNA outcome tables for an organisation and period.
-    Outcomes(carebridge::outcomes::OutcomesArgs),
+    Outcomes(carebridge::commands::outcomes::OutcomesArgs),
     /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
     Profiles(carebridge::hna::profiles::ProfilesArgs),
     /// Prints a development token for a role (needs the configured HS256 secret).
@@ -79,7 +79,7 @@ async fn main() -> ExitCode {
             keep_freed_memory();
             carebridge::import::run(args).await
         }
-        Command::Outcomes(args) => carebridge::outcomes::run(args).await,
+        Command::Outcomes(args) => carebridge::commands::outcomes::run(args).await,
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
         Command::Token(args) => carebridge::auth::mint::run(args),
         Command::Sample(args) => carebridge::sample::run(args).await,

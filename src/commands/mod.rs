@@ -3,4 +3,5 @@
 //! they call; they move here as they are next changed.)
 
 pub mod audit;
+pub mod outcomes;
 pub mod subscriber;

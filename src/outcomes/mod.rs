@@ -24,8 +24,6 @@ pub mod render;
 pub mod tables;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 use serde_json::Value;
 
@@ -90,37 +88,6 @@ fn body_value(name: &str, param: &Value) -> Result<String, Error> {
         .ok_or_else(|| bad(name, format!("{name} must be {hint}")))
 }
 
-/// Output format of the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// The JSON document.
-    Json,
-    /// One CSV section per table.
-    Csv,
-    /// A FHIR MeasureReport (see [`measure_report`]).
-    MeasureReport,
-}
-
-/// Arguments of `carebridge outcomes`.
-#[derive(Debug, clap::Args)]
-pub struct OutcomesArgs {
-    /// The recording organisation: its Organization id, or its ODS code.
-    #[arg(long)]
-    pub organization: String,
-    /// First day of the period (YYYY-MM-DD).
-    #[arg(long)]
-    pub start: String,
-    /// Last day of the period (YYYY-MM-DD), included.
-    #[arg(long)]
-    pub end: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: Format,
-    /// A TOML configuration file (database, canonical base); CAREBRIDGE_* variables override it.
-    #[arg(long, env = "CAREBRIDGE_CONFIG")]
-    pub config: Option<PathBuf>,
-}
-
 /// What to report on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -175,7 +142,8 @@ impl Request {
         Ok(r)
     }
 
-    fn check(&self) -> Result<(), Error> {
+    /// Checks the period: two dates, the start not after the end.
+    pub fn check(&self) -> Result<(), Error> {
         let day = |name: &str, v: &str| {
             (v.len() == 10)
                 .then(|| facts::parse_day(v))
@@ -186,51 +154,6 @@ impl Request {
             return Err(bad(P_START, "start is after end"));
         }
         Ok(())
-    }
-}
-
-/// Runs the report from the command line; the database comes from the settings, as for `serve`.
-pub async fn run(args: OutcomesArgs) -> ExitCode {
-    let settings = match crate::startup::command_settings("outcomes", args.config.as_deref()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let request = Request {
-        organization: args.organization,
-        start: args.start,
-        end: args.end,
-    };
-    if let Err(e) = request.check() {
-        eprintln!("carebridge outcomes: {e}");
-        return ExitCode::from(2);
-    }
-    let store = match crate::startup::command_store("outcomes", &settings).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    store.backend().prefer_bulk_reads();
-    let canonical = Canonical::new(&settings.canonical_base);
-    let result = report(&store, &canonical, &request).await;
-    // Folds a log left by start-up (migrations) into the file, as the server and importer do.
-    if let Err(e) = store.backend().close().await {
-        tracing::warn!(error = %e, "store did not close cleanly");
-    }
-    match result {
-        Ok(r) => {
-            match args.format {
-                Format::Json => println!("{:#}", to_json(&r)),
-                Format::Csv => print!("{}", to_csv(&r)),
-                Format::MeasureReport => {
-                    let now = crate::fhir::instant::format_instant(crate::fhir::instant::now_ms());
-                    println!("{:#}", to_measure_report(&r, &canonical, &now));
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("carebridge outcomes: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
 
