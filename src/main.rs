@@ -56,7 +56,7 @@ enum Command {
     Token(carebridge::auth::mint::TokenArgs),
     /// Loads a small sample world (organisations, patients, HNAs, plans, consents) and prints a
     /// development token for each role.
-    Sample(carebridge::sample::SampleArgs),
+    Sample(carebridge::commands::sample::SampleArgs),
     /// The tamper-evident audit log: `verify` checks its hash chain.
     Audit(carebridge::commands::audit::AuditArgs),
     /// Receives notifications for a Subscription, checks their signatures and prints them.
@@ -82,7 +82,7 @@ async fn main() -> ExitCode {
         Command::Outcomes(args) => carebridge::commands::outcomes::run(args).await,
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
         Command::Token(args) => carebridge::auth::mint::run(args),
-        Command::Sample(args) => carebridge::sample::run(args).await,
+        Command::Sample(args) => carebridge::commands::sample::run(args).await,
         Command::Audit(args) => carebridge::commands::audit::run(args).await,
         Command::Subscriber(args) => carebridge::commands::subscriber::run(args).await,
     }

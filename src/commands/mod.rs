@@ -4,4 +4,5 @@
 
 pub mod audit;
 pub mod outcomes;
+pub mod sample;
 pub mod subscriber;
