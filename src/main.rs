@@ -47,7 +47,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Imports legacy HNA exports (CSV) through the API's validation.
-    Import(carebridge::import::ImportArgs),
+    Import(carebridge::commands::import::ImportArgs),
     /// Computes the HNA outcome tables for an organisation and period.
     Outcomes(carebridge::commands::outcomes::OutcomesArgs),
     /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
         Command::Serve { config } => serve(config).await,
         Command::Import(args) => {
             keep_freed_memory();
-            carebridge::import::run(args).await
+            carebridge::commands::import::run(args).await
         }
         Command::Outcomes(args) => carebridge::commands::outcomes::run(args).await,
         Command::Profiles(args) => carebridge::hna::profiles::run(args).await,

@@ -3,6 +3,7 @@
 //! they call; they move here as they are next changed.)
 
 pub mod audit;
+pub mod import;
 pub mod outcomes;
 pub mod sample;
 pub mod subscriber;

@@ -14,9 +14,7 @@ pub mod report;
 pub mod writer;
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use fields::{Parsed, Reject};
@@ -42,29 +40,6 @@ pub enum Format {
     Ehna,
     /// Bespoke person-level database: one row per person, latest assessment only.
     Bespoke,
-}
-
-/// Arguments of `carebridge import`.
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {
-    /// Which legacy system the file comes from.
-    #[arg(long, value_enum)]
-    pub format: Format,
-    /// The CSV export.
-    #[arg(long)]
-    pub file: PathBuf,
-    /// Where rejected rows go (default: `<file>.rejects.csv`).
-    #[arg(long)]
-    pub rejects: Option<PathBuf>,
-    /// Label of the source in legacy identifiers (default: the file name without extension).
-    #[arg(long)]
-    pub source: Option<String>,
-    /// A TOML configuration file (the database, as for `serve`); CAREBRIDGE_* variables override it.
-    #[arg(long, env = "CAREBRIDGE_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Assessments per transaction Bundle.
-    #[arg(long, default_value_t = DEFAULT_BATCH)]
-    pub batch_size: usize,
 }
 
 /// One import, resolved.
@@ -186,41 +161,8 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Runs `carebridge import`: exit 0 unless the file, the configuration or the store fails
-/// (rejected rows are reported, not fatal).
-pub async fn run(args: ImportArgs) -> ExitCode {
-    let (settings, store) =
-        match crate::startup::command_setup("import", args.config.as_deref()).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-    let engine = Engine::new(store.clone(), &settings);
-    let mut opts = Options::new(args.format, &args.file);
-    if let Some(r) = args.rejects {
-        opts.rejects = r;
-    }
-    if let Some(s) = args.source {
-        opts.source = s;
-    }
-    opts.batch_size = args.batch_size.max(1);
-    opts.progress = std::io::stderr().is_terminal();
-    let result = import(&engine, &opts).await;
-    if let Err(e) = store.backend().close().await {
-        tracing::warn!(error = %e, "store did not close cleanly");
-    }
-    match result {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("carebridge import: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Imports one file through `engine` (the library entry point; `run` adds settings and output).
+/// Imports one file through `engine` (the library entry point; [`crate::commands::import`] adds
+/// settings and output).
 pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportError> {
     let started = Instant::now();
     // Responses are validated against the HNA Questionnaire, so it must be in the store (idempotent).
