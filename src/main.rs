@@ -51,7 +51,7 @@ enum Command {
     /// Computes the HNA outcome tables for an organisation and period.
     Outcomes(carebridge::commands::outcomes::OutcomesArgs),
     /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
-    Profiles(carebridge::hna::profiles::ProfilesArgs),
+    Profiles(carebridge::commands::profiles::ProfilesArgs),
     /// Prints a development token for a role (needs the configured HS256 secret).
     Token(carebridge::auth::mint::TokenArgs),
     /// Loads a small sample world (organisations, patients, HNAs, plans, consents) and prints a
@@ -80,8 +80,8 @@ async fn main() -> ExitCode {
             carebridge::commands::import::run(args).await
         }
         Command::Outcomes(args) => carebridge::commands::outcomes::run(args).await,
-        Command::Profiles(args) => carebridge::hna::profiles::run(args).await,
-        Command::Token(args) => carebridge::auth::mint::run(args),
+        Command::Profiles(args) => carebridge::commands::profiles::run(args).await,
+        Command::Token(args) => carebridge::commands::token::run(args),
         Command::Sample(args) => carebridge::commands::sample::run(args).await,
         Command::Audit(args) => carebridge::commands::audit::run(args).await,
         Command::Subscriber(args) => carebridge::commands::subscriber::run(args).await,

@@ -4,14 +4,12 @@
 //! (RS256 or ES256 keys held by its identity provider) would accept.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Map, Value, json};
 
 use super::principal::{DEFAULT_PURPOSE, Role};
 use super::settings::AuthSettings;
-use crate::config::Settings;
 
 /// Longest lifetime of a development token, minutes (a day).
 const MAX_MINUTES: u32 = 24 * 60;
@@ -231,50 +229,6 @@ pub fn client_credentials(
     let id = client.id();
     let secret = super::client::client_secret(secret, &id);
     Ok((id, secret))
-}
-
-/// Prints a development token (or, with `--client`, development client credentials).
-pub fn run(args: TokenArgs) -> ExitCode {
-    let settings = match Settings::load(args.config.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("carebridge token: configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let auth = match settings.auth {
-        Some(a) => a,
-        // Development mode: the secret the gateway uses without [auth] (see `auth::dev`).
-        None => match super::dev::settings(&super::dev::secret_dir(&settings.database_url)) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("carebridge token: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    if args.client {
-        return match client_credentials(&auth, &args) {
-            Ok((id, secret)) => {
-                println!("client_id={id}\nclient_secret={secret}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("carebridge token: {e}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    match mint(&auth, &args, crate::fhir::instant::now_ms() / 1000) {
-        Ok(token) => {
-            println!("{token}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("carebridge token: {e}");
-            ExitCode::from(2)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,6 @@ mod referral;
 mod structure;
 mod terminology;
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
 use serde_json::Value;
 
 pub use operations::{operation_codes, operation_url};
@@ -24,7 +21,7 @@ pub use terminology::value_set_url;
 
 use crate::error::Error;
 use crate::fhir::ResourceType;
-use crate::hna::{Canonical, DEFAULT_CANONICAL};
+use crate::hna::Canonical;
 use crate::rest::{Engine, Return};
 
 /// Business version of every artefact; bump it (and [`ARTEFACT_DATE`]) when the catalogue or a code
@@ -101,49 +98,15 @@ fn explain(rtype: ResourceType, url: &str, e: Error) -> Error {
     }
 }
 
-/// Arguments of `carebridge profiles`.
-#[derive(Debug, clap::Args)]
-pub struct ProfilesArgs {
-    /// Directory to write the artefacts to (created if missing).
-    #[arg(long, default_value = "profiles")]
-    pub out: PathBuf,
-    /// Canonical base URL of the artefacts.
-    #[arg(long, default_value = DEFAULT_CANONICAL)]
-    pub canonical: String,
-}
-
-/// Writes one pretty JSON file per artefact into `--out`; other files there are left alone.
-pub async fn run(args: ProfilesArgs) -> ExitCode {
-    match write_all(&args.out, &Canonical::new(&args.canonical)) {
-        Ok(n) => {
-            println!("wrote {n} artefacts to {}", args.out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("carebridge profiles: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 /// The text of an artefact file: pretty JSON with a final newline.
 pub fn file_text(artefact: &Value) -> String {
     serde_json::to_string_pretty(artefact).unwrap_or_default() + "\n"
 }
 
-fn write_all(dir: &std::path::Path, c: &Canonical) -> Result<usize, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let all = artefacts(c);
-    for a in &all {
-        let path = dir.join(file_name(a));
-        std::fs::write(&path, file_text(a)).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(all.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hna::DEFAULT_CANONICAL;
 
     #[test]
     fn every_artefact_has_a_distinct_url_id_and_file() {
@@ -175,15 +138,5 @@ mod tests {
                 crate::fhir::validate::validate(rtype, &a, crate::fhir::validate::IdRule::Ignored);
             assert!(checked.is_ok(), "{}: {checked:?}", file_name(&a));
         }
-    }
-
-    #[test]
-    fn the_command_writes_one_file_per_artefact() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let c = Canonical::new(DEFAULT_CANONICAL);
-        assert_eq!(write_all(dir.path(), &c), Ok(29));
-        let text = std::fs::read_to_string(dir.path().join("Questionnaire-hna.json"))
-            .expect("the Questionnaire file");
-        assert_eq!(text, file_text(&hna_questionnaire(&c)));
     }
 }
