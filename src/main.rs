@@ -8,20 +8,16 @@ use carebridge::startup::Application;
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: the gateway allocates many short-lived JSON values
-/// from several threads, where glibc's allocator spent about half of an import's CPU time in
-/// contention and consolidation (measured with perf on `carebridge import`: +33% HNAs/s). The
-/// trade-off, measured with `bench/run.sh` at 1M resources: point reads about 15% slower (48k vs
-/// 56k req/s, both well above target), searches and writes level or slightly faster.
+/// from several threads, where glibc's allocator contended (measurements: bench/README.md,
+/// "Decisions measured").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The import keeps the memory it frees for reuse rather than give it back to the OS after
-/// mimalloc's default 10 ms. It frees on the store's writer thread what its reader thread
-/// allocated, so pages went back to the OS and were faulted in and zeroed again: perf put 5% of the
-/// import's CPU time in the kernel zeroing pages, and none after. Wall time moved less than this
-/// machine's noise; peak memory went from 216 MB to 228 MB for 20,000 HNAs. A short command returns
-/// everything at exit; the server and the outcome report (no gain measured) keep the default, so
-/// memory a burst used goes back.
+/// mimalloc's default 10 ms: it frees on the store's writer thread what its reader thread
+/// allocated, and returned pages were faulted in and zeroed again (bench/README.md, "Decisions
+/// measured"). A short command returns everything at exit; the server and the outcome report keep
+/// the default, so memory a burst used goes back.
 fn keep_freed_memory() {
     /// `mi_option_purge_delay` in mimalloc.h (the same in v2 and v3; the Rust bindings do not name
     /// it). -1: never purge.

@@ -31,12 +31,9 @@
 //! segment's data to end at its first NUL ([`written`]); a segment written before preallocation
 //! has none and reads as it always did.
 //!
-//! Tried and not kept (2026-12-04): writing batches with `O_DIRECT | O_DSYNC` instead of
-//! `pwrite` and `fdatasync`. Direct writes must cover whole blocks, so each one rewrote the last,
-//! partly written block from a copy in memory; that would silently undo a change made on disk to
-//! acknowledged lines in that block (evidence of tampering that verification must see), and side
-//! by side it saved no measurable CPU per request on this virtual machine (38-46 us against
-//! 34-47 us, three alternating rounds).
+//! Direct writes (`O_DIRECT | O_DSYNC`) were tried and not kept: they rewrite the last block
+//! from memory, which would undo a change made on disk to acknowledged lines, and saved no
+//! measurable CPU (bench/README.md, "Decisions measured").
 //!
 //! At start the newest segment is read to find the chain's head (the one before it, when it has
 //! no line yet: a stop just after rolling over); an incomplete last line (a write cut short by
@@ -75,14 +72,8 @@ use super::chain::{self, GENESIS};
 /// batch ([`Announced`]), and no longer than this window: waiting lets their events share one
 /// sync rather than each paying for one, and a request that arrives later goes to the next batch.
 ///
-/// Measured on 2026-12-04 (`bench/peer.sh`, 2 cores, 32 connections):
-/// - waiting for every request under way, including those that arrived after gathering began,
-///   never ended while clients kept the gateway busy, so every batch waited out the window: a
-///   GP's audited read ran at 26.5-30.2k req/s (p50 0.92-1.01 ms);
-/// - not waiting at all read at 39-43k but cut searches from 10k to 7.4-7.8k req/s: a sync costs
-///   this virtual machine about 50-100 us of CPU, and searches then made five times as many;
-/// - waiting for the requests under way (now) reads at 31.8-33.3k against 28.8-28.9k in the same
-///   run (about 6 events a sync), and searches keep the window.
+/// One millisecond keeps syncs few enough for searches, whose CPU they would take, and the
+/// gathering rule keeps reads from waiting it out (bench/README.md, "Decisions measured").
 pub const SYNC_WINDOW: std::time::Duration = std::time::Duration::from_micros(1000);
 
 /// A segment is closed once it is this large, and a new one is made this large from the start
