@@ -1,6 +1,7 @@
 //! carebridge: a FHIR R4 gateway for personalised cancer care. See README.md for the architecture.
 
 pub mod access;
+pub mod architecture;
 pub mod audit;
 pub mod auth;
 pub mod commands;
