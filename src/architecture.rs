@@ -3,7 +3,7 @@
 //! A module may use modules of its own layer or of lower ones. The layers:
 //!
 //! 1. foundations: `fhir`, `error`, `interaction`, `search` (the request crate's vocabulary),
-//!    `telemetry`, `logging`, `outbound`, `metrics`;
+//!    `telemetry`, `logging`, `outbound`, `metrics`, `setting`;
 //! 2. who is calling: `auth`, `tls`;
 //! 3. the domain, pure: `consent`, `hna`;
 //! 4. persistence: `store`;
@@ -28,6 +28,7 @@ pub const LAYERS: &[&[&str]] = &[
         "logging",
         "outbound",
         "metrics",
+        "setting",
     ],
     &["auth", "tls"],
     &["consent", "hna"],

@@ -24,6 +24,7 @@ pub mod referral;
 pub mod rest;
 pub mod sample;
 pub mod search;
+pub mod setting;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -8,8 +8,6 @@ use super::LAYERS;
 /// Imports from a lower layer to a higher one that are still to remove (issue 17).
 const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("access", "rest"),
-    ("auth", "config"),
-    ("consent", "config"),
     ("error", "store"),
     ("hna", "messaging"),
     ("hna", "notify"),

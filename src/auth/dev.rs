@@ -13,7 +13,7 @@ use rand::RngCore as _;
 
 use super::settings::AuthSettings;
 use super::verify::ClaimNames;
-use crate::config::ConfigError;
+use crate::setting::ConfigError;
 
 /// `iss` of development tokens.
 pub const DEV_ISSUER: &str = "https://carebridge.invalid/dev";

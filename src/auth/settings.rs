@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::secret::Secret;
 use super::verify::{AuthConfig, ClaimNames};
-use crate::config::ConfigError;
+use crate::setting::ConfigError;
 
 /// The file form of `[auth]`: every key optional here, checked in [`RawAuth::validate`].
 #[derive(Debug, Default, Deserialize)]
@@ -300,7 +300,7 @@ impl AuthSettings {
 }
 
 fn read_jwks(path: &Path) -> Result<JwkSet, ConfigError> {
-    crate::config::read_file(path, |text| {
+    crate::setting::read_file(path, |text| {
         serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))
     })
 }

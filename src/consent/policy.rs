@@ -27,8 +27,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::auth::Role;
-use crate::config::ConfigError;
 use crate::hna::catalogue::DOMAINS;
+use crate::setting::ConfigError;
 
 /// The decision when a patient has recorded none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl Policy {
 
     /// Reads a policy file; what it leaves out keeps the default.
     pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-        crate::config::read_file(path, Policy::parse)
+        crate::setting::read_file(path, Policy::parse)
     }
 
     /// Parses policy TOML.
