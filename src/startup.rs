@@ -164,16 +164,11 @@ impl Application {
         let readiness = web::Data::new(http::Readiness::default());
         let metrics = match settings.metrics_listen {
             Some(addr) => Some(
-                crate::metrics::server::bind(
-                    addr,
-                    engine.clone(),
-                    trail.clone(),
-                    readiness.clone(),
-                )
-                .map_err(|e| StartError::Bind {
-                    addr: addr.to_string(),
-                    reason: e.to_string(),
-                })?,
+                crate::http::metrics::bind(addr, engine.clone(), trail.clone(), readiness.clone())
+                    .map_err(|e| StartError::Bind {
+                        addr: addr.to_string(),
+                        reason: e.to_string(),
+                    })?,
             ),
             None => None,
         };

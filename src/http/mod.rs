@@ -12,6 +12,7 @@ mod export;
 pub mod fhir;
 mod health;
 mod messaging;
+pub mod metrics;
 mod operations;
 mod request;
 mod response;
