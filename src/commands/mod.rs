@@ -9,3 +9,15 @@ pub mod profiles;
 pub mod sample;
 pub mod subscriber;
 pub mod token;
+
+/// The token settings a command signs with: the configured `[auth]`, else the development secret
+/// the gateway itself uses without it, beside the database ([`crate::auth::dev`]).
+fn signing_settings(
+    auth: Option<crate::auth::AuthSettings>,
+    database_url: &str,
+) -> Result<crate::auth::AuthSettings, crate::setting::ConfigError> {
+    match auth {
+        Some(a) => Ok(a),
+        None => crate::auth::dev::settings(&crate::auth::dev::secret_dir(database_url)),
+    }
+}

@@ -31,17 +31,11 @@ pub async fn run(args: SampleArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let auth = match settings.auth {
-        Some(a) => a,
-        None => {
-            match crate::auth::dev::settings(&crate::auth::dev::secret_dir(&settings.database_url))
-            {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("carebridge sample: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let auth = match super::signing_settings(settings.auth.clone(), &settings.database_url) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("carebridge sample: {e}");
+            return ExitCode::FAILURE;
         }
     };
     println!("# Sample world loaded. Tokens for 60 minutes (paste into a shell):");

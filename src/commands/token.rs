@@ -16,18 +16,11 @@ pub fn run(args: TokenArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let auth = match settings.auth {
-        Some(a) => a,
-        // Development mode: the secret the gateway uses without [auth] (see `auth::dev`).
-        None => {
-            match crate::auth::dev::settings(&crate::auth::dev::secret_dir(&settings.database_url))
-            {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("carebridge token: {e}");
-                    return ExitCode::from(2);
-                }
-            }
+    let auth = match super::signing_settings(settings.auth, &settings.database_url) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("carebridge token: {e}");
+            return ExitCode::from(2);
         }
     };
     if args.client {
