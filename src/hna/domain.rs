@@ -1,6 +1,6 @@
 //! The concern domain of care-plan content, one rule for whoever reads it: the consent engine
 //! deciding who sees an activity ([`crate::consent::decision`]) and the write rules refusing a plan
-//! ([`crate::hna::rules`], [`crate::hna::pcsp_check`]).
+//! ([`crate::rest::rules`], [`crate::hna::pcsp_check`]).
 //!
 //! The rule: a *coded concern* is a coding in the concern CodeSystem whose code the catalogue
 //! knows, and its domain is the catalogue's, whatever the writer says. The domain extension

@@ -21,7 +21,6 @@ pub mod pcsp_check;
 pub mod plan;
 pub mod profiles;
 pub mod questionnaire_check;
-pub mod rules;
 
 /// The project's canonical base for its conformance artefacts.
 pub const DEFAULT_CANONICAL: &str = "https://fhir.carebridge.uk";

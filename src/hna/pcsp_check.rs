@@ -1,6 +1,6 @@
 //! The PCSP CarePlan rules that need no store (see the contract in [`crate::hna`]): the category,
 //! each activity's concern, domain and action type. References are only collected here, for
-//! [`crate::hna::rules`] to resolve against the store and the transaction.
+//! [`crate::rest::rules`] to resolve against the store and the transaction.
 //!
 //! Decisions:
 //! - A concern (`detail.reasonCode` in the concern system) must be in the catalogue, and its activity

@@ -362,7 +362,7 @@ impl Engine {
                     _ => IdRule::Ignored,
                 };
                 validate(rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
-                crate::hna::rules::check(self, rtype, r, &full_urls)
+                crate::rest::rules::check(self, rtype, r, &full_urls)
                     .await
                     .map_err(|err| prefix_entry(err, e.index))?;
             }

@@ -177,7 +177,7 @@ impl Engine {
                     ));
                 }
                 validate(ResourceType::QuestionnaireResponse, &r, IdRule::Ignored)?;
-                crate::hna::rules::check(
+                crate::rest::rules::check(
                     self,
                     ResourceType::QuestionnaireResponse,
                     &r,

@@ -35,6 +35,7 @@ mod patch;
 mod prefer;
 mod read;
 mod references;
+pub mod rules;
 mod search;
 mod validate;
 mod view;
@@ -186,7 +187,7 @@ pub struct Engine {
     max_page_size: usize,
     max_search_results: usize,
     /// State of the HNA/PCSP write rules (the compiled-Questionnaire cache), shared by clones.
-    hna_rules: std::sync::Arc<crate::hna::rules::Rules>,
+    hna_rules: std::sync::Arc<rules::Rules>,
     /// The consent engine's policy and vocabulary.
     consent: ConsentSettings,
     /// Where Subscriptions may send notifications (`crate::notify`).
@@ -246,7 +247,7 @@ impl Engine {
     }
 
     /// The HNA/PCSP rules' state.
-    pub fn hna_rules(&self) -> &crate::hna::rules::Rules {
+    pub fn hna_rules(&self) -> &rules::Rules {
         &self.hna_rules
     }
 

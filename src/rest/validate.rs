@@ -217,7 +217,7 @@ impl Engine {
         rule: IdRule<'_>,
     ) -> Result<Vec<OutcomeIssue>, Error> {
         let checked = match validate(rtype, resource, rule) {
-            Ok(()) => crate::hna::rules::check(self, rtype, resource, &HashSet::new()).await,
+            Ok(()) => crate::rest::rules::check(self, rtype, resource, &HashSet::new()).await,
             Err(e) => Err(e),
         };
         match checked {

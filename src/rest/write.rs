@@ -387,7 +387,7 @@ impl Engine {
         audit: &Recording,
     ) -> Result<Reply, Error> {
         validate(rtype, &body, IdRule::Ignored)?;
-        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
+        crate::rest::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let criteria = if_none_exist.cloned();
         let refs = self.conditional_references_of(&body)?;
         let visible = self
@@ -456,7 +456,7 @@ impl Engine {
         audit: &Recording,
     ) -> Result<Reply, Error> {
         validate(rtype, &body, IdRule::MustEqual(rid))?;
-        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
+        crate::rest::rules::check(self, rtype, &body, &HashSet::new()).await?;
         if !self.visible(rtype, rid, gate).await? {
             return Err(Error::NotFound {
                 rtype,
@@ -499,7 +499,7 @@ impl Engine {
             Some(b) => validate(rtype, &body, IdRule::MustEqual(b))?,
             None => validate(rtype, &body, IdRule::Ignored)?,
         }
-        crate::hna::rules::check(self, rtype, &body, &HashSet::new()).await?;
+        crate::rest::rules::check(self, rtype, &body, &HashSet::new()).await?;
         let refs = self.conditional_references_of(&body)?;
         let q = criteria.clone();
         let visible = self

@@ -1,6 +1,6 @@
 //! The StructureDefinitions: the HNA QuestionnaireResponse, PCSP CarePlan and sharing Consent profiles
 //! (on UK Core), the referral profiles ([`super::referral`]), and the two extensions the PCSP uses. Differentials only: a reader resolves the
-//! snapshot from UK Core; the gateway's own checks live in `hna::rules`.
+//! snapshot from UK Core; the gateway's own checks live in `rest::rules`.
 
 use serde_json::{Value, json};
 

@@ -1,5 +1,5 @@
-//! HNA and PCSP rules applied to every write of a QuestionnaireResponse or CarePlan, before the store
-//! transaction: responses are checked against their Questionnaire
+//! The rules applied to every write before its store transaction (here, in the interactions' layer,
+//! because they read the store and span HNAs, referrals, cohorts and subscriptions): responses are checked against their Questionnaire
 //! ([`crate::hna::questionnaire_check`]), PCSP care plans against their profile
 //! ([`crate::hna::pcsp_check`], plus reference resolution here), and every other care plan for
 //! domain extensions contradicting their activity's concern ([`crate::hna::domain`], the one check
@@ -37,14 +37,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::catalogue::{self, DOMAINS};
-use super::domain;
-use super::pcsp_check::{ReferenceToResolve, check_plan};
-use super::questionnaire_check::Compiled;
-use super::{ACTION_TYPES, COMPLETED_BY, Canonical, POINTS_OF_PATHWAY, SETTINGS};
+use super::Engine;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType};
-use crate::rest::Engine;
+use crate::hna::catalogue::{self, DOMAINS};
+use crate::hna::domain;
+use crate::hna::pcsp_check::{ReferenceToResolve, check_plan};
+use crate::hna::questionnaire_check::Compiled;
+use crate::hna::{ACTION_TYPES, COMPLETED_BY, Canonical, POINTS_OF_PATHWAY, SETTINGS};
 use crate::search::{self, ParseOptions};
 
 /// How long a cached Questionnaire is trusted without asking the store again.
@@ -252,7 +252,7 @@ pub async fn check(
             &engine.canonical().concern_system(),
         )),
         ResourceType::Task => refuse(crate::referral::shape::check_task(resource)),
-        ResourceType::Group => refuse(super::cohort::issues(resource, engine.canonical())),
+        ResourceType::Group => refuse(crate::hna::cohort::issues(resource, engine.canonical())),
         ResourceType::Subscription => refuse(
             crate::notify::subscription::check(
                 resource,
@@ -425,11 +425,13 @@ mod tests {
                 json!({"linkId": d, "item": scored})
             })
             .collect();
-        items.push(json!({"linkId": super::super::LINK_DISTRESS, "answer": [{"valueInteger": 6}]}));
-        items.push(json!({"linkId": super::super::LINK_WHAT_MATTERS, "answer": [{"valueString": "Family"}]}));
-        items.push(json!({"linkId": super::super::LINK_PATHWAY, "answer": [{"valueCoding": {"system": c.pathway_system(), "code": "diagnosis"}}]}));
-        items.push(json!({"linkId": super::super::LINK_SETTING, "answer": [{"valueCoding": {"system": c.setting_system(), "code": "home"}}]}));
-        items.push(json!({"linkId": super::super::LINK_COMPLETED_BY, "answer": [{"valueCoding": {"system": c.completed_by_system(), "code": "person"}}]}));
+        items.push(json!({"linkId": crate::hna::LINK_DISTRESS, "answer": [{"valueInteger": 6}]}));
+        items.push(
+            json!({"linkId": crate::hna::LINK_WHAT_MATTERS, "answer": [{"valueString": "Family"}]}),
+        );
+        items.push(json!({"linkId": crate::hna::LINK_PATHWAY, "answer": [{"valueCoding": {"system": c.pathway_system(), "code": "diagnosis"}}]}));
+        items.push(json!({"linkId": crate::hna::LINK_SETTING, "answer": [{"valueCoding": {"system": c.setting_system(), "code": "home"}}]}));
+        items.push(json!({"linkId": crate::hna::LINK_COMPLETED_BY, "answer": [{"valueCoding": {"system": c.completed_by_system(), "code": "person"}}]}));
         json!({
             "resourceType": "QuestionnaireResponse",
             "questionnaire": c.questionnaire(),
@@ -493,7 +495,7 @@ mod tests {
         };
         let mut plan = json!({
             "resourceType": "CarePlan", "status": "active", "intent": "plan",
-            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": super::super::SNOMED_CARE_PLAN}]}],
+            "category": [{"coding": [{"system": "http://snomed.info/sct", "code": crate::hna::SNOMED_CARE_PLAN}]}],
             "subject": {"reference": "Patient/p"},
             "activity": [activity("housing", "practical"), activity("worry-fear-anxiety", "practical")]
         });
