@@ -446,7 +446,10 @@ impl Gate {
 
     /// What the caller may see of `r`: its body as stored, a redacted body, or `None` (invisible:
     /// answer as for a missing resource).
-    pub async fn admit(&self, r: &StoredResource) -> Result<Option<crate::rest::Body>, Error> {
+    pub async fn admit(
+        &self,
+        r: &StoredResource,
+    ) -> Result<Option<crate::fhir::body::Body>, Error> {
         self.admit_as(r, Permission::Read).await
     }
 
@@ -456,8 +459,8 @@ impl Gate {
         &self,
         r: &StoredResource,
         permission: Permission,
-    ) -> Result<Option<crate::rest::Body>, Error> {
-        use crate::rest::Body;
+    ) -> Result<Option<crate::fhir::body::Body>, Error> {
+        use crate::fhir::body::Body;
         // Scopes are per type, for every resource served: includes and operation outputs too.
         let context = ScopeContext::of(self.principal.role);
         if !self

@@ -6,7 +6,6 @@
 
 pub mod authorise;
 pub mod cache;
-pub mod explain;
 pub mod gate;
 pub mod policy;
 pub mod relationships;

@@ -2,6 +2,7 @@
 //! numbers, OperationOutcome, control characters in request text, and validation of incoming
 //! resources.
 
+pub mod body;
 pub mod elements;
 pub mod fhirpath_patch;
 pub mod instant;

@@ -16,8 +16,8 @@ pub async fn consent_explain(
     engine: &Engine,
     params: &[(String, String)],
 ) -> Result<HttpResponse, Error> {
-    let q = crate::access::explain::Question::from_query(params)?;
-    let answer = crate::access::explain::explain(engine, &q).await?;
+    let q = crate::rest::explain::Question::from_query(params)?;
+    let answer = crate::rest::explain::explain(engine, &q).await?;
     Ok(to_http(
         Reply::json(StatusCode::OK, answer),
         engine.base_url(),

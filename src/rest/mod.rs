@@ -26,6 +26,7 @@ mod bundle;
 mod chain;
 mod changes;
 mod execute;
+pub mod explain;
 mod extract;
 mod history;
 mod job;
@@ -57,32 +58,7 @@ use crate::fhir::{OutcomeIssue, ResourceType, operation_outcome};
 use crate::search::{ParseOptions, SearchQuery};
 use crate::store::{Store, StoredResource};
 
-/// The body of a reply: stored JSON served as is, or a value built for this reply.
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// JSON text exactly as stored.
-    Raw(String),
-    /// A built value.
-    Json(Value),
-}
-
-impl Body {
-    /// The body as JSON text.
-    pub fn into_string(self) -> String {
-        match self {
-            Body::Raw(s) => s,
-            Body::Json(v) => v.to_string(),
-        }
-    }
-
-    /// The body as a JSON value (parses stored text; used inside bundles).
-    pub fn into_value(self) -> Value {
-        match self {
-            Body::Raw(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
-            Body::Json(v) => v,
-        }
-    }
-}
+pub use crate::fhir::body::Body;
 
 /// What an interaction produced.
 #[derive(Debug, Clone)]

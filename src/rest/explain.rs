@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Gate, relationships};
+use super::Engine;
+use super::parameters::QueryInputs;
+use crate::access::{Gate, relationships};
 use crate::auth::scopes::Grants;
 use crate::auth::{Principal, Role};
 use crate::consent::decision::{Access, patient_of};
 use crate::error::Error;
-use crate::rest::Engine;
-use crate::rest::parameters::QueryInputs;
 
 /// The question asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
