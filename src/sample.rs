@@ -45,7 +45,7 @@ pub const ORGANISATIONS: [(&str, &str); 6] = [
 
 /// Writes the world (again, harmlessly) and returns its ids.
 pub async fn load(engine: &Engine) -> Result<World, Error> {
-    crate::hna::profiles::install(engine).await?;
+    crate::rest::artefacts::install(engine).await?;
     let w = Writer {
         engine,
         canonical: engine.canonical().clone(),

@@ -122,7 +122,7 @@ impl Application {
             settings.audit_chain.clone(),
         );
         let held = trail.clone();
-        crate::hna::profiles::install(&engine)
+        crate::rest::artefacts::install(&engine)
             .await
             .map_err(StartError::Artefacts)?;
         let auth = auth_settings(&settings)?;

@@ -11,7 +11,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("hna", "messaging"),
     ("hna", "outcomes"),
     ("hna", "referral"),
-    ("hna", "rest"),
     ("rest", "config"),
     ("store", "access"),
     ("store", "audit"),

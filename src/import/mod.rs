@@ -166,7 +166,7 @@ impl fmt::Display for Summary {
 pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportError> {
     let started = Instant::now();
     // Responses are validated against the HNA Questionnaire, so it must be in the store (idempotent).
-    crate::hna::profiles::install(engine)
+    crate::rest::artefacts::install(engine)
         .await
         .map_err(|e| ImportError::Store(format!("cannot install the HNA artefacts: {e}")))?;
     let read_err = |reason: String| ImportError::Read {

@@ -21,6 +21,7 @@
 //! caller who cannot see everything matches only what that caller can see (a hidden resource is
 //! as good as absent), and every write appends its event in its own transaction.
 
+pub mod artefacts;
 mod batch;
 mod bundle;
 mod chain;

@@ -444,7 +444,7 @@ mod tests {
 
     async fn engine(dir: &tempfile::TempDir) -> Engine {
         let engine = crate::rest::test_engine(dir.path()).await;
-        crate::hna::profiles::install(&engine)
+        crate::rest::artefacts::install(&engine)
             .await
             .expect("artefacts");
         engine

@@ -19,10 +19,7 @@ pub use operations::{operation_codes, operation_url};
 pub use questionnaire::hna_questionnaire;
 pub use terminology::value_set_url;
 
-use crate::error::Error;
-use crate::fhir::ResourceType;
 use crate::hna::Canonical;
-use crate::rest::{Engine, Return};
 
 /// Business version of every artefact; bump it (and [`ARTEFACT_DATE`]) when the catalogue or a code
 /// list changes, so that stored HNAs can tell which edition they answered.
@@ -54,50 +51,6 @@ pub fn file_name(artefact: &Value) -> String {
     )
 }
 
-/// Writes every artefact under the engine's canonical base through conditional update on its `url`,
-/// validated like any client write. An unchanged artefact makes no new version, so restarts are
-/// idempotent; a changed catalogue or canonical base makes one new version of what changed.
-pub async fn install(engine: &Engine) -> Result<(), Error> {
-    for artefact in artefacts(engine.canonical()) {
-        let rtype: ResourceType = artefact["resourceType"]
-            .as_str()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|_| Error::Internal(format!("unknown artefact type in {artefact}")))?;
-        let url = artefact["url"].as_str().unwrap_or_default().to_owned();
-        let criteria: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("url", &url)
-            .finish();
-        engine
-            .job_put(rtype, &criteria, artefact, Return::Minimal)
-            .await
-            .map_err(|e| explain(rtype, &url, e))?;
-    }
-    Ok(())
-}
-
-/// Names the artefact and, for validation failures, each issue (the plain error text would only say
-/// "invalid resource").
-fn explain(rtype: ResourceType, url: &str, e: Error) -> Error {
-    let detail = match &e {
-        Error::InvalidResource(issues) | Error::BusinessRule(issues) => issues
-            .iter()
-            .map(|i| match &i.expression {
-                Some(at) => format!("{at}: {}", i.diagnostics),
-                None => i.diagnostics.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Error::MultipleMatches(_) => "several resources already carry this url".into(),
-        other => other.to_string(),
-    };
-    tracing::error!(%rtype, %url, %detail, "cannot install a conformance artefact");
-    match e {
-        Error::Unavailable(_) | Error::Internal(_) => e,
-        _ => Error::BadRequest(format!("cannot install {rtype} {url}: {detail}")),
-    }
-}
-
 /// The text of an artefact file: pretty JSON with a final newline.
 pub fn file_text(artefact: &Value) -> String {
     serde_json::to_string_pretty(artefact).unwrap_or_default() + "\n"
@@ -106,6 +59,7 @@ pub fn file_text(artefact: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fhir::ResourceType;
     use crate::hna::DEFAULT_CANONICAL;
 
     #[test]
