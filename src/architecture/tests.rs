@@ -8,9 +8,6 @@ use super::LAYERS;
 /// Imports from a lower layer to a higher one that are still to remove (issue 17).
 const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("error", "store"),
-    ("hna", "messaging"),
-    ("hna", "outcomes"),
-    ("hna", "referral"),
     ("rest", "config"),
     ("store", "access"),
     ("store", "audit"),

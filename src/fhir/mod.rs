@@ -3,6 +3,8 @@
 //! resources.
 
 pub mod body;
+pub mod codes;
+pub mod days;
 pub mod elements;
 pub mod fhirpath_patch;
 pub mod instant;

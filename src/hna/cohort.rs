@@ -96,7 +96,7 @@ pub fn extract_cohort(group: &Value, c: &Canonical) -> Result<Option<Cohort>, Ve
             ch.pointer(&format!("/period/{key}"))
                 .and_then(Value::as_str)
                 .filter(|d| d.len() == 10)
-                .and_then(|d| crate::outcomes::facts::parse_day(d).map(|n| (d, n)))
+                .and_then(|d| crate::fhir::days::parse_day(d).map(|n| (d, n)))
         };
         let (start, end) = (day("start"), day("end"));
         if start.is_none() {

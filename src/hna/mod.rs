@@ -196,7 +196,7 @@ impl Canonical {
 
     /// The MessageDefinition of the referral message `$process-message` takes.
     pub fn referral_message(&self) -> String {
-        crate::messaging::definition_url(&self.base)
+        format!("{}/MessageDefinition/referral-request", self.base)
     }
 
     /// The sharing Consent profile.

@@ -34,19 +34,10 @@ pub mod reply;
 pub use headers::{MessageIds, digest};
 pub use message::{Message, Reason, encoded, read};
 
-/// BaRS message events.
-pub const EVENTS: &str = "https://fhir.nhs.uk/CodeSystem/message-events-bars";
+pub use crate::fhir::codes::bars::{EVENTS, REFERRAL_REQUEST};
 
 /// BaRS message reasons.
 pub const REASONS: &str = "https://fhir.nhs.uk/CodeSystem/message-reason-bars";
 
-/// The one event the gateway handles: a referral request.
-pub const REFERRAL_REQUEST: &str = "servicerequest-request";
-
 /// The BaRS HTTP error codes (`OperationOutcome.issue.details`).
 pub const ERROR_CODES: &str = "https://fhir.nhs.uk/CodeSystem/http-error-codes";
-
-/// The MessageDefinition the gateway serves for the messages it handles.
-pub fn definition_url(canonical_base: &str) -> String {
-    format!("{canonical_base}/MessageDefinition/referral-request")
-}

@@ -23,14 +23,4 @@ pub mod status;
 pub use settle::{Consequence, Touched, settle, verify};
 pub use status::{Mover, TaskStatus};
 
-/// SNOMED CT, the referral category's system.
-pub const SNOMED: &str = "http://snomed.info/sct";
-
-/// `3457005` Patient referral: the category every referral carries.
-pub const REFERRAL_CATEGORY: &str = "3457005";
-
-/// FHIR's task codes.
-pub const TASK_CODE_SYSTEM: &str = "http://hl7.org/fhir/CodeSystem/task-code";
-
-/// `fulfill`: the Task asks its owner to fulfil its focus.
-pub const FULFILL: &str = "fulfill";
+pub use crate::fhir::codes::{FULFILL, REFERRAL_CATEGORY, SNOMED, TASK_CODE_SYSTEM};

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{ARTEFACT_DATE, ARTEFACT_VERSION, PUBLISHER};
+use crate::fhir::codes::bars::{EVENTS, REFERRAL_REQUEST};
 use crate::hna::Canonical;
-use crate::messaging::{EVENTS, REFERRAL_REQUEST};
 
 /// The referral request message.
 pub fn referral_request(c: &Canonical) -> Value {

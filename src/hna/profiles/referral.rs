@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::structure::{Head, el, profile, reference_to, uk_core};
+use crate::fhir::codes::{FULFILL, REFERRAL_CATEGORY, SNOMED, TASK_CODE_SYSTEM};
 use crate::hna::Canonical;
-use crate::referral::{FULFILL, REFERRAL_CATEGORY, SNOMED, TASK_CODE_SYSTEM};
 
 fn organisation() -> Value {
     reference_to(&[uk_core("Organization")])
