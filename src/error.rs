@@ -29,7 +29,6 @@ use actix_web::http::StatusCode;
 use crate::fhir::{OutcomeIssue, ResourceType};
 use crate::interaction::RequestError;
 use crate::search::SearchParseError;
-use crate::store::StoreError;
 
 /// Everything that can go wrong with a request.
 #[derive(Debug, thiserror::Error)]
@@ -128,19 +127,6 @@ impl From<RequestError> for Error {
             e @ (RequestError::InvalidId
             | RequestError::OtherServer
             | RequestError::Malformed(_)) => Error::BadRequest(e.to_string()),
-        }
-    }
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => Error::Unavailable(m),
-            StoreError::Conflict => {
-                Error::Conflict("The resource was changed by another request; retry".into())
-            }
-            StoreError::Database(m) => Error::Internal(m),
-            StoreError::RolledBack => Error::Internal("transaction rolled back".into()),
         }
     }
 }

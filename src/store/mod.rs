@@ -111,6 +111,22 @@ pub enum StoreError {
     RolledBack,
 }
 
+/// What a store failure is to a client: the error table's entry (a conflict is retryable; details
+/// of a database failure go to the log only).
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        use crate::error::Error;
+        match e {
+            StoreError::Unavailable(m) => Error::Unavailable(m),
+            StoreError::Conflict => {
+                Error::Conflict("The resource was changed by another request; retry".into())
+            }
+            StoreError::Database(m) => Error::Internal(m),
+            StoreError::RolledBack => Error::Internal("transaction rolled back".into()),
+        }
+    }
+}
+
 /// Operations available inside a write transaction.
 pub trait Tx {
     /// The current version (possibly deleted) of a resource.
