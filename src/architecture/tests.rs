@@ -43,10 +43,7 @@ fn imports() -> Graph {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("read a source file");
-            let code = text
-                .split("#[cfg(test)]\nmod tests {")
-                .next()
-                .unwrap_or_default();
+            let code = without_inline_tests(&text);
             let named = graph.entry(module.clone()).or_default();
             for line in code.lines() {
                 let line = line.split("//").next().unwrap_or_default();
@@ -59,6 +56,22 @@ fn imports() -> Graph {
         }
     }
     graph
+}
+
+/// `text` up to its first inline test module (`#[cfg(test)]` then `mod <name> {`).
+fn without_inline_tests(text: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("#[cfg(test)]\nmod ") {
+        let start = from + at;
+        let line_end = text[start + "#[cfg(test)]\n".len()..]
+            .find('\n')
+            .map_or(text.len(), |i| start + "#[cfg(test)]\n".len() + i);
+        if text[start..line_end].trim_end().ends_with('{') {
+            return &text[..start];
+        }
+        from = line_end;
+    }
+    text
 }
 
 /// The modules `line` names as `crate::<module>` or in `crate::{<module>, ...}`.
@@ -165,6 +178,15 @@ fn no_cycles_within_a_layer_except_the_known_debts() {
         .map(|c| c.iter().map(|m| (*m).to_owned()).collect())
         .collect();
     assert_eq!(found, known, "cycles within a layer (src/architecture.rs)");
+}
+
+#[test]
+fn inline_test_modules_are_left_out() {
+    let text = "use crate::fhir::X;\n#[cfg(test)]\nmod tests;\nfn a() {}\n#[cfg(test)]\nmod plan_tests {\n    use crate::store::Y;\n}\n";
+    assert_eq!(
+        without_inline_tests(text),
+        "use crate::fhir::X;\n#[cfg(test)]\nmod tests;\nfn a() {}\n"
+    );
 }
 
 #[test]
