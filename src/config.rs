@@ -144,6 +144,22 @@ const KNOWN_VARIABLES: &[&str] = &[
 ];
 
 impl Settings {
+    /// What the interactions' engine is configured with ([`crate::rest::Engine::new`]).
+    pub fn engine_settings(&self) -> crate::rest::EngineSettings {
+        crate::rest::EngineSettings {
+            canonical_base: self.canonical_base.clone(),
+            extract_threshold: self.extract_threshold,
+            base_url: self.base_url.clone(),
+            default_page_size: self.default_page_size,
+            max_page_size: self.max_page_size,
+            max_search_results: self.max_search_results,
+            notify_allowed_hosts: self.notify_allowed_hosts.clone(),
+            development: self.auth.is_none(),
+            notify_max_attempts: self.notify_max_attempts,
+            consent_policy: self.consent_policy.clone(),
+        }
+    }
+
     /// Loads settings from an optional file and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -418,6 +434,23 @@ impl RawSettings {
             },
         })
     }
+}
+
+/// An engine over a new SQLite file in `dir`, with default settings: for unit tests that need the
+/// real store behind the engine.
+#[cfg(test)]
+pub async fn test_engine(dir: &std::path::Path) -> crate::rest::Engine {
+    let env: std::collections::BTreeMap<String, String> = [(
+        "CAREBRIDGE_DATABASE_URL".to_owned(),
+        format!("sqlite://{}", dir.join("test.db").to_string_lossy()),
+    )]
+    .into_iter()
+    .collect();
+    let settings = Settings::from_sources(None, &env).expect("settings");
+    let store = crate::store::Store::open(&settings.database_url)
+        .await
+        .expect("store");
+    crate::rest::Engine::new(store, settings.engine_settings())
 }
 
 #[cfg(test)]

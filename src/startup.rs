@@ -92,7 +92,7 @@ impl Application {
         if settings.listen.port() == 0 {
             settings.base_url = settings.base_url.replacen(":0/", &format!(":{port}/"), 1);
         }
-        let engine = web::Data::new(Engine::new(store.clone(), &settings));
+        let engine = web::Data::new(Engine::new(store.clone(), settings.engine_settings()));
         #[cfg(feature = "bench-no-audit")]
         tracing::error!(
             "BENCH-ONLY BUILD: audit events are not written (feature bench-no-audit); never run this binary with real data"

@@ -7,7 +7,6 @@ use super::LAYERS;
 
 /// Imports from a lower layer to a higher one that are still to remove (issue 17).
 const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("rest", "config"), // Engine::new takes the Settings
     ("store", "audit"), // Store::open upgrades old audit rows
 ];
 

@@ -40,7 +40,7 @@ pub async fn run(args: ImportArgs) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-    let engine = Engine::new(store.clone(), &settings);
+    let engine = Engine::new(store.clone(), settings.engine_settings());
     let mut opts = Options::new(args.format, &args.file);
     if let Some(r) = args.rejects {
         opts.rejects = r;

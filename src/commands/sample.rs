@@ -23,7 +23,7 @@ pub async fn run(args: SampleArgs) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-    let engine = Engine::new(store, &settings);
+    let engine = Engine::new(store, settings.engine_settings());
     let world = match load(&engine).await {
         Ok(w) => w,
         Err(e) => {

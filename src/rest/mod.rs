@@ -53,7 +53,6 @@ pub use write::{Mark, Visible};
 
 use crate::access::Gate;
 use crate::access::gate::ConsentSettings;
-use crate::config::Settings;
 use crate::error::Error;
 use crate::fhir::{OutcomeIssue, ResourceType, operation_outcome};
 use crate::search::{ParseOptions, SearchQuery};
@@ -171,30 +170,55 @@ pub struct Engine {
     channel_rules: crate::notify::subscription::ChannelRules,
 }
 
+/// What an engine is configured with: the part of the gateway's settings the interactions use
+/// (picked out by [`crate::config::Settings::engine_settings`], so that this layer does not
+/// import the configuration).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Canonical base of the conformance artefacts.
+    pub canonical_base: String,
+    /// `$extract`'s default threshold.
+    pub extract_threshold: i64,
+    /// The public base URL of the FHIR API.
+    pub base_url: String,
+    /// Page size when a search names none.
+    pub default_page_size: usize,
+    /// Largest page size served.
+    pub max_page_size: usize,
+    /// Most results a search collects.
+    pub max_search_results: usize,
+    /// Hosts Subscriptions may send notifications to.
+    pub notify_allowed_hosts: Vec<String>,
+    /// Development mode (no `[auth]`): plain http to loopback for a local receiver.
+    pub development: bool,
+    /// Delivery attempts per notification.
+    pub notify_max_attempts: u64,
+    /// The deployment's consent policy.
+    pub consent_policy: crate::consent::Policy,
+}
+
 impl Engine {
     /// An engine over `store` configured by `settings`.
-    pub fn new(store: Store, settings: &Settings) -> Self {
+    pub fn new(store: Store, settings: EngineSettings) -> Self {
+        let canonical = crate::hna::Canonical::new(&settings.canonical_base);
         Engine {
             store,
-            canonical: crate::hna::Canonical::new(&settings.canonical_base),
+            consent: ConsentSettings {
+                policy: std::sync::Arc::new(settings.consent_policy),
+                vocab: std::sync::Arc::new(crate::consent::Vocabulary::new(&canonical)),
+                cache: std::sync::Arc::default(),
+            },
+            canonical,
             extract_threshold: settings.extract_threshold,
-            base_url: settings.base_url.clone(),
+            base_url: settings.base_url,
             default_page_size: settings.default_page_size,
             max_page_size: settings.max_page_size,
             max_search_results: settings.max_search_results,
             hna_rules: std::sync::Arc::default(),
             channel_rules: crate::notify::subscription::ChannelRules {
-                allowed_hosts: settings.notify_allowed_hosts.clone(),
-                // Development mode (no `[auth]`): plain http to loopback for a local receiver.
-                loopback_http: settings.auth.is_none(),
+                allowed_hosts: settings.notify_allowed_hosts,
+                loopback_http: settings.development,
                 max_attempts: settings.notify_max_attempts,
-            },
-            consent: ConsentSettings {
-                policy: std::sync::Arc::new(settings.consent_policy.clone()),
-                vocab: std::sync::Arc::new(crate::consent::Vocabulary::new(
-                    &crate::hna::Canonical::new(&settings.canonical_base),
-                )),
-                cache: std::sync::Arc::default(),
             },
         }
     }
@@ -294,23 +318,6 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
 /// Parses a type name from a URL segment.
 pub fn parse_type(s: &str) -> Result<ResourceType, Error> {
     s.parse().map_err(|_| Error::UnknownType(s.to_owned()))
-}
-
-/// An engine over a new SQLite file in `dir`, with default settings: for unit tests that need the
-/// real store behind the engine.
-#[cfg(test)]
-pub async fn test_engine(dir: &std::path::Path) -> Engine {
-    let env: std::collections::BTreeMap<String, String> = [(
-        "CAREBRIDGE_DATABASE_URL".to_owned(),
-        format!("sqlite://{}", dir.join("test.db").to_string_lossy()),
-    )]
-    .into_iter()
-    .collect();
-    let settings = crate::config::Settings::from_sources(None, &env).expect("settings");
-    let store = crate::store::Store::open(&settings.database_url)
-        .await
-        .expect("store");
-    Engine::new(store, &settings)
 }
 
 /// Creates `body` through `engine` as one of the gateway's own jobs and returns the id assigned:

@@ -443,7 +443,7 @@ mod tests {
     }
 
     async fn engine(dir: &tempfile::TempDir) -> Engine {
-        let engine = crate::rest::test_engine(dir.path()).await;
+        let engine = crate::config::test_engine(dir.path()).await;
         crate::rest::artefacts::install(&engine)
             .await
             .expect("artefacts");

@@ -47,7 +47,7 @@ fn concerns(plan: &Value) -> Vec<&str> {
 async fn the_sample_world_shows_each_role_its_share() {
     use ResourceType::{CarePlan, QuestionnaireResponse, ServiceRequest};
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = crate::rest::test_engine(dir.path()).await;
+    let engine = crate::config::test_engine(dir.path()).await;
     let world = load(&engine).await.expect("loaded");
     let again = load(&engine).await.expect("loaded again");
     assert_eq!(world, again, "a second load finds what the first wrote");

@@ -69,7 +69,7 @@ impl Db {
         let store = Store::open(&self.settings.database_url)
             .await
             .expect("store opens");
-        let engine = Engine::new(store.clone(), &self.settings);
+        let engine = Engine::new(store.clone(), self.settings.engine_settings());
         let mut opts = Options::new(format, file);
         opts.rejects = self.rejects_path();
         opts.batch_size = 3; // several bundles even for the small samples
@@ -255,7 +255,7 @@ async fn an_assessment_the_api_refuses_is_rejected_alone() {
     let db = db();
     // Two Patients with one NHS number: the conditional create of that person is ambiguous (412).
     let store = Store::open(&db.settings.database_url).await.expect("store");
-    let engine = Engine::new(store.clone(), &db.settings);
+    let engine = Engine::new(store.clone(), db.settings.engine_settings());
     let twin = json!({"resourceType": "Patient", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000026"}]});
     for _ in 0..2 {
         engine

@@ -8,7 +8,7 @@ use super::*;
 use crate::rest::{Engine, test_create as create};
 
 async fn engine(dir: &tempfile::TempDir) -> Engine {
-    crate::rest::test_engine(dir.path()).await
+    crate::config::test_engine(dir.path()).await
 }
 
 fn org_ref(id: &str) -> Value {

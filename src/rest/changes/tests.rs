@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use crate::audit::write::Recording;
 use crate::auth::scopes::Grants;
 use crate::auth::{Principal, Role};
+use crate::config::test_engine;
 use crate::fhir::ResourceType;
 use crate::referral::TaskStatus;
-use crate::rest::{Engine, Return, test_create, test_engine};
+use crate::rest::{Engine, Return, test_create};
 
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use crate::audit::write::Recording;
 use crate::auth::scopes::Grants;
 use crate::auth::{Principal, Role};
+use crate::config::test_engine;
 use crate::fhir::ResourceType;
-use crate::rest::{Return, test_create as id_of, test_engine};
+use crate::rest::{Return, test_create as id_of};
 
 /// A link worker of organisation L0001, with every user scope.
 fn link_worker() -> Arc<Principal> {
