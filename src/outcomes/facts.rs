@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-pub use crate::fhir::days::{civil_from_days, days_from_civil, parse_day, parse_ymd};
+use crate::fhir::days::{civil_from_days, parse_day, parse_ymd};
 use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{Canonical, LINK_PATHWAY, SEVERITY_RANGE};
 
@@ -301,6 +301,7 @@ pub fn age_at(birth: (i32, u32, u32), day: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fhir::days::days_from_civil;
 
     #[test]
     fn dates_round_trip_and_ages_count_birthdays() {

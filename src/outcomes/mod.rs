@@ -146,7 +146,7 @@ impl Request {
     pub fn check(&self) -> Result<(), Error> {
         let day = |name: &str, v: &str| {
             (v.len() == 10)
-                .then(|| facts::parse_day(v))
+                .then(|| crate::fhir::days::parse_day(v))
                 .flatten()
                 .ok_or_else(|| bad(name, format!("{name} must be a date (YYYY-MM-DD)")))
         };

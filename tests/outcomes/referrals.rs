@@ -4,8 +4,8 @@
 //! `meta.lastUpdated`, which is now; so each referral is authored a whole number of days ago, and the
 //! days to acceptance or completion are that number (to the hundredth of a day the report prints).
 
+use carebridge::fhir::days::civil_from_days;
 use carebridge::fhir::instant::{format_instant, now_ms};
-use carebridge::outcomes::facts::civil_from_days;
 use serde_json::{Value, json};
 
 use super::helpers::{NHS, TestApp, spawn_app, spawn_app_on_postgres};

@@ -190,7 +190,7 @@ fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
 /// The `YYYY-MM-DD` of a date or dateTime (a partial date is left out).
 fn date_of(v: Option<&Value>) -> Option<&str> {
     let day = v?.as_str()?.get(0..10)?;
-    crate::outcomes::facts::parse_ymd(day).map(|_| day)
+    crate::fhir::days::parse_ymd(day).map(|_| day)
 }
 
 /// A reference to an Organization, as `Organization/<id>`.

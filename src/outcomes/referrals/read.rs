@@ -8,8 +8,9 @@ use super::facts::{self, TaskStatus};
 use super::{Outcome, Referral, Referrals};
 use crate::error::Error;
 use crate::fhir::ResourceType;
+use crate::fhir::days::{civil_from_days, parse_day};
 use crate::hna::Canonical;
-use crate::outcomes::facts::{civil_from_days, organization_type, parse_day};
+use crate::outcomes::facts::organization_type;
 use crate::search::Include;
 use crate::store::{Backend, HistoryFilter, Store};
 
