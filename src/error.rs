@@ -4,7 +4,7 @@
 //!
 //! | error | status | issue code |
 //! |---|---|---|
-//! | `InvalidJson`, `BadRequest`, `InvalidResource` | 400 | `invalid` / `structure` / `required` / `value` |
+//! | `InvalidJson`, `BadRequest`, `InvalidResource` (and a content [`Refusal`]) | 400 | `invalid` / `structure` / `required` / `value` |
 //! | a request the parse refuses ([`RequestError`]) | 400, 404 or 405 | as the variant it maps to |
 //! | `InvalidSearch` | 400 | `invalid` / `not-supported` |
 //! | `Unauthenticated` | 401 (with `WWW-Authenticate: Bearer`) | `login` |
@@ -26,7 +26,7 @@
 
 use actix_web::http::StatusCode;
 
-use crate::fhir::{OutcomeIssue, ResourceType};
+use crate::fhir::{OutcomeIssue, Refusal, ResourceType};
 use crate::interaction::RequestError;
 use crate::search::SearchParseError;
 
@@ -127,6 +127,16 @@ impl From<RequestError> for Error {
             e @ (RequestError::InvalidId
             | RequestError::OtherServer
             | RequestError::Malformed(_)) => Error::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Malformed(m) => Error::BadRequest(m),
+            Refusal::Invalid(issues) => Error::InvalidResource(issues),
+            Refusal::BusinessRule(issues) => Error::BusinessRule(issues),
         }
     }
 }

@@ -27,5 +27,6 @@ pub mod search;
 pub mod setting;
 pub mod startup;
 pub mod store;
+pub mod subscription;
 pub mod telemetry;
 pub mod tls;

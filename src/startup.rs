@@ -76,7 +76,7 @@ impl Application {
     /// Opens the store, installs the HNA conformance artefacts, binds the listener and prepares the
     /// server.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let store = Store::open(&settings.database_url).await?;
+        let store = crate::audit::open_store(&settings.database_url).await?;
         let listener = TcpListener::bind(settings.listen).map_err(|e| StartError::Bind {
             addr: settings.listen.to_string(),
             reason: e.to_string(),
@@ -112,7 +112,7 @@ impl Application {
         let notifier = settings
             .outbound_trust
             .client(std::time::Duration::from_secs(
-                crate::notify::subscription::MAX_TIMEOUT_SECONDS,
+                crate::subscription::MAX_TIMEOUT_SECONDS,
             ))
             .map_err(StartError::Outbound)?;
         let matching = crate::notify::worker::start(
@@ -315,7 +315,7 @@ pub async fn command_store(
     command: &str,
     settings: &Settings,
 ) -> Result<crate::store::Store, std::process::ExitCode> {
-    crate::store::Store::open(&settings.database_url)
+    crate::audit::open_store(&settings.database_url)
         .await
         .map_err(|e| {
             eprintln!("carebridge {command}: cannot open the store: {e}");

@@ -41,3 +41,15 @@ pub mod verify;
 pub mod write;
 
 pub use trail::Trail;
+
+use crate::store::{Store, StoreError};
+
+/// Opens the store `url` names with its audit log in the current form: events stored before the
+/// compact form move into it ([`stored::upgrade`]) before anything reads the log. The gateway and
+/// every command open their store through this; the store itself knows nothing of the audit's
+/// encoding.
+pub async fn open_store(url: &str) -> Result<Store, StoreError> {
+    let store = Store::open(url).await?;
+    stored::upgrade(&store).await?;
+    Ok(store)
+}

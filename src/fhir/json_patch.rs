@@ -8,14 +8,14 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
 use crate::fhir::OutcomeIssue;
+use crate::fhir::Refusal;
 
 /// `patch` applied to `target`.
-pub fn apply(target: &Value, patch: &Value) -> Result<Value, Error> {
+pub fn apply(target: &Value, patch: &Value) -> Result<Value, Refusal> {
     let ops = patch
         .as_array()
-        .ok_or_else(|| Error::BadRequest("A JSON Patch is a list of operations".into()))?;
+        .ok_or_else(|| Refusal::Malformed("A JSON Patch is a list of operations".into()))?;
     let mut doc = target.clone();
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut doc, op, i)?;
@@ -23,18 +23,18 @@ pub fn apply(target: &Value, patch: &Value) -> Result<Value, Error> {
     Ok(doc)
 }
 
-fn malformed(i: usize, what: &str) -> Error {
-    Error::BadRequest(format!("JSON Patch op[{i}]: {what}"))
+fn malformed(i: usize, what: &str) -> Refusal {
+    Refusal::Malformed(format!("JSON Patch op[{i}]: {what}"))
 }
 
-fn unapplicable(i: usize, what: String) -> Error {
-    Error::BusinessRule(vec![OutcomeIssue::error(
+fn unapplicable(i: usize, what: String) -> Refusal {
+    Refusal::BusinessRule(vec![OutcomeIssue::error(
         "processing",
         format!("JSON Patch op[{i}] cannot be applied: {what}"),
     )])
 }
 
-fn apply_one(doc: &mut Value, op: &Value, i: usize) -> Result<(), Error> {
+fn apply_one(doc: &mut Value, op: &Value, i: usize) -> Result<(), Refusal> {
     let text = |name: &str| op.get(name).and_then(Value::as_str);
     let name = text("op").ok_or_else(|| malformed(i, "'op' is missing"))?;
     let path = text("path").ok_or_else(|| malformed(i, "'path' is missing"))?;
@@ -180,7 +180,7 @@ mod tests {
     use serde_json::json;
 
     fn patched(doc: Value, ops: Value) -> Result<Value, u16> {
-        apply(&doc, &ops).map_err(|e| e.status().as_u16())
+        apply(&doc, &ops).map_err(|e| crate::error::Error::from(e).status().as_u16())
     }
 
     #[test]

@@ -12,9 +12,12 @@ pub mod json_patch;
 pub mod nhs_number;
 pub mod ods;
 pub mod outcome;
+pub mod reference;
+pub mod refusal;
 pub mod text;
 pub mod validate;
 
 pub use carebridge_request::id;
 pub use carebridge_request::{ResourceType, UnknownResourceType};
 pub use outcome::{OutcomeIssue, Severity, operation_outcome};
+pub use refusal::Refusal;

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::OutcomeIssue;
-use crate::error::Error;
+use crate::fhir::Refusal;
 
 /// Most faults one body reports.
 pub const MAX_ISSUES: usize = 20;
@@ -50,7 +50,7 @@ pub fn has_control(s: &str) -> bool {
 /// [`check_strings`] for `body` parsed from the JSON text `json`, walking it only when the text
 /// could hold a forbidden character ([`may_hold_forbidden`]): nearly every body is clean, and the
 /// scan of its text costs a fraction of the walk.
-pub fn check_json(json: &[u8], body: &Value) -> Result<(), Error> {
+pub fn check_json(json: &[u8], body: &Value) -> Result<(), Refusal> {
     if may_hold_forbidden(json) {
         check_strings(body)
     } else {
@@ -77,7 +77,7 @@ pub fn may_hold_forbidden(json: &[u8]) -> bool {
 
 /// Refuses `body` (400 `invalid`, one issue per fault) when a string or an element name in it holds
 /// a character FHIR forbids in strings.
-pub fn check_strings(body: &Value) -> Result<(), Error> {
+pub fn check_strings(body: &Value) -> Result<(), Refusal> {
     // Find out without building a path per element first.
     if is_clean(body) {
         return Ok(());
@@ -93,7 +93,7 @@ pub fn check_strings(body: &Value) -> Result<(), Error> {
     if issues.is_empty() {
         Ok(())
     } else {
-        Err(Error::InvalidResource(issues))
+        Err(Refusal::Invalid(issues))
     }
 }
 
@@ -170,7 +170,7 @@ mod tests {
     fn faults(body: &Value) -> Vec<String> {
         match check_strings(body) {
             Ok(()) => Vec::new(),
-            Err(Error::InvalidResource(issues)) => issues
+            Err(Refusal::Invalid(issues)) => issues
                 .into_iter()
                 .map(|i| {
                     assert_eq!(i.code, "invalid");
@@ -217,7 +217,7 @@ mod tests {
     fn a_bad_element_name_is_reported_at_its_object_and_never_echoed() {
         let p = json!({"resourceType": "Patient", "name": [{"fam\u{0}ily": "Smith"}]});
         assert_eq!(faults(&p), vec!["Patient.name[0]"]);
-        let Err(Error::InvalidResource(issues)) = check_strings(&p) else {
+        let Err(Refusal::Invalid(issues)) = check_strings(&p) else {
             panic!("refused");
         };
         assert!(

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::{OutcomeIssue, ResourceType, id, nhs_number};
-use crate::error::Error;
+use crate::fhir::Refusal;
 
 /// What the URL says about the body's id.
 #[derive(Debug, Clone, Copy)]
@@ -20,17 +20,17 @@ pub enum IdRule<'a> {
 
 /// Checks `body` as a resource of `rtype`. Structural faults are 400; business rules (NHS numbers)
 /// are 422.
-pub fn validate(rtype: ResourceType, body: &Value, id_rule: IdRule<'_>) -> Result<(), Error> {
+pub fn validate(rtype: ResourceType, body: &Value, id_rule: IdRule<'_>) -> Result<(), Refusal> {
     let root = rtype.as_str();
     let Some(obj) = body.as_object() else {
-        return Err(Error::InvalidResource(vec![
+        return Err(Refusal::Invalid(vec![
             OutcomeIssue::error("structure", "The body must be a JSON object").at(root),
         ]));
     };
     match obj.get("resourceType").and_then(Value::as_str) {
         Some(t) if t == root => {}
         Some(_) => {
-            return Err(Error::InvalidResource(vec![
+            return Err(Refusal::Invalid(vec![
                 OutcomeIssue::error(
                     "invalid",
                     format!("resourceType must be {root} for this URL"),
@@ -39,7 +39,7 @@ pub fn validate(rtype: ResourceType, body: &Value, id_rule: IdRule<'_>) -> Resul
             ]));
         }
         None => {
-            return Err(Error::InvalidResource(vec![
+            return Err(Refusal::Invalid(vec![
                 OutcomeIssue::error("required", "resourceType is missing")
                     .at(format!("{root}.resourceType")),
             ]));
@@ -50,23 +50,23 @@ pub fn validate(rtype: ResourceType, body: &Value, id_rule: IdRule<'_>) -> Resul
     let mut business = Vec::new();
     walk(body, &mut root.to_owned(), &mut structural, &mut business);
     if !structural.is_empty() {
-        return Err(Error::InvalidResource(structural));
+        return Err(Refusal::Invalid(structural));
     }
     if let Err(issues) = carebridge_model::validate(root, body) {
-        return Err(Error::InvalidResource(
+        return Err(Refusal::Invalid(
             issues.into_iter().map(model_issue).collect(),
         ));
     }
     if !business.is_empty() {
-        return Err(Error::BusinessRule(business));
+        return Err(Refusal::BusinessRule(business));
     }
     Ok(())
 }
 
-fn check_id(root: &str, body_id: Option<&Value>, rule: IdRule<'_>) -> Result<(), Error> {
+fn check_id(root: &str, body_id: Option<&Value>, rule: IdRule<'_>) -> Result<(), Refusal> {
     let at = format!("{root}.id");
     let bad = |code, msg: &str| {
-        Err(Error::InvalidResource(vec![
+        Err(Refusal::Invalid(vec![
             OutcomeIssue::error(code, msg).at(at.clone()),
         ]))
     };
@@ -257,7 +257,7 @@ mod tests {
             {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"},
             {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765918"}]});
         match validate(ResourceType::Patient, &p, IdRule::Ignored) {
-            Err(Error::BusinessRule(issues)) => {
+            Err(Refusal::BusinessRule(issues)) => {
                 assert_eq!(
                     issues[0].expression.as_deref(),
                     Some("Patient.identifier[1].value")
@@ -272,7 +272,7 @@ mod tests {
         let p = json!({"resourceType": "CarePlan", "status": "active", "intent": "plan",
             "subject": {"reference": "Patient/has space"}});
         match validate(ResourceType::CarePlan, &p, IdRule::Ignored) {
-            Err(Error::InvalidResource(issues)) => {
+            Err(Refusal::Invalid(issues)) => {
                 assert_eq!(
                     issues[0].expression.as_deref(),
                     Some("CarePlan.subject.reference")
@@ -286,7 +286,7 @@ mod tests {
     fn empty_arrays_objects_and_strings_are_refused_with_their_path() {
         let p = json!({"resourceType": "Patient", "name": [{"family": "X", "given": []}], "telecom": [{}], "gender": ""});
         match validate(ResourceType::Patient, &p, IdRule::Ignored) {
-            Err(Error::InvalidResource(issues)) => {
+            Err(Refusal::Invalid(issues)) => {
                 let paths: Vec<_> = issues
                     .iter()
                     .filter_map(|i| i.expression.as_deref())
@@ -304,17 +304,17 @@ mod tests {
         assert!(validate(ResourceType::Patient, &p, IdRule::MustEqual("a")).is_ok());
         assert!(matches!(
             validate(ResourceType::Patient, &p, IdRule::MustEqual("b")),
-            Err(Error::InvalidResource(_))
+            Err(Refusal::Invalid(_))
         ));
         let no_id = json!({"resourceType": "Patient"});
         assert!(matches!(
             validate(ResourceType::Patient, &no_id, IdRule::MustEqual("b")),
-            Err(Error::InvalidResource(_))
+            Err(Refusal::Invalid(_))
         ));
         let wrong_type = json!({"resourceType": "Practitioner"});
         assert!(matches!(
             validate(ResourceType::Patient, &wrong_type, IdRule::Ignored),
-            Err(Error::InvalidResource(_))
+            Err(Refusal::Invalid(_))
         ));
     }
 }

@@ -208,17 +208,17 @@ fn resource(t: ResourceType, canonical: &Canonical) -> Value {
 }
 
 /// On `Subscription`, the topics subscribers may name (the Subscriptions backport's
-/// `capabilitystatement-subscriptiontopic-canonical`, `crate::notify::topic`).
+/// `capabilitystatement-subscriptiontopic-canonical`, `crate::subscription::topic`).
 fn topic_extensions(t: ResourceType, canonical: &crate::hna::Canonical) -> Vec<Value> {
     if t != ResourceType::Subscription {
         return Vec::new();
     }
-    crate::notify::topic::Topic::ALL
+    crate::subscription::topic::Topic::ALL
         .iter()
         .map(|topic| {
             json!({
                 "url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical",
-                "valueCanonical": crate::notify::subscription::topic_url(canonical, *topic),
+                "valueCanonical": crate::subscription::topic_url(canonical, *topic),
             })
         })
         .collect()

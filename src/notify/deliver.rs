@@ -43,7 +43,6 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::subscription::{Content, Spec, check};
 use crate::access::Gate;
 use crate::access::subscriber::subscribers;
 use crate::audit::Trail;
@@ -54,6 +53,7 @@ use crate::fhir::ResourceType;
 use crate::fhir::instant::{format_instant, now_ms};
 use crate::rest::{Engine, Mark};
 use crate::store::outbox::{Delivery, Event, Settled};
+use crate::subscription::{Content, Spec, check};
 
 /// Most events in one notification.
 pub const EVENTS_PER_NOTIFICATION: usize = 20;
@@ -403,7 +403,7 @@ pub fn notification(
     kind: &str,
 ) -> Value {
     let base = engine.base_url();
-    let topic = super::subscription::topic_url(engine.canonical(), spec.topic);
+    let topic = crate::subscription::topic_url(engine.canonical(), spec.topic);
     let events: Vec<Value> = shown
         .iter()
         .map(|(e, _)| {

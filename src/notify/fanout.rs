@@ -1,5 +1,5 @@
 //! Matching the outbox to subscriptions: each waiting change is read back (the version it made and
-//! the one before), the topics it triggers are worked out ([`super::topic`]), and each live
+//! the one before), the topics it triggers are worked out ([`crate::subscription::topic`]), and each live
 //! Subscription of a concerned organisation to such a topic, whose filters the changed resource
 //! passes, gets the change as its next numbered event. The outbox row is removed in the same
 //! transaction as the events are recorded, under one lock shared by every gateway process: a
@@ -19,15 +19,15 @@
 
 use serde_json::Value;
 
-use super::subscription::{Filter, filters_of, topic_url};
-use super::topic::{Concerned, triggered};
 use crate::access::subscriber::SUBSCRIBER_TAG;
 use crate::consent::decision::patient_of;
 use crate::error::Error;
 use crate::fhir::ResourceType;
-use crate::outcomes::facts::ref_id;
+use crate::fhir::reference::ref_id;
 use crate::rest::Engine;
 use crate::store::outbox::{Change, Event};
+use crate::subscription::topic::{Concerned, triggered};
+use crate::subscription::{Filter, filters_of, topic_url};
 
 /// Matches up to `limit` waiting changes; returns how many were taken from the outbox.
 pub async fn fan_out(engine: &Engine, limit: usize) -> Result<usize, Error> {
@@ -72,9 +72,9 @@ pub async fn fan_out(engine: &Engine, limit: usize) -> Result<usize, Error> {
 }
 
 /// The topics with at least one live (requested or active) Subscription, now.
-async fn live_topics(engine: &Engine) -> Result<Vec<super::topic::Topic>, Error> {
+async fn live_topics(engine: &Engine) -> Result<Vec<crate::subscription::topic::Topic>, Error> {
     let mut live = Vec::new();
-    for topic in super::topic::Topic::ALL {
+    for topic in crate::subscription::topic::Topic::ALL {
         let q = live_subscriptions(engine, topic, None)?;
         if !engine.store().backend().search(&q, 1).await?.is_empty() {
             live.push(topic);
@@ -87,7 +87,7 @@ async fn live_topics(engine: &Engine) -> Result<Vec<super::topic::Topic>, Error>
 /// names (`_tag` values) when given.
 fn live_subscriptions(
     engine: &Engine,
-    topic: super::topic::Topic,
+    topic: crate::subscription::topic::Topic,
     tags: Option<String>,
 ) -> Result<crate::search::SearchQuery, Error> {
     let mut pairs = vec![
@@ -191,7 +191,7 @@ async fn practice_of(engine: &Engine, patient: &str) -> Result<Vec<String>, Erro
 /// The live Subscriptions of `organizations` to `topic`: id, body and when each was made.
 async fn subscriptions(
     engine: &Engine,
-    topic: super::topic::Topic,
+    topic: crate::subscription::topic::Topic,
     organizations: &[String],
 ) -> Result<Vec<(String, Value, i64)>, Error> {
     let tags: Vec<String> = organizations

@@ -2,9 +2,12 @@
 //! subscribed system, exactly as the person consented, durably.
 //!
 //! The pieces, in the order a change travels:
-//! - [`topic`]: the topics the gateway serves and which change of which resource triggers them.
-//! - [`subscription`]: a `Subscription` as a subscriber writes it, checked against the topics,
-//!   the channel rules and the subscriber's role; its signing secret taken out and kept.
+//! - `crate::subscription::topic`: the topics the gateway serves and which change of which
+//!   resource triggers them.
+//! - `crate::subscription`: a `Subscription` as a subscriber writes it, checked against the
+//!   topics, the channel rules and the subscriber's role; its signing secret taken out and kept.
+//!   Both sit below the REST engine, which checks a Subscription when it is written and leaves an
+//!   outbox row for each watched change; this module is the delivery built on top of it.
 //! - The outbox (`crate::store::outbox`): every committed change of a watched type leaves a row
 //!   in the same transaction, so a committed change always has its row and a rolled-back one
 //!   never does.
@@ -27,6 +30,4 @@
 pub mod deliver;
 pub mod fanout;
 pub mod query;
-pub mod subscription;
-pub mod topic;
 pub mod worker;

@@ -9,11 +9,11 @@
 use serde_json::{Value, json};
 
 use super::deliver::{notification, visible};
-use super::subscription::{Content, check};
 use crate::access::Gate;
 use crate::error::Error;
 use crate::fhir::ResourceType;
 use crate::rest::Engine;
+use crate::subscription::{Content, check};
 
 /// Most events one `$events` returns.
 pub const MAX_EVENTS: u64 = 100;

@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use crate::fhir::days::{civil_from_days, parse_day, parse_ymd};
+use crate::fhir::reference::ref_id;
 use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{Canonical, LINK_PATHWAY, SEVERITY_RANGE};
 
@@ -271,17 +272,6 @@ pub fn organization_type(body: &str) -> Option<String> {
     coding.code.map(Cow::into_owned)
 }
 
-/// The id in a reference to `rtype`: `Type/id`, an absolute `.../Type/id`, either with `/_history/n`.
-pub fn ref_id<'a>(reference: &'a str, rtype: &str) -> Option<&'a str> {
-    let r = match reference.find("/_history/") {
-        Some(i) => &reference[..i],
-        None => reference,
-    };
-    let (head, id) = r.rsplit_once('/')?;
-    let t = head.rsplit('/').next()?;
-    (t == rtype && !id.is_empty()).then_some(id)
-}
-
 /// Seconds into the day of a dateTime (`THH:MM:SS`), 0 for a date.
 fn parse_second(s: &str) -> u32 {
     let part = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
@@ -319,17 +309,6 @@ mod tests {
             Some(days_from_civil(2026, 1, 2))
         );
         assert_eq!(parse_second("2026-01-02T01:02:03Z"), 3723);
-    }
-
-    #[test]
-    fn references_name_their_type() {
-        assert_eq!(ref_id("Patient/p1", "Patient"), Some("p1"));
-        assert_eq!(
-            ref_id("http://x/fhir/Patient/p1/_history/2", "Patient"),
-            Some("p1")
-        );
-        assert_eq!(ref_id("Group/g", "Patient"), None);
-        assert_eq!(ref_id("urn:uuid:1", "Patient"), None);
     }
 
     #[test]

@@ -361,7 +361,7 @@ impl Engine {
                     Interaction::Update { id, .. } => IdRule::MustEqual(id),
                     _ => IdRule::Ignored,
                 };
-                validate(rtype, r, rule).map_err(|err| prefix_entry(err, e.index))?;
+                validate(rtype, r, rule).map_err(|err| prefix_entry(err.into(), e.index))?;
                 crate::rest::rules::check(self, rtype, r, &full_urls)
                     .await
                     .map_err(|err| prefix_entry(err, e.index))?;

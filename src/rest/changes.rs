@@ -153,7 +153,7 @@ pub fn for_writer(
     if rtype != ResourceType::Subscription {
         return Ok((body, None));
     }
-    let secret = crate::notify::subscription::take_secret(&mut body)
+    let secret = crate::subscription::take_secret(&mut body)
         .map_err(|issue| Error::BusinessRule(vec![issue]))?;
     if creating && secret.is_none() {
         return Err(Error::BusinessRule(vec![
@@ -161,7 +161,7 @@ pub fn for_writer(
                 "business-rule",
                 format!(
                     "a Subscription carries the secret its notifications are signed with ({})",
-                    crate::notify::subscription::SECRET_EXTENSION
+                    crate::subscription::SECRET_EXTENSION
                 ),
             )
             .at("Subscription.channel.extension"),
@@ -170,7 +170,7 @@ pub fn for_writer(
     let (Some(role), Some([org, ..])) = (writer.role(), writer.organizations()) else {
         return Ok((body, secret));
     };
-    if let Some(issue) = crate::notify::subscription::content_refused_in(&body, role) {
+    if let Some(issue) = crate::subscription::content_refused_in(&body, role) {
         return Err(Error::ForbiddenContent(vec![issue]));
     }
     Ok((

@@ -167,7 +167,7 @@ pub struct Engine {
     /// The consent engine's policy and vocabulary.
     consent: ConsentSettings,
     /// Where Subscriptions may send notifications (`crate::notify`).
-    channel_rules: crate::notify::subscription::ChannelRules,
+    channel_rules: crate::subscription::ChannelRules,
 }
 
 /// What an engine is configured with: the part of the gateway's settings the interactions use
@@ -215,7 +215,7 @@ impl Engine {
             max_page_size: settings.max_page_size,
             max_search_results: settings.max_search_results,
             hna_rules: std::sync::Arc::default(),
-            channel_rules: crate::notify::subscription::ChannelRules {
+            channel_rules: crate::subscription::ChannelRules {
                 allowed_hosts: settings.notify_allowed_hosts,
                 loopback_http: settings.development,
                 max_attempts: settings.notify_max_attempts,
@@ -282,7 +282,7 @@ impl Engine {
     }
 
     /// Where Subscriptions may send notifications.
-    pub fn channel_rules(&self) -> &crate::notify::subscription::ChannelRules {
+    pub fn channel_rules(&self) -> &crate::subscription::ChannelRules {
         &self.channel_rules
     }
 

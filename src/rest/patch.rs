@@ -142,7 +142,7 @@ impl Engine {
 /// `patch` applied to `stored`: a FHIRPath Patch when it is a `Parameters`, else a JSON Patch.
 fn apply(stored: &Value, patch: &Value) -> Result<Value, Error> {
     if patch.get("resourceType").and_then(Value::as_str) == Some("Parameters") {
-        return crate::fhir::fhirpath_patch::apply(stored, patch);
+        return Ok(crate::fhir::fhirpath_patch::apply(stored, patch)?);
     }
     if !patch.is_array() {
         return Err(Error::BadRequest(
@@ -150,7 +150,7 @@ fn apply(stored: &Value, patch: &Value) -> Result<Value, Error> {
                 .into(),
         ));
     }
-    crate::fhir::json_patch::apply(stored, patch)
+    Ok(crate::fhir::json_patch::apply(stored, patch)?)
 }
 
 /// The patch a bundle entry carries as its `resource`: a FHIRPath Patch `Parameters`, or a

@@ -6,7 +6,7 @@
 //! the PCSP rules run too), and referrals and their Tasks against the referral profiles
 //! ([`crate::referral::shape`]), evaluation cohort Groups against their definition
 //! ([`crate::hna::cohort`]), and Subscriptions against the topics and channel rules
-//! ([`crate::notify::subscription`]). Every way a resource is written (create, update, their conditional
+//! ([`crate::subscription`]). Every way a resource is written (create, update, their conditional
 //! forms, transaction and batch entries, `$extract`) passes through [`check`].
 //!
 //! Decisions:
@@ -254,13 +254,9 @@ pub async fn check(
         ResourceType::Task => refuse(crate::referral::shape::check_task(resource)),
         ResourceType::Group => refuse(crate::hna::cohort::issues(resource, engine.canonical())),
         ResourceType::Subscription => refuse(
-            crate::notify::subscription::check(
-                resource,
-                engine.canonical(),
-                engine.channel_rules(),
-            )
-            .err()
-            .unwrap_or_default(),
+            crate::subscription::check(resource, engine.canonical(), engine.channel_rules())
+                .err()
+                .unwrap_or_default(),
         ),
         _ => Ok(()),
     }

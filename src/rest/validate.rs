@@ -218,7 +218,7 @@ impl Engine {
     ) -> Result<Vec<OutcomeIssue>, Error> {
         let checked = match validate(rtype, resource, rule) {
             Ok(()) => crate::rest::rules::check(self, rtype, resource, &HashSet::new()).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match checked {
             Ok(()) => Ok(Vec::new()),

@@ -94,12 +94,12 @@ fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
 }
 
-/// Writes `w`, and for a type a subscription topic watches (`crate::notify::topic`) its outbox row,
+/// Writes `w`, and for a type a subscription topic watches (`crate::subscription::topic`) its outbox row,
 /// in the same transaction.
 fn put(tx: &mut dyn Tx, w: &VersionWrite) -> Result<(), Error> {
     tx.put(w)?;
     let r = &w.resource;
-    if crate::notify::topic::watched(r.rtype) {
+    if crate::subscription::topic::watched(r.rtype) {
         tx.enqueue_change(r.rtype, &r.id, r.version, r.last_updated)?;
     }
     Ok(())

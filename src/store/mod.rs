@@ -510,10 +510,9 @@ impl Store {
         } else {
             backend
         };
-        let store = Store { backend };
-        // Events stored before the compact form move into it before anything reads the log.
-        crate::audit::stored::upgrade(&store).await?;
-        Ok(store)
+        // The gateway opens it through `crate::audit::open_store`, which also brings the audit log
+        // stored before the compact form into it.
+        Ok(Store { backend })
     }
 
     /// The backend, for reads.

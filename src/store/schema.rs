@@ -131,7 +131,7 @@ CREATE TABLE messages (
     super::outbox::HOLDER_MIGRATION,
     // 11: the compact audit log (`super::audit_sql`, `crate::audit::compact`). The events of
     // migration 4 move to `audit_event_text` and are copied into the new form by
-    // `crate::audit::stored::upgrade` when the store opens (in Rust: their bodies are re-encoded),
+    // `crate::audit::stored::upgrade` when the gateway opens the store (`crate::audit::open_store`) (in Rust: their bodies are re-encoded),
     // which leaves that table empty. `audit_anchor` is where an archived chain continues
     // (`crate::audit::archive`).
     r#"

@@ -20,9 +20,9 @@ use serde_json::{Map, Value, json};
 
 use super::pseudonym::Pseudonyms;
 use crate::fhir::ResourceType;
+use crate::fhir::reference::ref_id;
 use crate::hna::catalogue::{DOMAINS, concerns};
 use crate::hna::{Canonical, LINK_COMPLETED_BY, LINK_DISTRESS, LINK_PATHWAY, LINK_SETTING};
-use crate::outcomes::facts::ref_id;
 
 // The ODS organisation code system: the only identifier an Organization keeps.
 

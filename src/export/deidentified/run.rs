@@ -174,7 +174,7 @@ async fn plans(
                 let patient = body
                     .pointer("/subject/reference")
                     .and_then(Value::as_str)
-                    .and_then(|s| facts::ref_id(s, "Patient"));
+                    .and_then(|s| crate::fhir::reference::ref_id(s, "Patient"));
                 disclose(gate, &r, patient);
                 w.write(engine, gate, job, &out).await?;
             }

@@ -73,11 +73,11 @@ use serde_json::Value;
 
 use self::edit::{ListEdit, add, delete, edit_at, replace};
 use self::path::{Path, Seg, shown};
-use crate::error::Error;
 use crate::fhir::OutcomeIssue;
+use crate::fhir::Refusal;
 
 /// `patch` (a `Parameters` resource) applied to `target`: the patched copy, or why not.
-pub fn apply(target: &Value, patch: &Value) -> Result<Value, Error> {
+pub fn apply(target: &Value, patch: &Value) -> Result<Value, Refusal> {
     let ops = read::operations(patch)?;
     let mut doc = target.clone();
     for (i, op) in ops.into_iter().enumerate() {
@@ -87,13 +87,13 @@ pub fn apply(target: &Value, patch: &Value) -> Result<Value, Error> {
 }
 
 /// 400: the request is wrong whatever the resource.
-fn malformed(i: usize, what: &str) -> Error {
-    Error::BadRequest(format!("FHIRPath Patch operation[{i}]: {what}"))
+fn malformed(i: usize, what: &str) -> Refusal {
+    Refusal::Malformed(format!("FHIRPath Patch operation[{i}]: {what}"))
 }
 
 /// 422: the operation cannot be applied to this resource.
-fn unapplicable(i: usize, what: String) -> Error {
-    Error::BusinessRule(vec![OutcomeIssue::error(
+fn unapplicable(i: usize, what: String) -> Refusal {
+    Refusal::BusinessRule(vec![OutcomeIssue::error(
         "processing",
         format!("FHIRPath Patch operation[{i}] cannot be applied: {what}"),
     )])

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::path::{self, Path, shown};
 use super::{Operation, malformed};
-use crate::error::Error;
+use crate::fhir::Refusal;
 
 /// The names an operation's parts may have.
 const PART_NAMES: &[&str] = &[
@@ -22,9 +22,9 @@ const PART_NAMES: &[&str] = &[
 const MAX_DEPTH: usize = 32;
 
 /// The operations of `patch`, in order; 400 naming the first that is malformed.
-pub(super) fn operations(patch: &Value) -> Result<Vec<Operation>, Error> {
+pub(super) fn operations(patch: &Value) -> Result<Vec<Operation>, Refusal> {
     if patch.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-        return Err(Error::BadRequest(
+        return Err(Refusal::Malformed(
             "A FHIRPath Patch is a Parameters resource".into(),
         ));
     }
@@ -32,7 +32,7 @@ pub(super) fn operations(patch: &Value) -> Result<Vec<Operation>, Error> {
         None => return Ok(Vec::new()),
         Some(Value::Array(params)) => params,
         Some(_) => {
-            return Err(Error::BadRequest(
+            return Err(Refusal::Malformed(
                 "A FHIRPath Patch's 'parameter' is a list".into(),
             ));
         }

@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::apply;
 use super::path::{self, Literal, Step};
-use crate::error::Error;
+use crate::fhir::Refusal;
 
 /// The operation parameter of `kind` at `path`, with `more` parts.
 fn op(kind: &str, path: &str, more: &[Value]) -> Value {
@@ -60,11 +60,11 @@ fn move_(path: &str, source: i64, destination: i64) -> Value {
 fn patched(target: &Value, ops: &[Value]) -> Result<Value, (u16, String)> {
     let patch = json!({"resourceType": "Parameters", "parameter": ops});
     apply(target, &patch).map_err(|e| match &e {
-        Error::BadRequest(m) => (400, m.clone()),
-        Error::BusinessRule(issues) => {
+        Refusal::Malformed(m) => (400, m.clone()),
+        Refusal::BusinessRule(issues) => {
             (422, issues.iter().map(|i| i.diagnostics.as_str()).collect())
         }
-        other => (other.status().as_u16(), other.to_string()),
+        Refusal::Invalid(_) => (400, e.to_string()),
     })
 }
 
@@ -638,7 +638,7 @@ fn nested_parts_build_objects_and_repeated_names_lists() {
 fn a_malformed_patch_is_400_naming_its_fault() {
     let t = task();
     let bad = |patch: Value| match apply(&t, &patch) {
-        Err(Error::BadRequest(m)) => m,
+        Err(Refusal::Malformed(m)) => m,
         other => format!("not a 400: {other:?}"),
     };
     assert_eq!(
@@ -899,7 +899,8 @@ fn odd_shapes_are_answered_not_panicked_on() {
         ),
         (one_note, params(json!([delete("Task.note[0]")])), 200),
     ] {
-        let got = apply(&target, &patch).map_err(|e| e.status().as_u16());
+        let got =
+            apply(&target, &patch).map_err(|e| crate::error::Error::from(e).status().as_u16());
         assert_eq!(got.err().unwrap_or(200), want, "{target} {patch}");
     }
     let mut deep = part("value", "valueString", json!("x"));

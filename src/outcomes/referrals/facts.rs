@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::super::facts::ref_id;
 use crate::fhir::days::parse_day;
+use crate::fhir::reference::ref_id;
 use crate::hna::catalogue::{DOMAINS, concern};
 use crate::search::date::parse_range;
 

@@ -1,7 +1,7 @@
 //! A `Subscription` as a subscriber writes it (the R4 backport's shape), checked and read into the
 //! [`Spec`] the delivery works from. Every fault is a 422 issue naming its element:
 //!
-//! - `criteria` is the canonical URL of one of this gateway's topics ([`super::topic`]);
+//! - `criteria` is the canonical URL of one of this gateway's topics ([`topic`]);
 //! - each filter (the backport's `filterCriteria` extension on `criteria`) is `Type?param=value`
 //!   for a type the topic is about and a parameter the topic allows ([`allowed_filters`]);
 //! - `channel.type` is `rest-hook`; `channel.endpoint` is an `https` URL whose host is on the
@@ -16,14 +16,16 @@
 //! - heartbeat period (the backport's `heartbeat-period`) at least [`MIN_HEARTBEAT_SECONDS`];
 //!   timeout (`timeout`) 1 to [`MAX_TIMEOUT_SECONDS`] seconds, default [`DEFAULT_TIMEOUT_SECONDS`].
 
+pub mod topic;
+
 use serde_json::Value;
 
-use super::topic::Topic;
 use crate::access::policy::{Remit, remit};
 pub use crate::access::subscriber::{SUBSCRIBER_TAG, subscribed_by, subscribers, with_subscriber};
 use crate::auth::Role;
 use crate::fhir::{OutcomeIssue, ResourceType};
 use crate::hna::Canonical;
+use topic::Topic;
 
 /// The backport IG's base for its extensions.
 const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition";

@@ -15,7 +15,7 @@
 use serde_json::Value;
 
 use crate::fhir::ResourceType;
-use crate::outcomes::facts::ref_id;
+use crate::fhir::reference::ref_id;
 
 /// A topic of this gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
