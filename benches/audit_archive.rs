@@ -21,7 +21,7 @@ use carebridge::audit::archive;
 use carebridge::audit::chain::{self, GENESIS};
 use carebridge::audit::event::{Agent, Disclosed, Record};
 use carebridge::audit::stored::{self, Dictionary, Fresh};
-use carebridge::store::audit_sql::{Filter, Key};
+use carebridge::store::audit::{Filter, Key};
 use carebridge::store::{ChainedEvent, Store, StoreError};
 
 const BATCH: u64 = 10_000;
@@ -140,7 +140,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let report = carebridge::audit::log::verify(&store)
+    let report = carebridge::audit::verify::stored(&store)
         .await
         .expect("verified");
     assert!(report.broken.is_none(), "{report:?}");

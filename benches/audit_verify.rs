@@ -6,7 +6,7 @@
 //!
 //! Fills a fresh SQLite store with chained events of a realistic size (a BALP-shaped AuditEvent of
 //! about 1.2 kB), in transactions of 10,000, then times the verification of the stored chains
-//! (`audit::log::verify`), three times, and prints each and the median. Then writes a journal of
+//! (`audit::verify::stored`), three times, and prints each and the median. Then writes a journal of
 //! `JOURNAL_LINES` lines of the same events (segments of `journal::SEGMENT_BYTES`, as a gateway
 //! that stopped before copying them leaves it) beside an empty store and times its verification
 //! (`audit::verify::all`) the same way.
@@ -17,7 +17,7 @@ use std::io::Write as _;
 
 use carebridge::audit::chain::{GENESIS, hash};
 use carebridge::audit::journal::SEGMENT_BYTES;
-use carebridge::audit::log::verify;
+use carebridge::audit::verify::stored as verify;
 use carebridge::store::Store;
 
 const BATCH: u64 = 10_000;

@@ -10,7 +10,7 @@
 //! 5. access, its record, and what a subscriber may ask for: `access`, `audit`, `subscription`;
 //! 6. the interactions and the services built on them: `rest`, `referral`, `messaging`, `notify`,
 //!    `outcomes`, `import`, `export`, `sample`;
-//! 7. the edges: `config`, `http`, `startup`, `commands`.
+//! 7. the edges: `config`, `http`, `startup`, `cli`.
 //!
 //! The test below reads the sources (`crate::<module>` paths outside tests) and fails on an import
 //! from a lower layer to a higher one, or on a cycle between modules of one layer. A module that
@@ -45,7 +45,7 @@ pub const LAYERS: &[&[&str]] = &[
         "export",
         "sample",
     ],
-    &["config", "http", "startup", "commands"],
+    &["config", "http", "startup", "cli"],
 ];
 
 #[cfg(test)]

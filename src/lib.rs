@@ -4,7 +4,7 @@ pub mod access;
 pub mod architecture;
 pub mod audit;
 pub mod auth;
-pub mod commands;
+pub mod cli;
 pub mod config;
 pub mod consent;
 pub mod error;

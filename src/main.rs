@@ -43,20 +43,20 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Imports legacy HNA exports (CSV) through the API's validation.
-    Import(carebridge::commands::import::ImportArgs),
+    Import(carebridge::cli::import::ImportArgs),
     /// Computes the HNA outcome tables for an organisation and period.
-    Outcomes(carebridge::commands::outcomes::OutcomesArgs),
+    Outcomes(carebridge::cli::outcomes::OutcomesArgs),
     /// Writes the HNA conformance artefacts (Questionnaire, code systems, profiles).
-    Profiles(carebridge::commands::profiles::ProfilesArgs),
+    Profiles(carebridge::cli::profiles::ProfilesArgs),
     /// Prints a development token for a role (needs the configured HS256 secret).
     Token(carebridge::auth::mint::TokenArgs),
     /// Loads a small sample world (organisations, patients, HNAs, plans, consents) and prints a
     /// development token for each role.
-    Sample(carebridge::commands::sample::SampleArgs),
+    Sample(carebridge::cli::sample::SampleArgs),
     /// The tamper-evident audit log: `verify` checks its hash chain.
-    Audit(carebridge::commands::audit::AuditArgs),
+    Audit(carebridge::cli::audit::AuditArgs),
     /// Receives notifications for a Subscription, checks their signatures and prints them.
-    Subscriber(carebridge::commands::subscriber::SubscriberArgs),
+    Subscriber(carebridge::cli::subscriber::SubscriberArgs),
 }
 
 #[actix_web::main]
@@ -73,14 +73,14 @@ async fn main() -> ExitCode {
         Command::Serve { config } => serve(config).await,
         Command::Import(args) => {
             keep_freed_memory();
-            carebridge::commands::import::run(args).await
+            carebridge::cli::import::run(args).await
         }
-        Command::Outcomes(args) => carebridge::commands::outcomes::run(args).await,
-        Command::Profiles(args) => carebridge::commands::profiles::run(args).await,
-        Command::Token(args) => carebridge::commands::token::run(args),
-        Command::Sample(args) => carebridge::commands::sample::run(args).await,
-        Command::Audit(args) => carebridge::commands::audit::run(args).await,
-        Command::Subscriber(args) => carebridge::commands::subscriber::run(args).await,
+        Command::Outcomes(args) => carebridge::cli::outcomes::run(args).await,
+        Command::Profiles(args) => carebridge::cli::profiles::run(args).await,
+        Command::Token(args) => carebridge::cli::token::run(args),
+        Command::Sample(args) => carebridge::cli::sample::run(args).await,
+        Command::Audit(args) => carebridge::cli::audit::run(args).await,
+        Command::Subscriber(args) => carebridge::cli::subscriber::run(args).await,
     }
 }
 

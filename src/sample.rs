@@ -1,5 +1,5 @@
 //! The sample world for trying every sharing role in minutes (`carebridge sample`,
-//! [`crate::commands::sample`]). It writes, through the same interactions and validation as any
+//! [`crate::cli::sample`]). It writes, through the same interactions and validation as any
 //! client, six organisations, three patients, HNAs, PCSP care plans, a care team, three referrals
 //! from the hospital with their Tasks (to housing, waiting; to the welfare service, accepted; to
 //! the link service, in progress) and two consents. Every write is a conditional create on a

@@ -298,37 +298,3 @@ async fn stop_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-
-/// The settings of a command-line job, or exit code 2 after saying why they are invalid.
-pub fn command_settings(
-    command: &str,
-    config: Option<&std::path::Path>,
-) -> Result<Settings, std::process::ExitCode> {
-    Settings::load(config).map_err(|e| {
-        eprintln!("carebridge {command}: configuration error: {e}");
-        std::process::ExitCode::from(2)
-    })
-}
-
-/// The store a command-line job works on, or exit code 1 after saying why it cannot be opened.
-pub async fn command_store(
-    command: &str,
-    settings: &Settings,
-) -> Result<crate::store::Store, std::process::ExitCode> {
-    crate::audit::open_store(&settings.database_url)
-        .await
-        .map_err(|e| {
-            eprintln!("carebridge {command}: cannot open the store: {e}");
-            std::process::ExitCode::FAILURE
-        })
-}
-
-/// Settings and store of a command-line job ([`command_settings`], then [`command_store`]).
-pub async fn command_setup(
-    command: &str,
-    config: Option<&std::path::Path>,
-) -> Result<(Settings, crate::store::Store), std::process::ExitCode> {
-    let settings = command_settings(command, config)?;
-    let store = command_store(command, &settings).await?;
-    Ok((settings, store))
-}

@@ -7,7 +7,7 @@
 //! goes; syncs the file and renames it into place; reads it back and verifies it again; and only
 //! then, in one transaction, removes those events from the store and records each chain's
 //! *anchor*, the sequence number and hash of the last event archived. The live chain then
-//! verifies from its anchor ([`super::log::verify`]), and the archive's last hash for a chain is
+//! verifies from its anchor ([`super::verify::stored`]), and the archive's last hash for a chain is
 //! exactly the anchor, so archive and store together verify end to end. Sealing is itself an
 //! event, appended to the store's chain with the period and the file's SHA-256: an anchor moved
 //! by hand would not match the archive an auditor holds, and the archive's digest is on record.
@@ -34,7 +34,7 @@ use super::event::Record;
 use super::search::matches;
 use super::stored;
 use crate::fhir::instant::now_ms;
-use crate::store::audit_sql::{self, Filter};
+use crate::store::audit::{AuditSelect, Filter};
 use crate::store::{Store, StoreError};
 
 /// The file format written.
@@ -240,7 +240,7 @@ pub async fn seal(store: &Store, before: i64, path: &Path) -> Result<Summary, Ar
         interaction: Some("operation".into()),
         ..Record::default()
     };
-    super::log::append(store, sealed, record.to_text()).await?;
+    super::stored::append_by_tool(store, sealed, record.to_text()).await?;
     Ok(Summary {
         parts,
         events,
@@ -259,7 +259,7 @@ async fn write_parts(
 ) -> Result<std::io::Result<Vec<Part>>, ArchiveError> {
     let backend = store.backend();
     let anchors = stored::anchors(backend).await?;
-    let mut chains: Vec<String> = stored::select(backend, &audit_sql::chains())
+    let mut chains: Vec<String> = stored::select(backend, &AuditSelect::ChainStarts)
         .await?
         .into_iter()
         .map(|r| r.chain)
@@ -280,7 +280,11 @@ async fn write_parts(
         let mut cursor = after;
         let mut started = false;
         'pages: loop {
-            let page = audit_sql::chain_page(&chain, cursor, PAGE);
+            let page = AuditSelect::ChainPage {
+                chain: &chain,
+                after: cursor,
+                limit: PAGE,
+            };
             let rows = stored::select(backend, &page).await?;
             let Some(last) = rows.last() else {
                 break;

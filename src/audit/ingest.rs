@@ -483,7 +483,7 @@ mod tests {
             1,
             "only the segment still being written remains"
         );
-        let report = crate::audit::log::verify(&store).await.expect("verify");
+        let report = crate::audit::verify::stored(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (30, None));
         journal.close();
     }
@@ -543,7 +543,7 @@ mod tests {
             "only the segment still being written remains"
         );
         assert!(!first.exists(), "the finished preallocated segment went");
-        let report = crate::audit::log::verify(&store).await.expect("verify");
+        let report = crate::audit::verify::stored(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (15, None));
         journal.close();
     }
@@ -565,7 +565,7 @@ mod tests {
         assert_eq!(ingester.copy(1).await.expect("copied"), 1, "the long one");
         assert_eq!(ingester.copy(1).await.expect("copied"), 1, "then the next");
         assert_eq!(ingester.catch_up().await.expect("copied"), 0);
-        let report = crate::audit::log::verify(&store).await.expect("verify");
+        let report = crate::audit::verify::stored(&store).await.expect("verify");
         assert_eq!((report.count(), report.broken), (2, None));
         journal.close();
     }
@@ -614,7 +614,7 @@ mod tests {
                 Err(IngestError::Broken(b)) => assert_eq!(b, expected),
                 other => panic!("{other:?}"),
             }
-            let report = crate::audit::log::verify(&store).await.expect("verify");
+            let report = crate::audit::verify::stored(&store).await.expect("verify");
             assert_eq!((report.count(), report.broken), (4, None), "event 4 only");
             assert!(append(7).await > 6, "recording goes on");
         }
@@ -627,7 +627,7 @@ mod tests {
             (
                 "gw",
                 expected.at,
-                crate::audit::log::Place::Journal(expected.line)
+                crate::audit::verify::Place::Journal(expected.line)
             )
         );
         journal.close();

@@ -10,30 +10,27 @@
 //!   continue the chain first (a line that does not is never copied; the copy stops there).
 //! - [`archive`]: retention: a period sealed into a verifiable, searchable archive file and
 //!   removed from the store, each chain continuing from its anchor.
-//! - [`chain`]: the hash chain; [`log`]: verifying the stored chains, exporting a period, the
-//!   `carebridge audit` commands.
+//! - [`chain`]: the hash chain, and the only place events are hashed.
 //! - [`verify`]: verifying the whole trail, the stored chains and then the journal lines not yet
 //!   copied, so that a journal altered before its copy is reported like an altered stored event
 //!   (`carebridge audit verify`, and `$audit-verify` through [`Trail::verify`]).
-//! - [`search`]: the auditors' search and the patient access report.
+//! - [`export`]: a period of the stored log as NDJSON (`$audit-export`, `carebridge audit export`).
+//! - [`search`]: the auditors' search and the patient access report, parsed and run (paged by
+//!   cursor over the store's typed audit reads, `crate::store::audit`).
 //! - [`stored`]: the audit log in the store (events in, decoded rows out), in the [`compact`]
 //!   form.
 //! - [`write`]: the event of a write, committed in the write's own transaction.
 //! - [`trail`]: the running gateway's journal, copy and rendering together.
 //!
-//! History: a first middleware appended each event through the store's writer thread and cut
-//! consent-filtered reads from about 63k to 24k requests/s (`bench/results/consent-2026-11-24T212107Z.md`);
-//! batching those appends or dropping the per-commit fsync did not move it (the
-//! `consent-2026-11-24T2135*`/`T2137*` records). Hence the journal, whose cost `bench/audit.sh`
-//! measures against a bench-only build without the durable write (`bench/results/audit-*`).
+//! Why a journal rather than a store write per event: `bench/README.md`, "Decisions measured".
 
 pub mod archive;
 pub mod chain;
 pub mod compact;
 pub mod event;
+pub mod export;
 pub mod ingest;
 pub mod journal;
-pub mod log;
 pub mod search;
 pub mod stored;
 pub mod trail;

@@ -20,9 +20,13 @@
 //! `_count`: nothing to count), and otherwise when asked: `_total=accurate`, or `_summary=count`
 //! and `_count=0`, which answer the total alone.
 
+mod run;
+
+pub use run::{Page, Reader, one, run};
+
 use super::event::Record;
 use crate::search::date::parse_range;
-use crate::store::audit_sql::{Filter, Key};
+use crate::store::audit::{Filter, Key};
 
 /// Page size without `_count`.
 pub const DEFAULT_COUNT: usize = 50;

@@ -20,10 +20,11 @@ use std::sync::Mutex;
 use super::chain::{self, GENESIS};
 use super::compact::{self, Draft, FORMAT};
 use super::event::{Agent, Record};
-use crate::store::audit_sql::{self, kind_code};
+use crate::store::audit::AuditSelect;
+use crate::store::audit_sql::kind_code;
 use crate::store::{
     AuditAgent, AuditDictionary, AuditInsert, AuditKeys, AuditRow, AuditStored, Backend,
-    ChainedEvent, Store, StoreError, Tx, sql::Sql,
+    ChainedEvent, STORE_CHAIN, Store, StoreError, Tx,
 };
 
 /// The body of a stored event that cannot be decoded.
@@ -230,9 +231,20 @@ pub fn append(
     Ok(seq)
 }
 
-/// The rows a select of [`audit_sql`] finds, decoded.
-pub async fn select(backend: &dyn Backend, q: &Sql) -> Result<Vec<AuditRow>, StoreError> {
-    let rows = backend.audit_select(q).await?;
+/// Appends `body` (recorded at `recorded`, epoch milliseconds) to the store's chain in a
+/// transaction of its own, without search keys (tools and tests); returns its sequence number.
+pub async fn append_by_tool(store: &Store, recorded: i64, body: String) -> Result<u64, StoreError> {
+    store
+        .transaction(move |tx| append(tx, STORE_CHAIN, recorded, &body, &AuditKeys::default()))
+        .await
+}
+
+/// The events `what` selects, decoded.
+pub async fn select(
+    backend: &dyn Backend,
+    what: &AuditSelect<'_>,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let rows = backend.audit().select(what).await?;
     let mut terms: Vec<i64> = rows.iter().map(|r| r.chain).collect();
     for r in &rows {
         if r.body.first() == Some(&(FORMAT as u8)) {
@@ -248,16 +260,16 @@ pub async fn select(backend: &dyn Backend, q: &Sql) -> Result<Vec<AuditRow>, Sto
     let mut agents: Vec<i64> = rows.iter().map(|r| r.agent).filter(|a| *a != 0).collect();
     agents.sort_unstable();
     agents.dedup();
-    let dictionary = backend.audit_dictionary(&terms, &agents).await?;
+    let dictionary = backend.audit().dictionary(&terms, &agents).await?;
     Ok(rows.iter().map(|r| decode(r, &dictionary)).collect())
 }
 
 /// Where each archived chain continues: its name, and the sequence number and hash of the last
 /// event the archive holds (`super::archive`).
 pub async fn anchors(backend: &dyn Backend) -> Result<Vec<(String, u64, String)>, StoreError> {
-    let rows = backend.audit_select(&audit_sql::anchors()).await?;
+    let rows = backend.audit().select(&AuditSelect::Anchors).await?;
     let chains: Vec<i64> = rows.iter().map(|r| r.chain).collect();
-    let d = backend.audit_dictionary(&chains, &[]).await?;
+    let d = backend.audit().dictionary(&chains, &[]).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -271,7 +283,7 @@ pub async fn anchors(backend: &dyn Backend) -> Result<Vec<(String, u64, String)>
 /// The last event of `chain` the store knows: its newest stored event, or, when every event was
 /// archived, the archive's last (`seq, hash`); `None` for a chain never stored.
 pub async fn head(backend: &dyn Backend, chain: &str) -> Result<Option<(u64, String)>, StoreError> {
-    if let Some(r) = select(backend, &audit_sql::chain_head(chain)).await?.pop() {
+    if let Some(r) = select(backend, &AuditSelect::ChainHead(chain)).await?.pop() {
         return Ok(Some((r.seq, r.hash)));
     }
     Ok(anchors(backend)

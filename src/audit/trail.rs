@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::event::{Record, Source};
 use super::ingest::{IngestError, Ingester};
 use super::journal::{Head, Journal, JournalError};
-use super::log::{Fault, Place, Report};
+use super::verify::{Fault, Place, Report};
 use crate::error::Error;
 use crate::store::{Store, StoreError};
 

@@ -1,4 +1,4 @@
-//! Verifying the whole trail: every stored chain ([`super::log::verify`]), then, for each chain
+//! Verifying the whole trail: every stored chain ([`stored`]), then, for each chain
 //! with segments in the journal directory, the journal lines not yet copied into the store,
 //! continuing from the stored head. An event is therefore covered from the moment it is durable,
 //! and a journal line altered, removed, inserted or reordered before its copy is reported like a
@@ -16,17 +16,153 @@ use std::path::{Path, PathBuf};
 
 use super::chain::{Break, Link, Verified, Verifier};
 use super::journal::{self, Line, LineAt};
-use super::log::{Fault, Place, Report, continue_chain};
 use crate::error::Error;
 use crate::store::Store;
+use crate::store::audit::AuditSelect;
 
 /// A journal line longer than this is not an event (records are a few kilobytes).
 const MAX_LINE: u64 = 16 * 1024 * 1024;
 
+/// Stored rows read per page.
+const PAGE: usize = 10_000;
+
+/// Where a break lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the store, among the copied events.
+    Store,
+    /// In the journal, among the lines not yet copied into the store.
+    Journal(LineAt),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Store => f.write_str("in the store"),
+            Place::Journal(at) => write!(f, "in the journal ({at})"),
+        }
+    }
+}
+
+/// A break in a chain, and where it lies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}, {place}")]
+pub struct Fault {
+    /// How the chain breaks.
+    pub at: Break,
+    /// Where.
+    pub place: Place,
+}
+
+impl Fault {
+    /// The sequence number of the first event at fault.
+    pub fn seq(&self) -> u64 {
+        self.at.seq()
+    }
+}
+
+/// What verifying found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Each chain checked, with what verified (up to its break, for a broken one): its stored
+    /// events, then its journal lines not yet stored.
+    pub chains: Vec<(String, Verified)>,
+    /// Of those, the journal lines verified, for each chain with a journal.
+    pub journal: Vec<(String, u64)>,
+    /// The first break found: its chain, how and where (verification stops there).
+    pub broken: Option<(String, Fault)>,
+}
+
+impl Report {
+    /// Events verified, over every chain.
+    pub fn count(&self) -> u64 {
+        self.chains.iter().map(|(_, v)| v.count).sum()
+    }
+
+    /// Journal lines verified, over every chain.
+    pub fn journal_count(&self) -> u64 {
+        self.journal.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Verifies every stored chain from its first event, or from its archive anchor (the last event
+/// an archive took, `super::archive`): one per gateway process and the store's own, each on its
+/// own (their events interleave in time but not in hashes). The journal's lines not yet stored
+/// are not read: [`all`] continues with them.
+pub async fn stored(store: &Store) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let anchors = super::stored::anchors(store.backend()).await?;
+    let mut chains: Vec<String> = super::stored::select(store.backend(), &AuditSelect::ChainStarts)
+        .await?
+        .into_iter()
+        .map(|r| r.chain)
+        .chain(anchors.iter().map(|(c, _, _)| c.clone()))
+        .collect();
+    chains.sort();
+    chains.dedup();
+    for chain in chains {
+        let mut v = match anchors.iter().find(|(c, _, _)| *c == chain) {
+            Some((_, seq, hash)) => Verifier::resume(Verified {
+                count: 0,
+                head_seq: *seq,
+                head_hash: hash.clone(),
+            }),
+            None => Verifier::default(),
+        };
+        let broken = continue_chain(store, &chain, &mut v).await?;
+        report.chains.push((chain.clone(), v.finish()));
+        if let Some(at) = broken {
+            let fault = Fault {
+                at,
+                place: Place::Store,
+            };
+            report.broken = Some((chain, fault));
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Verifies the stored events of `chain` after the verifier's head, page by page, up to the
+/// first break.
+pub async fn continue_chain(
+    store: &Store,
+    chain: &str,
+    v: &mut Verifier,
+) -> Result<Option<Break>, Error> {
+    let mut after = v.verified().head_seq;
+    loop {
+        let rows = super::stored::select(
+            store.backend(),
+            &AuditSelect::ChainPage {
+                chain,
+                after,
+                limit: PAGE,
+            },
+        )
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        after = last.seq;
+        for r in &rows {
+            let link = Link {
+                seq: r.seq,
+                recorded: r.recorded,
+                hash: &r.hash,
+                body: &r.body,
+            };
+            if let Err(at) = v.check(&link) {
+                return Ok(Some(at));
+            }
+        }
+    }
+}
+
 /// Verifies every stored chain and then the journal in `journal_dir` (when given), up to the
 /// first break.
 pub async fn all(store: &Store, journal_dir: Option<&Path>) -> Result<Report, Error> {
-    let mut report = super::log::verify(store).await?;
+    let mut report = stored(store).await?;
     let Some(dir) = journal_dir else {
         return Ok(report);
     };

@@ -76,6 +76,12 @@ impl Role {
         }
     }
 
+    /// Roles that read every event of the audit log (search, read and export); a patient reads
+    /// only the events about their own record, and nobody else reads any.
+    pub fn reads_every_audit_event(self) -> bool {
+        matches!(self, Role::Auditor | Role::System)
+    }
+
     /// Roles that act for an organisation, whose tokens must name it (`org`).
     pub fn needs_organization(self) -> bool {
         !matches!(self, Role::Patient | Role::Auditor)

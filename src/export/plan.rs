@@ -118,7 +118,7 @@ pub async fn plan(
 /// 403 unless the caller may search `rtype` (the audit log: auditors and system callers only,
 /// whose export is the whole log; a patient's own access report is a search, not an export).
 fn may_export(gate: &Gate, rtype: ResourceType, role: Role) -> Result<(), Error> {
-    if rtype == ResourceType::AuditEvent && !matches!(role, Role::Auditor | Role::System) {
+    if rtype == ResourceType::AuditEvent && !role.reads_every_audit_event() {
         return Err(Error::Forbidden(
             "The audit log is exported to auditors and system callers only".into(),
         ));

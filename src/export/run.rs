@@ -165,7 +165,7 @@ async fn audit_part(
     plan: &Plan,
     w: &mut Writer,
 ) -> Result<(), Stop> {
-    use crate::audit::log::{Period, export_page};
+    use crate::audit::export::{Period, export_page};
     let mut period = Period::parse(plan.since.as_deref(), None).map_err(Error::BadRequest)?;
     period.to = Some(job.state.transaction_time + 1);
     let mut after = 0;

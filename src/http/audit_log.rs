@@ -8,88 +8,29 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::response::to_http;
 use crate::audit::Trail;
-use crate::audit::event::Record;
-use crate::audit::log::render_row;
-use crate::audit::search::{Query, matches};
-use crate::auth::{Principal, Role};
+use crate::audit::search::{Query, Reader};
+use crate::auth::Principal;
 use crate::error::Error;
+use crate::rest::bundle::BundleWriter;
 use crate::rest::parameters::QueryInputs;
 use crate::rest::{Engine, Reply};
-use crate::store::AuditRow;
-use crate::store::audit_sql::{self, Key};
 
-/// Whose events a caller may read: every event, or those of one patient (rendered for them).
-enum Reader {
-    Everything,
-    Patient(String),
-}
-
-fn reader(p: &Principal) -> Result<Reader, Error> {
-    match (p.role, &p.patient) {
-        (Role::Auditor | Role::System, _) => Ok(Reader::Everything),
-        (Role::Patient, Some(id)) => Ok(Reader::Patient(id.clone())),
-        _ => Err(Error::Forbidden(
+/// The reader `principal` is, or 403 when the audit log is not theirs to read.
+fn reader(principal: &Principal) -> Result<Reader, Error> {
+    Reader::of(principal).ok_or_else(|| {
+        Error::Forbidden(
             "The audit log is for auditors, and for patients about their own record".into(),
-        )),
-    }
+        )
+    })
 }
 
-fn render(trail: &Trail, reader: &Reader, row: &AuditRow) -> Value {
-    match reader {
-        Reader::Everything => render_row(row, &trail.source("")),
-        Reader::Patient(patient) => match Record::from_text(&row.body) {
-            Some(r) => {
-                let id = row.id.to_string();
-                crate::audit::event::build(
-                    &r.for_patient(patient),
-                    &trail.source(&row.chain),
-                    Some(&id),
-                )
-            }
-            None => json!({"resourceType": "AuditEvent", "id": row.id.to_string()}),
-        },
-    }
-}
-
-/// Whether a patient's filter names a record that is not `patient`'s own: another patient, or
-/// an entity that is not theirs (the entity read from the store; one that does not exist, or
-/// belongs to nobody, counts as another's).
-async fn names_another_record(
-    engine: &Engine,
-    conditions: &[(Key, Vec<String>)],
-    patient: &str,
-) -> Result<bool, Error> {
-    for (key, values) in conditions {
-        for v in values {
-            let theirs = match key {
-                Key::Patient => v == patient,
-                Key::Entity => match crate::fhir::id::parse_relative(v) {
-                    Some((crate::fhir::ResourceType::Patient, id)) => id == patient,
-                    Some((rtype, id)) => engine
-                        .store()
-                        .backend()
-                        .read(rtype, id)
-                        .await?
-                        .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
-                        .and_then(|body| crate::consent::decision::patient_of(rtype, &body))
-                        .is_some_and(|owner| owner == patient),
-                    None => false,
-                },
-                _ => true,
-            };
-            if !theirs {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// `GET [base]/AuditEvent?...`: a searchset Bundle, newest first unless `_sort=date`.
+/// `GET [base]/AuditEvent?...`: a searchset Bundle of one page ([`crate::audit::search::run`]),
+/// newest first unless `_sort=date`; a journal that could not be copied whole adds an outcome
+/// entry saying the log is incomplete.
 pub async fn search(
     engine: &Engine,
     trail: &Trail,
@@ -98,57 +39,33 @@ pub async fn search(
 ) -> Result<HttpResponse, Error> {
     let reader = reader(principal)?;
     let mut q = Query::parse(params).map_err(|e| Error::BadRequest(e.0))?;
-    if let Reader::Patient(p) = &reader {
-        // A patient's search is always about their own record, whatever else it asks; and a
-        // filter naming another person's record would probe it through their own events (was it
-        // touched with mine?), so it matches nothing.
-        if names_another_record(engine, &q.filter.conditions, p).await? {
-            q.nothing = true;
-        }
-        q.filter.conditions.push((Key::Patient, vec![p.clone()]));
-    }
+    let echoed = std::mem::take(&mut q.echoed);
     let warning = catch_up(trail).await?;
-    let backend = engine.store().backend();
-    let counted = if q.nothing {
-        Some(0)
-    } else if q.count_only || q.total {
-        Some(backend.audit_count(&audit_sql::count(&q.filter)).await?)
-    } else {
-        None
-    };
-    let rows = if q.nothing || q.count_only {
-        Vec::new()
-    } else {
-        crate::audit::stored::select(backend, &audit_sql::search(&q.filter)).await?
-    };
     let base = engine.base_url();
-    let link = |relation: &str, extra: Option<String>| {
+    let link = |extra: Option<&str>| {
         let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &q.echoed {
+        for (k, v) in &echoed {
             s.append_pair(k, v);
         }
         if let Some(c) = extra {
-            s.append_pair("_cursor", &c);
+            s.append_pair("_cursor", c);
         }
-        json!({"relation": relation, "url": format!("{base}/AuditEvent?{}", s.finish())})
+        format!("{base}/AuditEvent?{}", s.finish())
     };
-    let mut links = vec![link("self", None)];
-    if rows.len() == q.filter.limit
-        && let Some(last) = rows.last()
-    {
-        links.push(link("next", Some(format!("{}.{}", last.recorded, last.id))));
+    let self_link = link(None);
+    let page = crate::audit::search::run(engine.store(), &reader, q).await?;
+    let mut links = vec![("self", self_link)];
+    if let Some(cursor) = &page.next {
+        links.push(("next", link(Some(cursor))));
     }
-    let mut entries: Vec<Value> = rows
-        .iter()
-        .filter(|r| Record::from_text(&r.body).is_none_or(|rec| matches(&rec, &q.filter)))
-        .map(|r| {
-            json!({
-                "fullUrl": format!("{base}/AuditEvent/{}", r.id),
-                "resource": render(trail, &reader, r),
-                "search": {"mode": "match"},
-            })
-        })
-        .collect();
+    let mut bundle = BundleWriter::new("searchset", page.total, &links);
+    for row in &page.rows {
+        bundle.entry(
+            &format!("{base}/AuditEvent/{}", row.id),
+            Some(&reader.render(trail, row).to_string()),
+            json!({"search": {"mode": "match"}}),
+        );
+    }
     if let Some(w) = warning {
         let outcome = crate::fhir::operation_outcome(&[crate::fhir::OutcomeIssue {
             severity: crate::fhir::Severity::Warning,
@@ -156,28 +73,13 @@ pub async fn search(
             diagnostics: w,
             expression: None,
         }]);
-        entries.push(json!({"resource": outcome, "search": {"mode": "outcome"}}));
+        bundle.entry_without_url(
+            None,
+            Some(&outcome.to_string()),
+            json!({"search": {"mode": "outcome"}}),
+        );
     }
-    // The whole result is this page: its matches are the total, counted for free.
-    let whole = q.filter.after.is_none() && rows.len() < q.filter.limit;
-    let total = counted.or_else(|| {
-        whole.then(|| {
-            let matched = entries.iter().filter(|e| e["search"]["mode"] == "match");
-            u64::try_from(matched.count()).unwrap_or(u64::MAX)
-        })
-    });
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "link": links,
-    });
-    if let Some(t) = total {
-        bundle["total"] = json!(t);
-    }
-    if !entries.is_empty() {
-        bundle["entry"] = json!(entries);
-    }
-    Ok(to_http(Reply::json(StatusCode::OK, bundle), base))
+    Ok(to_http(Reply::raw(bundle.finish()), base))
 }
 
 /// `GET [base]/AuditEvent/{id}`: one stored event (for a patient, only one about them).
@@ -195,22 +97,11 @@ pub async fn read(
     let n: i64 = id.parse().map_err(|_| missing())?;
     // A broken journal: what is stored is served (the search says the log is incomplete).
     catch_up(trail).await?;
-    let mut filter = audit_sql::Filter {
-        id: Some(n),
-        limit: 1,
-        ..audit_sql::Filter::default()
-    };
-    if let Reader::Patient(p) = &reader {
-        filter.conditions.push((Key::Patient, vec![p.clone()]));
-    }
-    let sql = audit_sql::search(&filter);
-    let row = crate::audit::stored::select(engine.store().backend(), &sql)
+    let row = crate::audit::search::one(engine.store(), &reader, n)
         .await?
-        .pop()
-        .filter(|r| Record::from_text(&r.body).is_none_or(|rec| matches(&rec, &filter)))
         .ok_or_else(missing)?;
     Ok(to_http(
-        Reply::json(StatusCode::OK, render(trail, &reader, &row)),
+        Reply::json(StatusCode::OK, reader.render(trail, &row)),
         engine.base_url(),
     ))
 }
@@ -283,7 +174,7 @@ pub async fn audit_export(
     trail: &actix_web::web::Data<Trail>,
     params: &[(String, String)],
 ) -> Result<HttpResponse, Error> {
-    use crate::audit::log::{Period, export_page};
+    use crate::audit::export::{Period, export_page};
     let q = QueryInputs::new("$audit-export", params, &["start", "end"])?;
     let period = Period::parse(q.get("start")?.as_deref(), q.get("end")?.as_deref())
         .map_err(Error::BadRequest)?;

@@ -161,7 +161,7 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Imports one file through `engine` (the library entry point; [`crate::commands::import`] adds
+/// Imports one file through `engine` (the library entry point; [`crate::cli::import`] adds
 /// settings and output).
 pub async fn import(engine: &Engine, opts: &Options) -> Result<Summary, ImportError> {
     let started = Instant::now();

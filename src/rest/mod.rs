@@ -23,7 +23,7 @@
 
 pub mod artefacts;
 mod batch;
-mod bundle;
+pub mod bundle;
 mod chain;
 mod changes;
 mod execute;
@@ -88,7 +88,7 @@ impl Reply {
     }
 
     /// A 200 reply with JSON text built for it (bundles).
-    fn raw(text: String) -> Self {
+    pub fn raw(text: String) -> Self {
         Reply {
             status: StatusCode::OK,
             body: Some(Body::Raw(text)),

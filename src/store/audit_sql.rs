@@ -1,6 +1,7 @@
 //! SQL of the audit log (`audit_event`, `audit_ref`, `audit_term`, `audit_agent`; schema migration
 //! 11), shared by both backends: reading a chain in order, exporting in storage order and the
-//! auditors' search. Every select returns `id, chain, seq, recorded, hash, body, agent`
+//! auditors' search. Only the store sees it: the audit layer names what to read
+//! ([`super::audit::AuditSelect`]). Every select returns `id, chain, seq, recorded, hash, body, agent`
 //! ([`super::AuditStored`]); `crate::audit::stored` decodes them.
 //!
 //! Storage (migration 11): an event's texts are terms (`audit_term`, one row per distinct text),
@@ -75,24 +76,24 @@ fn kind_codes(key: Key, values: &[String]) -> Vec<i64> {
 
 /// (`$n` parameters: SQLite binds them by position too.)
 /// Removes the `audit_ref` rows of chain `$1`'s events up to sequence number `$2`.
-pub const CUT_REFS: &str = "DELETE FROM audit_ref WHERE event IN \
+pub(super) const CUT_REFS: &str = "DELETE FROM audit_ref WHERE event IN \
      (SELECT id FROM audit_event WHERE chain = $1 AND seq <= $2)";
 /// Removes chain `$1`'s events up to sequence number `$2`.
-pub const CUT_EVENTS: &str = "DELETE FROM audit_event WHERE chain = $1 AND seq <= $2";
+pub(super) const CUT_EVENTS: &str = "DELETE FROM audit_event WHERE chain = $1 AND seq <= $2";
 /// Records chain `$1`'s anchor: sequence number `$2`, hash `$3`, archived at `$4`.
-pub const ANCHOR: &str = "INSERT INTO audit_anchor (chain, seq, hash, archived) \
+pub(super) const ANCHOR: &str = "INSERT INTO audit_anchor (chain, seq, hash, archived) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, \
      hash = excluded.hash, archived = excluded.archived";
 
 /// The columns every select returns.
-pub const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "SELECT e.id, e.chain, e.seq, e.recorded, e.hash, e.body, e.agent FROM audit_event e";
 
 /// The term number of text `?` (NULL when the text was never stored).
 const TERM_OF: &str = "(SELECT id FROM audit_term WHERE text = ";
 
 /// Events of `chain` after sequence number `after`, in sequence order, at most `limit`.
-pub fn chain_page(chain: &str, after: u64, limit: usize) -> Sql {
+pub(super) fn chain_page(chain: &str, after: u64, limit: usize) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.chain = ");
@@ -107,7 +108,7 @@ pub fn chain_page(chain: &str, after: u64, limit: usize) -> Sql {
 
 /// Every chain's archive anchor, in the shape of [`COLUMNS`]: `0, chain, seq, archived, hash,
 /// hash, 0` (the event an archive ended with: its sequence number and hash; the body is not kept).
-pub fn anchors() -> Sql {
+pub(super) fn anchors() -> Sql {
     let mut q = Sql::default();
     q.push(
         "SELECT CAST(0 AS BIGINT), a.chain, a.seq, a.archived, a.hash, a.hash, CAST(0 AS BIGINT) \
@@ -117,10 +118,10 @@ pub fn anchors() -> Sql {
 }
 
 /// Most numbers looked up by one statement of [`terms`] or [`agents`].
-pub const LOOKUP_CHUNK: usize = 500;
+pub(super) const LOOKUP_CHUNK: usize = 500;
 
 /// The texts of terms `ids`: rows `id, text`.
-pub fn terms(ids: &[i64]) -> Sql {
+pub(super) fn terms(ids: &[i64]) -> Sql {
     let mut q = Sql::default();
     q.push("SELECT id, text FROM audit_term WHERE id IN (");
     q.ints(ids.iter().copied());
@@ -129,7 +130,7 @@ pub fn terms(ids: &[i64]) -> Sql {
 }
 
 /// The callers `ids`: rows `id, sub, user_ref, role, org, purpose`.
-pub fn agents(ids: &[i64]) -> Sql {
+pub(super) fn agents(ids: &[i64]) -> Sql {
     let mut q = Sql::default();
     q.push("SELECT id, sub, user_ref, role, org, purpose FROM audit_agent WHERE id IN (");
     q.ints(ids.iter().copied());
@@ -138,7 +139,7 @@ pub fn agents(ids: &[i64]) -> Sql {
 }
 
 /// The last event of `chain`.
-pub fn chain_head(chain: &str) -> Sql {
+pub(super) fn chain_head(chain: &str) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.chain = ");
@@ -151,7 +152,7 @@ pub fn chain_head(chain: &str) -> Sql {
 
 /// The first stored event of every chain (whatever its sequence number: verifying must see a
 /// chain whose first events were removed).
-pub fn chains() -> Sql {
+pub(super) fn chains() -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.id IN (SELECT MIN(id) FROM audit_event GROUP BY chain) ORDER BY e.chain");
@@ -159,7 +160,7 @@ pub fn chains() -> Sql {
 }
 
 /// Events stored after `after` (storage order) recorded in `[from, to)`, at most `limit`.
-pub fn export_page(after: i64, from: Option<i64>, to: Option<i64>, limit: usize) -> Sql {
+pub(super) fn export_page(after: i64, from: Option<i64>, to: Option<i64>, limit: usize) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     q.push(" WHERE e.id > ");
@@ -220,7 +221,7 @@ pub struct Filter {
 }
 
 /// The rows of `f`, in its order.
-pub fn search(f: &Filter) -> Sql {
+pub(super) fn search(f: &Filter) -> Sql {
     let mut q = Sql::default();
     q.push(COLUMNS);
     conditions(f, &mut q);
@@ -246,7 +247,7 @@ pub fn search(f: &Filter) -> Sql {
 }
 
 /// `SELECT COUNT(*)` of every event `f` matches, whatever its page (`after` and `limit` ignored).
-pub fn count(f: &Filter) -> Sql {
+pub(super) fn count(f: &Filter) -> Sql {
     let mut q = Sql::default();
     q.push("SELECT COUNT(*) FROM audit_event e");
     conditions(f, &mut q);

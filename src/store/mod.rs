@@ -8,6 +8,7 @@
 //! commits; PostgreSQL: a blocking pool thread), so conditional interactions and transaction bundles
 //! check and write atomically.
 
+pub mod audit;
 pub mod audit_sql;
 pub mod exports;
 pub mod outbox;
@@ -23,6 +24,11 @@ use async_trait::async_trait;
 
 use crate::fhir::ResourceType;
 use crate::search::{Include, IndexEntry, SearchQuery};
+
+pub use audit::{
+    AuditAgent, AuditDictionary, AuditInsert, AuditKeys, AuditRow, AuditStored, ChainedEvent,
+    STORE_CHAIN,
+};
 
 /// The internal row key of a current resource; never leaves the gateway.
 pub type RowId = i64;
@@ -210,133 +216,6 @@ pub struct MessageRecord {
     pub reply: String,
 }
 
-/// The chain of audit events appended by tools (`audit::log::append`).
-pub const STORE_CHAIN: &str = "store";
-
-/// What auditors search an event by (`audit_event` columns and `audit_ref` rows); empty text where
-/// the event has no such key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditKeys {
-    /// REST interaction code.
-    pub subtype: String,
-    /// `C`, `R`, `U`, `D`, `E`.
-    pub action: String,
-    /// `0`, `4`, `8`.
-    pub outcome: String,
-    /// The token subject.
-    pub agent: String,
-    /// The caller's `fhirUser` reference.
-    pub user: String,
-    /// The caller's ODS organisation code.
-    pub org: String,
-    /// The caller's sharing role code.
-    pub role: String,
-    /// The purpose of use code.
-    pub purpose: String,
-    /// Patients whose records were touched (ids).
-    pub patients: Vec<String>,
-    /// Resources disclosed or written, `Type/id`.
-    pub entities: Vec<String>,
-}
-
-/// An event with its place in a chain, as a journal or a write recorded it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainedEvent {
-    /// The chain.
-    pub chain: String,
-    /// Sequence number in the chain, from 1.
-    pub seq: u64,
-    /// Recording time, epoch milliseconds.
-    pub recorded: i64,
-    /// The chain hash.
-    pub hash: String,
-    /// The event text.
-    pub body: String,
-    /// Search keys.
-    pub keys: AuditKeys,
-}
-
-/// One stored audit-log row, decoded (`crate::audit::stored::select`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
-    /// Storage order (ascending in the order events were stored).
-    pub id: i64,
-    /// The chain.
-    pub chain: String,
-    /// Sequence number in the chain, from 1.
-    pub seq: u64,
-    /// Recording time, epoch milliseconds.
-    pub recorded: i64,
-    /// The chain hash.
-    pub hash: String,
-    /// The event text.
-    pub body: String,
-}
-
-/// An audit caller as `audit_agent` keeps it (empty text where the token had no such claim).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct AuditAgent {
-    /// Token subject.
-    pub sub: String,
-    /// `fhirUser`.
-    pub user: String,
-    /// Sharing role code.
-    pub role: String,
-    /// ODS organisation code.
-    pub org: String,
-    /// Purpose of use code.
-    pub purpose: String,
-}
-
-/// An audit event in its stored form (`audit_sql`): terms and agents already numbered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditInsert {
-    /// The chain's term.
-    pub chain: i64,
-    /// Sequence number in the chain.
-    pub seq: u64,
-    /// Recording time, epoch milliseconds.
-    pub recorded: i64,
-    /// The chain hash (32 bytes, or the text of a hash that is not one).
-    pub hash: Vec<u8>,
-    /// The compact body, or the text behind a 0 byte.
-    pub body: Vec<u8>,
-    /// [`audit_sql::kind_code`].
-    pub kind: i64,
-    /// The caller's `audit_agent` number, 0 for none.
-    pub agent: i64,
-    /// The terms of its patients and resources (`audit_ref`).
-    pub refs: Vec<i64>,
-}
-
-/// An audit event as a select of [`audit_sql`] reads it, before decoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditStored {
-    /// Storage order.
-    pub id: i64,
-    /// The chain's term.
-    pub chain: i64,
-    /// Sequence number in the chain.
-    pub seq: u64,
-    /// Recording time, epoch milliseconds.
-    pub recorded: i64,
-    /// The stored hash.
-    pub hash: Vec<u8>,
-    /// The stored body.
-    pub body: Vec<u8>,
-    /// The caller's `audit_agent` number, 0 for none.
-    pub agent: i64,
-}
-
-/// The texts of audit terms and callers, by number.
-#[derive(Debug, Clone, Default)]
-pub struct AuditDictionary {
-    /// Terms.
-    pub terms: std::collections::HashMap<i64, String>,
-    /// Callers.
-    pub agents: std::collections::HashMap<i64, AuditAgent>,
-}
-
 /// A write job: runs inside one transaction; an `Err` rolls it back.
 pub type TxJob = Box<dyn FnOnce(&mut dyn Tx) -> Result<(), StoreError> + Send>;
 
@@ -443,16 +322,8 @@ pub trait Backend: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// How its connections are used just now (the metrics page).
     fn connections(&self) -> Connections;
-    /// Audit-log rows selected by a query of [`audit_sql`], as stored.
-    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditStored>, StoreError>;
-    /// The texts of audit terms `terms` and callers `agents` (unknown numbers are left out).
-    async fn audit_dictionary(
-        &self,
-        terms: &[i64],
-        agents: &[i64],
-    ) -> Result<AuditDictionary, StoreError>;
-    /// The number a counting query of [`audit_sql`] (`SELECT COUNT(*) ...`) answers.
-    async fn audit_count(&self, query: &sql::Sql) -> Result<u64, StoreError>;
+    /// The audit log's reads ([`audit::AuditStore`]): typed, so no SQL crosses this interface.
+    fn audit(&self) -> &dyn audit::AuditStore;
     /// A token that changes whenever a write commits, in this process or another sharing the
     /// database (never goes back to an earlier value while the database lives). Caches of what
     /// was read from the store are keyed by it, so nothing cached outlives a committed change.

@@ -8,9 +8,10 @@
 use async_trait::async_trait;
 use tracing::Instrument as _;
 
+use super::audit::{AuditSelect, AuditStore, Filter};
 use super::{
     AuditDictionary, AuditStored, Backend, Connections, HistoryEntry, HistoryFilter, MessageRecord,
-    RowId, StoreError, StoredResource, TxJob, exports, outbox, sql,
+    RowId, StoreError, StoredResource, TxJob, exports, outbox,
 };
 use crate::fhir::ResourceType;
 use crate::search::{Include, SearchQuery};
@@ -127,6 +128,9 @@ impl Backend for Traced {
     fn outbox(&self) -> &dyn outbox::OutboxStore {
         self.inner.outbox()
     }
+    fn audit(&self) -> &dyn AuditStore {
+        self
+    }
     async fn save_snapshot(&self, key: &str, rows: &[RowId]) -> Result<(), StoreError> {
         let span = self.span("save-snapshot");
         self.inner.save_snapshot(key, rows).instrument(span).await
@@ -140,25 +144,6 @@ impl Backend for Traced {
     }
     fn connections(&self) -> Connections {
         self.inner.connections()
-    }
-    async fn audit_select(&self, query: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
-        let span = self.span("audit-select");
-        self.inner.audit_select(query).instrument(span).await
-    }
-    async fn audit_dictionary(
-        &self,
-        terms: &[i64],
-        agents: &[i64],
-    ) -> Result<AuditDictionary, StoreError> {
-        let span = self.span("audit-dictionary");
-        self.inner
-            .audit_dictionary(terms, agents)
-            .instrument(span)
-            .await
-    }
-    async fn audit_count(&self, query: &sql::Sql) -> Result<u64, StoreError> {
-        let span = self.span("audit-count");
-        self.inner.audit_count(query).instrument(span).await
     }
     async fn generation(&self) -> Result<String, StoreError> {
         let span = self.span("generation");
@@ -180,5 +165,29 @@ impl Backend for Traced {
     }
     async fn close(&self) -> Result<(), StoreError> {
         self.inner.close().await
+    }
+}
+
+#[async_trait]
+impl AuditStore for Traced {
+    async fn select(&self, what: &AuditSelect<'_>) -> Result<Vec<AuditStored>, StoreError> {
+        let span = self.span("audit-select");
+        self.inner.audit().select(what).instrument(span).await
+    }
+    async fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
+        let span = self.span("audit-count");
+        self.inner.audit().count(filter).instrument(span).await
+    }
+    async fn dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError> {
+        let span = self.span("audit-dictionary");
+        self.inner
+            .audit()
+            .dictionary(terms, agents)
+            .instrument(span)
+            .await
     }
 }

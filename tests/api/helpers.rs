@@ -495,7 +495,12 @@ impl TestApp {
             .expect("the database opens");
         let rows = carebridge::audit::stored::select(
             store.backend(),
-            &carebridge::store::audit_sql::export_page(0, None, None, 1_000_000),
+            &carebridge::store::audit::AuditSelect::ExportPage {
+                after: 0,
+                from: None,
+                to: None,
+                limit: 1_000_000,
+            },
         )
         .await
         .expect("audit rows");
@@ -506,7 +511,7 @@ impl TestApp {
         };
         rows.iter()
             .filter(|r| !r.body.contains("\"path\":\"/$audit-verify\""))
-            .map(|r| carebridge::audit::log::render_row(r, &source))
+            .map(|r| carebridge::audit::export::render_row(r, &source))
             .collect()
     }
 

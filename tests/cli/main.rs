@@ -154,9 +154,13 @@ async fn audit_verify_passes_an_intact_log_and_names_the_first_altered_event() {
     {
         let store = carebridge::store::Store::open(&db).await.expect("store");
         for i in 0..5 {
-            carebridge::audit::log::append(&store, 1_790_000_000_000 + i, format!("{{\"n\":{i}}}"))
-                .await
-                .expect("appended");
+            carebridge::audit::stored::append_by_tool(
+                &store,
+                1_790_000_000_000 + i,
+                format!("{{\"n\":{i}}}"),
+            )
+            .await
+            .expect("appended");
         }
         store.backend().close().await.expect("closed");
     }
@@ -191,7 +195,7 @@ async fn audit_export_writes_the_period_as_ndjson() {
             .expect("date")
             .lo;
         for (i, t) in [nov - 86_400_000 * 30, nov, nov + 1].iter().enumerate() {
-            carebridge::audit::log::append(&store, *t, format!("{{\"n\":{i}}}"))
+            carebridge::audit::stored::append_by_tool(&store, *t, format!("{{\"n\":{i}}}"))
                 .await
                 .expect("appended");
         }

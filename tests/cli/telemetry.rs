@@ -178,7 +178,12 @@ async fn a_request_is_traced_as_the_caller_asked_without_personal_data() {
         .expect("the store");
     let bodies: Vec<String> = carebridge::audit::stored::select(
         store.backend(),
-        &carebridge::store::audit_sql::export_page(0, None, None, 10_000),
+        &carebridge::store::audit::AuditSelect::ExportPage {
+            after: 0,
+            from: None,
+            to: None,
+            limit: 10_000,
+        },
     )
     .await
     .expect("the events")

@@ -4,7 +4,7 @@
 use carebridge::audit::chain;
 use carebridge::audit::event::{Agent, Disclosed, Record};
 use carebridge::audit::stored;
-use carebridge::store::audit_sql::{self, Filter, Key};
+use carebridge::store::audit::{Filter, Key};
 use carebridge::store::{AuditKeys, ChainedEvent};
 
 use crate::harness::Db;
@@ -61,12 +61,15 @@ pub async fn copied_events_are_found_by_the_auditors_filters(db: Db) {
     let find = |filter: Filter| {
         let store = store.clone();
         async move {
-            carebridge::audit::stored::select(store.backend(), &audit_sql::search(&filter))
-                .await
-                .expect("search")
-                .iter()
-                .map(|r| r.seq)
-                .collect::<Vec<u64>>()
+            carebridge::audit::stored::select(
+                store.backend(),
+                &carebridge::store::audit::AuditSelect::Search(&filter),
+            )
+            .await
+            .expect("search")
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<u64>>()
         }
     };
     let base = Filter {
@@ -99,9 +102,12 @@ pub async fn copied_events_are_found_by_the_auditors_filters(db: Db) {
         ..first_page
     };
     assert_eq!(find(next).await, vec![1]);
-    let head = carebridge::audit::stored::select(store.backend(), &audit_sql::chain_head("gw"))
-        .await
-        .expect("head");
+    let head = carebridge::audit::stored::select(
+        store.backend(),
+        &carebridge::store::audit::AuditSelect::ChainHead("gw"),
+    )
+    .await
+    .expect("head");
     assert_eq!(head.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4]);
 }
 
@@ -162,9 +168,16 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
     assert_eq!(stored::upgrade(&store).await.expect("moved"), 4);
     assert_eq!(stored::upgrade(&store).await.expect("nothing left"), 0);
 
-    let rows = stored::select(store.backend(), &audit_sql::chain_page("gw", 0, 10))
-        .await
-        .expect("rows");
+    let rows = stored::select(
+        store.backend(),
+        &carebridge::store::audit::AuditSelect::ChainPage {
+            chain: "gw",
+            after: 0,
+            limit: 10,
+        },
+    )
+    .await
+    .expect("rows");
     assert_eq!(
         rows.iter().map(|r| &r.body).collect::<Vec<_>>(),
         bodies.iter().collect::<Vec<_>>()
@@ -172,7 +185,12 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
     assert_eq!(rows.last().map(|r| r.hash.clone()), Some(prev));
     let raw = store
         .backend()
-        .audit_select(&audit_sql::chain_page("gw", 0, 10))
+        .audit()
+        .select(&carebridge::store::audit::AuditSelect::ChainPage {
+            chain: "gw",
+            after: 0,
+            limit: 10,
+        })
         .await
         .expect("raw rows");
     let compact: Vec<bool> = raw.iter().map(|r| r.body.first() == Some(&1)).collect();
@@ -180,7 +198,7 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
     assert!(raw[0].body.len() < 40, "{} bytes", raw[0].body.len());
     assert_eq!(raw[0].hash.len(), 32);
 
-    let report = carebridge::audit::log::verify(&store)
+    let report = carebridge::audit::verify::stored(&store)
         .await
         .expect("verified");
     assert!(report.broken.is_none(), "{report:?}");
@@ -191,9 +209,12 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
         descending: true,
         ..Filter::default()
     };
-    let found = stored::select(store.backend(), &audit_sql::search(&filter))
-        .await
-        .expect("search");
+    let found = stored::select(
+        store.backend(),
+        &carebridge::store::audit::AuditSelect::Search(&filter),
+    )
+    .await
+    .expect("search");
     assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 1]);
     let by_subtype = Filter {
         conditions: vec![
@@ -202,9 +223,12 @@ pub async fn events_stored_before_the_compact_form_move_into_it(db: Db) {
         ],
         ..filter
     };
-    let found = stored::select(store.backend(), &audit_sql::search(&by_subtype))
-        .await
-        .expect("search");
+    let found = stored::select(
+        store.backend(),
+        &carebridge::store::audit::AuditSelect::Search(&by_subtype),
+    )
+    .await
+    .expect("search");
     assert_eq!(
         found.iter().map(|r| r.seq).collect::<Vec<_>>(),
         vec![4, 2, 1]
@@ -242,7 +266,7 @@ pub async fn concurrent_writers_storing_the_same_new_terms_all_commit(db: Db) {
     for t in tasks {
         t.await.expect("writer");
     }
-    let report = carebridge::audit::log::verify(&store)
+    let report = carebridge::audit::verify::stored(&store)
         .await
         .expect("verified");
     assert!(report.broken.is_none(), "{report:?}");

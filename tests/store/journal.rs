@@ -6,8 +6,8 @@
 use carebridge::audit::chain::Break;
 use carebridge::audit::ingest::IngestError;
 use carebridge::audit::journal::{Head, Journal, LineAt};
-use carebridge::audit::log::{Fault, Place};
 use carebridge::audit::verify;
+use carebridge::audit::verify::{Fault, Place};
 
 use crate::harness::Db;
 use crate::journal_support::{Tamper, copy, record, segment, stored_seqs};
@@ -22,7 +22,7 @@ pub async fn journal_lines_not_yet_copied_verify_and_count(db: Db) {
     record(&store, dir.path(), "gw", 3).await;
     let before = std::fs::read(segment(dir.path(), "gw")).expect("segment");
 
-    let stored_only = carebridge::audit::log::verify(&store)
+    let stored_only = carebridge::audit::verify::stored(&store)
         .await
         .expect("verify");
     assert_eq!(stored_only.count(), 3);
@@ -115,7 +115,7 @@ pub async fn a_journal_line_changed_before_its_copy_is_reported_and_never_copied
         assert!(journal.append(0, "{}").await.expect("recorded") > 7);
         journal.close();
         // Verifying the store alone finds nothing: the break was not copied.
-        let stored = carebridge::audit::log::verify(&store)
+        let stored = carebridge::audit::verify::stored(&store)
             .await
             .expect("verify");
         assert_eq!(stored.broken, None, "{tamper:?}");

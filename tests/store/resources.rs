@@ -256,7 +256,8 @@ pub async fn generation_changes_with_every_commit(db: Db) {
 
 /// Audit appends from many concurrent transactions make one gapless chain that verifies.
 pub async fn audit_appends_make_one_verifiable_chain(db: Db) {
-    use carebridge::audit::log::{append, verify};
+    use carebridge::audit::stored::append_by_tool as append;
+    use carebridge::audit::verify::stored as verify;
     let store = db.open().await;
     let empty = verify(&store).await.expect("verify");
     assert_eq!((empty.count(), empty.broken), (0, None));
@@ -282,7 +283,11 @@ pub async fn audit_appends_make_one_verifiable_chain(db: Db) {
     );
     let rows = carebridge::audit::stored::select(
         store.backend(),
-        &carebridge::store::audit_sql::chain_page("store", 38, 10),
+        &carebridge::store::audit::AuditSelect::ChainPage {
+            chain: "store",
+            after: 38,
+            limit: 10,
+        },
     )
     .await
     .expect("rows");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use carebridge::audit::ingest::Ingester;
 use carebridge::audit::journal::{Head, Journal, segments};
-use carebridge::store::{Store, audit_sql};
+use carebridge::store::Store;
 
 /// The recording time of event `seq`.
 pub fn recorded(seq: u64) -> i64 {
@@ -65,12 +65,19 @@ pub async fn copy(
 
 /// The sequence numbers of `chain` in `store`.
 pub async fn stored_seqs(store: &Store, chain: &str) -> Vec<u64> {
-    carebridge::audit::stored::select(store.backend(), &audit_sql::chain_page(chain, 0, 10_000))
-        .await
-        .expect("the chain")
-        .iter()
-        .map(|r| r.seq)
-        .collect()
+    carebridge::audit::stored::select(
+        store.backend(),
+        &carebridge::store::audit::AuditSelect::ChainPage {
+            chain,
+            after: 0,
+            limit: 10_000,
+        },
+    )
+    .await
+    .expect("the chain")
+    .iter()
+    .map(|r| r.seq)
+    .collect()
 }
 
 /// The only segment of `chain` in `dir`.

@@ -67,12 +67,19 @@ async fn record(store: &Store, from: (u64, String), patients: &[&str]) -> (u64, 
 }
 
 async fn stored_seqs(store: &Store, chain: &str) -> Vec<u64> {
-    stored::select(store.backend(), &audit_sql::chain_page(chain, 0, 100))
-        .await
-        .expect("rows")
-        .iter()
-        .map(|r| r.seq)
-        .collect()
+    stored::select(
+        store.backend(),
+        &AuditSelect::ChainPage {
+            chain,
+            after: 0,
+            limit: 100,
+        },
+    )
+    .await
+    .expect("rows")
+    .iter()
+    .map(|r| r.seq)
+    .collect()
 }
 
 /// Sealing moves a chain's oldest events into a file that verifies on its own and is searchable;
@@ -96,21 +103,25 @@ async fn a_sealed_period_leaves_the_store_and_both_verify() {
     assert_eq!((sealed.parts[0].after, sealed.parts[0].last), (0, 3));
     assert_eq!(verify_file(&first).expect("verifies"), sealed);
     assert_eq!(stored_seqs(&store, "gw").await, vec![4, 5]);
-    let report = crate::audit::log::verify(&store).await.expect("verify");
+    let report = crate::audit::verify::stored(&store).await.expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
     let gw = report.chains.iter().find(|(c, _)| c == "gw").expect("gw");
     assert_eq!((gw.1.count, gw.1.head_seq), (2, 5));
     // The sealing is on record, with the file's digest.
     let own = stored::select(
         store.backend(),
-        &audit_sql::chain_page(crate::store::STORE_CHAIN, 0, 10),
+        &AuditSelect::ChainPage {
+            chain: crate::store::STORE_CHAIN,
+            after: 0,
+            limit: 10,
+        },
     )
     .await
     .expect("store chain");
     assert!(own.iter().any(|r| r.body.contains(&sealed.sha256)));
 
     let ann = Filter {
-        conditions: vec![(audit_sql::Key::Patient, vec!["ann".into()])],
+        conditions: vec![(crate::store::audit::Key::Patient, vec!["ann".into()])],
         ..Filter::default()
     };
     let mut seqs = Vec::new();
@@ -132,7 +143,7 @@ async fn a_sealed_period_leaves_the_store_and_both_verify() {
         .expect("gw part");
     assert_eq!((gw.after, gw.last, gw.events), (3, 5, 2));
     assert_eq!(stored_seqs(&store, "gw").await, vec![6]);
-    let report = crate::audit::log::verify(&store).await.expect("verify");
+    let report = crate::audit::verify::stored(&store).await.expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
     // Everything archived: the head is the anchor, and appending continues after it.
     let third = dir.path().join("2026-q3.ndjson");
@@ -140,7 +151,7 @@ async fn a_sealed_period_leaves_the_store_and_both_verify() {
     assert_eq!(stored_seqs(&store, "gw").await, Vec::<u64>::new());
     let head = stored::head(store.backend(), "gw").await.expect("head");
     assert_eq!(head.map(|(seq, _)| seq), Some(6));
-    let report = crate::audit::log::verify(&store).await.expect("verify");
+    let report = crate::audit::verify::stored(&store).await.expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
 }
 

@@ -21,6 +21,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::types::{ToSql, Type};
 
 use self::codec::{Values, db_error};
+use super::audit::{AuditSelect, AuditStore, Filter};
 use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param};
@@ -261,6 +262,10 @@ impl Backend for PostgresBackend {
         self
     }
 
+    fn audit(&self) -> &dyn AuditStore {
+        self
+    }
+
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {
         let q = sql::count_rows(query);
         let n: Vec<i64> = codec::first(&self.query(&q.text, &q.params).await?)?;
@@ -386,60 +391,6 @@ impl Backend for PostgresBackend {
         Ok(csv.first().map(|s| schema::rows_from_csv(s)))
     }
 
-    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
-        let rows = self.query(&q.text, &q.params).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditStored {
-                    id: r.try_get(0).map_err(db_error)?,
-                    chain: r.try_get(1).map_err(db_error)?,
-                    seq: u64::try_from(r.try_get::<_, i64>(2).map_err(db_error)?).unwrap_or(0),
-                    recorded: r.try_get(3).map_err(db_error)?,
-                    hash: r.try_get(4).map_err(db_error)?,
-                    body: r.try_get(5).map_err(db_error)?,
-                    agent: r.try_get(6).map_err(db_error)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn audit_dictionary(
-        &self,
-        terms: &[i64],
-        agents: &[i64],
-    ) -> Result<AuditDictionary, StoreError> {
-        let mut d = AuditDictionary::default();
-        for ids in terms.chunks(audit_sql::LOOKUP_CHUNK) {
-            let q = audit_sql::terms(ids);
-            for r in self.query(&q.text, &q.params).await? {
-                d.terms.insert(
-                    r.try_get(0).map_err(db_error)?,
-                    r.try_get(1).map_err(db_error)?,
-                );
-            }
-        }
-        for ids in agents.chunks(audit_sql::LOOKUP_CHUNK) {
-            let q = audit_sql::agents(ids);
-            for r in self.query(&q.text, &q.params).await? {
-                let text = |i| r.try_get::<_, String>(i).map_err(db_error);
-                let agent = AuditAgent {
-                    sub: text(1)?,
-                    user: text(2)?,
-                    role: text(3)?,
-                    org: text(4)?,
-                    purpose: text(5)?,
-                };
-                d.agents.insert(r.try_get(0).map_err(db_error)?, agent);
-            }
-        }
-        Ok(d)
-    }
-
-    async fn audit_count(&self, q: &sql::Sql) -> Result<u64, StoreError> {
-        let n: Vec<i64> = codec::first(&self.query(&q.text, &q.params).await?)?;
-        Ok(n.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
-    }
-
     /// The current snapshot (`xmin:xmax:in-progress`): any commit removes a transaction from it or
     /// moves its bounds, whichever gateway made it. A sequence maximum would not do: PostgreSQL
     /// commits out of sequence order, so a late commit below the maximum would go unseen.
@@ -473,5 +424,64 @@ impl Backend for PostgresBackend {
             .await
             .map(|_| ())
             .map_err(db_error)
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresBackend {
+    async fn select(&self, what: &AuditSelect<'_>) -> Result<Vec<AuditStored>, StoreError> {
+        let q = &what.sql();
+        let rows = self.query(&q.text, &q.params).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditStored {
+                    id: r.try_get(0).map_err(db_error)?,
+                    chain: r.try_get(1).map_err(db_error)?,
+                    seq: u64::try_from(r.try_get::<_, i64>(2).map_err(db_error)?).unwrap_or(0),
+                    recorded: r.try_get(3).map_err(db_error)?,
+                    hash: r.try_get(4).map_err(db_error)?,
+                    body: r.try_get(5).map_err(db_error)?,
+                    agent: r.try_get(6).map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn dictionary(
+        &self,
+        terms: &[i64],
+        agents: &[i64],
+    ) -> Result<AuditDictionary, StoreError> {
+        let mut d = AuditDictionary::default();
+        for ids in terms.chunks(audit_sql::LOOKUP_CHUNK) {
+            let q = audit_sql::terms(ids);
+            for r in self.query(&q.text, &q.params).await? {
+                d.terms.insert(
+                    r.try_get(0).map_err(db_error)?,
+                    r.try_get(1).map_err(db_error)?,
+                );
+            }
+        }
+        for ids in agents.chunks(audit_sql::LOOKUP_CHUNK) {
+            let q = audit_sql::agents(ids);
+            for r in self.query(&q.text, &q.params).await? {
+                let text = |i| r.try_get::<_, String>(i).map_err(db_error);
+                let agent = AuditAgent {
+                    sub: text(1)?,
+                    user: text(2)?,
+                    role: text(3)?,
+                    org: text(4)?,
+                    purpose: text(5)?,
+                };
+                d.agents.insert(r.try_get(0).map_err(db_error)?, agent);
+            }
+        }
+        Ok(d)
+    }
+
+    async fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
+        let q = &audit_sql::count(filter);
+        let n: Vec<i64> = codec::first(&self.query(&q.text, &q.params).await?)?;
+        Ok(n.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
     }
 }

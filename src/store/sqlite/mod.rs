@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 
+use super::audit::{AuditSelect, AuditStore, Filter};
 use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
 use super::sql::{self, CURRENT, Param, Sql};
@@ -302,6 +303,10 @@ impl Backend for SqliteBackend {
         self
     }
 
+    fn audit(&self) -> &dyn AuditStore {
+        self
+    }
+
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {
         let q = sql::count_rows(query);
         self.read(|c| {
@@ -488,7 +493,29 @@ impl Backend for SqliteBackend {
         }
     }
 
-    async fn audit_select(&self, q: &sql::Sql) -> Result<Vec<AuditStored>, StoreError> {
+    fn connections(&self) -> crate::store::Connections {
+        let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0);
+        let busy = self.reading.load(std::sync::atomic::Ordering::Relaxed);
+        crate::store::Connections {
+            // The readers, and the writer's own connection.
+            open: idle + busy + 1,
+            idle,
+            waiting: self.writer.queued(),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteBackend {
+    async fn select(&self, what: &AuditSelect<'_>) -> Result<Vec<AuditStored>, StoreError> {
+        let q = &what.sql();
         self.read(|c| {
             let mut stmt = c.prepare_cached(&q.text)?;
             let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| {
@@ -506,7 +533,7 @@ impl Backend for SqliteBackend {
         })
     }
 
-    async fn audit_dictionary(
+    async fn dictionary(
         &self,
         terms: &[i64],
         agents: &[i64],
@@ -548,30 +575,13 @@ impl Backend for SqliteBackend {
         })
     }
 
-    async fn audit_count(&self, q: &sql::Sql) -> Result<u64, StoreError> {
+    async fn count(&self, filter: &Filter) -> Result<u64, StoreError> {
+        let q = &audit_sql::count(filter);
         self.read(|c| {
             let n: i64 = c
                 .prepare_cached(&q.text)?
                 .query_row(params_from_iter(q.params.iter()), |r| r.get(0))?;
             Ok(u64::try_from(n).unwrap_or(0))
-        })
-    }
-
-    fn connections(&self) -> crate::store::Connections {
-        let idle = self.readers.lock().map(|r| r.len()).unwrap_or(0);
-        let busy = self.reading.load(std::sync::atomic::Ordering::Relaxed);
-        crate::store::Connections {
-            // The readers, and the writer's own connection.
-            open: idle + busy + 1,
-            idle,
-            waiting: self.writer.queued(),
-        }
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| {
-            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map(|_| ())?)
         })
     }
 }

@@ -18,11 +18,10 @@ pub struct SampleArgs {
 
 /// Runs `carebridge sample`.
 pub async fn run(args: SampleArgs) -> ExitCode {
-    let (settings, store) =
-        match crate::startup::command_setup("sample", args.config.as_deref()).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+    let (settings, store) = match crate::cli::setup("sample", args.config.as_deref()).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let engine = Engine::new(store, settings.engine_settings());
     let world = match load(&engine).await {
         Ok(w) => w,

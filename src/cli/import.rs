@@ -35,11 +35,10 @@ pub struct ImportArgs {
 /// Runs `carebridge import`: exit 0 unless the file, the configuration or the store fails
 /// (rejected rows are reported, not fatal).
 pub async fn run(args: ImportArgs) -> ExitCode {
-    let (settings, store) =
-        match crate::startup::command_setup("import", args.config.as_deref()).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+    let (settings, store) = match crate::cli::setup("import", args.config.as_deref()).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let engine = Engine::new(store.clone(), settings.engine_settings());
     let mut opts = Options::new(args.format, &args.file);
     if let Some(r) = args.rejects {

@@ -41,7 +41,7 @@ pub struct OutcomesArgs {
 
 /// Runs the report from the command line; the database comes from the settings, as for `serve`.
 pub async fn run(args: OutcomesArgs) -> ExitCode {
-    let settings = match crate::startup::command_settings("outcomes", args.config.as_deref()) {
+    let settings = match crate::cli::settings("outcomes", args.config.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -54,7 +54,7 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
         eprintln!("carebridge outcomes: {e}");
         return ExitCode::from(2);
     }
-    let store = match crate::startup::command_store("outcomes", &settings).await {
+    let store = match crate::cli::store("outcomes", &settings).await {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::audit::event::{Source, build};
-use crate::audit::log::{Period, Place, Report, export_page};
+use crate::audit::export::{Period, export_page};
+use crate::audit::verify::{Place, Report};
 
 /// Arguments of `carebridge audit`.
 #[derive(Debug, clap::Args)]
@@ -101,7 +102,7 @@ async fn run_archive(before: &str, out: &std::path::Path, config: Option<PathBuf
         eprintln!("carebridge audit archive: '--before {before}' is not a FHIR date or dateTime");
         return ExitCode::from(2);
     };
-    let (_, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+    let (_, store) = match crate::cli::setup("audit", config.as_deref()).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -221,7 +222,7 @@ async fn run_export(
             return ExitCode::from(2);
         }
     };
-    let (settings, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+    let (settings, store) = match crate::cli::setup("audit", config.as_deref()).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -250,7 +251,7 @@ async fn run_export(
 }
 
 async fn run_verify(config: Option<PathBuf>) -> ExitCode {
-    let (settings, store) = match crate::startup::command_setup("audit", config.as_deref()).await {
+    let (settings, store) = match crate::cli::setup("audit", config.as_deref()).await {
         Ok(s) => s,
         Err(code) => return code,
     };
