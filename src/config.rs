@@ -277,124 +277,27 @@ impl RawSettings {
         }))
     }
 
+    /// The settings, each checked in turn (the first wrong one stops start-up) and defaulted.
     fn validate(self) -> Result<Settings, ConfigError> {
         let tls = self.tls()?;
-        let metrics_listen = match &self.metrics_listen {
-            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
-                invalid(
-                    "metrics_listen",
-                    format!("'{a}' is not an address like 0.0.0.0:9090"),
-                )
-            })?),
-            None => None,
-        };
-        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            invalid(
-                "listen",
-                format!("'{listen_text}' is not an address like 127.0.0.1:8080"),
-            )
-        })?;
-        let database_url = self
-            .database_url
-            .unwrap_or_else(|| "sqlite://data/carebridge.db".into());
-        let known_scheme = ["sqlite://", "postgres://", "postgresql://"]
-            .iter()
-            .any(|s| database_url.starts_with(s));
-        if !known_scheme || database_url.ends_with("://") {
-            return Err(invalid(
-                "database_url",
-                "expected sqlite://<path> or postgres://<user>@<host>/<db>",
-            ));
-        }
-        let base_url = self
-            .base_url
-            .unwrap_or_else(|| format!("http://{listen}/fhir"));
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
-            || base_url.contains(['?', '#', ' '])
-        {
-            return Err(invalid(
-                "base_url",
-                "expected an absolute http(s) URL without query or fragment",
-            ));
-        }
-        let positive = |name: &str, v: Option<usize>, default: usize| match v.unwrap_or(default) {
-            0 => Err(invalid(name, "must be greater than 0")),
-            n => Ok(n),
-        };
-        let default_page_size = positive("default_page_size", self.default_page_size, 20)?;
-        let max_page_size = positive("max_page_size", self.max_page_size, 1000)?;
-        let max_search_results = positive("max_search_results", self.max_search_results, 10_000)?;
-        if default_page_size > max_page_size || max_page_size > max_search_results {
-            return Err(invalid(
-                "default_page_size",
-                "need default_page_size <= max_page_size <= max_search_results",
-            ));
-        }
-        let canonical_base = self
-            .canonical_base
-            .unwrap_or_else(|| crate::hna::DEFAULT_CANONICAL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !(canonical_base.starts_with("http://") || canonical_base.starts_with("https://"))
-            || canonical_base.contains(['?', '#', ' ', '|'])
-        {
-            return Err(invalid(
-                "canonical_base",
-                "expected an absolute http(s) URL",
-            ));
-        }
+        let metrics_listen = metrics_listen(self.metrics_listen.as_deref())?;
+        let listen = listen(self.listen)?;
+        let database_url = database_url(self.database_url)?;
+        let base_url = base_url(self.base_url, listen)?;
+        let (default_page_size, max_page_size, max_search_results) = page_sizes(
+            self.default_page_size,
+            self.max_page_size,
+            self.max_search_results,
+        )?;
+        let canonical_base = canonical_base(self.canonical_base)?;
         let extract_threshold = self.extract_threshold.unwrap_or(4);
         if !crate::hna::SEVERITY_RANGE.contains(&extract_threshold) {
             return Err(invalid("extract_threshold", "must be between 0 and 10"));
         }
-        let audit_dir = match (&self.audit_dir, database_url.strip_prefix("sqlite://")) {
-            (Some(dir), _) => std::path::PathBuf::from(dir),
-            (None, Some(file)) => Path::new(file)
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("audit"),
-            (None, None) => std::path::PathBuf::from("data/audit"),
-        };
-        let audit_chain = self.audit_chain.unwrap_or_else(|| "gateway".into());
-        let chain_ok = (1..=64).contains(&audit_chain.len())
-            && audit_chain
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && audit_chain != crate::store::STORE_CHAIN;
-        if !chain_ok {
-            return Err(invalid(
-                "audit_chain",
-                "expected 1-64 letters, digits, '-' or '_', other than 'store'",
-            ));
-        }
-        let most = crate::audit::journal::SEGMENT_BYTES;
-        let audit_segment_bytes = match self.audit_segment_bytes.map(u64::try_from) {
-            None => most,
-            Some(Ok(n)) if (MIN_SEGMENT_BYTES..=most).contains(&n) => n,
-            Some(_) => {
-                return Err(invalid(
-                    "audit_segment_bytes",
-                    format!("must be between {MIN_SEGMENT_BYTES} and {most}"),
-                ));
-            }
-        };
-        let notify_allowed_hosts: Vec<String> = self
-            .notify_allowed_hosts
-            .unwrap_or_default()
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect();
-        if let Some(bad) = notify_allowed_hosts
-            .iter()
-            .find(|h| h.is_empty() || h.contains(['/', ':', '@', ' ']))
-        {
-            return Err(invalid(
-                "notify_allowed_hosts",
-                format!("'{bad}' is not a host name (no scheme, port or path)"),
-            ));
-        }
+        let audit_dir = audit_dir(self.audit_dir.as_deref(), &database_url);
+        let audit_chain = audit_chain(self.audit_chain)?;
+        let audit_segment_bytes = audit_segment_bytes(self.audit_segment_bytes)?;
+        let notify_allowed_hosts = notify_allowed_hosts(self.notify_allowed_hosts)?;
         let outbound_trust = match &self.outbound_ca_file {
             Some(file) => crate::outbound::Trust::from_file(Path::new(file))
                 .map_err(|e| invalid("outbound_ca_file", e.to_string()))?,
@@ -434,6 +337,166 @@ impl RawSettings {
             },
         })
     }
+}
+
+/// `metrics_listen`: an address, when given.
+fn metrics_listen(text: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
+    match text {
+        Some(a) => Ok(Some(a.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "metrics_listen",
+                format!("'{a}' is not an address like 0.0.0.0:9090"),
+            )
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// `listen`: an address (127.0.0.1:8080 by default).
+fn listen(text: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let listen_text = text.unwrap_or_else(|| "127.0.0.1:8080".into());
+    listen_text.parse().map_err(|_| {
+        invalid(
+            "listen",
+            format!("'{listen_text}' is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+/// `database_url`: a SQLite or PostgreSQL URL with something after the scheme.
+fn database_url(text: Option<String>) -> Result<String, ConfigError> {
+    let database_url = text.unwrap_or_else(|| "sqlite://data/carebridge.db".into());
+    let known_scheme = ["sqlite://", "postgres://", "postgresql://"]
+        .iter()
+        .any(|s| database_url.starts_with(s));
+    if !known_scheme || database_url.ends_with("://") {
+        return Err(invalid(
+            "database_url",
+            "expected sqlite://<path> or postgres://<user>@<host>/<db>",
+        ));
+    }
+    Ok(database_url)
+}
+
+/// `base_url`: an absolute http(s) URL without query or fragment (by default the listen address's),
+/// kept without a trailing slash.
+fn base_url(text: Option<String>, listen: SocketAddr) -> Result<String, ConfigError> {
+    let base_url = text.unwrap_or_else(|| format!("http://{listen}/fhir"));
+    let base_url = base_url.trim_end_matches('/').to_owned();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+        || base_url.contains(['?', '#', ' '])
+    {
+        return Err(invalid(
+            "base_url",
+            "expected an absolute http(s) URL without query or fragment",
+        ));
+    }
+    Ok(base_url)
+}
+
+/// A count that must be positive: `v`, or `default` when absent.
+fn positive(name: &str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    match v.unwrap_or(default) {
+        0 => Err(invalid(name, "must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+/// The page sizes and the most results a search pages through, each positive and in that order.
+fn page_sizes(
+    default_page_size: Option<usize>,
+    max_page_size: Option<usize>,
+    max_search_results: Option<usize>,
+) -> Result<(usize, usize, usize), ConfigError> {
+    let default_page_size = positive("default_page_size", default_page_size, 20)?;
+    let max_page_size = positive("max_page_size", max_page_size, 1000)?;
+    let max_search_results = positive("max_search_results", max_search_results, 10_000)?;
+    if default_page_size > max_page_size || max_page_size > max_search_results {
+        return Err(invalid(
+            "default_page_size",
+            "need default_page_size <= max_page_size <= max_search_results",
+        ));
+    }
+    Ok((default_page_size, max_page_size, max_search_results))
+}
+
+/// `canonical_base`: an absolute http(s) URL with no trailing slash, and nothing that would break
+/// a canonical reference (`|`).
+fn canonical_base(text: Option<String>) -> Result<String, ConfigError> {
+    let canonical_base = text
+        .unwrap_or_else(|| crate::hna::DEFAULT_CANONICAL.to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    if !(canonical_base.starts_with("http://") || canonical_base.starts_with("https://"))
+        || canonical_base.contains(['?', '#', ' ', '|'])
+    {
+        return Err(invalid(
+            "canonical_base",
+            "expected an absolute http(s) URL",
+        ));
+    }
+    Ok(canonical_base)
+}
+
+/// `audit_dir`: as given, else `audit` beside the SQLite file, else `data/audit`.
+fn audit_dir(dir: Option<&str>, database_url: &str) -> std::path::PathBuf {
+    match (dir, database_url.strip_prefix("sqlite://")) {
+        (Some(dir), _) => std::path::PathBuf::from(dir),
+        (None, Some(file)) => Path::new(file)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("audit"),
+        (None, None) => std::path::PathBuf::from("data/audit"),
+    }
+}
+
+/// `audit_chain`: 1-64 letters, digits, `-` or `_`, and not the store's own chain.
+fn audit_chain(text: Option<String>) -> Result<String, ConfigError> {
+    let audit_chain = text.unwrap_or_else(|| "gateway".into());
+    let chain_ok = (1..=64).contains(&audit_chain.len())
+        && audit_chain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && audit_chain != crate::store::STORE_CHAIN;
+    if !chain_ok {
+        return Err(invalid(
+            "audit_chain",
+            "expected 1-64 letters, digits, '-' or '_', other than 'store'",
+        ));
+    }
+    Ok(audit_chain)
+}
+
+/// `audit_segment_bytes`: between [`MIN_SEGMENT_BYTES`] and the journal's own size (the default).
+fn audit_segment_bytes(v: Option<usize>) -> Result<u64, ConfigError> {
+    let most = crate::audit::journal::SEGMENT_BYTES;
+    match v.map(u64::try_from) {
+        None => Ok(most),
+        Some(Ok(n)) if (MIN_SEGMENT_BYTES..=most).contains(&n) => Ok(n),
+        Some(_) => Err(invalid(
+            "audit_segment_bytes",
+            format!("must be between {MIN_SEGMENT_BYTES} and {most}"),
+        )),
+    }
+}
+
+/// `notify_allowed_hosts`: bare host names, lowercased.
+fn notify_allowed_hosts(hosts: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let notify_allowed_hosts: Vec<String> = hosts
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(bad) = notify_allowed_hosts
+        .iter()
+        .find(|h| h.is_empty() || h.contains(['/', ':', '@', ' ']))
+    {
+        return Err(invalid(
+            "notify_allowed_hosts",
+            format!("'{bad}' is not a host name (no scheme, port or path)"),
+        ));
+    }
+    Ok(notify_allowed_hosts)
 }
 
 /// An engine over a new SQLite file in `dir`, with default settings: for unit tests that need the

@@ -50,137 +50,49 @@ pub async fn load(engine: &Engine) -> Result<World, Error> {
         engine,
         canonical: engine.canonical().clone(),
     };
-    let mut org = std::collections::HashMap::new();
-    for (code, name) in ORGANISATIONS {
-        let id = w
-            .put(
-                ResourceType::Organization,
-                json!({"resourceType": "Organization", "name": name,
-                    "identifier": [{"system": crate::fhir::ods::SYSTEM, "value": code}]}),
-                &format!("identifier={}|{code}", crate::fhir::ods::SYSTEM),
-            )
-            .await?;
-        org.insert(code, id);
-    }
-    let o = |code: &str| json!({"reference": format!("Organization/{}", org[code])});
-    let mut patients = Vec::new();
-    for (i, (name, practice)) in [("Ann", "A81001"), ("Bob", "B82002"), ("Cara", "A81001")]
-        .into_iter()
-        .enumerate()
-    {
-        let nhs = test_nhs_number(i);
-        let id = w
-            .put(
-                ResourceType::Patient,
-                json!({"resourceType": "Patient",
-                    "identifier": [{"system": crate::fhir::nhs_number::SYSTEM, "value": nhs}],
-                    "name": [{"family": "Example", "given": [name]}],
-                    "generalPractitioner": [o(practice)],
-                    "managingOrganization": o("L0001")}),
-                &format!("identifier={}|{nhs}", crate::fhir::nhs_number::SYSTEM),
-            )
-            .await?;
-        patients.push(id);
-    }
-    let subject = |i: usize| json!({"reference": format!("Patient/{}", patients[i])});
+    let mut ids = Ids {
+        orgs: w.organisations().await?,
+        patients: Vec::new(),
+    };
+    ids.patients = w.patients(&ids).await?;
     w.put_sample(
         ResourceType::CareTeam,
         "care-team-ann",
-        json!({"resourceType": "CareTeam", "status": "active", "subject": subject(0),
-            "participant": [{"member": o("RH001")}, {"member": o("L0001")}]}),
+        json!({"resourceType": "CareTeam", "status": "active", "subject": ids.subject(0),
+            "participant": [{"member": ids.org("RH001")}, {"member": ids.org("L0001")}]}),
     )
     .await?;
     let mut hnas = Vec::new();
     for i in 0..3 {
-        hnas.push(w.hna(i, subject(i), o("L0001")).await?);
+        hnas.push(w.hna(i, ids.subject(i), ids.org("L0001")).await?);
     }
-    let activity = |domain: &str, concern: &str, action: &str, performer: Value| {
-        let c = &w.canonical;
-        json!({"detail": {
-            "extension": [{"url": c.domain_extension(),
-                "valueCoding": {"system": c.domain_system(), "code": domain}}],
-            "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}],
-            "status": "in-progress",
-            "code": {"coding": [{"system": c.action_type_system(), "code": action}]},
-            "performer": [performer]}})
-    };
-    let ann_plan = w
-        .plan(
-            "plan-ann",
-            subject(0),
-            &hnas[0],
-            o("L0001"),
-            &["gp"],
-            vec![
-                activity("practical", "housing", "referral", o("H0001")),
-                activity("practical", "money-finance", "referral", o("W0001")),
-                activity("emotional", "worry-fear-anxiety", "discussion", o("RH001")),
-                activity("physical", "breathing", "information-advice", o("RH001")),
-            ],
-        )
-        .await?;
-    w.plan(
-        "plan-bob",
-        subject(1),
-        &hnas[1],
-        o("L0001"),
-        &[],
-        vec![activity("physical", "fatigue", "signposting", o("L0001"))],
-    )
-    .await?;
-    w.plan(
-        "plan-cara",
-        subject(2),
-        &hnas[2],
-        o("L0001"),
-        &["gp"],
-        vec![activity("physical", "pain", "referral", o("A81001"))],
-    )
-    .await?;
-    // Referrals from the hospital, each with its Task, at different points of the workflow.
-    use crate::referral::TaskStatus::{Accepted, InProgress};
-    for (key, receiver, concern, path) in [
-        ("referral-ann-housing", "H0001", "housing", &[][..]),
-        (
-            "referral-ann-welfare",
-            "W0001",
-            "money-finance",
-            &[Accepted][..],
-        ),
-        (
-            "referral-ann-link",
-            "L0001",
-            "worry-fear-anxiety",
-            &[Accepted, InProgress][..],
-        ),
-    ] {
-        w.referral(key, subject(0), o("RH001"), o(receiver), concern, path)
-            .await?;
-    }
-    let role = |code: &str| json!({"coding": [{"system": w.canonical.url("CodeSystem/sharing-role"), "code": code}]});
-    w.consent(
-        "consent-ann-practical",
-        subject(0),
-        json!({"type": "permit",
-            "actor": [{"role": role("housing"), "reference": o("H0001")},
-                      {"role": role("social-care"), "reference": o("W0001")}],
-            "securityLabel": [{"system": w.canonical.domain_system(), "code": "practical"}]}),
-    )
-    .await?;
-    w.consent(
-        "consent-cara-no-hna-to-gp",
-        subject(2),
-        json!({"type": "deny",
-            "actor": [{"role": role("gp"), "reference": {"display": "any GP practice"}}],
-            "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "QuestionnaireResponse"}]}),
-    )
-    .await?;
-    let [ann, bob, cara] = <[String; 3]>::try_from(patients)
+    let ann_plan = w.plans(&ids, &hnas).await?;
+    w.referrals(&ids).await?;
+    w.consents(&ids).await?;
+    let [ann, bob, cara] = <[String; 3]>::try_from(ids.patients)
         .map_err(|_| Error::Internal("three sample patients".into()))?;
     Ok(World {
         patients: [ann, bob, cara],
         ann_plan,
     })
+}
+
+/// The ids of the organisations (by ODS code) and patients written, for references to them.
+struct Ids {
+    orgs: std::collections::HashMap<&'static str, String>,
+    patients: Vec<String>,
+}
+
+impl Ids {
+    /// A reference to the organisation with ODS `code` (one of [`ORGANISATIONS`]).
+    fn org(&self, code: &str) -> Value {
+        json!({"reference": format!("Organization/{}", self.orgs[code])})
+    }
+
+    /// A reference to the `i`th patient (Ann, Bob, Cara).
+    fn subject(&self, i: usize) -> Value {
+        json!({"reference": format!("Patient/{}", self.patients[i])})
+    }
 }
 
 /// Conditional creates on sample identifiers.
@@ -190,6 +102,166 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// The [`ORGANISATIONS`], identified by their ODS codes: their ids by code.
+    async fn organisations(
+        &self,
+    ) -> Result<std::collections::HashMap<&'static str, String>, Error> {
+        let mut org = std::collections::HashMap::new();
+        for (code, name) in ORGANISATIONS {
+            let id = self
+                .put(
+                    ResourceType::Organization,
+                    json!({"resourceType": "Organization", "name": name,
+                        "identifier": [{"system": crate::fhir::ods::SYSTEM, "value": code}]}),
+                    &format!("identifier={}|{code}", crate::fhir::ods::SYSTEM),
+                )
+                .await?;
+            org.insert(code, id);
+        }
+        Ok(org)
+    }
+
+    /// Ann, Bob and Cara, identified by test NHS numbers, with their GP practices and the link
+    /// service managing their records: their ids in that order.
+    async fn patients(&self, ids: &Ids) -> Result<Vec<String>, Error> {
+        let mut patients = Vec::new();
+        for (i, (name, practice)) in [("Ann", "A81001"), ("Bob", "B82002"), ("Cara", "A81001")]
+            .into_iter()
+            .enumerate()
+        {
+            let nhs = test_nhs_number(i);
+            let id = self
+                .put(
+                    ResourceType::Patient,
+                    json!({"resourceType": "Patient",
+                        "identifier": [{"system": crate::fhir::nhs_number::SYSTEM, "value": nhs}],
+                        "name": [{"family": "Example", "given": [name]}],
+                        "generalPractitioner": [ids.org(practice)],
+                        "managingOrganization": ids.org("L0001")}),
+                    &format!("identifier={}|{nhs}", crate::fhir::nhs_number::SYSTEM),
+                )
+                .await?;
+            patients.push(id);
+        }
+        Ok(patients)
+    }
+
+    /// A PCSP activity: its concern and domain, action type and performer.
+    fn activity(&self, domain: &str, concern: &str, action: &str, performer: Value) -> Value {
+        let c = &self.canonical;
+        json!({"detail": {
+            "extension": [{"url": c.domain_extension(),
+                "valueCoding": {"system": c.domain_system(), "code": domain}}],
+            "reasonCode": [{"coding": [{"system": c.concern_system(), "code": concern}]}],
+            "status": "in-progress",
+            "code": {"coding": [{"system": c.action_type_system(), "code": action}]},
+            "performer": [performer]}})
+    }
+
+    /// The three care plans, one per HNA (Ann's and Cara's shared with the GP): Ann's id.
+    async fn plans(&self, ids: &Ids, hnas: &[String]) -> Result<String, Error> {
+        let ann_plan = self
+            .plan(
+                "plan-ann",
+                ids.subject(0),
+                &hnas[0],
+                ids.org("L0001"),
+                &["gp"],
+                vec![
+                    self.activity("practical", "housing", "referral", ids.org("H0001")),
+                    self.activity("practical", "money-finance", "referral", ids.org("W0001")),
+                    self.activity(
+                        "emotional",
+                        "worry-fear-anxiety",
+                        "discussion",
+                        ids.org("RH001"),
+                    ),
+                    self.activity(
+                        "physical",
+                        "breathing",
+                        "information-advice",
+                        ids.org("RH001"),
+                    ),
+                ],
+            )
+            .await?;
+        self.plan(
+            "plan-bob",
+            ids.subject(1),
+            &hnas[1],
+            ids.org("L0001"),
+            &[],
+            vec![self.activity("physical", "fatigue", "signposting", ids.org("L0001"))],
+        )
+        .await?;
+        self.plan(
+            "plan-cara",
+            ids.subject(2),
+            &hnas[2],
+            ids.org("L0001"),
+            &["gp"],
+            vec![self.activity("physical", "pain", "referral", ids.org("A81001"))],
+        )
+        .await?;
+        Ok(ann_plan)
+    }
+
+    /// Referrals of Ann's from the hospital, each with its Task, at different points of the
+    /// workflow.
+    async fn referrals(&self, ids: &Ids) -> Result<(), Error> {
+        use crate::referral::TaskStatus::{Accepted, InProgress};
+        for (key, receiver, concern, path) in [
+            ("referral-ann-housing", "H0001", "housing", &[][..]),
+            (
+                "referral-ann-welfare",
+                "W0001",
+                "money-finance",
+                &[Accepted][..],
+            ),
+            (
+                "referral-ann-link",
+                "L0001",
+                "worry-fear-anxiety",
+                &[Accepted, InProgress][..],
+            ),
+        ] {
+            self.referral(
+                key,
+                ids.subject(0),
+                ids.org("RH001"),
+                ids.org(receiver),
+                concern,
+                path,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Ann's consent to share her practical concerns with housing and social care; Cara's refusal
+    /// of her HNA to any GP practice.
+    async fn consents(&self, ids: &Ids) -> Result<(), Error> {
+        let role = |code: &str| json!({"coding": [{"system": self.canonical.url("CodeSystem/sharing-role"), "code": code}]});
+        self.consent(
+            "consent-ann-practical",
+            ids.subject(0),
+            json!({"type": "permit",
+                "actor": [{"role": role("housing"), "reference": ids.org("H0001")},
+                          {"role": role("social-care"), "reference": ids.org("W0001")}],
+                "securityLabel": [{"system": self.canonical.domain_system(), "code": "practical"}]}),
+        )
+        .await?;
+        self.consent(
+            "consent-cara-no-hna-to-gp",
+            ids.subject(2),
+            json!({"type": "deny",
+                "actor": [{"role": role("gp"), "reference": {"display": "any GP practice"}}],
+                "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "QuestionnaireResponse"}]}),
+        )
+        .await?;
+        Ok(())
+    }
+
     fn system(&self) -> String {
         self.canonical.url("Id/sample")
     }

@@ -16,7 +16,7 @@
 use serde_json::Value;
 
 use crate::fhir::OutcomeIssue;
-use crate::hna::catalogue::{self, DOMAINS};
+use crate::hna::catalogue::{self, Concern, DOMAINS};
 use crate::hna::{ACTION_TYPES, Canonical, SNOMED_CARE_PLAN, domain};
 
 const SNOMED: &str = "http://snomed.info/sct";
@@ -42,11 +42,49 @@ pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// The systems and extension URL of this server's terminology, worked out once per plan.
+struct Systems {
+    concern: String,
+    domain: String,
+    action: String,
+    domain_ext: String,
+}
+
+/// What a plan's check gathers: the issues, and the references the caller must resolve.
+#[derive(Default)]
+struct Findings {
+    issues: Vec<OutcomeIssue>,
+    refs: Vec<ReferenceToResolve>,
+}
+
 /// Checks `plan` (which claims the PCSP profile): the issues, and the references the caller must
 /// resolve.
 pub fn check_plan(c: &Canonical, plan: &Value) -> (Vec<OutcomeIssue>, Vec<ReferenceToResolve>) {
-    let mut issues = Vec::new();
-    let mut refs = Vec::new();
+    let mut found = Findings::default();
+    check_category(plan, &mut found.issues);
+    let active = text(plan, "status") == Some("active");
+    let systems = Systems {
+        concern: c.concern_system(),
+        domain: c.domain_system(),
+        action: c.action_type_system(),
+        domain_ext: c.domain_extension(),
+    };
+    for (i, activity) in array(plan, "activity").iter().enumerate() {
+        check_activity(&systems, activity, i, active, &mut found);
+    }
+    for (s, info) in array(plan, "supportingInfo").iter().enumerate() {
+        if let Some(r) = text(info, "reference") {
+            found.refs.push(ReferenceToResolve {
+                reference: r.to_owned(),
+                path: format!("CarePlan.supportingInfo[{s}].reference"),
+            });
+        }
+    }
+    (found.issues, found.refs)
+}
+
+/// The plan must carry the SNOMED CT care-plan category.
+fn check_category(plan: &Value, issues: &mut Vec<OutcomeIssue>) {
     let care_plan = array(plan, "category").iter().any(|cat| {
         array(cat, "coding").iter().any(|cd| {
             text(cd, "system") == Some(SNOMED) && text(cd, "code") == Some(SNOMED_CARE_PLAN)
@@ -63,146 +101,168 @@ pub fn check_plan(c: &Canonical, plan: &Value) -> (Vec<OutcomeIssue>, Vec<Refere
             .at("CarePlan.category"),
         );
     }
-    let active = text(plan, "status") == Some("active");
-    let (concern_system, domain_system, action_system, domain_ext) = (
-        c.concern_system(),
-        c.domain_system(),
-        c.action_type_system(),
-        c.domain_extension(),
-    );
-    for (i, activity) in array(plan, "activity").iter().enumerate() {
-        let apath = format!("CarePlan.activity[{i}]");
-        let Some(detail) = activity.get("detail") else {
-            if active {
-                issues.push(
-                    OutcomeIssue::error(
-                        "required",
-                        "Every activity of an active PCSP needs a detail with its action type",
-                    )
-                    .at(format!("{apath}.detail")),
-                );
-            }
-            continue;
-        };
-        let dpath = format!("{apath}.detail");
-        // The concern.
-        let mut concern = None;
-        for (k, reason) in array(detail, "reasonCode").iter().enumerate() {
-            for (m, coding) in array(reason, "coding").iter().enumerate() {
-                if text(coding, "system") != Some(concern_system.as_str()) {
-                    continue;
-                }
-                let code = text(coding, "code").unwrap_or_default();
-                match catalogue::concern(code) {
-                    Some(found) => concern = concern.or(Some(found)),
-                    None => issues.push(
-                        OutcomeIssue::error(
-                            "value",
-                            format!("'{code}' is not a concern of the HNA catalogue"),
-                        )
-                        .at(format!("{dpath}.reasonCode[{k}].coding[{m}].code")),
-                    ),
-                }
-            }
-        }
-        // Its domain.
-        let mut has_domain = false;
-        for (e, ext) in array(detail, "extension").iter().enumerate() {
-            if text(ext, "url") != Some(domain_ext.as_str()) {
-                continue;
-            }
-            has_domain = true;
-            let epath = format!("{dpath}.extension[{e}].valueCoding");
-            let coding = ext.get("valueCoding");
-            let system = coding.and_then(|cd| text(cd, "system"));
-            let code = coding.and_then(|cd| text(cd, "code")).unwrap_or_default();
-            if system != Some(domain_system.as_str()) {
-                issues.push(
-                    OutcomeIssue::error(
-                        "value",
-                        format!("The concern domain must be a Coding in {domain_system}"),
-                    )
-                    .at(format!("{epath}.system")),
-                );
-            } else if concern.is_none() && !DOMAINS.iter().any(|(d, _)| *d == code) {
-                // With a coded concern, any other code is a contradiction, reported below.
-                issues.push(
-                    OutcomeIssue::error("value", format!("'{code}' is not an HNA domain"))
-                        .at(format!("{epath}.code")),
-                );
-            }
-        }
-        issues.extend(domain::contradictions(
-            detail,
-            &dpath,
-            &concern_system,
-            &domain_ext,
-        ));
-        if let (Some(k), false) = (concern, has_domain) {
-            issues.push(
+}
+
+/// Activity `i`: its concern, domain and action type, and its performers to resolve. An activity
+/// of an `active` plan needs a detail.
+fn check_activity(s: &Systems, activity: &Value, i: usize, active: bool, found: &mut Findings) {
+    let apath = format!("CarePlan.activity[{i}]");
+    let Some(detail) = activity.get("detail") else {
+        if active {
+            found.issues.push(
                 OutcomeIssue::error(
                     "required",
-                    format!(
-                        "The activity for concern '{}' needs the domain extension {domain_ext}",
-                        k.code
-                    ),
+                    "Every activity of an active PCSP needs a detail with its action type",
                 )
-                .at(format!("{dpath}.extension")),
+                .at(format!("{apath}.detail")),
             );
         }
-        // The action type.
-        let mut has_action = false;
-        if let Some(code) = detail.get("code") {
-            for (m, coding) in array(code, "coding").iter().enumerate() {
-                if text(coding, "system") != Some(action_system.as_str()) {
-                    continue;
-                }
-                has_action = true;
-                let a = text(coding, "code").unwrap_or_default();
-                if !ACTION_TYPES.iter().any(|(t, _)| *t == a) {
-                    let known: Vec<&str> = ACTION_TYPES.iter().map(|(t, _)| *t).collect();
-                    issues.push(
-                        OutcomeIssue::error(
-                            "value",
-                            format!(
-                                "'{a}' is not a PCSP action type (one of {})",
-                                known.join(", ")
-                            ),
-                        )
-                        .at(format!("{dpath}.code.coding[{m}].code")),
-                    );
-                }
-            }
-        }
-        if active && !has_action {
-            issues.push(
-                OutcomeIssue::error(
-                    "required",
-                    format!(
-                        "Every activity of an active PCSP needs an action type from {action_system}"
-                    ),
-                )
-                .at(format!("{dpath}.code")),
-            );
-        }
-        for (p, performer) in array(detail, "performer").iter().enumerate() {
-            if let Some(r) = text(performer, "reference") {
-                refs.push(ReferenceToResolve {
-                    reference: r.to_owned(),
-                    path: format!("{dpath}.performer[{p}].reference"),
-                });
-            }
-        }
-    }
-    for (s, info) in array(plan, "supportingInfo").iter().enumerate() {
-        if let Some(r) = text(info, "reference") {
-            refs.push(ReferenceToResolve {
+        return;
+    };
+    let dpath = format!("{apath}.detail");
+    let issues = &mut found.issues;
+    let concern = check_concern(s, detail, &dpath, issues);
+    check_domain(s, detail, &dpath, concern, issues);
+    check_action_type(s, detail, &dpath, active, issues);
+    for (p, performer) in array(detail, "performer").iter().enumerate() {
+        if let Some(r) = text(performer, "reference") {
+            found.refs.push(ReferenceToResolve {
                 reference: r.to_owned(),
-                path: format!("CarePlan.supportingInfo[{s}].reference"),
+                path: format!("{dpath}.performer[{p}].reference"),
             });
         }
     }
-    (issues, refs)
+}
+
+/// The activity's concern: the first catalogue concern among the codings in the concern system;
+/// every other code in that system is refused.
+fn check_concern(
+    s: &Systems,
+    detail: &Value,
+    dpath: &str,
+    issues: &mut Vec<OutcomeIssue>,
+) -> Option<&'static Concern> {
+    let mut concern = None;
+    for (k, reason) in array(detail, "reasonCode").iter().enumerate() {
+        for (m, coding) in array(reason, "coding").iter().enumerate() {
+            if text(coding, "system") != Some(s.concern.as_str()) {
+                continue;
+            }
+            let code = text(coding, "code").unwrap_or_default();
+            match catalogue::concern(code) {
+                Some(found) => concern = concern.or(Some(found)),
+                None => issues.push(
+                    OutcomeIssue::error(
+                        "value",
+                        format!("'{code}' is not a concern of the HNA catalogue"),
+                    )
+                    .at(format!("{dpath}.reasonCode[{k}].coding[{m}].code")),
+                ),
+            }
+        }
+    }
+    concern
+}
+
+/// The domain extension: a Coding in the domain system naming a known domain, agreeing with the
+/// `concern`, and present whenever there is a concern.
+fn check_domain(
+    s: &Systems,
+    detail: &Value,
+    dpath: &str,
+    concern: Option<&Concern>,
+    issues: &mut Vec<OutcomeIssue>,
+) {
+    let mut has_domain = false;
+    for (e, ext) in array(detail, "extension").iter().enumerate() {
+        if text(ext, "url") != Some(s.domain_ext.as_str()) {
+            continue;
+        }
+        has_domain = true;
+        let epath = format!("{dpath}.extension[{e}].valueCoding");
+        let coding = ext.get("valueCoding");
+        let system = coding.and_then(|cd| text(cd, "system"));
+        let code = coding.and_then(|cd| text(cd, "code")).unwrap_or_default();
+        if system != Some(s.domain.as_str()) {
+            issues.push(
+                OutcomeIssue::error(
+                    "value",
+                    format!("The concern domain must be a Coding in {}", s.domain),
+                )
+                .at(format!("{epath}.system")),
+            );
+        } else if concern.is_none() && !DOMAINS.iter().any(|(d, _)| *d == code) {
+            // With a coded concern, any other code is a contradiction, reported below.
+            issues.push(
+                OutcomeIssue::error("value", format!("'{code}' is not an HNA domain"))
+                    .at(format!("{epath}.code")),
+            );
+        }
+    }
+    issues.extend(domain::contradictions(
+        detail,
+        dpath,
+        &s.concern,
+        &s.domain_ext,
+    ));
+    if let (Some(k), false) = (concern, has_domain) {
+        issues.push(
+            OutcomeIssue::error(
+                "required",
+                format!(
+                    "The activity for concern '{}' needs the domain extension {}",
+                    k.code, s.domain_ext
+                ),
+            )
+            .at(format!("{dpath}.extension")),
+        );
+    }
+}
+
+/// The action type: each coding in the action-type system must be a known type, and an `active`
+/// plan's activity must have one.
+fn check_action_type(
+    s: &Systems,
+    detail: &Value,
+    dpath: &str,
+    active: bool,
+    issues: &mut Vec<OutcomeIssue>,
+) {
+    let mut has_action = false;
+    if let Some(code) = detail.get("code") {
+        for (m, coding) in array(code, "coding").iter().enumerate() {
+            if text(coding, "system") != Some(s.action.as_str()) {
+                continue;
+            }
+            has_action = true;
+            let a = text(coding, "code").unwrap_or_default();
+            if !ACTION_TYPES.iter().any(|(t, _)| *t == a) {
+                let known: Vec<&str> = ACTION_TYPES.iter().map(|(t, _)| *t).collect();
+                issues.push(
+                    OutcomeIssue::error(
+                        "value",
+                        format!(
+                            "'{a}' is not a PCSP action type (one of {})",
+                            known.join(", ")
+                        ),
+                    )
+                    .at(format!("{dpath}.code.coding[{m}].code")),
+                );
+            }
+        }
+    }
+    if active && !has_action {
+        issues.push(
+            OutcomeIssue::error(
+                "required",
+                format!(
+                    "Every activity of an active PCSP needs an action type from {}",
+                    s.action
+                ),
+            )
+            .at(format!("{dpath}.code")),
+        );
+    }
 }
 
 #[cfg(test)]

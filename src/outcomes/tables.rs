@@ -184,7 +184,38 @@ pub(super) fn ordered(
 
 /// Computes every table.
 pub fn build(c: &Cohort) -> Vec<Table> {
-    // People and their HNAs in order.
+    let (persons, unattributed) = people_in_order(c);
+    let scopes = scopes();
+    let mut tally = tally_people(c, &persons, &scopes);
+    let (plans, earliest) = plans_citing_hnas(c);
+
+    let mut ledger = Ledger::default();
+    let l = &mut ledger;
+    let mut tables = Vec::new();
+
+    let (population, totals) = population(l, c, persons.len(), unattributed, plans.len());
+    tables.push(population);
+    let (per_person, with_second) = hnas_per_person(l, &tally, totals);
+    tables.push(per_person);
+    tables.push(concerns_and_severity(
+        &scopes,
+        &mut tally,
+        totals.people,
+        with_second,
+    ));
+    tables.push(days_to_care_plan(l, c, &earliest, totals.hnas));
+    tables.push(care_plans_shared_with_gp(l, &plans, totals.care_plans));
+    let (by_type, referrals) = actions_by_type(l, c, &plans, totals.hnas);
+    tables.push(by_type);
+    tables.push(referrals_by_destination(l, c, &plans, referrals));
+    users_by(l, tally, totals.people, &mut tables);
+    super::referrals::tables::push(&mut ledger, &c.referrals, &mut tables);
+    ledger.resolve(tables)
+}
+
+/// Each person (by id, sorted) with their HNAs in date order, and the count of HNAs with no
+/// patient.
+fn people_in_order(c: &Cohort) -> (Vec<(&str, Vec<usize>)>, u64) {
     let mut people: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut unattributed = 0u64;
     for (i, h) in c.hnas.iter().enumerate() {
@@ -203,43 +234,83 @@ pub fn build(c: &Cohort) -> Vec<Table> {
     for (_, v) in &mut persons {
         v.sort_unstable_by_key(key);
     }
+    (persons, unattributed)
+}
 
-    // One pass over people: HNA counts, first vs second, users.
-    let scopes: Vec<Option<u8>> = std::iter::once(None)
+/// The scopes of the concerns table: overall (`None`), then each domain.
+fn scopes() -> Vec<Option<u8>> {
+    std::iter::once(None)
         .chain(
             (0..DOMAINS.len())
                 .filter_map(|d| u8::try_from(d).ok())
                 .map(Some),
         )
-        .collect();
-    let (mut first, mut paired, mut second) = (
-        vec![Agg::new(); scopes.len()],
-        vec![Agg::new(); scopes.len()],
-        vec![Agg::new(); scopes.len()],
-    );
-    let span = concerns().len();
-    let mut change = vec![Vec::<i64>::new(); scopes.len()];
-    let mut per_person = [0u64; 4];
-    let mut hnas_of_four_plus = 0u64;
-    let (mut bands, mut sexes, mut stages) = (Vec::new(), Vec::new(), Vec::new());
-    for (pid, list) in &persons {
-        if let Some(b) = per_person.get_mut(list.len().clamp(1, 4) - 1) {
+        .collect()
+}
+
+/// What one pass over the people gathers: per scope, the first HNAs, the first and second of those
+/// with two, and the change in concerns; HNAs per person; each user's age band, sex and stage.
+struct Tally {
+    first: Vec<Agg>,
+    paired: Vec<Agg>,
+    second: Vec<Agg>,
+    change: Vec<Vec<i64>>,
+    per_person: [u64; 4],
+    hnas_of_four_plus: u64,
+    bands: Vec<String>,
+    sexes: Vec<String>,
+    stages: Vec<String>,
+}
+
+/// One pass over the people: HNA counts, first vs second, users.
+fn tally_people(c: &Cohort, persons: &[(&str, Vec<usize>)], scopes: &[Option<u8>]) -> Tally {
+    let mut t = Tally {
+        first: vec![Agg::new(); scopes.len()],
+        paired: vec![Agg::new(); scopes.len()],
+        second: vec![Agg::new(); scopes.len()],
+        change: vec![Vec::<i64>::new(); scopes.len()],
+        per_person: [0u64; 4],
+        hnas_of_four_plus: 0u64,
+        bands: Vec::new(),
+        sexes: Vec::new(),
+        stages: Vec::new(),
+    };
+    for (pid, list) in persons {
+        if let Some(b) = t.per_person.get_mut(list.len().clamp(1, 4) - 1) {
             *b += 1;
         }
         if list.len() >= 4 {
-            hnas_of_four_plus += list.len() as u64;
+            t.hnas_of_four_plus += list.len() as u64;
         }
         let Some(f) = list.first().and_then(|i| c.hnas.get(*i)) else {
             continue;
         };
         let s = list.get(1).and_then(|i| c.hnas.get(*i));
+        t.add_first_and_second(scopes, f, s);
+        let patient = c.patients.get(*pid);
+        t.bands.push(age_band(patient, f).to_owned());
+        t.sexes
+            .push(patient.map_or_else(|| "unknown".to_owned(), |p| p.gender.clone()));
+        t.stages
+            .push(f.pathway.clone().unwrap_or_else(|| "unknown".to_owned()));
+    }
+    t
+}
+
+impl Tally {
+    /// Adds a person's first HNA `f` and, when there is one, their second `s`, in every scope.
+    fn add_first_and_second(&mut self, scopes: &[Option<u8>], f: &HnaFacts, s: Option<&HnaFacts>) {
+        let span = concerns().len();
         for (k, scope) in scopes.iter().enumerate() {
-            if let Some(a) = first.get_mut(k) {
+            if let Some(a) = self.first.get_mut(k) {
                 a.add(f, *scope);
             }
-            if let (Some(s), Some(p), Some(q), Some(ch)) =
-                (s, paired.get_mut(k), second.get_mut(k), change.get_mut(k))
-            {
+            if let (Some(s), Some(p), Some(q), Some(ch)) = (
+                s,
+                self.paired.get_mut(k),
+                self.second.get_mut(k),
+                self.change.get_mut(k),
+            ) {
                 p.add(f, *scope);
                 q.add(s, *scope);
                 let count = |h: &HnaFacts| {
@@ -253,24 +324,26 @@ pub fn build(c: &Cohort) -> Vec<Table> {
                 ch.push(diff.clamp(-(span as i64), span as i64));
             }
         }
-        let patient = c.patients.get(*pid);
-        let band = match (patient.and_then(|p| p.birth), f.day) {
-            (Some(b), Some(d)) => {
-                let age = age_at(b, d);
-                AGE_BANDS
-                    .iter()
-                    .rev()
-                    .find(|(lo, _)| age >= *lo)
-                    .map_or("unknown", |(_, l)| l)
-            }
-            _ => "unknown",
-        };
-        bands.push(band.to_owned());
-        sexes.push(patient.map_or_else(|| "unknown".to_owned(), |p| p.gender.clone()));
-        stages.push(f.pathway.clone().unwrap_or_else(|| "unknown".to_owned()));
     }
+}
 
-    // Care plans: which HNAs they cite, the earliest plan date per HNA.
+/// The label of the patient's age band at their first HNA `f`, or `"unknown"`.
+fn age_band(patient: Option<&PatientFacts>, f: &HnaFacts) -> &'static str {
+    match (patient.and_then(|p| p.birth), f.day) {
+        (Some(b), Some(d)) => {
+            let age = age_at(b, d);
+            AGE_BANDS
+                .iter()
+                .rev()
+                .find(|(lo, _)| age >= *lo)
+                .map_or("unknown", |(_, l)| l)
+        }
+        _ => "unknown",
+    }
+}
+
+/// The care plans citing an HNA of the period, and the earliest plan date for each HNA.
+fn plans_citing_hnas(c: &Cohort) -> (Vec<&PlanFacts>, Vec<Option<i32>>) {
     let mut earliest: Vec<Option<i32>> = vec![None; c.hnas.len()];
     let plans: Vec<&PlanFacts> = c
         .plans
@@ -284,16 +357,31 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             }
         }
     }
+    (plans, earliest)
+}
 
-    let mut ledger = Ledger::default();
-    let l = &mut ledger;
-    let mut tables = Vec::new();
+/// The totals the other tables are tied to in the ledger.
+#[derive(Clone, Copy)]
+struct Totals {
+    hnas: Quantity,
+    people: Quantity,
+    care_plans: Quantity,
+    without_patient: Quantity,
+}
 
+/// The `population` table: HNAs, people, HNAs without a patient, care plans.
+fn population(
+    l: &mut Ledger,
+    c: &Cohort,
+    persons: usize,
+    unattributed: u64,
+    plans: usize,
+) -> (DraftTable, Totals) {
     let hnas = l.count(c.hnas.len() as u64);
-    let people = l.count(persons.len() as u64);
+    let people = l.count(persons as u64);
     let without_patient = l.count(unattributed);
-    let care_plans = l.count(plans.len() as u64);
-    tables.push(DraftTable {
+    let care_plans = l.count(plans as u64);
+    let table = DraftTable {
         name: "population",
         columns: vec!["measure", "value"],
         rows: vec![
@@ -302,8 +390,18 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             vec![text("hnas_without_patient"), Draft::Count(without_patient)],
             vec![text("care_plans"), Draft::Count(care_plans)],
         ],
-    });
+    };
+    let totals = Totals {
+        hnas,
+        people,
+        care_plans,
+        without_patient,
+    };
+    (table, totals)
+}
 
+/// The `hnas_per_person` table, and the count of people with a second HNA it implies.
+fn hnas_per_person(l: &mut Ledger, tally: &Tally, totals: Totals) -> (DraftTable, Quantity) {
     let labels = ["1", "2", "3", "4+"];
     let (t, per) = labelled(
         l,
@@ -311,30 +409,38 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         ["hnas", "people"],
         &labels
             .iter()
-            .zip(per_person)
+            .zip(tally.per_person)
             .map(|(l, n)| ((*l).to_owned(), n))
             .collect::<Vec<_>>(),
-        Some(people),
+        Some(totals.people),
     );
-    tables.push(t);
     // The HNAs are the people weighted by their number of HNAs; those of the people with four or
     // more are not published, but are known to be none when nobody had four.
-    let mut weighted = vec![(without_patient, 1)];
+    let mut weighted = vec![(totals.without_patient, 1)];
     weighted.extend(per.iter().take(3).zip(1..).map(|(q, w)| (*q, w)));
-    if hnas_of_four_plus > 0 {
-        weighted.push((l.unpublished(hnas_of_four_plus), 1));
+    if tally.hnas_of_four_plus > 0 {
+        weighted.push((l.unpublished(tally.hnas_of_four_plus), 1));
     }
-    l.relate(hnas, &weighted);
-    let with_second = l.count(per_person.iter().skip(1).sum());
+    l.relate(totals.hnas, &weighted);
+    let with_second = l.count(tally.per_person.iter().skip(1).sum());
     l.sum(with_second, per.get(1..).unwrap_or_default());
+    (t, with_second)
+}
 
+/// The `concerns_and_severity` table: one row per scope, first and second HNAs and the change.
+fn concerns_and_severity(
+    scopes: &[Option<u8>],
+    tally: &mut Tally,
+    people: Quantity,
+    with_second: Quantity,
+) -> DraftTable {
     let mut rows = Vec::new();
     for (k, scope) in scopes.iter().enumerate() {
         let (Some(f), Some(p), Some(s), Some(ch)) = (
-            first.get(k),
-            paired.get(k),
-            second.get(k),
-            change.get_mut(k),
+            tally.first.get(k),
+            tally.paired.get(k),
+            tally.second.get(k),
+            tally.change.get_mut(k),
         ) else {
             continue;
         };
@@ -345,25 +451,10 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         let mut row = vec![text(label)];
         row.extend(f.cells(people));
         row.extend(s.cells(with_second));
-        let n = s.people;
-        let mean_change = ch.iter().sum::<i64>() as f64 / ch.len().max(1) as f64;
-        let sev_n = s.with_concern.min(p.with_concern);
-        let diff = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
-        row.extend(
-            [
-                Cell::derived(n, Some(mean_change)),
-                Cell::derived(n, sorted_median(ch)),
-                Cell::derived(sev_n, diff(hist_mean(&s.severity), hist_mean(&p.severity))),
-                Cell::derived(
-                    sev_n,
-                    diff(hist_median(&s.severity), hist_median(&p.severity)),
-                ),
-            ]
-            .map(Draft::Final),
-        );
+        row.extend(change_cells(p, s, ch));
         rows.push(row);
     }
-    tables.push(DraftTable {
+    DraftTable {
         name: "concerns_and_severity",
         columns: vec![
             "scope",
@@ -383,12 +474,39 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             "change_severity_median",
         ],
         rows,
-    });
+    }
+}
 
+/// The change columns of a scope: in concerns (`ch`, sorted) and in severity from the first
+/// (`p`) to the second (`s`) HNA of the people who had two.
+fn change_cells(p: &Agg, s: &Agg, ch: &[i64]) -> [Draft; 4] {
+    let n = s.people;
+    let mean_change = ch.iter().sum::<i64>() as f64 / ch.len().max(1) as f64;
+    let sev_n = s.with_concern.min(p.with_concern);
+    let diff = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
+    [
+        Cell::derived(n, Some(mean_change)),
+        Cell::derived(n, sorted_median(ch)),
+        Cell::derived(sev_n, diff(hist_mean(&s.severity), hist_mean(&p.severity))),
+        Cell::derived(
+            sev_n,
+            diff(hist_median(&s.severity), hist_median(&p.severity)),
+        ),
+    ]
+    .map(Draft::Final)
+}
+
+/// The `days_to_care_plan` table: from each HNA to the earliest plan citing it.
+fn days_to_care_plan(
+    l: &mut Ledger,
+    c: &Cohort,
+    earliest: &[Option<i32>],
+    hnas: Quantity,
+) -> DraftTable {
     let mut days: Vec<i64> = c
         .hnas
         .iter()
-        .zip(&earliest)
+        .zip(earliest)
         .filter_map(|(h, e)| Some(i64::from((*e)? - h.day?)))
         .collect();
     days.sort_unstable();
@@ -397,7 +515,7 @@ pub fn build(c: &Cohort) -> Vec<Table> {
     let without_plan = l.count(c.hnas.len() as u64 - n);
     l.sum(hnas, &[with_plan, without_plan]);
     let mean = (n > 0).then(|| days.iter().sum::<i64>() as f64 / n as f64);
-    tables.push(DraftTable {
+    DraftTable {
         name: "days_to_care_plan",
         columns: vec![
             "hnas_with_plan",
@@ -411,15 +529,22 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             Draft::Gated(Cell::derived(n, mean), vec![with_plan]),
             Draft::Gated(Cell::derived(n, sorted_median(&days)), vec![with_plan]),
         ]],
-    });
+    }
+}
 
+/// The `care_plans_shared_with_gp` table.
+fn care_plans_shared_with_gp(
+    l: &mut Ledger,
+    plans: &[&PlanFacts],
+    care_plans: Quantity,
+) -> DraftTable {
     let n = plans.iter().filter(|p| p.shared_gp).count() as u64;
     let total = plans.len() as u64;
     let shared = l.count(n);
     let not_shared = l.count(total - n);
     l.sum(care_plans, &[shared, not_shared]);
     let share = (total > 0).then(|| 100.0 * n as f64 / total as f64);
-    tables.push(DraftTable {
+    DraftTable {
         name: "care_plans_shared_with_gp",
         columns: vec!["care_plans", "shared", "not_shared", "share_percent"],
         rows: vec![vec![
@@ -428,11 +553,18 @@ pub fn build(c: &Cohort) -> Vec<Table> {
             Draft::Count(not_shared),
             Draft::Gated(Cell::derived(total, share), vec![shared, not_shared]),
         ]],
-    });
+    }
+}
 
-    let activities = || plans.iter().flat_map(|p| p.activities.iter());
+/// The `actions_by_type` table with a rate per HNA, and the count of referral actions in it.
+fn actions_by_type(
+    l: &mut Ledger,
+    c: &Cohort,
+    plans: &[&PlanFacts],
+    hnas: Quantity,
+) -> (DraftTable, Option<Quantity>) {
     let known: Vec<&str> = ACTION_TYPES.iter().map(|(c, _)| *c).collect();
-    let by_type = ordered(&known, activities().map(|(k, _)| k.clone()));
+    let by_type = ordered(&known, activities(plans).map(|(k, _)| k.clone()));
     let (mut t, actions) = labelled(
         l,
         "actions_by_type",
@@ -446,14 +578,30 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         let rate = Cell::derived(all, Some(*n as f64 / all.max(1) as f64));
         row.push(Draft::Gated(rate, vec![*q, hnas]));
     }
-    tables.push(t);
     let referrals = by_type
         .iter()
         .zip(&actions)
         .find(|((k, _), _)| k == "referral")
         .map(|(_, q)| *q);
+    (t, referrals)
+}
 
-    let destinations = activities()
+/// The plans' actions: (type, performer organisation).
+fn activities<'a>(
+    plans: &'a [&PlanFacts],
+) -> impl Iterator<Item = &'a (String, Option<String>)> + 'a {
+    plans.iter().flat_map(|p| p.activities.iter())
+}
+
+/// The `referrals_by_destination` table: referral actions by the performer's organisation type,
+/// adding up to `referrals` when known.
+fn referrals_by_destination(
+    l: &mut Ledger,
+    c: &Cohort,
+    plans: &[&PlanFacts],
+    referrals: Option<Quantity>,
+) -> DraftTable {
+    let destinations = activities(plans)
         .filter(|(k, _)| k == "referral")
         .map(|(_, org)| {
             org.as_ref()
@@ -468,32 +616,33 @@ pub fn build(c: &Cohort) -> Vec<Table> {
         &ordered(&[], destinations),
         referrals,
     );
-    tables.push(t);
+    t
+}
 
+/// The users tables (by age band, sex and pathway stage), each adding up to `people`.
+fn users_by(l: &mut Ledger, tally: Tally, people: Quantity, tables: &mut Vec<DraftTable>) {
     let band_labels: Vec<&str> = AGE_BANDS.iter().map(|(_, l)| *l).collect();
     let stage_labels: Vec<&str> = POINTS_OF_PATHWAY.iter().map(|(c, _)| *c).collect();
     for (name, key, rows) in [
         (
             "users_by_age_band",
             "age_band",
-            ordered(&band_labels, bands),
+            ordered(&band_labels, tally.bands),
         ),
         (
             "users_by_sex",
             "sex",
-            ordered(&["female", "male", "other"], sexes),
+            ordered(&["female", "male", "other"], tally.sexes),
         ),
         (
             "users_by_pathway_stage",
             "pathway_stage",
-            ordered(&stage_labels, stages),
+            ordered(&stage_labels, tally.stages),
         ),
     ] {
         let (t, _) = labelled(l, name, [key, "people"], &rows, Some(people));
         tables.push(t);
     }
-    super::referrals::tables::push(&mut ledger, &c.referrals, &mut tables);
-    ledger.resolve(tables)
 }
 
 #[cfg(test)]

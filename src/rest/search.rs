@@ -47,6 +47,46 @@ impl Engine {
         pairs: &[(String, String)],
         gate: &Gate,
     ) -> Result<Reply, Error> {
+        let (q, possible) = self.caller_query(query, gate).await?;
+        let (snapshot_key, offset) = paging_keys(pairs)?;
+        if !possible {
+            return Ok(self.total_only(&q, 0));
+        }
+        if q.summary == Summary::Count {
+            let total = self.count_visible(&q, gate).await?;
+            return Ok(self.total_only(&q, total));
+        }
+        let (mut rows, decided) = self
+            .result_rows(query, &q, gate, snapshot_key.as_deref(), offset)
+            .await?;
+        let truncated = rows.len() > self.max_search_results;
+        rows.truncate(self.max_search_results);
+        let start = offset.min(rows.len());
+        let end = start.saturating_add(q.count).min(rows.len());
+        let paging = snapshot_key.is_some();
+        let key = self.snapshot(&q, gate, &rows, snapshot_key).await?;
+        let page = rows.get(start..end).unwrap_or_default();
+        let (matches, bodies) = self.page_matches(&q, gate, page, decided).await?;
+        let included = self.includes(&q, &matches, &bodies).await?;
+        let links = self.page_links(&q, key.as_deref(), paging, (start, end), rows.len());
+        let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        let mut bundle = BundleWriter::new("searchset", Some(total), &links);
+        self.write_entries(&mut bundle, &q, gate, &matches, bodies, &included)
+            .await?;
+        if truncated {
+            self.too_costly(&mut bundle);
+        }
+        Ok(Reply::raw(bundle.finish()))
+    }
+
+    /// The query as this caller runs it: the patients it names recorded for the audit, chains
+    /// resolved as the caller's own searches, narrowed to what the caller could be related to;
+    /// and whether anything is possible at all.
+    async fn caller_query(
+        &self,
+        query: &SearchQuery,
+        gate: &Gate,
+    ) -> Result<(SearchQuery, bool), Error> {
         let mut q = query.clone();
         for patient in named_patients(&q) {
             gate.named_patient(&patient);
@@ -55,126 +95,164 @@ impl Engine {
             self.resolve_chains(&mut q, gate).await?;
         }
         let possible = gate.narrow(&mut q).await?;
-        let snapshot_key = pairs
-            .iter()
-            .find(|(k, _)| k == "_getpages")
-            .map(|(_, v)| v.clone());
-        let offset = match pairs.iter().find(|(k, _)| k == "_getpagesoffset") {
-            Some((_, v)) => v
-                .parse::<usize>()
-                .map_err(|_| Error::BadRequest("_getpagesoffset must be a number".into()))?,
-            None => 0,
-        };
+        Ok((q, possible))
+    }
+
+    /// A bundle with no entries, only the search's `total` and its self link.
+    fn total_only(&self, q: &SearchQuery, total: u64) -> Reply {
+        let links = [("self", self.link(q, None, None))];
+        Reply::raw(BundleWriter::new("searchset", Some(total), &links).finish())
+    }
+
+    /// `_summary=count`: the matches the caller may see (each decided, when restricted).
+    async fn count_visible(&self, q: &SearchQuery, gate: &Gate) -> Result<u64, Error> {
         let backend = self.store.backend();
-        if !possible {
-            let links = [("self", self.link(&q, None, None))];
-            return Ok(Reply::raw(
-                BundleWriter::new("searchset", Some(0), &links).finish(),
-            ));
-        }
-        if q.summary == Summary::Count {
-            let total = if gate.unrestricted() {
-                backend.count(&q).await?
-            } else {
-                let rows = backend.search(&q, self.max_search_results + 1).await?;
-                let (visible, _, _) = self.visible_rows(&q, rows, gate, 0).await?;
-                u64::try_from(visible.len()).unwrap_or(u64::MAX)
-            };
-            let links = [("self", self.link(&q, None, None))];
-            return Ok(Reply::raw(
-                BundleWriter::new("searchset", Some(total), &links).finish(),
-            ));
-        }
-        // Rows already decided (the first page of a filtered search), so they are not fetched and
-        // decided twice.
-        let mut decided = HashMap::new();
-        let mut rows = match &snapshot_key {
-            Some(key) => backend
+        Ok(if gate.unrestricted() {
+            backend.count(q).await?
+        } else {
+            let rows = backend.search(q, self.max_search_results + 1).await?;
+            let (visible, _, _) = self.visible_rows(q, rows, gate, 0).await?;
+            u64::try_from(visible.len()).unwrap_or(u64::MAX)
+        })
+    }
+
+    /// The ordered visible rows of the whole result: from the snapshot a page link names, from
+    /// the caller's cached first page, or by running the search; with the rows already decided
+    /// (the first page of a filtered search), so they are not fetched and decided twice.
+    async fn result_rows(
+        &self,
+        query: &SearchQuery,
+        q: &SearchQuery,
+        gate: &Gate,
+        snapshot_key: Option<&str>,
+        offset: usize,
+    ) -> Result<(Vec<RowId>, Decided), Error> {
+        let backend = self.store.backend();
+        if let Some(key) = snapshot_key {
+            let rows = backend
                 .load_snapshot(&snapshot_name(key, gate))
                 .await?
-                .ok_or(Error::SearchExpired)?,
-            None => match self.cached_search(query, gate).await? {
-                Some(rows) => rows,
-                None => {
-                    let rows = backend.search(&q, self.max_search_results + 1).await?;
-                    let (visible, bodies, redacted) = self
-                        .visible_rows(&q, rows, gate, offset.saturating_add(q.count))
-                        .await?;
-                    decided = bodies;
-                    let rows = self.order_on_view(&q, visible, redacted, gate).await?;
-                    self.cache_search(query, gate, &rows, redacted).await?;
-                    rows
-                }
-            },
-        };
-        let truncated = rows.len() > self.max_search_results;
-        rows.truncate(self.max_search_results);
-        let start = offset.min(rows.len());
-        let end = start.saturating_add(q.count).min(rows.len());
-        let paging = snapshot_key.is_some();
-        let key = match snapshot_key {
-            Some(k) => Some(k),
+                .ok_or(Error::SearchExpired)?;
+            return Ok((rows, HashMap::new()));
+        }
+        if let Some(rows) = self.cached_search(query, gate).await? {
+            return Ok((rows, HashMap::new()));
+        }
+        let rows = backend.search(q, self.max_search_results + 1).await?;
+        let (visible, decided, redacted) = self
+            .visible_rows(q, rows, gate, offset.saturating_add(q.count))
+            .await?;
+        let rows = self.order_on_view(q, visible, redacted, gate).await?;
+        self.cache_search(query, gate, &rows, redacted).await?;
+        Ok((rows, decided))
+    }
+
+    /// The snapshot key the page links carry: the one given, or, for a first page of a result
+    /// longer than a page, a new snapshot of `rows`.
+    async fn snapshot(
+        &self,
+        q: &SearchQuery,
+        gate: &Gate,
+        rows: &[RowId],
+        snapshot_key: Option<String>,
+    ) -> Result<Option<String>, Error> {
+        match snapshot_key {
+            Some(k) => Ok(Some(k)),
             None if rows.len() > q.count && q.count > 0 => {
-                let k = new_snapshot_key(&rows, crate::fhir::instant::now_ms());
+                let backend = self.store.backend();
+                let k = new_snapshot_key(rows, crate::fhir::instant::now_ms());
                 let name = snapshot_name(&k, gate);
                 // A search repeated with the same result (a worklist polled) reuses its snapshot
                 // rather than writing it again.
-                if backend.load_snapshot(&name).await?.as_deref() != Some(rows.as_slice()) {
-                    backend.save_snapshot(&name, &rows).await?;
+                if backend.load_snapshot(&name).await?.as_deref() != Some(rows) {
+                    backend.save_snapshot(&name, rows).await?;
                 }
-                Some(k)
+                Ok(Some(k))
             }
-            None => None,
-        };
-        let page: Vec<RowId> = rows[start..end].to_vec();
+            None => Ok(None),
+        }
+    }
+
+    /// The page's matches and the bodies the caller may see: taken from `decided` when all were
+    /// decided already, otherwise fetched and decided (rows gone or refused since are left out).
+    async fn page_matches(
+        &self,
+        q: &SearchQuery,
+        gate: &Gate,
+        page: &[RowId],
+        mut decided: Decided,
+    ) -> Result<(Vec<(RowId, StoredResource)>, Vec<Body>), Error> {
         let mut matches = Vec::with_capacity(page.len());
         let mut bodies = Vec::with_capacity(page.len());
         if page.iter().all(|rid| decided.contains_key(rid)) {
-            for rid in &page {
+            for rid in page {
                 if let Some((r, body)) = decided.remove(rid) {
                     matches.push((*rid, r));
                     bodies.push(body);
                 }
             }
         } else {
-            for (rid, r) in backend.fetch(&page).await? {
-                if let Some(body) = self.admit_match(&q, &r, gate).await? {
+            for (rid, r) in self.store.backend().fetch(page).await? {
+                if let Some(body) = self.admit_match(q, &r, gate).await? {
                     matches.push((rid, r));
                     bodies.push(body);
                 }
             }
         }
-        let included = self.includes(&q, &matches, &bodies).await?;
+        Ok((matches, bodies))
+    }
 
+    /// The bundle's links: `self`, and with a snapshot `next` and `previous` around the page
+    /// `start..end` of `len` rows.
+    fn page_links(
+        &self,
+        q: &SearchQuery,
+        key: Option<&str>,
+        paging: bool,
+        (start, end): (usize, usize),
+        len: usize,
+    ) -> Vec<(&'static str, String)> {
         // The first page's self link is the search itself; later pages link to their snapshot page.
-        let self_link = match &key {
-            Some(k) if paging => self.link(&q, Some(k), Some(start)),
-            _ => self.link(&q, None, None),
+        let self_link = match key {
+            Some(k) if paging => self.link(q, Some(k), Some(start)),
+            _ => self.link(q, None, None),
         };
         let mut links = vec![("self", self_link)];
-        if let Some(k) = &key {
-            if end < rows.len() {
-                links.push(("next", self.link(&q, Some(k), Some(end))));
+        if let Some(k) = key {
+            if end < len {
+                links.push(("next", self.link(q, Some(k), Some(end))));
             }
             if start > 0 {
                 links.push((
                     "previous",
-                    self.link(&q, Some(k), Some(start.saturating_sub(q.count))),
+                    self.link(q, Some(k), Some(start.saturating_sub(q.count))),
                 ));
             }
         }
-        let total = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-        let mut bundle = BundleWriter::new("searchset", Some(total), &links);
+        links
+    }
+
+    /// The page's entries: the matches, shaped by `_summary`/`_elements`, then the included
+    /// resources the caller may see; each disclosed as it is written.
+    async fn write_entries(
+        &self,
+        bundle: &mut BundleWriter,
+        q: &SearchQuery,
+        gate: &Gate,
+        matches: &[(RowId, StoredResource)],
+        bodies: Vec<Body>,
+        included: &[StoredResource],
+    ) -> Result<(), Error> {
         for ((_, r), body) in matches.iter().zip(bodies) {
             gate.disclose(r);
-            let shaped = shape(body, &q)?;
+            let shaped = shape(body, q)?;
             bundle.entry(
                 &self.full_url(r),
                 Some(&shaped),
                 json!({"search": {"mode": "match"}}),
             );
         }
-        for r in &included {
+        for r in included {
             if let Some(body) = gate.admit(r).await? {
                 gate.disclose(r);
                 bundle.entry(
@@ -184,24 +262,26 @@ impl Engine {
                 );
             }
         }
-        if truncated {
-            let warning = OutcomeIssue {
-                severity: Severity::Warning,
-                code: "too-costly",
-                diagnostics: format!(
-                    "Only the first {} results can be paged; narrow the search",
-                    self.max_search_results
-                ),
-                expression: None,
-            };
-            let outcome = operation_outcome(&[warning]).to_string();
-            bundle.entry(
-                &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-                Some(&outcome),
-                json!({"search": {"mode": "outcome"}}),
-            );
-        }
-        Ok(Reply::raw(bundle.finish()))
+        Ok(())
+    }
+
+    /// The warning entry of a result cut at `max_search_results`.
+    fn too_costly(&self, bundle: &mut BundleWriter) {
+        let warning = OutcomeIssue {
+            severity: Severity::Warning,
+            code: "too-costly",
+            diagnostics: format!(
+                "Only the first {} results can be paged; narrow the search",
+                self.max_search_results
+            ),
+            expression: None,
+        };
+        let outcome = operation_outcome(&[warning]).to_string();
+        bundle.entry(
+            &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            Some(&outcome),
+            json!({"search": {"mode": "outcome"}}),
+        );
     }
 
     /// The visible rows of `query` for this caller, when the same caller ran the same search at
@@ -350,6 +430,22 @@ impl Engine {
         }
         format!("{}/{}?{}", self.base_url, q.rtype, s.finish())
     }
+}
+
+/// The paging keys of a request: the snapshot `_getpages` names, and `_getpagesoffset` (0 when
+/// absent).
+fn paging_keys(pairs: &[(String, String)]) -> Result<(Option<String>, usize), Error> {
+    let snapshot_key = pairs
+        .iter()
+        .find(|(k, _)| k == "_getpages")
+        .map(|(_, v)| v.clone());
+    let offset = match pairs.iter().find(|(k, _)| k == "_getpagesoffset") {
+        Some((_, v)) => v
+            .parse::<usize>()
+            .map_err(|_| Error::BadRequest("_getpagesoffset must be a number".into()))?,
+        None => 0,
+    };
+    Ok((snapshot_key, offset))
 }
 
 /// How long a snapshot's key stays the same for the same rows: a reused snapshot is at most this
