@@ -232,7 +232,7 @@ pub fn passes(filters: &[Filter], rtype: ResourceType, focus: &Value) -> bool {
                     let patient = patient_of(rtype, focus);
                     value.split(',').any(|v| {
                         let v = v.strip_prefix("Patient/").unwrap_or(v);
-                        patient.as_deref() == Some(v)
+                        patient.as_ref().is_some_and(|p| p.as_str() == v)
                     })
                 }
                 _ => false,

@@ -174,7 +174,7 @@ pub fn for_writer(
         return Err(Error::ForbiddenContent(vec![issue]));
     }
     Ok((
-        crate::access::subscriber::with_subscriber(body, org),
+        crate::access::subscriber::with_subscriber(body, org.as_str()),
         secret,
     ))
 }

@@ -710,7 +710,7 @@ mod plan_tests {
         crate::access::relationships::restrict(
             &mut check,
             "_id",
-            &["o1".to_owned()],
+            &[crate::fhir::ids::OrganizationId::parse("o1").expect("valid")],
             &crate::search::CareLink::ALL,
         );
         let text = plan(&sql::search_ids(&check, 1));
