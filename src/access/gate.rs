@@ -624,7 +624,7 @@ impl Gate {
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
         let value: Value = serde_json::from_str(&r.body)
-            .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
+            .map_err(|e| Error::internal_from(format!("stored {} is not JSON", r.rtype), e))?;
         let patient = patient_of(r.rtype, &value);
         let p = &self.principal;
         if remit(p.role, r.rtype) == Remit::OwnSubscriptions {
@@ -640,7 +640,7 @@ impl Gate {
             return Ok((d, i64::MAX, patient.map(String::from)));
         }
         let Some(patient) = patient else {
-            return Err(Error::Internal("patient data without a patient".into()));
+            return Err(Error::internal("patient data without a patient"));
         };
         let facts = self.facts(&patient).await?;
         let patient_id = Some(patient.to_string());
@@ -721,7 +721,7 @@ impl Gate {
             return Ok(None);
         };
         let sr: Value = serde_json::from_str(&sr.body)
-            .map_err(|e| Error::Internal(format!("stored ServiceRequest is not JSON: {e}")))?;
+            .map_err(|e| Error::internal_from("stored ServiceRequest is not JSON", e))?;
         let same = patient_of(ResourceType::ServiceRequest, &sr).as_ref() == Some(patient);
         Ok(same.then_some(sr))
     }
@@ -820,7 +820,7 @@ pub async fn consents_of(
     let mut out = Vec::new();
     for r in matching(store, ResourceType::Consent, &pairs).await? {
         let v: Value = serde_json::from_str(&r.body)
-            .map_err(|e| Error::Internal(format!("stored Consent is not JSON: {e}")))?;
+            .map_err(|e| Error::internal_from("stored Consent is not JSON", e))?;
         if let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab) {
             out.push(c);
         }

@@ -132,7 +132,10 @@ async fn run_archive(before: &str, out: &std::path::Path, config: Option<PathBuf
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge audit archive: {e}; nothing was removed from the store");
+            eprintln!(
+                "carebridge audit archive: {}; nothing was removed from the store",
+                crate::error::chain(&e)
+            );
             ExitCode::FAILURE
         }
     }
@@ -173,7 +176,7 @@ fn run_search_archive(
     let q = match crate::audit::search::Query::parse(&pairs) {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("carebridge audit search: {e}");
+            eprintln!("carebridge audit search: {}", crate::error::chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -202,7 +205,7 @@ fn run_search_archive(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge audit search: {e}");
+            eprintln!("carebridge audit search: {}", crate::error::chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -242,7 +245,7 @@ async fn run_export(
             }
             Ok(None) => return ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("carebridge audit export: {e}");
+                eprintln!("carebridge audit export: {}", crate::error::chain(&e));
                 return ExitCode::FAILURE;
             }
         }
@@ -284,7 +287,7 @@ async fn run_verify(config: Option<PathBuf>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("carebridge audit: {e}");
+            eprintln!("carebridge audit: {}", crate::error::chain(&e));
             ExitCode::from(2)
         }
     }

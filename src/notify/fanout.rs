@@ -103,7 +103,7 @@ fn live_subscriptions(
         &pairs,
         engine.parse_options(false),
     )
-    .map_err(|e| Error::Internal(format!("subscription search: {e}")))
+    .map_err(|e| Error::internal_from("subscription search", e))
 }
 
 /// The events `change` makes: one per live subscription it matches.

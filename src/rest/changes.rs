@@ -181,7 +181,7 @@ pub fn for_writer(
 
 fn parse(r: &StoredResource) -> Result<Value, Error> {
     serde_json::from_str(&r.body)
-        .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))
+        .map_err(|e| Error::internal_from(format!("stored {} is not JSON", r.rtype), e))
 }
 
 #[cfg(test)]

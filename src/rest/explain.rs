@@ -98,8 +98,8 @@ pub async fn explain(engine: &Engine, q: &Question) -> Result<Value, Error> {
         .await?
         .filter(|r| !r.deleted)
         .ok_or_else(not_found)?;
-    let body: Value =
-        serde_json::from_str(&stored.body).map_err(|e| Error::Internal(e.to_string()))?;
+    let body: Value = serde_json::from_str(&stored.body)
+        .map_err(|e| Error::internal_from("stored resource is not JSON", e))?;
     let patient = patient_of(rtype, &body);
     if let Some(asked) = &q.patient
         && patient.as_ref().map(PatientId::as_str) != Some(asked.as_str())
