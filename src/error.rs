@@ -2,6 +2,10 @@
 //! `IssueType` code and a message that is safe to show. 5xx messages never carry internals (the cause
 //! is logged instead). Used for plain responses and for batch/transaction entries alike.
 //!
+//! An internal error keeps what caused it ([`Internal`]: a context and the source error, a store
+//! failure for instance), so the place that logs a server fault writes the whole `source()` chain
+//! ([`chain`]) while the client is told only "An internal error occurred".
+//!
 //! | error | status | issue code |
 //! |---|---|---|
 //! | `InvalidJson`, `BadRequest`, `InvalidResource` (and a content [`Refusal`]) | 400 | `invalid` / `structure` / `required` / `value` |
@@ -23,6 +27,8 @@
 //! | `NotImplemented` | 501 | `not-supported` |
 //! | `Unavailable` | 503 | `transient` |
 //! | `Internal` | 500 | `exception` |
+
+use std::fmt;
 
 use actix_web::http::StatusCode;
 
@@ -111,9 +117,73 @@ pub enum Error {
     /// The store is unavailable; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
-    /// A fault of ours; details are logged only.
-    #[error("internal: {0}")]
-    Internal(String),
+    /// A fault of ours; details (and their cause) are logged only.
+    #[error(transparent)]
+    Internal(Internal),
+}
+
+/// What an internal error says to the log: what was being done, and the error that caused it, as
+/// its [`source`](std::error::Error::source) (not flattened into text), so the log shows every
+/// cause down to the database's own error ([`chain`]). None of it reaches a client.
+#[derive(Debug)]
+pub struct Internal {
+    context: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for Internal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "internal: {}", self.context)
+    }
+}
+
+impl std::error::Error for Internal {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Error {
+    /// An internal error described by `context` alone (nothing caused it but our own logic).
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal(Internal {
+            context: context.into(),
+            source: None,
+        })
+    }
+
+    /// An internal error while doing `context`, caused by `source` (kept, for the log).
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Internal(Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        })
+    }
+}
+
+/// `e` and every cause under it (`source()`), joined by `: `: the form an error takes in the log.
+pub fn chain<'e>(e: &'e (dyn std::error::Error + 'static)) -> Chain<'e> {
+    Chain(e)
+}
+
+/// An error with its causes, for `Display` ([`chain`]).
+pub struct Chain<'e>(&'e (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
 }
 
 impl From<RequestError> for Error {
@@ -246,4 +316,40 @@ impl Error {
 /// Shortens client text echoed in messages.
 fn clip(s: &str) -> String {
     s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fhir::operation_outcome;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_store_failure_keeps_its_cause_for_the_log_and_tells_the_client_nothing_of_it() {
+        let e: Error = StoreError::Database("disk I/O error on page 7".into()).into();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let log = chain(&e).to_string();
+        assert!(log.contains("disk I/O error on page 7"), "{log}");
+        assert!(log.starts_with("internal: "), "{log}");
+        let body = operation_outcome(&e.issues()).to_string();
+        assert!(!body.contains("disk I/O"), "{body}");
+        assert!(body.contains("An internal error occurred"), "{body}");
+    }
+
+    #[test]
+    fn a_chain_names_every_cause_once_in_order() {
+        let json = serde_json::from_str::<serde_json::Value>("{").expect_err("not JSON");
+        let cause = json.to_string();
+        let e = Error::internal_from("stored Consent is not JSON", json);
+        assert_eq!(
+            chain(&e).to_string(),
+            format!("internal: stored Consent is not JSON: {cause}")
+        );
+        assert_eq!(e.to_string(), "internal: stored Consent is not JSON");
+        let bare = Error::internal("patient data without a patient");
+        assert_eq!(
+            chain(&bare).to_string(),
+            "internal: patient data without a patient"
+        );
+    }
 }

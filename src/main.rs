@@ -100,7 +100,7 @@ async fn serve(config: Option<PathBuf>) -> ExitCode {
     let app = match Application::build(settings).await {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("carebridge: {e}");
+            eprintln!("carebridge: {}", carebridge::error::chain(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -108,7 +108,7 @@ async fn serve(config: Option<PathBuf>) -> ExitCode {
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("carebridge: {e}");
+            eprintln!("carebridge: {}", carebridge::error::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -70,7 +70,7 @@ pub async fn load(engine: &Engine) -> Result<World, Error> {
     w.referrals(&ids).await?;
     w.consents(&ids).await?;
     let [ann, bob, cara] = <[String; 3]>::try_from(ids.patients)
-        .map_err(|_| Error::Internal("three sample patients".into()))?;
+        .map_err(|_| Error::internal("three sample patients"))?;
     Ok(World {
         patients: [ann, bob, cara],
         ann_plan,
@@ -277,7 +277,7 @@ impl Writer<'_> {
             .as_deref()
             .and_then(|l| l.split('/').nth(1))
             .map(str::to_owned)
-            .ok_or_else(|| Error::Internal("a create without a location".into()))
+            .ok_or_else(|| Error::internal("a create without a location"))
     }
 
     /// `put` with the sample identifier `key`.
@@ -401,9 +401,9 @@ impl Writer<'_> {
                 .backend()
                 .read(ResourceType::Task, &task)
                 .await?
-                .ok_or_else(|| Error::Internal("the sample Task vanished".into()))?;
+                .ok_or_else(|| Error::internal("the sample Task vanished"))?;
             let mut body: Value = serde_json::from_str(&stored.body)
-                .map_err(|e| Error::Internal(format!("stored Task is not JSON: {e}")))?;
+                .map_err(|e| Error::internal_from("stored Task is not JSON", e))?;
             let now = body["status"]
                 .as_str()
                 .and_then(crate::referral::TaskStatus::from_code);

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::consent::ConsentRecord;
+use crate::fhir::ids::OrganizationId;
+use crate::fhir::ods::OdsCode;
 
 /// Entries beyond which the cache starts afresh (a bound on memory; reads then refill it).
 const CAPACITY: usize = 100_000;
@@ -16,7 +18,8 @@ const CAPACITY: usize = 100_000;
 #[derive(Default)]
 struct Entries {
     generation: String,
-    organizations: HashMap<String, Arc<Vec<String>>>,
+    /// By ODS code.
+    organizations: HashMap<String, Arc<Vec<OrganizationId<'static>>>>,
     related: HashMap<String, bool>,
     consents: HashMap<String, Arc<Vec<ConsentRecord>>>,
     decisions: HashMap<String, Verdict>,
@@ -82,14 +85,23 @@ impl FactsCache {
     }
 
     /// The Organization ids of ODS code `ods`, if cached for `generation`.
-    pub fn organizations(&self, generation: &str, ods: &str) -> Option<Arc<Vec<String>>> {
-        self.with(generation, |e| e.organizations.get(ods).cloned())
+    pub fn organizations(
+        &self,
+        generation: &str,
+        ods: &OdsCode<'_>,
+    ) -> Option<Arc<Vec<OrganizationId<'static>>>> {
+        self.with(generation, |e| e.organizations.get(ods.as_str()).cloned())
             .flatten()
     }
 
     /// Caches the Organization ids of `ods`.
-    pub fn put_organizations(&self, generation: &str, ods: &str, ids: Arc<Vec<String>>) {
-        self.with(generation, |e| e.organizations.insert(ods.to_owned(), ids));
+    pub fn put_organizations(
+        &self,
+        generation: &str,
+        ods: &OdsCode<'_>,
+        ids: Arc<Vec<OrganizationId<'static>>>,
+    ) {
+        self.with(generation, |e| e.organizations.insert(ods.to_string(), ids));
     }
 
     /// Whether the relationship question `key` was answered yes, if cached.

@@ -27,7 +27,9 @@ use crate::consent::verdict::{BREAK_GLASS, needed_relationships};
 use crate::consent::{ConsentRecord, Context, Facts, Policy, Recipient, Vocabulary};
 use crate::error::Error;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::{OrganizationId, PatientId};
 use crate::fhir::instant::now_ms;
+use crate::fhir::ods::OdsCode;
 use crate::search::{Filter, ParseOptions, Predicate, SearchQuery, SystemMatch};
 use crate::store::{Store, StoredResource};
 
@@ -71,7 +73,7 @@ pub struct Gate {
     settings: ConsentSettings,
     store: Store,
     generation: tokio::sync::OnceCell<String>,
-    organizations: tokio::sync::OnceCell<Arc<Vec<String>>>,
+    organizations: tokio::sync::OnceCell<Arc<Vec<OrganizationId<'static>>>>,
     facts: Mutex<HashMap<String, Arc<PatientFacts>>>,
     /// What each admitted resource's decision was, by `Type/id/_history/v` (for the audit).
     decided: Mutex<HashMap<String, Noted>>,
@@ -178,7 +180,7 @@ impl Gate {
     pub fn attempted(&self, r: &StoredResource) {
         let patient = serde_json::from_str::<Value>(&r.body)
             .ok()
-            .and_then(|v| patient_of(r.rtype, &v));
+            .and_then(|v| patient_of(r.rtype, &v).map(String::from));
         if let Ok(mut d) = self.disclosures.lock() {
             d.patients.extend(patient.clone());
             d.attempted.push(crate::audit::event::Disclosed {
@@ -319,25 +321,45 @@ impl Gate {
         Ok(g)
     }
 
+    /// The caller's ODS code, borrowed from its token. A token `org` that is not an ODS code is
+    /// taken as no organisation: no Organization is looked up for it and no consent naming an ODS
+    /// code matches it, so a sharing role sees no patient's data (fail closed), and the request
+    /// is still answered (never an error for a token accepted before codes were checked).
+    fn ods(&self) -> Option<OdsCode<'_>> {
+        OdsCode::parse(self.principal.organization.as_deref()?).ok()
+    }
+
     /// The ids of the Organization resources carrying the caller's ODS code.
-    pub async fn organizations(&self) -> Result<&[String], Error> {
+    pub async fn organizations(&self) -> Result<&[OrganizationId<'static>], Error> {
         let orgs = self
             .organizations
             .get_or_try_init(|| async {
-                let Some(code) = self.principal.organization.as_deref() else {
+                let Some(code) = self.ods() else {
+                    if self.principal.organization.is_some() {
+                        tracing::warn!(
+                            "the token's organisation is not an ODS code: taken as none"
+                        );
+                    }
                     return Ok::<_, Error>(Arc::new(Vec::new()));
                 };
                 let generation = self.generation().await?;
                 let cache = &self.settings.cache;
-                if let Some(ids) = cache.organizations(generation, code) {
+                if let Some(ids) = cache.organizations(generation, &code) {
                     return Ok(ids);
                 }
                 let pairs = vec![(
                     "identifier".to_owned(),
                     format!("{}|{code}", crate::fhir::ods::SYSTEM),
                 )];
-                let ids = Arc::new(self.ids(ResourceType::Organization, &pairs).await?);
-                cache.put_organizations(generation, code, Arc::clone(&ids));
+                // Stored ids are FHIR ids (checked when written): none is expected to be left out.
+                let ids: Vec<OrganizationId<'static>> = self
+                    .ids(ResourceType::Organization, &pairs)
+                    .await?
+                    .into_iter()
+                    .filter_map(|id| OrganizationId::from_string(id).ok())
+                    .collect();
+                let ids = Arc::new(ids);
+                cache.put_organizations(generation, &code, Arc::clone(&ids));
                 Ok(ids)
             })
             .await?;
@@ -392,7 +414,7 @@ impl Gate {
                     .map(|org| Predicate::Token {
                         param: "_tag",
                         system: SystemMatch::Is(SUBSCRIBER_TAG.to_owned()),
-                        code: Some(org.clone()),
+                        code: Some(org.to_string()),
                         negate: false,
                     })
                     .collect();
@@ -602,7 +624,7 @@ impl Gate {
         now: i64,
     ) -> Result<(Decision, i64, Option<String>), Error> {
         let value: Value = serde_json::from_str(&r.body)
-            .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))?;
+            .map_err(|e| Error::internal_from(format!("stored {} is not JSON", r.rtype), e))?;
         let patient = patient_of(r.rtype, &value);
         let p = &self.principal;
         if remit(p.role, r.rtype) == Remit::OwnSubscriptions {
@@ -614,18 +636,18 @@ impl Gate {
             };
             return Ok((Decision::whole(own, rule), i64::MAX, None));
         }
-        if let Some(d) = self.without_facts(r.rtype, patient.as_deref()) {
-            return Ok((d, i64::MAX, patient));
+        if let Some(d) = self.without_facts(r.rtype, patient.as_ref()) {
+            return Ok((d, i64::MAX, patient.map(String::from)));
         }
         let Some(patient) = patient else {
-            return Err(Error::Internal("patient data without a patient".into()));
+            return Err(Error::internal("patient data without a patient"));
         };
         let facts = self.facts(&patient).await?;
-        let patient_id = Some(patient.clone());
+        let patient_id = Some(patient.to_string());
         let orgs = self.organizations().await?;
         let recipient = Recipient {
             role: p.role,
-            ods: p.organization.as_deref(),
+            ods: self.ods(),
             organizations: orgs,
             purpose: &p.purpose,
             break_glass_reason: self.break_glass_reason.as_deref(),
@@ -657,16 +679,22 @@ impl Gate {
 
     /// The decision the role's remit makes alone, where it does: everything or nothing of the
     /// type, the patient's own record, or patient data naming no patient.
-    fn without_facts(&self, rtype: ResourceType, patient: Option<&str>) -> Option<Decision> {
+    fn without_facts(
+        &self,
+        rtype: ResourceType,
+        patient: Option<&PatientId<'_>>,
+    ) -> Option<Decision> {
         let p = &self.principal;
         match remit(p.role, rtype) {
             Remit::Everything(rule) => Some(Decision::whole(true, rule)),
             Remit::Nothing(rule) => Some(Decision::whole(false, rule)),
-            Remit::OwnRecord => Some(if patient.is_some() && patient == p.patient.as_deref() {
-                Decision::whole(true, Rule::OwnRecord)
-            } else {
-                Decision::whole(false, Rule::NotOwnRecord)
-            }),
+            Remit::OwnRecord => Some(
+                if patient.is_some_and(|id| Some(id.as_str()) == p.patient.as_deref()) {
+                    Decision::whole(true, Rule::OwnRecord)
+                } else {
+                    Decision::whole(false, Rule::NotOwnRecord)
+                },
+            ),
             Remit::Related if patient.is_none() => Some(Decision::whole(false, Rule::NoPatient)),
             Remit::Related | Remit::OwnSubscriptions => None,
         }
@@ -674,7 +702,11 @@ impl Gate {
 
     /// The referral a Task is the fulfilment of, as stored now, if it is held here and is about
     /// the same patient.
-    async fn referral_of(&self, task: &Value, patient: &str) -> Result<Option<Value>, Error> {
+    async fn referral_of(
+        &self,
+        task: &Value,
+        patient: &PatientId<'_>,
+    ) -> Result<Option<Value>, Error> {
         let Some(id) =
             super::writes::reference(task, "focus").and_then(|r| r.strip_prefix("ServiceRequest/"))
         else {
@@ -689,21 +721,26 @@ impl Gate {
             return Ok(None);
         };
         let sr: Value = serde_json::from_str(&sr.body)
-            .map_err(|e| Error::Internal(format!("stored ServiceRequest is not JSON: {e}")))?;
-        let same = patient_of(ResourceType::ServiceRequest, &sr).as_deref() == Some(patient);
+            .map_err(|e| Error::internal_from("stored ServiceRequest is not JSON", e))?;
+        let same = patient_of(ResourceType::ServiceRequest, &sr).as_ref() == Some(patient);
         Ok(same.then_some(sr))
     }
 
     /// The facts of `patient`, read once per request.
-    async fn facts(&self, patient: &str) -> Result<Arc<PatientFacts>, Error> {
-        if let Some(f) = self.facts.lock().ok().and_then(|m| m.get(patient).cloned()) {
+    async fn facts(&self, patient: &PatientId<'_>) -> Result<Arc<PatientFacts>, Error> {
+        if let Some(f) = self
+            .facts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(patient.as_str()).cloned())
+        {
             return Ok(f);
         }
         let orgs = self.organizations().await?;
         let generation = self.generation().await?;
         let cache = &self.settings.cache;
         let links = needed_relationships(self.principal.role);
-        let key = format!("{patient}|{}|{}", orgs.join(","), self.principal.role);
+        let key = format!("{patient}|{}|{}", joined(orgs), self.principal.role);
         let related = match cache.related(generation, &key) {
             Some(r) => r,
             None => {
@@ -714,22 +751,33 @@ impl Gate {
         };
         // Read even when unrelated: a party to a referral is related to it alone, and its
         // consents decide what it sees of it.
-        let consents = if let Some(c) = cache.consents(generation, patient) {
+        let consents = if let Some(c) = cache.consents(generation, patient.as_str()) {
             c
         } else {
             let c = Arc::new(consents_of(&self.store, patient, &self.settings.vocab).await?);
-            cache.put_consents(generation, patient, Arc::clone(&c));
+            cache.put_consents(generation, patient.as_str(), Arc::clone(&c));
             c
         };
         let f = Arc::new(PatientFacts { related, consents });
         if let Ok(mut m) = self.facts.lock() {
-            m.insert(patient.to_owned(), Arc::clone(&f));
+            m.insert(patient.to_string(), Arc::clone(&f));
         }
         Ok(f)
     }
 }
 
-/// The predicates that find the referrals (or Tasks) `organizations` sent or receive.
+/// Organization ids joined by commas (cache keys).
+fn joined(orgs: &[OrganizationId<'_>]) -> String {
+    let mut out = String::new();
+    for (i, o) in orgs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(o.as_str());
+    }
+    out
+}
+
 /// Whether a filter of `query` admits only rows one of `parties` admits (each of its alternatives
 /// is one of them): then `query` already lies within the caller's narrowing. Only references
 /// typed `Organization/<id>` count; a bare id or an identifier could match something else.
@@ -740,7 +788,8 @@ fn within(query: &SearchQuery, parties: &[Predicate]) -> bool {
         })
 }
 
-fn party_predicates(rtype: ResourceType, organizations: &[String]) -> Vec<Predicate> {
+/// The predicates that find the referrals (or Tasks) `organizations` sent or receive.
+fn party_predicates(rtype: ResourceType, organizations: &[OrganizationId<'_>]) -> Vec<Predicate> {
     let params: &[&'static str] = match rtype {
         ResourceType::ServiceRequest => &["requester", "performer"],
         ResourceType::Task => &["requester", "owner"],
@@ -752,7 +801,7 @@ fn party_predicates(rtype: ResourceType, organizations: &[String]) -> Vec<Predic
             organizations.iter().map(|id| Predicate::Reference {
                 param,
                 rtype: Some(ResourceType::Organization),
-                id: id.clone(),
+                id: id.to_string(),
             })
         })
         .collect()
@@ -761,7 +810,7 @@ fn party_predicates(rtype: ResourceType, organizations: &[String]) -> Vec<Predic
 /// The active sharing consents of `patient`.
 pub async fn consents_of(
     store: &Store,
-    patient: &str,
+    patient: &PatientId<'_>,
     vocab: &Vocabulary,
 ) -> Result<Vec<ConsentRecord>, Error> {
     let pairs = vec![
@@ -771,7 +820,7 @@ pub async fn consents_of(
     let mut out = Vec::new();
     for r in matching(store, ResourceType::Consent, &pairs).await? {
         let v: Value = serde_json::from_str(&r.body)
-            .map_err(|e| Error::Internal(format!("stored Consent is not JSON: {e}")))?;
+            .map_err(|e| Error::internal_from("stored Consent is not JSON", e))?;
         if let Some(c) = ConsentRecord::from_stored(&r.id, &v, vocab) {
             out.push(c);
         }

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 use crate::error::Error;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::{OrganizationId, PatientId};
 use crate::search::{Filter, Predicate, SearchQuery};
 use crate::store::Store;
 
@@ -30,12 +31,12 @@ use crate::search::CareLink;
 pub fn restrict(
     query: &mut SearchQuery,
     patient_param: &'static str,
-    organizations: &[String],
+    organizations: &[OrganizationId<'_>],
     links: &[CareLink],
 ) {
     query.filters.push(Filter(vec![Predicate::Related {
         patient_param,
-        organizations: organizations.to_vec(),
+        organizations: organizations.iter().map(ToString::to_string).collect(),
         links: links.to_vec(),
     }]));
 }
@@ -43,8 +44,8 @@ pub fn restrict(
 /// Whether one of `organizations` has one of `links` with patient `patient` (a Patient id).
 pub async fn related(
     store: &Store,
-    patient: &str,
-    organizations: &[String],
+    patient: &PatientId<'_>,
+    organizations: &[OrganizationId<'_>],
     links: &[CareLink],
 ) -> Result<bool, Error> {
     if organizations.is_empty() || links.is_empty() {
@@ -52,7 +53,7 @@ pub async fn related(
     }
     let mut q = SearchQuery::all(ResourceType::Patient, 1);
     q.filters
-        .push(Filter(vec![Predicate::Id(patient.to_owned())]));
+        .push(Filter(vec![Predicate::Id(patient.to_string())]));
     restrict(&mut q, "_id", organizations, links);
     Ok(!store.backend().search(&q, 1).await?.is_empty())
 }
@@ -60,8 +61,8 @@ pub async fn related(
 /// Every relationship `organizations` have with `patient` (explanations and tests).
 pub async fn relationships(
     store: &Store,
-    patient: &str,
-    organizations: &[String],
+    patient: &PatientId<'_>,
+    organizations: &[OrganizationId<'_>],
 ) -> Result<BTreeSet<CareLink>, Error> {
     let mut out = BTreeSet::new();
     for link in CareLink::ALL {

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use crate::fhir::ids::OrganizationId;
+
 /// The `meta.tag` system naming a Subscription's subscriber; the code is its Organization's id.
 /// The gateway sets it when a subscriber creates a Subscription without it; a subscriber may name
 /// only its own organisation ([`super::writes`]), and sees only its own Subscriptions.
@@ -24,9 +26,12 @@ pub fn subscribers(subscription: &Value) -> Vec<&str> {
 
 /// Whether `subscription` is one of `organizations`' own: it names a subscriber, and each it
 /// names is one of them.
-pub fn subscribed_by(subscription: &Value, organizations: &[String]) -> bool {
+pub fn subscribed_by(subscription: &Value, organizations: &[OrganizationId<'_>]) -> bool {
     let named = subscribers(subscription);
-    !named.is_empty() && named.iter().all(|s| organizations.iter().any(|o| o == s))
+    !named.is_empty()
+        && named
+            .iter()
+            .all(|s| organizations.iter().any(|o| o.as_str() == *s))
 }
 
 /// `subscription` with `organization` as its subscriber when it names none.

@@ -38,6 +38,7 @@ use crate::auth::Role;
 use crate::consent::decision::patient_of;
 use crate::consent::verdict::needed_relationships;
 use crate::error::Error;
+use crate::fhir::ids::{OrganizationId, PatientId};
 use crate::fhir::{OutcomeIssue, ResourceType};
 use crate::interaction::Interaction;
 use crate::search::{Filter, Predicate, SearchQuery};
@@ -158,7 +159,7 @@ pub struct Writer(Option<Organisational>);
 struct Organisational {
     role: Role,
     /// Ids of the Organization resources carrying the writer's ODS code.
-    organizations: Vec<String>,
+    organizations: Vec<OrganizationId<'static>>,
     /// A patient token's own patient.
     patient: Option<String>,
 }
@@ -170,7 +171,11 @@ impl Writer {
     }
 
     /// A caller of `role` acting for `organizations` (or as `patient`).
-    pub fn new(role: Role, organizations: Vec<String>, patient: Option<String>) -> Self {
+    pub fn new(
+        role: Role,
+        organizations: Vec<OrganizationId<'static>>,
+        patient: Option<String>,
+    ) -> Self {
         if role == Role::System {
             return Writer(None);
         }
@@ -187,15 +192,15 @@ impl Writer {
     }
 
     /// The writer's organisations (`None` when unrestricted).
-    pub fn organizations(&self) -> Option<&[String]> {
+    pub fn organizations(&self) -> Option<&[OrganizationId<'static>]> {
         self.0.as_ref().map(|o| o.organizations.as_slice())
     }
 
     /// Whether `reference` (`Organization/<id>`) names one of the writer's organisations.
     pub fn is_own(&self, reference: Option<&str>) -> bool {
-        let id = reference.and_then(|r| r.strip_prefix("Organization/"));
+        let id = reference.and_then(OrganizationId::from_reference);
         match (&self.0, id) {
-            (Some(o), Some(id)) => o.organizations.iter().any(|x| x == id),
+            (Some(o), Some(id)) => o.organizations.iter().any(|x| x.as_str() == id.as_str()),
             _ => false,
         }
     }
@@ -227,7 +232,9 @@ impl Writer {
         let subject = subject_path(rtype);
         match condition {
             Condition::OwnRecord => {
-                if patient.is_none() || patient != w.patient {
+                if patient.is_none()
+                    || patient.as_ref().map(PatientId::as_str) != w.patient.as_deref()
+                {
                     return Err(refused(
                         subject,
                         "A patient may write only their own record",
@@ -316,8 +323,8 @@ pub fn reference<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 /// Whether `patient` is related to `organizations` as `role` counts relationships, now, in `tx`.
 fn related_in(
     tx: &mut dyn Tx,
-    patient: &str,
-    organizations: &[String],
+    patient: &PatientId<'_>,
+    organizations: &[OrganizationId<'_>],
     role: Role,
 ) -> Result<bool, Error> {
     let links = needed_relationships(role);
@@ -326,7 +333,7 @@ fn related_in(
     }
     let mut q = SearchQuery::all(ResourceType::Patient, 1);
     q.filters
-        .push(Filter(vec![Predicate::Id(patient.to_owned())]));
+        .push(Filter(vec![Predicate::Id(patient.to_string())]));
     restrict(&mut q, "_id", organizations, links);
     Ok(!tx.search_ids(&q, 1)?.is_empty())
 }

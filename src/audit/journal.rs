@@ -7,8 +7,8 @@
 //! event that covered (group commit). A request therefore waits for at most two flushes, and the
 //! cost per event is a hash, a copy and a share of one system call.
 //!
-//! Why a file and not the database: recording through the store's writer thread cut
-//! consent-filtered reads from 63k to 24k req/s (module [`super`] docs); the database copy is made
+//! Why a file and not the database: recording through the store's writer thread cost most of a
+//! read's throughput (bench/README.md, "Decisions measured"); the database copy is made
 //! afterwards, in large batches, by [`super::ingest`], from which auditors search.
 //!
 //! Layout: one directory per gateway, segments `<chain>.<first seq, 20 digits>.log` of lines

@@ -243,7 +243,7 @@ async fn journal_chain(
             && std::fs::symlink_metadata(&path).is_ok()
         {
             // Still listed, yet it cannot be opened (a link to nothing): not a race.
-            return Err(Error::Internal(format!(
+            return Err(Error::internal(format!(
                 "reading the audit journal: {} cannot be opened",
                 path.display()
             )));
@@ -358,12 +358,12 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Internal(format!("reading the audit journal: {e}")))?
+        .map_err(|e| Error::internal_from("reading the audit journal", e))?
         .map_err(io_error)
 }
 
 fn io_error(e: std::io::Error) -> Error {
-    Error::Internal(format!("reading the audit journal: {e}"))
+    Error::internal_from("reading the audit journal", e)
 }
 
 #[cfg(test)]

@@ -133,7 +133,10 @@ async fn run_archive(before: &str, out: &std::path::Path, config: Option<PathBuf
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge audit archive: {e}; nothing was removed from the store");
+            eprintln!(
+                "carebridge audit archive: {}; nothing was removed from the store",
+                crate::error::chain(&e)
+            );
             ExitCode::FAILURE
         }
     }
@@ -174,7 +177,7 @@ fn run_search_archive(
     let q = match crate::audit::search::Query::parse(&pairs) {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("carebridge audit search: {e}");
+            eprintln!("carebridge audit search: {}", crate::error::chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -203,7 +206,7 @@ fn run_search_archive(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge audit search: {e}");
+            eprintln!("carebridge audit search: {}", crate::error::chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -243,7 +246,7 @@ async fn run_export(
             }
             Ok(None) => return ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("carebridge audit export: {e}");
+                eprintln!("carebridge audit export: {}", crate::error::chain(&e));
                 return ExitCode::FAILURE;
             }
         }
@@ -285,7 +288,7 @@ async fn run_verify(config: Option<PathBuf>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("carebridge audit: {e}");
+            eprintln!("carebridge audit: {}", crate::error::chain(&e));
             ExitCode::from(2)
         }
     }

@@ -59,7 +59,7 @@ pub async fn run(args: ImportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge import: {e}");
+            eprintln!("carebridge import: {}", crate::error::chain(&e));
             ExitCode::FAILURE
         }
     }

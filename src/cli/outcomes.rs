@@ -51,7 +51,7 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
         end: args.end,
     };
     if let Err(e) = request.check() {
-        eprintln!("carebridge outcomes: {e}");
+        eprintln!("carebridge outcomes: {}", crate::error::chain(&e));
         return ExitCode::from(2);
     }
     let store = match crate::cli::store("outcomes", &settings).await {
@@ -78,7 +78,7 @@ pub async fn run(args: OutcomesArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("carebridge outcomes: {e}");
+            eprintln!("carebridge outcomes: {}", crate::error::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -26,14 +26,14 @@ pub async fn run(args: SampleArgs) -> ExitCode {
     let world = match load(&engine).await {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("carebridge sample: {e}");
+            eprintln!("carebridge sample: {}", crate::error::chain(&e));
             return ExitCode::FAILURE;
         }
     };
     let auth = match super::signing_settings(settings.auth.clone(), &settings.database_url) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("carebridge sample: {e}");
+            eprintln!("carebridge sample: {}", crate::error::chain(&e));
             return ExitCode::FAILURE;
         }
     };

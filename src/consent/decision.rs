@@ -31,6 +31,7 @@ use super::verdict::{Content, Facts, Recipient, Rule, Verdict, verdict};
 use super::vocabulary::Vocabulary;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::{OrganizationId, PatientId};
 use crate::hna::domain::{CodedConcern, coded_concerns, stated_domains};
 
 /// What the recipient gets.
@@ -106,23 +107,24 @@ pub fn patient_param(rtype: ResourceType) -> Option<&'static str> {
 }
 
 /// The id of the patient a resource belongs to: the Patient itself, or the `Patient/<id>` its
-/// subject (`for`, `patient`, Provenance `target`) names.
-pub fn patient_of(rtype: ResourceType, resource: &Value) -> Option<String> {
+/// subject (`for`, `patient`, Provenance `target`) names. Borrowed from `resource`: the gate asks
+/// this of every resource it decides. An id that is not a FHIR id names no patient (stored
+/// resources' ids and references are checked when written, so none is expected): patient data
+/// with no patient is shown to no sharing role ([`Rule::NoPatient`]), which fails closed.
+pub fn patient_of(rtype: ResourceType, resource: &Value) -> Option<PatientId<'_>> {
     use ResourceType::*;
     let reference = |key: &str| {
         resource
             .get(key)
             .and_then(|r| r.get("reference"))
             .and_then(Value::as_str)
-            .and_then(|s| s.strip_prefix("Patient/"))
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-            .map(str::to_owned)
+            .and_then(PatientId::from_reference)
     };
     match rtype {
         Patient => resource
             .get("id")
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .and_then(|id| PatientId::parse(id).ok()),
         CareTeam | QuestionnaireResponse | CarePlan | Goal | Condition | ServiceRequest => {
             reference("subject")
         }
@@ -130,15 +132,13 @@ pub fn patient_of(rtype: ResourceType, resource: &Value) -> Option<String> {
         Consent => reference("patient"),
         Provenance => {
             let targets = resource.get("target").and_then(Value::as_array)?;
-            let ids: Vec<String> = targets
+            let mut ids = targets
                 .iter()
                 .filter_map(|t| t.get("reference").and_then(Value::as_str))
-                .filter_map(|s| s.strip_prefix("Patient/"))
-                .map(str::to_owned)
-                .collect();
+                .filter(|s| s.starts_with("Patient/"));
             // A Provenance about several patients belongs to none of them alone.
-            match ids.as_slice() {
-                [one] => Some(one.clone()),
+            match (ids.next(), ids.next()) {
+                (Some(one), None) => PatientId::from_reference(one),
                 _ => None,
             }
         }
@@ -549,8 +549,8 @@ fn references_ours(refs: Option<&Value>, recipient: &Recipient<'_>) -> bool {
     let one = |r: &Value| {
         r.get("reference")
             .and_then(Value::as_str)
-            .and_then(|s| s.strip_prefix("Organization/"))
-            .is_some_and(|id| recipient.is_organization(id))
+            .and_then(OrganizationId::from_reference)
+            .is_some_and(|id| recipient.is_organization(&id))
     };
     match refs {
         Some(Value::Array(list)) => list.iter().any(one),

@@ -6,7 +6,11 @@
 //! - `actor`: who. `actor.role` coded in the sharing-role system names a carebridge role
 //!   (`housing`, `gp`...); other role codes (v3 `PRCP`, `IRCP`) say nothing about the role.
 //!   `actor.reference` to `Organization/<id>`, or with an ODS `identifier`, names an organisation; a
-//!   reference with neither (display only) names none. No actor: anyone.
+//!   reference with neither (display only) names none. No actor: anyone. An id that is not a FHIR
+//!   id, or a code that is not an ODS code (accepted before those rules were checked), names an
+//!   organisation nobody is ([`OrgRef::Unrecognised`]): no recipient ever had such an id or code
+//!   (the gate reads neither), so the actor still matches nobody, and the Consent is still
+//!   accepted and read as it was.
 //! - `class`: resource types (the code is the type name).
 //! - `securityLabel` and `code`: the data, as concern domains (domain system) or single concerns
 //!   (concern system). A provision naming data matches only content of that data; content in no
@@ -25,6 +29,8 @@ use serde_json::Value;
 use super::vocabulary::Vocabulary;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::OrganizationId;
+use crate::fhir::ods::OdsCode;
 use crate::search::date::parse_range;
 
 /// The consent scope that governs sharing.
@@ -48,13 +54,18 @@ pub struct Actor {
     pub organization: Option<OrgRef>,
 }
 
-/// An organisation as a provision names it.
+/// An organisation as a provision names it: by resource id or by ODS code, typed so that one is
+/// never compared with the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrgRef {
     /// `Organization/<id>`.
-    Id(String),
+    Id(OrganizationId<'static>),
     /// An ODS code.
-    Ods(String),
+    Ods(OdsCode<'static>),
+    /// An id or ODS code of the wrong form: an organisation no recipient is (module docs). Kept
+    /// rather than refused so that a Consent accepted before is neither refused on a new write
+    /// nor read as a deny-all.
+    Unrecognised,
 }
 
 /// A time window, epoch milliseconds, half open; either end may be open.
@@ -382,13 +393,19 @@ fn actor(a: &Value, path: &str, vocab: &Vocabulary) -> Result<Actor, ConsentErro
                         "an actor is an organisation (Organization/<id>); sharing is decided per organisation",
                     )
                 })?;
-            out.organization = Some(OrgRef::Id(id.to_owned()));
+            out.organization = Some(
+                OrganizationId::parse(id)
+                    .map_or(OrgRef::Unrecognised, |id| OrgRef::Id(id.into_owned())),
+            );
         } else if let Some(ident) = r.get("identifier") {
             let system = ident.get("system").and_then(Value::as_str);
             let value = ident.get("value").and_then(Value::as_str);
             match (system, value) {
                 (Some(crate::fhir::ods::SYSTEM), Some(v)) if !v.is_empty() => {
-                    out.organization = Some(OrgRef::Ods(v.to_owned()));
+                    out.organization = Some(
+                        OdsCode::parse(v)
+                            .map_or(OrgRef::Unrecognised, |c| OrgRef::Ods(c.into_owned())),
+                    );
                 }
                 _ => {
                     return Err(fault(

@@ -8,11 +8,18 @@ use super::verdict::{Content, verdict};
 use super::*;
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::OrganizationId;
+use crate::fhir::ods::OdsCode;
 
 const NOW: i64 = 1_790_000_000_000; // 2026-09-21
 const HOUSING: &str = "org-housing";
 const PRACTICE: &str = "org-practice";
 const LINK: &str = "org-link";
+
+/// `id` as an Organization id (test constants are valid ones).
+fn org(id: &str) -> OrganizationId<'static> {
+    OrganizationId::from_string(id.to_owned()).expect("a valid id")
+}
 
 fn org_of(role: Role) -> &'static str {
     match role {
@@ -25,7 +32,7 @@ fn org_of(role: Role) -> &'static str {
 struct Case {
     role: Role,
     related: bool,
-    orgs: Vec<String>,
+    orgs: Vec<OrganizationId<'static>>,
     purpose: &'static str,
     reason: Option<&'static str>,
     consents: Vec<ConsentRecord>,
@@ -36,7 +43,7 @@ impl Case {
         Case {
             role,
             related: true,
-            orgs: vec![org_of(role).to_owned()],
+            orgs: vec![org(org_of(role))],
             purpose: "TREAT",
             reason: None,
             consents: Vec::new(),
@@ -51,7 +58,7 @@ impl Case {
     fn decide(&self, rtype: ResourceType, resource: &Value) -> Decision {
         let recipient = Recipient {
             role: self.role,
-            ods: Some("ODS1"),
+            ods: OdsCode::parse("ODS1").ok(),
             organizations: &self.orgs,
             purpose: self.purpose,
             break_glass_reason: self.reason,
@@ -79,7 +86,7 @@ fn provision(kind: Kind) -> Provision {
 fn for_actor(mut p: Provision, role: Role, org: Option<&str>) -> Provision {
     p.actors.push(Actor {
         role: Some(role),
-        organization: org.map(|o| OrgRef::Id(o.to_owned())),
+        organization: org.map(|o| OrgRef::Id(self::org(o))),
     });
     p
 }
@@ -176,6 +183,34 @@ fn housing_practical_permit() -> ConsentRecord {
     let mut p = for_actor(provision(Kind::Permit), Role::Housing, Some(HOUSING));
     p.domains.push("practical".into());
     consent("c-housing", p)
+}
+
+/// A deny of everything to the recipient's organisation named as `org`.
+fn deny_to(org: OrgRef) -> ConsentRecord {
+    let mut p = provision(Kind::Deny);
+    p.actors.push(Actor {
+        role: None,
+        organization: Some(org),
+    });
+    consent("c-deny", p)
+}
+
+#[test]
+fn an_organisation_is_matched_by_its_ods_code_and_never_by_one_of_the_wrong_form() {
+    let goal = json!({"resourceType": "Goal", "id": "g1", "subject": {"reference": "Patient/p1"}});
+    let decide = |org: OrgRef| {
+        Case::new(Role::LinkWorker)
+            .with(deny_to(org))
+            .decide(ResourceType::Goal, &goal)
+    };
+    let ods = |c: &str| OrgRef::Ods(OdsCode::parse(c).expect("valid").into_owned());
+    let mine = decide(ods("ODS1"));
+    assert_eq!(mine.access, Access::Deny);
+    assert_eq!(mine.rule.consent(), Some("c-deny"));
+    assert_eq!(decide(OrgRef::Id(org(LINK))).rule.consent(), Some("c-deny"));
+    for other in [ods("ODS2"), OrgRef::Id(org(PRACTICE)), OrgRef::Unrecognised] {
+        assert_eq!(decide(other.clone()).rule.consent(), None, "{other:?}");
+    }
 }
 
 #[test]
@@ -537,21 +572,30 @@ fn breaking_the_glass_needs_a_reason_a_health_care_role_and_a_relationship() {
 #[test]
 fn the_patient_of_each_type_is_read_from_its_reference() {
     use super::decision::patient_of;
+    use crate::fhir::ids::PatientId;
     let r = |k: &str| json!({k: {"reference": "Patient/p9"}});
     assert_eq!(
-        patient_of(ResourceType::CarePlan, &r("subject")).as_deref(),
+        patient_of(ResourceType::CarePlan, &r("subject"))
+            .as_ref()
+            .map(PatientId::as_str),
         Some("p9")
     );
     assert_eq!(
-        patient_of(ResourceType::Task, &r("for")).as_deref(),
+        patient_of(ResourceType::Task, &r("for"))
+            .as_ref()
+            .map(PatientId::as_str),
         Some("p9")
     );
     assert_eq!(
-        patient_of(ResourceType::Consent, &r("patient")).as_deref(),
+        patient_of(ResourceType::Consent, &r("patient"))
+            .as_ref()
+            .map(PatientId::as_str),
         Some("p9")
     );
     assert_eq!(
-        patient_of(ResourceType::Patient, &json!({"id": "p9"})).as_deref(),
+        patient_of(ResourceType::Patient, &json!({"id": "p9"}))
+            .as_ref()
+            .map(PatientId::as_str),
         Some("p9")
     );
     assert_eq!(
@@ -563,6 +607,12 @@ fn the_patient_of_each_type_is_read_from_its_reference() {
     );
     let two = json!({"target": [{"reference": "Patient/a"}, {"reference": "Patient/b"}]});
     assert_eq!(patient_of(ResourceType::Provenance, &two), None);
+    // An id that is not a FHIR id names no patient (the engine then denies: `Rule::NoPatient`).
+    for bad in ["Patient/", "Patient/a/b", "Patient/a b"] {
+        let r = json!({"subject": {"reference": bad}});
+        assert_eq!(patient_of(ResourceType::CarePlan, &r), None, "{bad}");
+    }
+    assert_eq!(patient_of(ResourceType::Patient, &json!({"id": ""})), None);
 }
 
 /// Generated consents: every property below holds for any of them.
@@ -637,7 +687,7 @@ mod properties {
         let policy = Policy::default();
         let mut out = Vec::new();
         for role in ROLES {
-            let orgs = vec![org_of(role).to_owned()];
+            let orgs = vec![org(org_of(role))];
             for purpose in PURPOSES {
                 let recipient = Recipient {
                     role,
@@ -709,7 +759,7 @@ mod properties {
         #[test]
         fn nothing_reaches_an_unrelated_organisation(cs in consents()) {
             let policy = Policy::default();
-            let orgs = vec![PRACTICE.to_owned()];
+            let orgs = vec![org(PRACTICE)];
             for role in ROLES {
                 let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
                 let facts = Facts { related: false, consents: &cs };
@@ -722,7 +772,7 @@ mod properties {
         fn sensitive_domains_stay_in_health_care_unless_named(cs in consents()) {
             let policy = Policy::default();
             for role in [Role::Housing, Role::SocialCare] {
-                let orgs = vec![org_of(role).to_owned()];
+                let orgs = vec![org(org_of(role))];
                 let recipient = Recipient { role, ods: None, organizations: &orgs, purpose: "TREAT", break_glass_reason: None };
                 let facts = Facts { related: true, consents: &cs };
                 let content = Content { class: ResourceType::CarePlan, domain: Some("emotional"), concern: None };

@@ -12,6 +12,8 @@
 
 use crate::auth::Role;
 use crate::fhir::ResourceType;
+use crate::fhir::ids::OrganizationId;
+use crate::fhir::ods::OdsCode;
 use crate::search::CareLink;
 
 use super::policy::{DefaultDecision, Policy};
@@ -20,15 +22,17 @@ use super::record::{Actor, ConsentRecord, Kind, OrgRef, Provision};
 /// The purpose of use that breaks the glass.
 pub const BREAK_GLASS: &str = "BTG";
 
-/// Who is asking, as the consent engine needs it.
-#[derive(Debug, Clone, Copy)]
+/// Who is asking, as the consent engine needs it. Built per request from borrowed parts: nothing
+/// in it is allocated.
+#[derive(Debug, Clone)]
 pub struct Recipient<'a> {
     /// The sharing role.
     pub role: Role,
-    /// The token's ODS organisation code.
-    pub ods: Option<&'a str>,
+    /// The token's ODS organisation code (`None` when it has none, or one that is not an ODS
+    /// code: `crate::access::gate` treats that as no organisation).
+    pub ods: Option<OdsCode<'a>>,
     /// Ids of the Organization resources carrying that code.
-    pub organizations: &'a [String],
+    pub organizations: &'a [OrganizationId<'static>],
     /// Purpose of use (v3-ActReason).
     pub purpose: &'a str,
     /// The reason given for breaking the glass, if any.
@@ -36,8 +40,8 @@ pub struct Recipient<'a> {
 }
 
 impl Recipient<'_> {
-    /// Whether `r` (an Organization id) is the recipient's organisation.
-    pub fn is_organization(&self, id: &str) -> bool {
+    /// Whether Organization `id` is the recipient's organisation.
+    pub fn is_organization(&self, id: &OrganizationId<'_>) -> bool {
         self.organizations.iter().any(|o| o == id)
     }
 
@@ -46,7 +50,8 @@ impl Recipient<'_> {
         let org = match &actor.organization {
             None => true,
             Some(OrgRef::Id(id)) => self.is_organization(id),
-            Some(OrgRef::Ods(code)) => self.ods == Some(code.as_str()),
+            Some(OrgRef::Ods(code)) => self.ods.as_ref() == Some(code),
+            Some(OrgRef::Unrecognised) => false,
         };
         role && org
     }

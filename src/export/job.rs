@@ -90,7 +90,7 @@ impl Job {
     /// The job a stored row holds.
     pub fn from_row(row: ExportRow) -> Result<Job, Error> {
         let state = serde_json::from_str(&row.state)
-            .map_err(|e| Error::Internal(format!("export job {}: {e}", row.id)))?;
+            .map_err(|e| Error::internal_from(format!("export job {}", row.id), e))?;
         Ok(Job { row, state })
     }
 

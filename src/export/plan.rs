@@ -154,7 +154,7 @@ async fn read_group(engine: &Engine, gate: &Gate, id: &str) -> Result<Value, Err
             return Err(not_found());
         }
     };
-    serde_json::from_str(&body).map_err(|e| Error::Internal(format!("stored Group/{id}: {e}")))
+    serde_json::from_str(&body).map_err(|e| Error::internal_from(format!("stored Group/{id}"), e))
 }
 
 /// The patients `group` lists as active members.
@@ -191,7 +191,7 @@ fn for_members(
         };
         let pairs = [(param.to_owned(), values)];
         let only = crate::search::parse(rtype, &pairs, engine.parse_options(false))
-            .map_err(|e| Error::Internal(format!("group member search: {e}")))?;
+            .map_err(|e| Error::internal_from("group member search", e))?;
         let filters: Vec<Filter> = only.filters;
         for q in &queries {
             let mut q = q.clone();

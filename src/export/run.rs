@@ -89,13 +89,13 @@ pub async fn run(engine: Arc<Engine>, trail: Arc<Trail>, gate: Gate, mut job: Jo
         Ok(()) => job.state.status = Status::Complete,
         Err(Stop::Cancelled) => return,
         Err(Stop::Failed(e)) => {
-            tracing::error!(job = %job.row.id, error = %e, "export failed");
+            tracing::error!(job = %job.row.id, error = %crate::error::chain(&e), "export failed");
             job.state.status = Status::Failed;
             job.state.error = Some(e.to_string());
         }
     }
     if let Err(e) = store.update_job(job.to_row(now_ms())).await {
-        tracing::error!(job = %job.row.id, error = %e, "export state not saved");
+        tracing::error!(job = %job.row.id, error = %crate::error::chain(&e), "export state not saved");
     }
 }
 

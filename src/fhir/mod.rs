@@ -1,12 +1,13 @@
-//! FHIR R4 basics the gateway needs everywhere: resource types, ids and references, time, NHS
-//! numbers, OperationOutcome, control characters in request text, and validation of incoming
-//! resources.
+//! FHIR R4 basics the gateway needs everywhere: resource types, ids (typed where they must not be
+//! mixed up: [`ids`], [`ods`]) and references, time, NHS numbers, OperationOutcome, control
+//! characters in request text, and validation of incoming resources.
 
 pub mod body;
 pub mod codes;
 pub mod days;
 pub mod elements;
 pub mod fhirpath_patch;
+pub mod ids;
 pub mod instant;
 pub mod json_patch;
 pub mod nhs_number;

@@ -132,7 +132,9 @@ impl Exchange {
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse().ok())
         });
-        self.sent_for = rtype.zip(resource).and_then(|(t, r)| patient_of(t, r));
+        self.sent_for = rtype
+            .zip(resource)
+            .and_then(|(t, r)| patient_of(t, r).map(String::from));
     }
 
     /// The event as known before execution: what a write's transaction records.
@@ -161,7 +163,7 @@ impl Exchange {
         let r = engine.store().backend().read(*rtype, id).await.ok()??;
         let patient = serde_json::from_str::<Value>(&r.body)
             .ok()
-            .and_then(|v| patient_of(*rtype, &v));
+            .and_then(|v| patient_of(*rtype, &v).map(String::from));
         Some(Disclosed {
             reference: r.version_reference(),
             redacted: false,

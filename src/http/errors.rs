@@ -68,7 +68,7 @@ fn outcome_for(status: StatusCode) -> Vec<OutcomeIssue> {
     };
     match known {
         Some(e) => e.issues(),
-        None if status.is_server_error() => Error::Internal(String::new()).issues(),
+        None if status.is_server_error() => Error::internal("").issues(),
         None => vec![OutcomeIssue::error(
             "invalid",
             status.canonical_reason().unwrap_or("Bad request"),

@@ -145,7 +145,7 @@ pub async fn file(
     let exports = services.engine.store().backend().exports();
     let file = exports.load_file(id, n).await?.ok_or(Error::NoRoute)?;
     let disclosed: Disclosures = serde_json::from_str(&file.audit)
-        .map_err(|e| Error::Internal(format!("export {id} file {n}: {e}")))?;
+        .map_err(|e| Error::internal_from(format!("export {id} file {n}"), e))?;
     gate.replay(disclosed);
     Ok(HttpResponse::build(StatusCode::OK)
         .insert_header((header::CONTENT_TYPE, "application/fhir+ndjson"))

@@ -23,9 +23,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::rest::Engine;
 
-/// Assessments per transaction Bundle: large enough to amortise a commit (measured on 10k HNAs:
-/// 50 per bundle 2,251 HNAs/s, 200 2,626, 1,000 3,333), small enough that a failed bundle's
-/// one-by-one retry stays bounded.
+/// Assessments per transaction Bundle: large enough to amortise a commit (bench/README.md,
+/// "Decisions measured"), small enough that a failed bundle's one-by-one retry stays bounded.
 pub const DEFAULT_BATCH: usize = 1000;
 
 /// Bundles in flight at once: one committing while the next is built and validated. Three was 40%

@@ -128,7 +128,7 @@ mod tests {
             (Error::Conflict("x".into()), "REC_CONFLICT"),
             (Error::BusinessRule(vec![]), "REC_UNPROCESSABLE"),
             (Error::NotImplemented("x".into()), "REC_NOT_IMPLEMENTED"),
-            (Error::Internal("x".into()), "REC_SERVER_ERROR"),
+            (Error::internal("x"), "REC_SERVER_ERROR"),
         ];
         for (err, code) in cases {
             assert_eq!(error_code(err.status()), code, "{err}");

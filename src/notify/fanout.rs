@@ -103,7 +103,7 @@ fn live_subscriptions(
         &pairs,
         engine.parse_options(false),
     )
-    .map_err(|e| Error::Internal(format!("subscription search: {e}")))
+    .map_err(|e| Error::internal_from("subscription search", e))
 }
 
 /// The events `change` makes: one per live subscription it matches.
@@ -232,7 +232,7 @@ pub fn passes(filters: &[Filter], rtype: ResourceType, focus: &Value) -> bool {
                     let patient = patient_of(rtype, focus);
                     value.split(',').any(|v| {
                         let v = v.strip_prefix("Patient/").unwrap_or(v);
-                        patient.as_deref() == Some(v)
+                        patient.as_ref().is_some_and(|p| p.as_str() == v)
                     })
                 }
                 _ => false,

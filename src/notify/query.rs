@@ -34,7 +34,7 @@ async fn own(engine: &Engine, gate: &Gate, id: &str) -> Result<Value, Error> {
     let body = gate.admit(&r).await?.ok_or_else(not_found)?;
     gate.disclose(&r);
     serde_json::from_str(&body.into_string())
-        .map_err(|e| Error::Internal(format!("stored Subscription/{id}: {e}")))
+        .map_err(|e| Error::internal_from(format!("stored Subscription/{id}"), e))
 }
 
 /// `Subscription/[id]/$status`: a searchset Bundle of the status Parameters.

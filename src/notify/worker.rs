@@ -72,7 +72,7 @@ fn send_loop(
                 "took back deliveries held before a restart"
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot take back deliveries held before a restart")
+                tracing::warn!(error = %crate::error::chain(&e), "cannot take back deliveries held before a restart")
             }
         }
         let holder: Arc<str> = holder.into();
@@ -94,7 +94,7 @@ fn send_loop(
             let taken = match super::deliver::claim_due(&engine, &holder, room).await {
                 Ok(taken) => taken,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot look for due notifications; retrying");
+                    tracing::warn!(error = %crate::error::chain(&e), "cannot look for due notifications; retrying");
                     continue;
                 }
             };
@@ -103,7 +103,7 @@ fn send_loop(
                     (Arc::clone(&engine), Arc::clone(&trail), client.clone());
                 sending.spawn(async move {
                     if let Err(e) = super::deliver::attempt(&engine, &trail, &client, &id, &state).await {
-                        tracing::warn!(subscription = %id, error = %e, "notification delivery failed; retrying");
+                        tracing::warn!(subscription = %id, error = %crate::error::chain(&e), "notification delivery failed; retrying");
                     }
                 });
             }
@@ -150,7 +150,7 @@ fn match_loop(
                         break;
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "notification matching failed; retrying");
+                        tracing::warn!(error = %crate::error::chain(&e), "notification matching failed; retrying");
                         break;
                     }
                 }
@@ -166,7 +166,7 @@ impl Matching {
         let _ = self.stop.send(true);
         for task in self.tasks {
             if let Err(e) = task.await {
-                tracing::warn!(error = %e, "notification work ended abnormally");
+                tracing::warn!(error = %crate::error::chain(&e), "notification work ended abnormally");
             }
         }
     }

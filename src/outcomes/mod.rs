@@ -307,7 +307,7 @@ async fn read_cohort(
     let first = read_part(store, canonical, mine).await;
     let second = second
         .await
-        .map_err(|_| Error::Internal("outcome reader panicked".into()))?;
+        .map_err(|_| Error::internal("outcome reader panicked"))?;
     let (mut cohort, first_rows) = first?;
     let mut plan_rows: HashSet<_> = first_rows.into_iter().collect();
     let (other, other_rows) = second?;

@@ -281,7 +281,7 @@ fn live(tx: &mut dyn Tx, rtype: ResourceType, id: &str) -> Result<Option<Value>,
     match tx.current(rtype, id)? {
         Some(r) if !r.deleted => serde_json::from_str(&r.body)
             .map(Some)
-            .map_err(|e| Error::Internal(format!("stored {rtype} is not JSON: {e}"))),
+            .map_err(|e| Error::internal_from(format!("stored {rtype} is not JSON"), e)),
         _ => Ok(None),
     }
 }

@@ -16,7 +16,7 @@ pub async fn install(engine: &Engine) -> Result<(), Error> {
             .as_str()
             .unwrap_or_default()
             .parse()
-            .map_err(|_| Error::Internal(format!("unknown artefact type in {artefact}")))?;
+            .map_err(|_| Error::internal(format!("unknown artefact type in {artefact}")))?;
         let url = artefact["url"].as_str().unwrap_or_default().to_owned();
         let criteria: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("url", &url)

@@ -241,7 +241,7 @@ impl Engine {
             }
             Err(err) => {
                 if err.is_server_fault() {
-                    tracing::error!(error = %err, "batch entry failed");
+                    tracing::error!(error = %crate::error::chain(&err), "batch entry failed");
                 }
                 let response = json!({"status": status_text(err.status()), "outcome": operation_outcome(&err.issues())});
                 bundle.entry_without_url(None, None, json!({"response": response}));
@@ -289,9 +289,7 @@ impl Engine {
         let entries = match body.get_mut("entry").map(Value::take) {
             Some(Value::Array(e)) => e,
             _ => {
-                return Err(Error::Internal(
-                    "a built transaction without entries".into(),
-                ));
+                return Err(Error::internal("a built transaction without entries"));
             }
         };
         let entries = entries
@@ -305,7 +303,7 @@ impl Engine {
         let (replies, kept) = self
             .run_transaction(entries, Return::Representation, gate, Some(alongside))
             .await?;
-        let kept = kept.ok_or_else(|| Error::Internal("the transaction kept nothing".into()))?;
+        let kept = kept.ok_or_else(|| Error::internal("the transaction kept nothing"))?;
         Ok((replies, kept))
     }
 
@@ -431,7 +429,7 @@ impl Engine {
         }
         let replies = replies
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::Internal("entry not processed".into()))))
+            .map(|r| r.unwrap_or_else(|| Err(Error::internal("entry not processed"))))
             .collect();
         Ok((replies, kept))
     }
@@ -545,9 +543,7 @@ fn run_writes(
             }
             Interaction::Delete { id, .. } => Some(id.clone()),
             _ => {
-                return Err(Error::Internal(
-                    "a delete entry that is not a delete".into(),
-                ));
+                return Err(Error::internal("a delete entry that is not a delete"));
             }
         };
         let reply = match target {
@@ -589,7 +585,7 @@ fn run_writes(
                 false,
             ),
             Interaction::Update { id, .. } => (id.clone(), false),
-            _ => return Err(Error::Internal("a write entry that is not a write".into())),
+            _ => return Err(Error::internal("a write entry that is not a write")),
         };
         claim(&e, rtype, &target)?;
         if let Some(full) = &e.full_url {
@@ -609,7 +605,7 @@ fn run_writes(
                 let r = changes
                     .tx()
                     .current(rtype, &target)?
-                    .ok_or_else(|| Error::Internal("match vanished".into()))?;
+                    .ok_or_else(|| Error::internal("match vanished"))?;
                 found.push((e.index, r));
                 continue;
             }

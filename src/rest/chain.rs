@@ -96,7 +96,7 @@ impl Engine {
             let view = match body {
                 Body::Json(v) => v,
                 Body::Raw(text) => serde_json::from_str(&text)
-                    .map_err(|e| Error::Internal(format!("stored {}/{}: {e}", r.rtype, r.id)))?,
+                    .map_err(|e| Error::internal_from(format!("stored {}/{}", r.rtype, r.id), e))?,
             };
             for entry in crate::search::extract_with_base(source, &view, &self.base_url) {
                 if entry.param == stored

@@ -174,14 +174,14 @@ pub fn for_writer(
         return Err(Error::ForbiddenContent(vec![issue]));
     }
     Ok((
-        crate::access::subscriber::with_subscriber(body, org),
+        crate::access::subscriber::with_subscriber(body, org.as_str()),
         secret,
     ))
 }
 
 fn parse(r: &StoredResource) -> Result<Value, Error> {
     serde_json::from_str(&r.body)
-        .map_err(|e| Error::Internal(format!("stored {} is not JSON: {e}", r.rtype)))
+        .map_err(|e| Error::internal_from(format!("stored {} is not JSON", r.rtype), e))
 }
 
 #[cfg(test)]

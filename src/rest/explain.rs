@@ -21,6 +21,7 @@ use crate::auth::scopes::Grants;
 use crate::auth::{Principal, Role};
 use crate::consent::decision::{Access, patient_of};
 use crate::error::Error;
+use crate::fhir::ids::PatientId;
 
 /// The question asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +98,11 @@ pub async fn explain(engine: &Engine, q: &Question) -> Result<Value, Error> {
         .await?
         .filter(|r| !r.deleted)
         .ok_or_else(not_found)?;
-    let body: Value =
-        serde_json::from_str(&stored.body).map_err(|e| Error::Internal(e.to_string()))?;
+    let body: Value = serde_json::from_str(&stored.body)
+        .map_err(|e| Error::internal_from("stored resource is not JSON", e))?;
     let patient = patient_of(rtype, &body);
     if let Some(asked) = &q.patient
-        && patient.as_deref() != Some(asked.as_str())
+        && patient.as_ref().map(PatientId::as_str) != Some(asked.as_str())
     {
         return Err(Error::BadRequest(format!(
             "{} does not belong to Patient/{}",
@@ -117,7 +118,9 @@ pub async fn explain(engine: &Engine, q: &Question) -> Result<Value, Error> {
         scopes: Vec::new(),
         grants: Grants::new::<&str>(&[]),
         purpose: q.purpose.clone(),
-        patient: (q.role == Role::Patient).then(|| patient.clone()).flatten(),
+        patient: (q.role == Role::Patient)
+            .then(|| patient.clone().map(String::from))
+            .flatten(),
         expires: i64::MAX,
         bound_certificate: None,
     };

@@ -163,7 +163,7 @@ impl Engine {
                     .await?
                     .body
                     .map(super::Body::into_value)
-                    .ok_or_else(|| Error::Internal("a read without a body".into()))?;
+                    .ok_or_else(|| Error::internal("a read without a body"))?;
                 // The stored id, not the URL's text, so the link is exactly the resource's.
                 let rid = stored.get("id").and_then(Value::as_str).unwrap_or(id);
                 let reference = format!("QuestionnaireResponse/{rid}");

@@ -133,7 +133,7 @@ impl Engine {
             )));
         }
         let stored: Value = serde_json::from_str(&current.body)
-            .map_err(|e| Error::Internal(format!("stored {rtype}/{id}: {e}")))?;
+            .map_err(|e| Error::internal_from(format!("stored {rtype}/{id}"), e))?;
         let patched = apply(&stored, patch)?;
         Ok((patched, if_match.unwrap_or(current.version)))
     }

@@ -121,7 +121,7 @@ impl Rules {
             Some(p) => p,
             None => {
                 let q: Value = serde_json::from_str(&body)
-                    .map_err(|e| Error::Internal(format!("stored Questionnaire/{id}: {e}")))?;
+                    .map_err(|e| Error::internal_from(format!("stored Questionnaire/{id}"), e))?;
                 let vocabulary = Vocabulary::new(engine.canonical());
                 Arc::new(Compiled::compile(&q, &|vs| vocabulary.expand(vs)))
             }

@@ -543,13 +543,12 @@ fn shape(body: Body, q: &SearchQuery) -> Result<String, Error> {
         (None, _) => return Ok(body.into_string()),
     };
     let full = match body {
-        Body::Raw(text) => {
-            serde_json::from_str::<Value>(&text).map_err(|e| Error::Internal(e.to_string()))?
-        }
+        Body::Raw(text) => serde_json::from_str::<Value>(&text)
+            .map_err(|e| Error::internal_from("stored resource is not JSON", e))?,
         Body::Json(v) => v,
     };
     let Value::Object(full) = full else {
-        return Err(Error::Internal("stored resource is not an object".into()));
+        return Err(Error::internal("stored resource is not an object"));
     };
     let mut out = Map::new();
     for (k, v) in full {
@@ -562,7 +561,8 @@ fn shape(body: Body, q: &SearchQuery) -> Result<String, Error> {
             out.insert(k, v);
         }
     }
-    let tag: Value = serde_json::from_str(SUBSETTED).map_err(|e| Error::Internal(e.to_string()))?;
+    let tag: Value = serde_json::from_str(SUBSETTED)
+        .map_err(|e| Error::internal_from("the SUBSETTED tag", e))?;
     if let Some(Value::Object(meta)) = out.get_mut("meta") {
         match meta.get_mut("tag") {
             Some(Value::Array(tags)) => tags.push(tag),

@@ -98,7 +98,7 @@ impl Engine {
                 let view = match gate.admit_as(&r, Permission::Search).await? {
                     Some(Body::Json(v)) => v,
                     Some(Body::Raw(text)) => serde_json::from_str(&text).map_err(|e| {
-                        Error::Internal(format!("stored {} is not JSON: {e}", r.rtype))
+                        Error::internal_from(format!("stored {} is not JSON", r.rtype), e)
                     })?,
                     // Hidden since it was found (a consent changed): it keeps its place.
                     None => Value::Null,

@@ -286,7 +286,7 @@ impl Engine {
                     return Ok(());
                 };
                 let mut body: Value = serde_json::from_str(&current.body)
-                    .map_err(|e| Error::Internal(format!("stored Subscription/{id}: {e}")))?;
+                    .map_err(|e| Error::internal_from(format!("stored Subscription/{id}"), e))?;
                 let status = body
                     .get("status")
                     .and_then(Value::as_str)
@@ -407,7 +407,7 @@ impl Engine {
                         [one] => {
                             let existing = tx
                                 .current(rtype, one)?
-                                .ok_or_else(|| Error::Internal("match vanished".into()))?;
+                                .ok_or_else(|| Error::internal("match vanished"))?;
                             return Ok::<_, Error>((
                                 Written {
                                     resource: existing,

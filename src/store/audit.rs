@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::StoreError;
 use super::audit_sql;
 pub use super::audit_sql::{Filter, Key};
-use super::sql::Sql;
+use super::search_sql::Sql;
 
 /// Which audit events to read, in the order each names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! patients and resources `audit_ref` rows keyed by their terms, and its hash 32 bytes. That is
 //! what keeps a read's event near 100 bytes in the store, indexes included (`bench/audit_bytes.py`).
 
-use super::sql::Sql;
+use super::search_sql::Sql;
 
 /// The REST interactions (BALP `subtype`) with their action codes, numbered by position: the
 /// numbering is stored (in [`kind_code`] and in compact bodies), so entries are only ever

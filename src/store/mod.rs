@@ -14,7 +14,7 @@ pub mod exports;
 pub mod outbox;
 pub mod postgres;
 pub mod schema;
-pub mod sql;
+pub mod search_sql;
 pub mod sqlite;
 pub mod traced;
 
@@ -118,7 +118,8 @@ pub enum StoreError {
 }
 
 /// What a store failure is to a client: the error table's entry (a conflict is retryable; details
-/// of a database failure go to the log only).
+/// of a database failure go to the log only). A failure that is ours keeps the `StoreError` as its
+/// source, so the log reads the database's own message under the request's error.
 impl From<StoreError> for crate::error::Error {
     fn from(e: StoreError) -> Self {
         use crate::error::Error;
@@ -127,8 +128,9 @@ impl From<StoreError> for crate::error::Error {
             StoreError::Conflict => {
                 Error::Conflict("The resource was changed by another request; retry".into())
             }
-            StoreError::Database(m) => Error::Internal(m),
-            StoreError::RolledBack => Error::Internal("transaction rolled back".into()),
+            e @ (StoreError::Database(_) | StoreError::RolledBack) => {
+                Error::internal_from("the store failed", e)
+            }
         }
     }
 }

@@ -172,13 +172,16 @@ fn endpoints_are_https_on_the_allow_list_or_loopback_http_in_development() {
 
 #[test]
 fn a_subscription_names_its_subscriber_in_a_tag() {
-    let mine = vec!["housing1".to_owned()];
+    let mine = vec![crate::fhir::ids::OrganizationId::parse("housing1").expect("valid")];
     let bare = subscription("referral-addressed", "id-only");
     assert!(!subscribed_by(&bare, &mine), "no subscriber named");
     let stamped = with_subscriber(bare, "housing1");
     assert_eq!(subscribers(&stamped), ["housing1"]);
     assert!(subscribed_by(&stamped, &mine));
-    assert!(!subscribed_by(&stamped, &["gp1".to_owned()]));
+    assert!(!subscribed_by(
+        &stamped,
+        &[crate::fhir::ids::OrganizationId::parse("gp1").expect("valid")]
+    ));
     // A subscriber already named is kept, not replaced: the write table decides whether it may be.
     let theirs = with_subscriber(stamped.clone(), "gp1");
     assert_eq!(subscribers(&theirs), ["housing1"]);

@@ -11,6 +11,16 @@ async fn engine(dir: &tempfile::TempDir) -> Engine {
     crate::config::test_engine(dir.path()).await
 }
 
+fn pid(id: &str) -> PatientId<'_> {
+    PatientId::parse(id).expect("a server-assigned id")
+}
+
+fn ids(orgs: &[String]) -> Vec<OrganizationId<'_>> {
+    orgs.iter()
+        .map(|o| OrganizationId::parse(o).expect("a server-assigned id"))
+        .collect()
+}
+
 fn org_ref(id: &str) -> Value {
     json!({"reference": format!("Organization/{id}")})
 }
@@ -113,26 +123,31 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
         (&welfare, ReferralPerformer),
     ];
     for (org, link) in expect {
-        let found = relationships(e.store(), &patient, std::slice::from_ref(org))
+        let found = relationships(e.store(), &pid(&patient), &ids(std::slice::from_ref(org)))
             .await
             .expect("read");
         assert_eq!(found, BTreeSet::from([link]), "{link:?}");
     }
     let strangers = [stranger];
     assert!(
-        relationships(e.store(), &patient, &strangers)
+        relationships(e.store(), &pid(&patient), &ids(&strangers))
             .await
             .expect("read")
             .is_empty()
     );
     let all = [practice.clone(), housing.clone()];
     assert!(
-        related(e.store(), &patient, &all, &[PlanActivityPerformer])
-            .await
-            .expect("read")
+        related(
+            e.store(),
+            &pid(&patient),
+            &ids(&all),
+            &[PlanActivityPerformer]
+        )
+        .await
+        .expect("read")
     );
     assert!(
-        !related(e.store(), &patient, &all, &[CareTeam])
+        !related(e.store(), &pid(&patient), &ids(&all), &[CareTeam])
             .await
             .expect("read")
     );
@@ -145,13 +160,13 @@ async fn every_source_of_a_relationship_counts_and_retracted_ones_do_not() {
     .await;
     let everyone = [practice, trust, link, housing, hospital, welfare];
     assert!(
-        relationships(e.store(), &other, &everyone)
+        relationships(e.store(), &pid(&other), &ids(&everyone))
             .await
             .expect("read")
             .is_empty()
     );
     assert!(
-        relationships(e.store(), "no-such", &everyone)
+        relationships(e.store(), &pid("no-such"), &ids(&everyone))
             .await
             .expect("read")
             .is_empty()
@@ -184,8 +199,13 @@ async fn a_retracted_care_team_counts_for_nothing() {
     .await;
     let orgs = [org];
     assert!(
-        !related(e.store(), &patient, &orgs, &[CareLink::CareTeam])
-            .await
-            .expect("read")
+        !related(
+            e.store(),
+            &pid(&patient),
+            &ids(&orgs),
+            &[CareLink::CareTeam]
+        )
+        .await
+        .expect("read")
     );
 }

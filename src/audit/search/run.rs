@@ -141,7 +141,9 @@ async fn names_another_record(
                         .read(rtype, id)
                         .await?
                         .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
-                        .and_then(|body| crate::consent::decision::patient_of(rtype, &body))
+                        .and_then(|body| {
+                            crate::consent::decision::patient_of(rtype, &body).map(String::from)
+                        })
                         .is_some_and(|owner| owner == patient),
                     None => false,
                 },

@@ -51,7 +51,11 @@ fn a_full_provision_tree_is_read() {
         p.actors,
         vec![Actor {
             role: Some(Role::Housing),
-            organization: Some(OrgRef::Ods("HX1".into()))
+            organization: Some(OrgRef::Ods(
+                crate::fhir::ods::OdsCode::parse("HX1")
+                    .expect("valid")
+                    .into_owned()
+            ))
         }]
     );
     assert_eq!(p.classes, vec![ResourceType::CarePlan]);
@@ -136,4 +140,33 @@ fn the_next_change_is_the_nearest_period_bound_ahead() {
     assert_eq!(r.root.next_change(jan), Some(jun));
     assert_eq!(r.root.next_change(jun), Some(next_year));
     assert_eq!(r.root.next_change(next_year), None);
+}
+
+#[test]
+fn an_actor_organisation_of_the_wrong_form_is_kept_as_one_nobody_is() {
+    // Accepted before ids and codes were checked: neither refused now nor read as a deny-all.
+    let v = vocab();
+    let org = |reference: Value| {
+        let c = consent(json!({"type": "permit", "actor": [{"reference": reference}]}));
+        let r = parse(&c, &v).expect("still accepted");
+        assert_eq!(
+            ConsentRecord::from_stored("c1", &c, &v).as_ref(),
+            Some(&r),
+            "read as written"
+        );
+        r.root.actors[0].organization.clone()
+    };
+    let ods =
+        |value: &str| json!({"identifier": {"system": crate::fhir::ods::SYSTEM, "value": value}});
+    assert_eq!(org(ods("hx1")), Some(OrgRef::Unrecognised));
+    assert_eq!(org(ods("HX 1")), Some(OrgRef::Unrecognised));
+    assert_eq!(
+        org(json!({"reference": "Organization/a b"})),
+        Some(OrgRef::Unrecognised)
+    );
+    let id = crate::fhir::ids::OrganizationId::parse("o-1").expect("valid");
+    assert_eq!(
+        org(json!({"reference": "Organization/o-1"})),
+        Some(OrgRef::Id(id.into_owned()))
+    );
 }

@@ -217,13 +217,13 @@ async fn search(
 ) -> Result<Vec<RowId>, Error> {
     let pairs = [(param.to_owned(), values)];
     let q = crate::search::parse(rtype, &pairs, engine.parse_options(false))
-        .map_err(|e| Error::Internal(format!("extract search {rtype}?{param}: {e}")))?;
+        .map_err(|e| Error::internal_from(format!("extract search {rtype}?{param}"), e))?;
     Ok(engine.store().backend().search(&q, usize::MAX).await?)
 }
 
 fn parsed(r: &StoredResource) -> Result<Value, Error> {
     serde_json::from_str(&r.body)
-        .map_err(|e| Error::Internal(format!("stored {}/{}: {e}", r.rtype, r.id)))
+        .map_err(|e| Error::internal_from(format!("stored {}/{}", r.rtype, r.id), e))
 }
 
 /// Records that the file holds (a de-identified form of) `r`, about `patient`.

@@ -39,7 +39,7 @@ pub async fn gather(
 ) -> Result<Referrals, Error> {
     let started = std::time::Instant::now();
     let (Some(first), Some(last)) = (parse_day(start), parse_day(end)) else {
-        return Err(Error::Internal("report period not a date".into()));
+        return Err(Error::internal("report period not a date"));
     };
     let backend = store.backend();
     let mut rows = Vec::new();

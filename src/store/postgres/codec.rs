@@ -9,7 +9,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 
 use crate::fhir::ResourceType;
-use crate::store::sql::Param;
+use crate::store::search_sql::Param;
 use crate::store::{RowId, StoreError, StoredResource};
 
 /// Most statements kept prepared per connection. Search SQL varies with the shape of the query (and
@@ -152,7 +152,7 @@ fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
         .map_err(|e| StoreError::Database(format!("column {i}: {e}")))
 }
 
-/// Decodes the columns of [`crate::store::sql::CURRENT`] (and of history rows, whose first column is
+/// Decodes the columns of [`crate::store::search_sql::CURRENT`] (and of history rows, whose first column is
 /// the version row id): `rid`/`vid`, `version` and `last_updated` are BIGINT, `deleted` SMALLINT.
 pub(super) fn resource(row: &Row) -> Result<(RowId, StoredResource), StoreError> {
     let rtype: &str = column(row, 1)?;

@@ -1,4 +1,4 @@
-//! Writing a version's search-index rows: the rows [`sql::index_row`] makes, as SQLite writes them,
+//! Writing a version's search-index rows: the rows [`search_sql::index_row`] makes, as SQLite writes them,
 //! but one statement per table rather than one per row.
 
 use deadpool_postgres::Transaction;
@@ -7,7 +7,7 @@ use tokio_postgres::types::{ToSql, Type};
 use super::tx::execute;
 use crate::search::IndexEntry;
 use crate::store::StoreError;
-use crate::store::sql::{self, IndexRow};
+use crate::store::search_sql::{self, IndexRow};
 
 /// Deletes a resource's index rows (before its new version's are written). The four statements are
 /// sent together: the client pipelines them on the one connection.
@@ -42,7 +42,7 @@ pub(super) async fn write(
     let mut date = Table::new("sp_date", "lo, hi", Type::INT8_ARRAY);
     let mut reference = Table::new("sp_ref", "target_id, target_type", Type::TEXT_ARRAY);
     for entry in entries {
-        match sql::index_row(entry) {
+        match search_sql::index_row(entry) {
             IndexRow::Token {
                 param,
                 system,

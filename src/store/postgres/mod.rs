@@ -1,7 +1,7 @@
 //! PostgreSQL backend (scale-out): several gateway processes share one database.
 //!
 //! Reads run on a pooled connection (deadpool-postgres) with cached prepared statements, using the
-//! same SQL as SQLite (`store::sql`) with numbered placeholders. Writes run the synchronous transaction
+//! same SQL as SQLite (`store::search_sql`) with numbered placeholders. Writes run the synchronous transaction
 //! job on a blocking thread (see `tx.rs`); row locks and advisory locks make concurrent processes
 //! serialise where SQLite relies on its single writer.
 
@@ -24,7 +24,7 @@ use self::codec::{Values, db_error};
 use super::audit::{AuditSelect, AuditStore, Filter};
 use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
-use super::sql::{self, CURRENT, Param};
+use super::search_sql::{self, CURRENT, Param};
 use super::{
     AuditAgent, AuditDictionary, AuditStored, Backend, HistoryEntry, HistoryFilter, MessageRecord,
     RowId, StoreError, StoredResource, TxJob, WriteMethod,
@@ -175,7 +175,7 @@ impl PostgresBackend {
         params: &[Param],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let values: Values<'_> = codec::values(params);
-        self.query_typed(&sql::numbered(text), &codec::types(params), &values)
+        self.query_typed(&search_sql::numbered(text), &codec::types(params), &values)
             .await
     }
 
@@ -240,7 +240,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn search(&self, query: &SearchQuery, limit: usize) -> Result<Vec<RowId>, StoreError> {
-        let q = sql::search_rows(query, limit);
+        let q = search_sql::search_rows(query, limit);
         codec::first(&self.query(&q.text, &q.params).await?)
     }
 
@@ -250,7 +250,7 @@ impl Backend for PostgresBackend {
         after: RowId,
         limit: usize,
     ) -> Result<Vec<RowId>, StoreError> {
-        let q = sql::search_rows_after(query, Some(after), limit);
+        let q = search_sql::search_rows_after(query, Some(after), limit);
         codec::first(&self.query(&q.text, &q.params).await?)
     }
 
@@ -267,7 +267,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {
-        let q = sql::count_rows(query);
+        let q = search_sql::count_rows(query);
         let n: Vec<i64> = codec::first(&self.query(&q.text, &q.params).await?)?;
         Ok(n.first().map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
     }
@@ -296,7 +296,7 @@ impl Backend for PostgresBackend {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let (text, params) = sql::included(rows, include);
+        let (text, params) = search_sql::included(rows, include);
         self.resources(&text, &params).await
     }
 
@@ -309,12 +309,12 @@ impl Backend for PostgresBackend {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let (text, params) = sql::revincluded(targets, include);
+        let (text, params) = search_sql::revincluded(targets, include);
         self.resources(&text, &params).await
     }
 
     async fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, StoreError> {
-        let (text, params) = sql::history(filter);
+        let (text, params) = search_sql::history(filter);
         let rows = self.query(&text, &params).await?;
         rows.iter()
             .map(|row| {

@@ -15,7 +15,7 @@ use super::codec::{self, db_error};
 use super::index;
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
-use crate::store::sql::{self, CURRENT};
+use crate::store::search_sql::{self, CURRENT};
 use crate::store::{AuditAgent, AuditInsert, AuditRow, audit_sql};
 use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
@@ -143,12 +143,12 @@ pub(super) async fn query(
     tx.query(&stmt, values).await.map_err(db_error)
 }
 
-/// Runs shared SQL (`?` placeholders, [`sql::Sql`]) in `tx`.
-async fn query_shared(tx: &Transaction<'_>, q: &sql::Sql) -> Result<Vec<Row>, StoreError> {
+/// Runs shared SQL (`?` placeholders, [`search_sql::Sql`]) in `tx`.
+async fn query_shared(tx: &Transaction<'_>, q: &search_sql::Sql) -> Result<Vec<Row>, StoreError> {
     let values = codec::values(&q.params);
     query(
         tx,
-        &sql::numbered(&q.text),
+        &search_sql::numbered(&q.text),
         &codec::types(&q.params),
         &values,
     )
@@ -193,7 +193,7 @@ impl Tx for PgTx<'_, '_> {
         search: &SearchQuery,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let q = sql::search_ids(search, limit);
+        let q = search_sql::search_ids(search, limit);
         self.step(async |tx| codec::first(&query_shared(tx, &q).await?))
     }
 

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_fro
 use super::audit::{AuditSelect, AuditStore, Filter};
 use super::audit_sql;
 use super::schema::{self, MIGRATIONS};
-use super::sql::{self, CURRENT, Param, Sql};
+use super::search_sql::{self, CURRENT, Param, Sql};
 use super::{
     AuditAgent, AuditDictionary, AuditStored, Backend, HistoryEntry, HistoryFilter, MessageRecord,
     RowId, StoreError, StoredResource, TxJob, WriteMethod,
@@ -283,7 +283,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn search(&self, query: &SearchQuery, limit: usize) -> Result<Vec<RowId>, StoreError> {
-        self.read(|c| query_rows(c, &sql::search_rows(query, limit)))
+        self.read(|c| query_rows(c, &search_sql::search_rows(query, limit)))
     }
 
     async fn search_after(
@@ -292,7 +292,7 @@ impl Backend for SqliteBackend {
         after: RowId,
         limit: usize,
     ) -> Result<Vec<RowId>, StoreError> {
-        self.read(|c| query_rows(c, &sql::search_rows_after(query, Some(after), limit)))
+        self.read(|c| query_rows(c, &search_sql::search_rows_after(query, Some(after), limit)))
     }
 
     fn exports(&self) -> &dyn crate::store::exports::ExportStore {
@@ -308,7 +308,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn count(&self, query: &SearchQuery) -> Result<u64, StoreError> {
-        let q = sql::count_rows(query);
+        let q = search_sql::count_rows(query);
         self.read(|c| {
             let n: i64 = c
                 .prepare_cached(&q.text)?
@@ -340,7 +340,7 @@ impl Backend for SqliteBackend {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let (text, params) = sql::included(rows, include);
+        let (text, params) = search_sql::included(rows, include);
         self.read(|c| query_resources(c, &text, &params))
     }
 
@@ -352,12 +352,12 @@ impl Backend for SqliteBackend {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let (text, params) = sql::revincluded(targets, include);
+        let (text, params) = search_sql::revincluded(targets, include);
         self.read(|c| query_resources(c, &text, &params))
     }
 
     async fn history(&self, filter: &HistoryFilter) -> Result<Vec<HistoryEntry>, StoreError> {
-        let (text, params) = sql::history(filter);
+        let (text, params) = search_sql::history(filter);
         self.read(|c| {
             let mut stmt = c.prepare_cached(&text)?;
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
@@ -630,7 +630,7 @@ mod plan_tests {
             let pairs: Vec<(String, String)> =
                 form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
             let q = parse(rtype, &pairs, opts).expect("parses");
-            let sql = sql::search_rows(&q, 21);
+            let sql = search_sql::search_rows(&q, 21);
             let plan: Vec<String> = backend
                 .read(|c| {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))?;
@@ -652,7 +652,7 @@ mod plan_tests {
             target: None,
         };
         let targets = [(ResourceType::QuestionnaireResponse, "q1".to_owned())];
-        let (text, params) = sql::revincluded(&targets, &include);
+        let (text, params) = search_sql::revincluded(&targets, &include);
         let plan: Vec<String> = backend
             .read(|c| {
                 let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {text}"))?;
@@ -677,7 +677,7 @@ mod plan_tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("plan.db");
         let backend = SqliteBackend::open(&path.to_string_lossy()).expect("open");
-        let plan = |sql: &sql::Sql| -> String {
+        let plan = |sql: &search_sql::Sql| -> String {
             backend
                 .read(|c| {
                     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))?;
@@ -699,7 +699,7 @@ mod plan_tests {
             max_count: 100,
         };
         let worklist = parse(ResourceType::Task, &pairs, opts).expect("parses");
-        let text = plan(&sql::search_rows(&worklist, 101));
+        let text = plan(&search_sql::search_rows(&worklist, 101));
         assert!(
             !text.contains("LIST SUBQUERY") && !text.contains("SCAN"),
             "{text}"
@@ -709,7 +709,7 @@ mod plan_tests {
                 .into_owned()
                 .collect();
         let by_token = parse(ResourceType::Task, &pairs, opts).expect("parses");
-        let text = plan(&sql::search_rows(&by_token, 101));
+        let text = plan(&search_sql::search_rows(&by_token, 101));
         assert_eq!(text.matches("LIST SUBQUERY").count(), 1, "{text}");
         let mut check = crate::search::SearchQuery::all(ResourceType::Patient, 1);
         check
@@ -720,10 +720,10 @@ mod plan_tests {
         crate::access::relationships::restrict(
             &mut check,
             "_id",
-            &["o1".to_owned()],
+            &[crate::fhir::ids::OrganizationId::parse("o1").expect("valid")],
             &crate::search::CareLink::ALL,
         );
-        let text = plan(&sql::search_ids(&check, 1));
+        let text = plan(&search_sql::search_ids(&check, 1));
         assert!(!text.contains("SCAN r"), "{text}");
     }
 
@@ -748,7 +748,7 @@ mod plan_tests {
                     let pairs: Vec<(String, String)> =
                         form_urlencoded::parse(qs.as_bytes()).into_owned().collect();
                     let q = parse(ResourceType::Patient, &pairs, opts).expect("parses");
-                    let sql = sql::search_ids(&q, 2);
+                    let sql = search_sql::search_ids(&q, 2);
                     text.get_or_insert_with(|| sql.text.clone());
                     stmt_runs.push(sql.params);
                 }

@@ -16,7 +16,7 @@ use super::checkpoint::Checkpointer;
 use super::{READ_CURRENT, resource_from_row};
 use crate::fhir::ResourceType;
 use crate::search::SearchQuery;
-use crate::store::sql::{self, IndexRow};
+use crate::store::search_sql::{self, IndexRow};
 use crate::store::{AuditAgent, AuditInsert, AuditRow, audit_sql};
 use crate::store::{MessageRecord, StoreError, StoredResource, Tx, TxJob, VersionWrite};
 
@@ -192,7 +192,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn search_ids(&mut self, query: &SearchQuery, limit: usize) -> Result<Vec<String>, StoreError> {
-        let q = sql::search_ids(query, limit);
+        let q = search_sql::search_ids(query, limit);
         let mut stmt = self.conn.prepare_cached(&q.text)?;
         let rows = stmt.query_map(params_from_iter(q.params.iter()), |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -463,7 +463,7 @@ impl SqliteTx<'_> {
                 }
                 other => other.into(),
             })?;
-        let rows: Vec<IndexRow<'_>> = w.index.iter().map(sql::index_row).collect();
+        let rows: Vec<IndexRow<'_>> = w.index.iter().map(search_sql::index_row).collect();
         if r.version == 1 {
             return write_index(self.conn, r.rtype.as_str(), rid, &rows);
         }

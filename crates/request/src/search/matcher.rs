@@ -7,7 +7,7 @@
 //! re-decides the query on the index entries of that form ([`extract_with_base`] of the redacted
 //! JSON) with [`holds`], and orders the page with [`sort_values`] and [`compare`].
 //!
-//! Every condition is the store's (`store::sql`), applied to the rows [`index_row`] makes of the
+//! Every condition is the store's (`store::search_sql`), applied to the rows [`index_row`] makes of the
 //! entries, the rows the store would hold for that form:
 //!
 //! | predicate       | holds when                                                                 |

@@ -1,6 +1,6 @@
 //! The search parameters carebridge indexes, per resource type: the standard R4 parameters that GP,
 //! hospital, community and audit clients use. Each is extracted at write time into an index table
-//! (`search::extract`) and searched with SQL (`store::sql`). Adding a parameter here makes it
+//! (`search::extract`) and searched with SQL (`store::search_sql`). Adding a parameter here makes it
 //! searchable for resources written afterwards; existing resources need a reindex (not yet offered).
 //!
 //! Paths are dotted element names; every step flattens arrays. Choice elements list each concrete
