@@ -20,10 +20,8 @@
 //! and lines are written over the zeros. A sync after a write that grows the file also commits the
 //! new size and extents through the file system's own journal (ext4); over blocks already written
 //! it has only the data to write (`fallocate` would not do: its unwritten extents still need that
-//! on their first write). Measured on 2026-12-04 on this 2-core virtual machine's ext4 (the
-//! ignored test `journal_sync_latency`, debug build, medians of five runs, growing the file vs
-//! over zeros), a write and sync took 212 vs 145 us for one 1 kB event, 271 vs 173 us for 5 kB
-//! batches (8 writers) and 476 vs 376 us for 18 kB batches (32 writers). The next segment is made
+//! on their first write); over zeros a sync is about a third cheaper (bench/README.md, "Decisions
+//! measured"; `cargo bench --bench journal_sync`). The next segment is made
 //! by a thread of its own once the current one is half full, as `<chain>.next` (never read as a
 //! segment), and renamed into place when it is needed, so rolling over does not hold the flusher
 //! up for the zero fill; the journal therefore takes room for two segments besides those not yet

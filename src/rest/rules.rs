@@ -539,47 +539,4 @@ mod tests {
             .await
             .expect("nothing to contradict");
     }
-
-    /// The per-response cost of the check on a 54-item HNA, cached Questionnaire (the bulk-import
-    /// case). Run in release: `cargo test --release --lib hna::rules::tests::cost -- --ignored --nocapture`.
-    #[tokio::test]
-    #[ignore = "a measurement, not a test"]
-    async fn cost_of_checking_a_54_item_hna() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let engine = engine(&dir).await;
-        let hna = full_hna(engine.canonical());
-        let n = 50_000u32;
-        let start = Instant::now();
-        for _ in 0..n {
-            check(
-                &engine,
-                ResourceType::QuestionnaireResponse,
-                &hna,
-                &HashSet::new(),
-            )
-            .await
-            .expect("valid");
-        }
-        let through_rules = start.elapsed() / n;
-        let compiled = engine
-            .hna_rules()
-            .questionnaire(&engine, &engine.canonical().questionnaire())
-            .await
-            .expect("store")
-            .expect("installed");
-        let start = Instant::now();
-        for _ in 0..n {
-            assert!(compiled.check(&hna).is_empty());
-        }
-        let walk_only = start.elapsed() / n;
-        let q = crate::hna::profiles::hna_questionnaire(engine.canonical());
-        let start = Instant::now();
-        for _ in 0..1000 {
-            std::hint::black_box(Compiled::compile(&q, &|_| None));
-        }
-        let compile = start.elapsed() / 1000;
-        println!(
-            "54-item HNA: rules::check {through_rules:?}/response (cached), walk only {walk_only:?}, compile {compile:?}"
-        );
-    }
 }
