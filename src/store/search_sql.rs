@@ -13,7 +13,7 @@
 
 mod predicate;
 
-use predicate::predicate;
+use predicate::{Tie, predicate};
 
 use super::HistoryFilter;
 use crate::fhir::ResourceType;
@@ -304,64 +304,23 @@ fn row_check(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) {
             code,
             negate,
         } => {
-            let not = if *negate { "NOT " } else { "" };
-            sql.push(&format!(
-                "{not}EXISTS (SELECT 1 FROM sp_token t WHERE t.rid = {alias}.rid AND t.rtype = "
-            ));
-            sql.text(rtype);
-            sql.push(" AND t.param = ");
-            sql.text(param);
-            if let Some(code) = code {
-                sql.push(" AND t.code = ");
-                sql.text(code);
-            }
-            system_condition(sql, "t", system);
-            sql.push(")");
+            let tie = Tie::Exists { negate: *negate };
+            predicate::token(sql, tie, rtype, alias, param, system, code.as_deref());
         }
         Predicate::Uri { param, value } => {
-            let token = Predicate::Token {
-                param,
-                system: SystemMatch::None,
-                code: Some(value.clone()),
-                negate: false,
-            };
-            row_check(sql, rtype, &token, alias);
+            let none = &SystemMatch::None;
+            predicate::token(sql, Tie::EXISTS, rtype, alias, param, none, Some(value));
         }
         Predicate::Reference {
             param,
             rtype: target,
             id,
-        } => {
-            let (stored, narrowed) = registry::stored_reference(rtype, param);
-            sql.push(&format!(
-                "EXISTS (SELECT 1 FROM sp_ref x WHERE x.rid = {alias}.rid AND x.rtype = "
-            ));
-            sql.text(rtype);
-            sql.push(" AND x.param = ");
-            sql.text(stored);
-            sql.push(" AND x.target_id = ");
-            sql.text(id);
-            for t in [*target, narrowed].into_iter().flatten() {
-                sql.push(" AND x.target_type = ");
-                sql.text(t.as_str());
-            }
-            sql.push(")");
-        }
+        } => predicate::reference(sql, Tie::EXISTS, rtype, alias, param, *target, id),
         Predicate::Date {
             param,
             prefix,
             range,
-        } => {
-            sql.push(&format!(
-                "EXISTS (SELECT 1 FROM sp_date d WHERE d.rid = {alias}.rid AND d.rtype = "
-            ));
-            sql.text(rtype);
-            sql.push(" AND d.param = ");
-            sql.text(param);
-            sql.push(" AND ");
-            range_condition(sql, "d.lo", "d.hi", *prefix, *range);
-            sql.push(")");
-        }
+        } => predicate::date(sql, Tie::EXISTS, rtype, alias, param, *prefix, *range),
         _ => predicate(sql, rtype, p, alias),
     }
 }
@@ -516,7 +475,13 @@ fn not_retracted(sql: &mut Sql, source: ResourceType, retracted: &[&str]) {
 }
 
 fn token_rows(sql: &mut Sql, rtype: &str, param: &str, system: &SystemMatch, code: Option<&str>) {
-    sql.push("SELECT t.rid FROM sp_token t WHERE t.rtype = ");
+    sql.push("SELECT t.rid FROM sp_token t WHERE ");
+    token_match(sql, rtype, param, system, code);
+}
+
+/// The conditions on a token entry `t`: of `rtype`'s `param`, with `code` and `system` as given.
+fn token_match(sql: &mut Sql, rtype: &str, param: &str, system: &SystemMatch, code: Option<&str>) {
+    sql.push("t.rtype = ");
     sql.text(rtype);
     sql.push(" AND t.param = ");
     sql.text(param);

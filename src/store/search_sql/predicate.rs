@@ -3,8 +3,8 @@
 //! the parent module).
 
 use super::{
-    Sql, is_selective, normalise, range_condition, related, system_condition, token_rows,
-    type_condition,
+    Sql, is_selective, normalise, range_condition, related, system_condition, token_match,
+    token_rows, type_condition,
 };
 use crate::fhir::ResourceType;
 use crate::search::date::Range;
@@ -24,17 +24,20 @@ pub(super) fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) 
             code,
             negate,
         } => {
-            sql.push(&format!(
-                "{alias}.rid {}IN (",
-                if *negate { "NOT " } else { "" }
-            ));
-            token_rows(sql, rtype, param, system, code.as_deref());
-            sql.push(")");
+            let tie = Tie::In { negate: *negate };
+            token(sql, tie, rtype, alias, param, system, code.as_deref());
         }
         Predicate::Uri { param, value } => {
-            sql.push(&format!("{alias}.rid IN ("));
-            token_rows(sql, rtype, param, &SystemMatch::None, Some(value));
-            sql.push(")");
+            let tie = Tie::In { negate: false };
+            token(
+                sql,
+                tie,
+                rtype,
+                alias,
+                param,
+                &SystemMatch::None,
+                Some(value),
+            );
         }
         Predicate::String { param, value, mode } => {
             string(sql, rtype, alias, param, value, *mode);
@@ -43,12 +46,12 @@ pub(super) fn predicate(sql: &mut Sql, rtype: &str, p: &Predicate, alias: &str) 
             param,
             prefix,
             range,
-        } => date(sql, rtype, alias, param, *prefix, *range),
+        } => date(sql, Tie::IN, rtype, alias, param, *prefix, *range),
         Predicate::Reference {
             param,
             rtype: target,
             id,
-        } => reference(sql, rtype, alias, param, *target, id),
+        } => reference(sql, Tie::IN, rtype, alias, param, *target, id),
         Predicate::RefIdentifier {
             param,
             system,
@@ -114,11 +117,65 @@ fn string(sql: &mut Sql, rtype: &str, alias: &str, param: &str, value: &str, mod
     sql.push(")");
 }
 
+/// How a condition on an index table is tied to row `alias`: `alias.rid [NOT] IN (SELECT …)`, as
+/// a search's conditions are written, or the correlated `[NOT] EXISTS (… WHERE e.rid = alias.rid
+/// AND …)` that checks one row's own entries (`row_check`). Both name the same entries.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tie {
+    /// `alias.rid [NOT] IN (SELECT e.rid FROM table e WHERE …)`.
+    In { negate: bool },
+    /// `[NOT] EXISTS (SELECT 1 FROM table e WHERE e.rid = alias.rid AND …)`.
+    Exists { negate: bool },
+}
+
+impl Tie {
+    const IN: Tie = Tie::In { negate: false };
+    pub(super) const EXISTS: Tie = Tie::Exists { negate: false };
+
+    /// Opens the condition on `table` (as `e`) up to its `WHERE`; the caller writes the entry's
+    /// conditions and closes it with `)`.
+    fn open(self, sql: &mut Sql, alias: &str, table: &str, e: &str) {
+        let not = |negate: bool| if negate { "NOT " } else { "" };
+        match self {
+            Tie::In { negate } => sql.push(&format!(
+                "{alias}.rid {}IN (SELECT {e}.rid FROM {table} {e} WHERE ",
+                not(negate)
+            )),
+            Tie::Exists { negate } => sql.push(&format!(
+                "{}EXISTS (SELECT 1 FROM {table} {e} WHERE {e}.rid = {alias}.rid AND ",
+                not(negate)
+            )),
+        }
+    }
+}
+
+/// A token (or URI) parameter: the indexed codes, by system as `system` says.
+pub(super) fn token(
+    sql: &mut Sql,
+    tie: Tie,
+    rtype: &str,
+    alias: &str,
+    param: &str,
+    system: &SystemMatch,
+    code: Option<&str>,
+) {
+    tie.open(sql, alias, "sp_token", "t");
+    token_match(sql, rtype, param, system, code);
+    sql.push(")");
+}
+
 /// A date parameter: the indexed periods against the value's, by the prefix.
-fn date(sql: &mut Sql, rtype: &str, alias: &str, param: &str, prefix: Prefix, range: Range) {
-    sql.push(&format!(
-        "{alias}.rid IN (SELECT d.rid FROM sp_date d WHERE d.rtype = "
-    ));
+pub(super) fn date(
+    sql: &mut Sql,
+    tie: Tie,
+    rtype: &str,
+    alias: &str,
+    param: &str,
+    prefix: Prefix,
+    range: Range,
+) {
+    tie.open(sql, alias, "sp_date", "d");
+    sql.push("d.rtype = ");
     sql.text(rtype);
     sql.push(" AND d.param = ");
     sql.text(param);
@@ -128,8 +185,9 @@ fn date(sql: &mut Sql, rtype: &str, alias: &str, param: &str, prefix: Prefix, ra
 }
 
 /// A reference parameter: `Type/id` or a bare id, through the stored (possibly narrowed) parameter.
-fn reference(
+pub(super) fn reference(
     sql: &mut Sql,
+    tie: Tie,
     rtype: &str,
     alias: &str,
     param: &'static str,
@@ -137,9 +195,8 @@ fn reference(
     id: &str,
 ) {
     let (stored, narrowed) = registry::stored_reference(rtype, param);
-    sql.push(&format!(
-        "{alias}.rid IN (SELECT x.rid FROM sp_ref x WHERE x.rtype = "
-    ));
+    tie.open(sql, alias, "sp_ref", "x");
+    sql.push("x.rtype = ");
     sql.text(rtype);
     sql.push(" AND x.param = ");
     sql.text(stored);
