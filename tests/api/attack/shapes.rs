@@ -219,6 +219,28 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// A token whose organisation is not an ODS code names no organisation (fail closed): Ann's
+    /// practice's code in lower case, or as a list that would otherwise be searched for as two
+    /// codes, one of them hers. In every shape its read of Ann's plan is the 404 of a missing plan
+    /// and its search of her plans finds none, where the code as registered reads and finds it.
+    async fn an_organisation_that_is_not_an_ods_code_names_nobody_in_every_shape(app: TestApp) {
+        let w = world_on(app).await;
+        let read = format!("CarePlan/{}", w.ann_plan);
+        let search = format!("CarePlan?patient={}", w.ann);
+        let total = |a: &Answer| a.shown.as_ref().map(|s| s["total"].clone());
+        assert_eq!(alike(&read_shapes(&w, &w.gp(), &read).await).status, 200);
+        let found = alike(&read_shapes(&w, &w.gp(), &search).await);
+        assert_ne!(total(&found), Some(json!(0)), "the practice finds Ann's plans");
+        for org in ["a81001", "A81001,ZZ999"] {
+            let malformed = w.app.token_for("gp", Some(org), None);
+            assert_eq!(alike(&read_shapes(&w, &malformed, &read).await).status, 404, "{org}");
+            let found = alike(&read_shapes(&w, &malformed, &search).await);
+            assert_eq!((found.status, total(&found)), (200, Some(json!(0))), "{org}");
+        }
+    }
+}
+
+on_both_backends! {
     /// Searches answer alike in every shape (totals, matches and includes).
     async fn a_search_answers_alike_in_every_shape(app: TestApp) {
         let w = world_on(app).await;
