@@ -28,15 +28,7 @@ PRACTICES="${PRACTICES:-20}"; PATIENTS="${PATIENTS:-50}"
 log() { printf '[instructions %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 command -v valgrind >/dev/null 2>&1 || { log "installing valgrind"; apt-get update && apt-get install -y valgrind; }
 source bench/world.sh
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-instructions.XXXXXX")"
-SERVER=""
-cleanup() {
-  if [[ -n "$SERVER" ]]; then kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
-  if [[ -n "${WORLD_PID:-}" ]]; then kill -TERM "$WORLD_PID" 2>/dev/null || true; wait "$WORLD_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+scratch instructions
 
 first_bin="$(cut -d: -f2 <<<"${VARIANTS%% *}")"
 mkdir -p "$WORK/world"

@@ -22,15 +22,7 @@ export BENCH_WRK_DIR="$ROOT/bench/wrk"
 log() { printf '[read-variants %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 command -v wrk >/dev/null 2>&1 || { log "wrk is needed (bench/peer.sh installs it)"; exit 1; }
 source bench/world.sh
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-variants.XXXXXX")"
-SERVER=""
-cleanup() {
-  if [[ -n "$SERVER" ]]; then kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
-  if [[ -n "${WORLD_PID:-}" ]]; then kill -TERM "$WORLD_PID" 2>/dev/null || true; wait "$WORLD_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+scratch variants
 metric() { curl -s "http://127.0.0.1:$2/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 
 first_bin="$(cut -d: -f2 <<<"${VARIANTS%% *}")"
@@ -41,7 +33,7 @@ printf '| round | variant | req/s | p50 ms | p99 ms | syncs | server CPU s | CPU
 for round in $(seq "$ROUNDS"); do
   for variant in $VARIANTS; do
     IFS=: read -r name bin settings <<<"$variant"
-    port="$(free)"; metrics="$(free)"
+    port="$(free_port)"; metrics="$(free_port)"
     env ${settings//,/ } CAREBRIDGE_DATABASE_URL="sqlite://$WORK/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$port" \
       CAREBRIDGE_BASE_URL="http://127.0.0.1:$port/fhir" CAREBRIDGE_LOG=warn \
       CAREBRIDGE_METRICS_LISTEN="127.0.0.1:$metrics" "$bin" serve >"$WORK/server-$name.log" 2>&1 &

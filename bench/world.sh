@@ -1,11 +1,27 @@
 # Sourced by the consent and audit benchmarks: a gateway on a fresh SQLite store, seeded with the
 # consent world (bench/consent_seed.py). Needs ROOT, PRACTICES, PATIENTS and a `log` function.
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# scratch NAME: a temporary directory WORK for a script's runs; at exit the gateway in SERVER and
+# the world's (WORLD_PID), whichever runs, are stopped and WORK removed.
+scratch() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/carebridge-$1.XXXXXX")"
+  SERVER=""
+  trap scratch_cleanup EXIT
+}
+scratch_cleanup() {
+  if [[ -n "${SERVER:-}" ]]; then kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  if [[ -n "${WORLD_PID:-}" ]]; then kill -TERM "$WORLD_PID" 2>/dev/null || true; wait "$WORLD_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+
 # start_world BIN DIR: starts BIN serving DIR/bench.db on a free port, seeds it, checks the GP's
 # view; sets WORLD_PORT, WORLD_PID and GP (the token of role gp, org P00001).
 start_world() {
   local bin="$1" dir="$2"
-  WORLD_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  WORLD_PORT="$(free_port)"
   CAREBRIDGE_DATABASE_URL="sqlite://$dir/bench.db" CAREBRIDGE_LISTEN="127.0.0.1:$WORLD_PORT" \
     CAREBRIDGE_BASE_URL="http://127.0.0.1:$WORLD_PORT/fhir" CAREBRIDGE_LOG=warn \
     "$bin" serve >"$dir/server.log" 2>&1 &
